@@ -1,0 +1,49 @@
+# Two commands for a fresh machine (see README.md):
+#   make demo   set up, build the release, grade the bundled example submissions, print the gradebook
+#   make test   set up, run the test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+ASSIGNMENT := nb74_matrix_backprop
+
+.PHONY: setup system-deps demo test build check-build bench lock clean
+
+setup: $(VENV)/.installed system-deps
+
+# Pinned Python environment, built only from requirements.lock.
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip check
+	touch $@
+
+# bubblewrap isolates student code (no network, no view of the graders). Installed when we are root.
+system-deps:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null)); \
+	  else echo "warning: bubblewrap (bwrap) not found; student code will run with weaker isolation" >&2; fi; }
+
+demo: setup
+	$(BIN)/python -m autograder demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+# Regenerate everything derived from source/: release/ (nbgrader) and solutions/.
+build: setup
+	$(BIN)/python -m autograder build
+
+bench: setup
+	$(BIN)/python benchmarks/bench_judge.py
+
+# Re-pin: fresh venv from pyproject's direct dependencies, then freeze.
+lock:
+	rm -rf build/lockenv && $(PYTHON) -m venv build/lockenv
+	build/lockenv/bin/pip install --quiet .
+	{ echo "# Full pinned environment (pip freeze of a fresh venv built from pyproject.toml). Regenerate: make lock"; \
+	  build/lockenv/bin/pip freeze --exclude nb74-matrix-backprop-kit; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) build

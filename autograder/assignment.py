@@ -1,0 +1,78 @@
+"""Where things are, and the rubric: the facts every grading route shares."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUBRIC_PATH = Path(__file__).resolve().parent / "rubric.toml"
+
+# Code cells whose grade_id starts with this prefix are trusted given code: the judge takes them
+# from source/, never from the student's copy.
+GIVEN_PREFIX = "given_"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded piece: the student's answer cell, its nbgrader test cell, its hidden tests."""
+
+    name: str
+    kind: str
+    title: str
+    section: str
+    answer_cell: str
+    test_cell: str
+    tests: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def points(self) -> float:
+        return float(sum(self.tests.values()))
+
+
+@dataclass(frozen=True)
+class Rubric:
+    assignment: str
+    notebook: str
+    parts: dict[str, Part]
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(p.points for p in self.parts.values()))
+
+    def part_for_test_cell(self, grade_id: str) -> Part | None:
+        return next((p for p in self.parts.values() if p.test_cell == grade_id), None)
+
+    @property
+    def answer_cells(self) -> list[str]:
+        return [p.answer_cell for p in self.parts.values() if p.answer_cell]
+
+
+@cache
+def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    parts = {
+        name: Part(name=name, kind=p["kind"], title=p["title"], section=p["section"], answer_cell=p["answer_cell"],
+                   test_cell=p["test_cell"], tests={k: float(v) for k, v in p["tests"].items()})
+        for name, p in data["parts"].items()
+    }
+    return Rubric(assignment=data["assignment"], notebook=data["notebook"], parts=parts)
+
+
+def source_notebook(root: Path = ROOT) -> Path:
+    r = load_rubric()
+    return root / "source" / r.assignment / f"{r.notebook}.ipynb"
+
+
+def release_notebook(root: Path = ROOT) -> Path:
+    r = load_rubric()
+    return root / "release" / r.assignment / f"{r.notebook}.ipynb"
+
+
+def solutions_dir(root: Path = ROOT) -> Path:
+    return root / "solutions" / load_rubric().assignment
+
+
+def reference_module_path(root: Path = ROOT) -> Path:
+    return solutions_dir(root) / "reference.py"

@@ -1,0 +1,119 @@
+"""Regenerate everything derived from the source notebook and the rubric.
+
+    python -m autograder build            # writes into the repository
+    build_all(out_root=tmp)               # the same into another folder (the sync tests)
+
+Derived files: the points of the source notebook's test cells and its points table (from the
+rubric), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
+reference implementation as a module) and the executed solution notebook
+(`nbgrader generate_solution`, hidden tests removed).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from .assignment import GIVEN_PREFIX, ROOT, Rubric, load_rubric
+
+TABLE_START, TABLE_END = "<!-- rubric:start -->", "<!-- rubric:end -->"
+MARKER = re.compile(r"^\s*###\s*(BEGIN|END) SOLUTION\s*$")
+
+
+def grade_id(cell) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+def points_table(rubric: Rubric) -> str:
+    rows = ["| 採点される箇所 | 節 | 配点 |", "|---|---|---|"]
+    rows += [f"| {p.title} | {p.section} | {p.points:g} |" for p in rubric.parts.values()]
+    rows.append(f"| **合計** | | **{rubric.max_score:g}** |")
+    return "\n".join(rows)
+
+
+def apply_rubric(nb, rubric: Rubric) -> None:
+    """Write the rubric's points into the test cells and the points table, in place."""
+    by_cell = {p.test_cell: p for p in rubric.parts.values()}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        part = by_cell.get(meta.get("grade_id"))
+        if part is not None:
+            meta["points"] = part.points
+        if cell.cell_type == "markdown" and TABLE_START in cell.source:
+            head, rest = cell.source.split(TABLE_START, 1)
+            _, tail = rest.split(TABLE_END, 1)
+            cell.source = f"{head}{TABLE_START}\n{points_table(rubric)}\n{TABLE_END}{tail}"
+    missing = set(by_cell) - {grade_id(c) for c in nb.cells}
+    if missing:
+        raise ValueError(f"rubric names test cells missing from the source notebook: {sorted(missing)}")
+
+
+def reference_source(nb, rubric: Rubric) -> str:
+    """The reference implementation: given cells and completed classes, solution markers dropped."""
+    classes = {p.answer_cell for p in rubric.parts.values() if p.kind == "backward"}
+    chunks = []
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes):
+            code = "\n".join(ln for ln in cell.source.split("\n") if not MARKER.match(ln))
+            chunks.append(f"# --- cell {gid} ---\n{code.strip()}\n")
+    header = (f'"""Reference implementation of {rubric.assignment}.\n\n'
+              "Generated from the source notebook by `python -m autograder build`; do not edit.\n"
+              '"""\n')
+    return header + "\n\n".join(chunks)
+
+
+def nbgrader_env() -> dict[str, str]:
+    """nbgrader calls `alembic` by name: put this interpreter's bin folder first on PATH."""
+    bin_dir = os.path.dirname(sys.executable)
+    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def run_nbgrader(args: list[str], course: Path) -> None:
+    """Run the real nbgrader CLI with the repository's config on another course root."""
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}",
+           f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+    env = nbgrader_env()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
+    """Regenerate source points, release/ and solutions/ under out_root."""
+    rubric = rubric or load_rubric()
+    a, name = rubric.assignment, f"{rubric.notebook}.ipynb"
+    src_path = ROOT / "source" / a / name
+    nb = nbformat.read(src_path, as_version=4)
+    apply_rubric(nb, rubric)
+    with tempfile.TemporaryDirectory(prefix="nb74-build-") as tmp:
+        course = Path(tmp)
+        (course / "source" / a).mkdir(parents=True)
+        for f in (ROOT / "source" / a).iterdir():  # nbgrader copies non-notebook files too
+            if f.is_file() and f.name != name:
+                shutil.copy2(f, course / "source" / a / f.name)
+        nbformat.write(nb, course / "source" / a / name)
+        run_nbgrader(["generate_assignment", a, "--force"], course)
+        run_nbgrader(["generate_solution", a, "--force"], course)
+
+        out_source = out_root / "source" / a / name
+        out_source.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(course / "source" / a / name, out_source)
+        shutil.rmtree(out_root / "release" / a, ignore_errors=True)
+        shutil.copytree(course / "release" / a, out_root / "release" / a)
+        solutions = out_root / "solutions" / a
+        solutions.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(course / "solutions" / a / name, solutions / name)
+        (solutions / "reference.py").write_text(reference_source(nb, rubric), encoding="utf-8")
+
+
+def main() -> None:
+    build_all()
+    r = load_rubric()
+    print(f"built release/{r.assignment}, solutions/{r.assignment} (total {r.max_score:g} points)")

@@ -1,0 +1,32 @@
+# nbgrader configuration of the course. Run nbgrader commands from this folder.
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # lets nbgrader load the kit's preprocessors (autograder.nbgrader_ext)
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.course_id = "dl-nb74"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+
+# What students see where they must write code.
+c.ClearSolutions.code_stub = {"python": "# ここにコードを書いてください\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "ここに解答を書いてください"
+
+c.Execute.timeout = 120
+
+# The solution notebook handed out after the deadline: solutions in, hidden tests and markers out.
+c.GenerateSolution.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "autograder.nbgrader_ext.StripSolutionMarkers",
+    "nbgrader.preprocessors.Execute",
+]
