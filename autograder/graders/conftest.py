@@ -1,0 +1,66 @@
+"""Fixtures of the hidden graders. The judge runs pytest on this folder with its plugin loaded.
+
+- `student`: the submission, served by a forked student process for the current part. A call
+  that hangs or crashes kills only that child; the next test gets a fresh one.
+- `reference`: the trusted reference implementation (solutions/<assignment>/reference.py).
+- `passed_parts`: names of the parts graded so far with full points (for the integration part).
+- `exercise`: the recorded numerical_gradient_check calls of this part's exercise cell.
+"""
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import pytest
+
+from autograder.assignment import reference_module_path
+from autograder.student import PartSession
+
+
+def _plugin(request: pytest.FixtureRequest):
+    """The judge's JudgePlugin, passed to pytest.main by autograder.judge."""
+    for plugin in request.config.pluginmanager.get_plugins():
+        if getattr(plugin, "is_nb74_judge", False):
+            return plugin
+    raise RuntimeError("the graders run only under the judge: python -m autograder grade ...")
+
+
+class LiveSession:
+    """Hands out a live PartSession, forking a new child when the last one died."""
+
+    def __init__(self, proc):
+        self.proc, self.session = proc, None
+
+    def get(self) -> PartSession:
+        if self.session is None or self.session.dead:
+            self.session = self.proc.part_session()
+        return self.session
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+@pytest.fixture(scope="module")
+def _live(request: pytest.FixtureRequest):
+    live = LiveSession(_plugin(request).proc)
+    yield live
+    live.close()
+
+
+@pytest.fixture
+def student(_live: LiveSession) -> PartSession:
+    return _live.get()
+
+
+@pytest.fixture(scope="session")
+def reference() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("nb74_reference", reference_module_path())
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def passed_parts(request: pytest.FixtureRequest) -> set[str]:
+    return _plugin(request).parts_with_full_points()

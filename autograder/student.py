@@ -1,0 +1,367 @@
+"""The judge's side of the trust boundary: start the student process, load cells, talk to objects.
+
+    with StudentProcess() as proc:
+        report = proc.load(cells)                 # [(grade_id, source, run)], per-cell outcome
+        with proc.part_session() as s:            # a forked child for one graded part
+            lin = s.new("Linear", 3, 2)
+            y = lin.forward(x); dx = lin.backward(dout)
+
+Everything coming back is data (JSON and .npy without pickle) and is coerced to float64 on this
+side. A call that raises, hangs or kills the process becomes a StudentError whose message is
+Japanese and names the student's own line; it never takes the judge down.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .sandbox import protocol
+
+RUNNER_DIR = Path(__file__).resolve().parent / "sandbox"
+STARTUP_TIMEOUT = 20.0
+CALL_TIMEOUT = 5.0
+CELL_TIMEOUT = 10.0
+MEMORY_BYTES = 1 << 30
+
+
+class StudentError(Exception):
+    """Something the student's code did; `str()` is the Japanese message for the student."""
+
+
+class StudentTimeout(StudentError):
+    pass
+
+
+class StudentCrashed(StudentError):
+    pass
+
+
+class Missing(StudentError):
+    """A class, variable or attribute the judge asked for does not exist."""
+
+
+def _where(err: dict) -> str:
+    w = err.get("where")
+    if not w:
+        return ""
+    return f"（セル {w['cell']} の {w['function']}、{w['line']} 行目: {w['code']}）"
+
+
+def error_message(err: dict, what: str) -> str:
+    kind, msg = err.get("type", "Error"), err.get("message", "")
+    if kind == "NotImplementedError":
+        return f"{what} はまだ実装されていません（NotImplementedError）{_where(err)}"
+    if kind == "MemoryError":
+        return f"{what} でメモリが足りなくなりました（上限 {MEMORY_BYTES >> 20} MiB）{_where(err)}"
+    return f"{what} で例外 {kind}: {msg} が発生しました{_where(err)}"
+
+
+def bwrap_available() -> bool:
+    path = shutil.which("bwrap")
+    if not path:
+        return False
+    try:
+        done = subprocess.run([path, "--unshare-all", "--uid", "65534", "--gid", "65534",
+                               "--cap-drop", "ALL", "--ro-bind", "/", "/", "true"],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def isolation_level(requested: str = "auto") -> str:
+    """'bwrap' (namespaces, no network, no view of the graders) or 'process' (rlimits only)."""
+    if requested == "process":
+        return "process"
+    if bwrap_available():
+        return "bwrap"
+    if requested == "bwrap" or os.environ.get("CI") == "true":
+        raise RuntimeError("bubblewrap (bwrap) is required to grade here but is not usable")
+    print("warning: bubblewrap not usable; student code runs with rlimits only", file=sys.stderr)
+    return "process"
+
+
+def _runner_env() -> dict[str, str]:
+    threads = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
+
+
+def _bwrap_command(runner: list[str], workdir: str) -> list[str]:
+    """A filesystem view with the interpreter, its packages and the runner folder, nothing else."""
+    cmd = ["bwrap", "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+           "--die-with-parent", "--new-session", "--clearenv", "--proc", "/proc", "--dev", "/dev",
+           "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        p = Path("/") / link
+        if p.is_symlink():
+            cmd += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            cmd += ["--ro-bind", str(p), str(p)]
+    for prefix in sorted({sys.base_prefix, sys.prefix}):
+        if not prefix.startswith("/usr/"):
+            cmd += ["--ro-bind", prefix, prefix]
+    cmd += ["--ro-bind", str(RUNNER_DIR), "/runner", "--bind", workdir, "/tmp/work",
+            "--chdir", "/tmp/work"]
+    for k, v in _runner_env().items():
+        cmd += ["--setenv", k, v]
+    return cmd + ["--", *runner]
+
+
+@dataclass
+class CellOutcome:
+    cell: str
+    ok: bool
+    message: str = ""
+
+
+def as_float_array(value: Any, what: str) -> np.ndarray:
+    """Coerce a returned value to a float64 array or explain (in Japanese) why it is not one."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value.astype(np.float64)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "c":
+        raise StudentError(f"{what} が複素数の配列です（dtype {value.dtype}）")
+    if value is None:
+        raise StudentError(f"{what} が None です（値を return していますか？）")
+    if isinstance(value, dict) and "$obj" in value:
+        raise StudentError(f"{what} が配列ではありません（型 {value['$obj']}）")
+    if isinstance(value, list):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise StudentError(f"{what} が数値の配列ではありません（{type(value).__name__}）")
+
+
+class RemoteObject:
+    """A student object living in the student process; methods go through the channel."""
+
+    def __init__(self, session: "PartSession", handle: int, class_name: str):
+        self.session, self.handle, self.class_name = session, handle, class_name
+        self.last_args_changed: list[bool] = []
+        self.last_forward_calls = 0
+
+    def call(self, method: str, *args: Any) -> Any:
+        reply = self.session.request({"op": "call", "h": self.handle, "method": method,
+                                      "args": [np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray) else a
+                                               for a in args]},
+                                     what=f"{self.class_name}.{method}")
+        self.last_args_changed = reply.get("args_changed", [])
+        self.last_forward_calls = int(reply.get("forward_calls", 0))
+        return reply.get("result")
+
+    def forward(self, *args: Any) -> np.ndarray:
+        return as_float_array(self.call("forward", *args), f"{self.class_name}.forward の戻り値")
+
+    def backward(self, *args: Any) -> np.ndarray:
+        return as_float_array(self.call("backward", *args), f"{self.class_name}.backward の戻り値")
+
+    def forward_value(self, *args: Any) -> float:
+        """For losses: the scalar a forward returns."""
+        value = as_float_array(self.call("forward", *args), f"{self.class_name}.forward の戻り値")
+        if value.size != 1:
+            raise StudentError(f"{self.class_name}.forward の戻り値がスカラーではありません（形状 {value.shape}）")
+        return float(value.reshape(()))
+
+    def get(self, attr: str, key: str | None = None) -> Any:
+        reply = self.session.request({"op": "get", "h": self.handle, "attr": attr, "key": key},
+                                     what=f"{self.class_name}.{attr}")
+        if reply.get("missing"):
+            raise Missing(f"{self.class_name}.{attr}[{key!r}] がありません")
+        return reply.get("value")
+
+    def set(self, attr: str, key: str, value: Any) -> None:
+        self.session.request({"op": "set", "h": self.handle, "attr": attr, "key": key, "value": value},
+                             what=f"{self.class_name}.{attr}[{key!r}] への代入")
+
+
+class PartSession:
+    """One forked student child serving one graded part. Dead after a timeout or crash."""
+
+    def __init__(self, proc: "StudentProcess", sock: socket.socket, pid: int):
+        self.proc, self.sock, self.pid = proc, sock, pid
+        self.dead: str | None = None
+
+    def request(self, req: dict, what: str, timeout: float = CALL_TIMEOUT) -> dict:
+        if self.dead:
+            raise StudentCrashed(self.dead)
+        try:
+            protocol.send(self.sock, req)
+            reply = protocol.recv(self.sock, time.monotonic() + timeout)
+        except protocol.ChannelTimeout:
+            self._kill(f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
+            raise StudentTimeout(self.dead) from None
+        except (protocol.ChannelClosed, OSError):
+            self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+            raise StudentCrashed(self.dead) from None
+        if "error" in reply and isinstance(reply["error"], dict):
+            raise StudentError(error_message(reply["error"], what))
+        return reply
+
+    def new(self, class_name: str, *args: Any) -> RemoteObject:
+        reply = self.request({"op": "new", "cls": class_name, "args": list(args)},
+                             what=f"{class_name}({', '.join(map(repr, args))})")
+        if reply.get("missing"):
+            raise Missing(f"クラス {class_name} が定義されていません")
+        return RemoteObject(self, int(reply["h"]), class_name)
+
+    def var(self, name: str) -> Any:
+        reply = self.request({"op": "var", "name": name}, what=f"変数 {name}")
+        if reply.get("missing"):
+            raise Missing(f"変数 {name} が定義されていません")
+        return reply.get("value")
+
+    def run_exercise(self, cell: str, record: str, timeout: float = CELL_TIMEOUT) -> dict:
+        """Execute an exercise cell with `record` (a function) replaced by an argument recorder."""
+        return self.request({"op": "exec_recording", "cell": cell, "record": record},
+                            what=f"セル {cell}", timeout=timeout)
+
+    def _kill(self, reason: str) -> None:
+        self.dead = reason
+        self.proc.kill_child(self.pid)
+        self.sock.close()
+
+    def close(self) -> None:
+        if not self.dead:
+            try:
+                protocol.send(self.sock, {"op": "exit"})
+            except OSError:
+                pass
+            self.dead = "closed"
+            self.proc.kill_child(self.pid)
+            self.sock.close()
+
+    def __enter__(self) -> "PartSession":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+@dataclass
+class StudentProcess:
+    """The untrusted process for one submission: a zygote that forks one child per part."""
+
+    isolation: str = "auto"
+    outcomes: list[CellOutcome] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.level = isolation_level(self.isolation)
+        self.popen: subprocess.Popen | None = None
+        self.control: socket.socket | None = None
+        self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
+        self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
+        self.cells: list[tuple[str, str, bool]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        judge_end, student_end = socket.socketpair()
+        fd = student_end.fileno()
+        runner = [sys.executable, "-I", "-B", "/runner/runner.py" if self.level == "bwrap"
+                  else str(RUNNER_DIR / "runner.py"), str(fd)]
+        cmd = _bwrap_command(runner, self.workdir) if self.level == "bwrap" else runner
+        self.popen = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=self.output, stderr=self.output,
+            cwd=self.workdir, env=None if self.level == "bwrap" else _runner_env(),
+            pass_fds=(fd,), start_new_session=True)
+        student_end.close()
+        self.control = judge_end
+        hello = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
+        if not hello.get("ready"):
+            raise RuntimeError("student runner did not start")
+
+    def stop(self) -> None:
+        if self.popen is None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.popen.wait()
+        self.popen = None
+        if self.control:
+            self.control.close()
+            self.control = None
+
+    def close(self) -> None:
+        self.stop()
+        self.output.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(os.path.dirname(self.output.name), ignore_errors=True)
+
+    def __enter__(self) -> "StudentProcess":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- loading cells -----------------------------------------------------------------------
+    def _exec(self, cell: str, source: str, run: bool) -> dict:
+        protocol.send(self.control, {"op": "exec", "cell": cell, "source": source, "run": run})
+        return protocol.recv(self.control, time.monotonic() + CELL_TIMEOUT)
+
+    def load(self, cells: list[tuple[str, str, bool]]) -> list[CellOutcome]:
+        """Execute cells in order (run=False only stores the source for later, e.g. exercises).
+
+        A cell that hangs or kills the process is recorded, the process restarted with the cells
+        that worked, and loading goes on without it."""
+        self.start()
+        good: list[tuple[str, str, bool]] = []
+        self.outcomes = []
+        for cell, source, run in cells:
+            try:
+                reply = self._exec(cell, source, run)
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
+                why = ("実行が終わりませんでした（無限ループ？）" if isinstance(exc, protocol.ChannelTimeout)
+                       else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+                self.outcomes.append(CellOutcome(cell, False, f"セル {cell}: {why}"))
+                self.stop()
+                self.start()
+                for c, s, r in good:
+                    self._exec(c, s, r)
+                continue
+            if reply.get("ok"):
+                self.outcomes.append(CellOutcome(cell, True))
+                good.append((cell, source, run))
+            else:
+                self.outcomes.append(CellOutcome(cell, False, error_message(reply["error"], f"セル {cell}")))
+                good.append((cell, source, run))  # its definitions before the error still count
+        self.cells = good
+        return self.outcomes
+
+    # -- parts -------------------------------------------------------------------------------
+    def part_session(self) -> PartSession:
+        if self.popen is None or self.popen.poll() is not None:
+            self.start()
+            for c, s, r in self.cells:
+                self._exec(c, s, r)
+        judge_end, child_end = socket.socketpair()
+        protocol.send(self.control, {"op": "fork"})
+        socket.send_fds(self.control, [b"F"], [child_end.fileno()])
+        child_end.close()
+        reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
+        return PartSession(self, judge_end, int(reply["pid"]))
+
+    def kill_child(self, pid: int) -> None:
+        """Ask the zygote to kill a part child (pids are the sandbox's); restart it if it is stuck."""
+        try:
+            protocol.send(self.control, {"op": "kill", "pid": pid})
+            protocol.recv(self.control, time.monotonic() + 2.0)
+        except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
+            self.stop()
+
+    def student_output(self, limit: int = 4000) -> str:
+        self.output.flush()
+        self.output.seek(0)
+        return self.output.read(limit).decode("utf-8", "replace")
