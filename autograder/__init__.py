@@ -1,1 +1,7 @@
 """Grading kit for Notebook 74 (matrix backpropagation): judge, hidden graders, nbgrader glue."""
+import sys
+
+# jsonschema (under nbformat) imports the optional `rfc3987_syntax` format checker, which builds a
+# parser grammar at import: ~3 s per process, for an "iri" string format no notebook schema uses.
+# Marking it absent keeps reading a notebook fast; jsonschema simply skips that checker.
+sys.modules.setdefault("rfc3987_syntax", None)

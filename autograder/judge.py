@@ -4,26 +4,27 @@
 
 It reads the notebook with nbformat, takes the student's answer cells by nbgrader grade_id and
 the trusted given cells from source/, loads them into a StudentProcess, and runs pytest on
-autograder/graders in this process with JudgePlugin, which turns test outcomes into points
+autograder/graders in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
 from the rubric. Whatever the submission does, a complete results dict comes back.
 """
 from __future__ import annotations
 
 import json
 import os
-import sys
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import nbformat
-import pytest
-
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from .student import StudentError, StudentProcess
+from .student import StudentProcess
 
 GRADERS = Path(__file__).resolve().parent / "graders"
+# Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
+UNUSED_PYTEST_PLUGINS = ("terminal", "doctest", "junitxml", "pastebin", "unittest", "legacypath",
+                         "tmpdir", "monkeypatch", "recwarn", "stepwise", "setuponly", "setupplan",
+                         "faulthandler", "logging", "warnings", "debugging", "threadexception",
+                         "unraisableexception", "cacheprovider", "capture")
 
 
 def grade_id(cell: Any) -> str:
@@ -36,15 +37,27 @@ class SubmissionError(Exception):
     """The file is not a notebook we can read; the message is for the student (Japanese)."""
 
 
-def read_submission(path: Path) -> Any:
+def read_submission(path: Path) -> dict[str, Any]:
+    """The notebook as a dict with a list of cells (nbformat 4).
+
+    Current notebooks are read with the standard json module (importing nbformat costs half a
+    second per process); anything older or odd goes through nbformat, which converts it."""
     try:
-        nb = nbformat.read(str(path), as_version=4)
-    except FileNotFoundError:
-        raise SubmissionError(f"提出ファイル {path.name} が見つかりません") from None
-    except Exception as exc:  # not JSON, not a notebook, unknown nbformat...
-        raise SubmissionError(f"提出ファイル {path.name} をノートブックとして読めません（{type(exc).__name__}）") from None
+        raw = Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise SubmissionError(f"提出ファイル {Path(path).name} が見つかりません") from None
+    try:
+        nb = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise SubmissionError(f"提出ファイル {Path(path).name} は JSON ではないため、ノートブックとして読めません") from None
+    if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
+        import nbformat
+        try:
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        except Exception as exc:  # unknown or broken nbformat
+            raise SubmissionError(f"提出ファイル {Path(path).name} をノートブックとして読めません（{type(exc).__name__}）") from None
     if not isinstance(nb.get("cells"), list):
-        raise SubmissionError(f"提出ファイル {path.name} にセルがありません")
+        raise SubmissionError(f"提出ファイル {Path(path).name} にセルがありません")
     return nb
 
 
@@ -53,20 +66,19 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
 
     Returns (cells, problems) where problems maps a part's answer cell to why it is missing."""
     answers: dict[str, str] = {}
-    for cell in submission.cells:
+    for cell in submission["cells"]:
         gid = grade_id(cell)
         if gid in rubric.answer_cells and cell.get("cell_type") == "code" and gid not in answers:
             src = cell.get("source", "")
             answers[gid] = "".join(src) if isinstance(src, list) else str(src)
     exercises = {p.answer_cell for p in rubric.parts.values() if p.kind == "exercise"}
-    source = nbformat.read(str(source_notebook()), as_version=4)
     cells, problems = [], {}
-    for cell in source.cells:
+    for cell in source_cells():
         gid = grade_id(cell)
-        if cell.cell_type != "code":
+        if cell.get("cell_type") != "code":
             continue
         if gid.startswith(GIVEN_PREFIX):
-            cells.append((gid, cell.source, True))
+            cells.append((gid, cell["source"], True))
         elif gid in rubric.answer_cells:
             if gid in answers:
                 cells.append((gid, answers[gid], gid not in exercises))
@@ -75,73 +87,14 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
     return cells, problems
 
 
-@dataclass
-class TestOutcome:
-    part: str
-    name: str
-    nodeid: str
-    passed: bool
-    message: str
-
-
-class JudgePlugin:
-    """Collects pytest outcomes of the graders and maps them onto the rubric."""
-
-    is_nb74_judge = True
-
-    def __init__(self, proc: StudentProcess, rubric: Rubric, cell_problems: dict[str, str]):
-        self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
-        self.outcomes: dict[str, TestOutcome] = {}
-        self.cases: Counter[tuple[str, str]] = Counter()
-        self.order = {name: i for i, name in enumerate(rubric.parts)}
-
-    @staticmethod
-    def part_of(item: Any) -> str:
-        return Path(str(item.path)).stem.removeprefix("test_")
-
-    @staticmethod
-    def test_name(item: Any) -> str:
-        return getattr(item, "originalname", None) or item.name
-
-    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
-        items.sort(key=lambda it: self.order.get(self.part_of(it), len(self.order)))
-        for it in items:
-            self.cases[(self.part_of(it), self.test_name(it))] += 1
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: Any, call: Any):
-        report = yield
-        failed_setup = report.when == "setup" and report.failed
-        if report.when == "call" or failed_setup:
-            message = "OK" if report.passed else self.explain(call.excinfo, item)
-            self.outcomes[item.nodeid] = TestOutcome(self.part_of(item), self.test_name(item), item.nodeid,
-                                                     report.passed, message)
-        return report
-
-    def explain(self, excinfo: Any, item: Any) -> str:
-        if excinfo is None:
-            return "失敗しました"
-        exc = excinfo.value
-        if isinstance(exc, (AssertionError, StudentError)):
-            text = str(exc).split("\nassert ")[0].strip() or "テストに失敗しました"
-        else:  # a fault of the grader itself: log it for staff, never show the student a traceback
-            print(f"grader error in {item.nodeid}:\n{excinfo.getrepr(style='short')}", file=sys.stderr)
-            text = f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください"
-        part = self.rubric.parts.get(self.part_of(item))
-        if part and part.answer_cell in self.cell_problems:
-            text = f"{self.cell_problems[part.answer_cell]}。{text}"
-        return text
-
-    def points(self, outcome: TestOutcome) -> float:
-        part = self.rubric.parts[outcome.part]
-        total = part.tests.get(outcome.name, 0.0)
-        return total / max(1, self.cases[(outcome.part, outcome.name)])
-
-    def parts_with_full_points(self) -> set[str]:
-        by_part: dict[str, list[bool]] = defaultdict(list)
-        for o in self.outcomes.values():
-            by_part[o.part].append(o.passed)
-        return {p for p, ok in by_part.items() if ok and all(ok)}
+@cache
+def source_cells() -> list[dict[str, Any]]:
+    """The trusted given code comes from here, never from the submission."""
+    cells = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return cells
 
 
 def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, Any]:
@@ -154,24 +107,30 @@ def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, An
 def grade_notebook(path: Path, isolation: str = "auto") -> dict[str, Any]:
     """Grade one submitted notebook; always returns a complete Gradescope-shaped results dict."""
     rubric = load_rubric()
-    try:
-        submission = read_submission(Path(path))
-    except SubmissionError as exc:
-        return _empty_results(rubric, str(exc), isolation)
-    cells, problems = collect_cells(submission, rubric)
     with StudentProcess(isolation=isolation) as proc:
+        proc.spawn()  # the student process imports NumPy while we read the notebook
+        try:
+            submission = read_submission(Path(path))
+        except SubmissionError as exc:
+            return _empty_results(rubric, str(exc), proc.level)
+        cells, problems = collect_cells(submission, rubric)
+        import pytest
+
+        from .judge_plugin import JudgePlugin
         for outcome in proc.load(cells):
             if not outcome.ok:
                 problems.setdefault(outcome.cell, outcome.message)
         plugin = JudgePlugin(proc, rubric, problems)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        pytest.main(["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS),
-                     "-p", "no:terminal", str(GRADERS)], plugins=[plugin])
+        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), str(GRADERS)]
+        for name in UNUSED_PYTEST_PLUGINS:
+            args += ["-p", f"no:{name}"]
+        pytest.main(args, plugins=[plugin])
         level = proc.level
     return build_results(plugin, rubric, level)
 
 
-def build_results(plugin: JudgePlugin, rubric: Rubric, isolation: str) -> dict[str, Any]:
+def build_results(plugin: Any, rubric: Rubric, isolation: str) -> dict[str, Any]:
     tests, seen_parts = [], set()
     for o in sorted(plugin.outcomes.values(), key=lambda o: (plugin.order.get(o.part, 99), o.nodeid)):
         part = rubric.parts.get(o.part)

@@ -192,6 +192,7 @@ class PartSession:
     def __init__(self, proc: "StudentProcess", sock: socket.socket, pid: int):
         self.proc, self.sock, self.pid = proc, sock, pid
         self.dead: str | None = None
+        self.timed_out = False
 
     def request(self, req: dict, what: str, timeout: float = CALL_TIMEOUT) -> dict:
         if self.dead:
@@ -200,6 +201,7 @@ class PartSession:
             protocol.send(self.sock, req)
             reply = protocol.recv(self.sock, time.monotonic() + timeout)
         except protocol.ChannelTimeout:
+            self.timed_out = True
             self._kill(f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
             raise StudentTimeout(self.dead) from None
         except (protocol.ChannelClosed, OSError):
@@ -263,10 +265,17 @@ class StudentProcess:
         self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
         self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
         self.cells: list[tuple[str, str, bool]] = []
+        self.ready = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Launch the runner without waiting: it imports NumPy while the judge gets ready."""
         judge_end, student_end = socket.socketpair()
+        self.ready = False
         fd = student_end.fileno()
         runner = [sys.executable, "-I", "-B", "/runner/runner.py" if self.level == "bwrap"
                   else str(RUNNER_DIR / "runner.py"), str(fd)]
@@ -277,9 +286,14 @@ class StudentProcess:
             pass_fds=(fd,), start_new_session=True)
         student_end.close()
         self.control = judge_end
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
         hello = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
         if not hello.get("ready"):
             raise RuntimeError("student runner did not start")
+        self.ready = True
 
     def stop(self) -> None:
         if self.popen is None:
@@ -290,6 +304,7 @@ class StudentProcess:
             pass
         self.popen.wait()
         self.popen = None
+        self.ready = False
         if self.control:
             self.control.close()
             self.control = None
@@ -316,7 +331,9 @@ class StudentProcess:
 
         A cell that hangs or kills the process is recorded, the process restarted with the cells
         that worked, and loading goes on without it."""
-        self.start()
+        if self.popen is None:
+            self.spawn()
+        self.wait_ready()
         good: list[tuple[str, str, bool]] = []
         self.outcomes = []
         for cell, source, run in cells:

@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from autograder.assignment import reference_module_path
-from autograder.student import PartSession
+from autograder.student import PartSession, StudentTimeout
 
 
 def _plugin(request: pytest.FixtureRequest):
@@ -26,12 +26,20 @@ def _plugin(request: pytest.FixtureRequest):
 
 
 class LiveSession:
-    """Hands out a live PartSession, forking a new child when the last one died."""
+    """Hands out a live PartSession, forking a new child when the last one crashed.
+
+    After a timeout the part is given up: its remaining tests fail at once with the same reason
+    instead of each waiting for the deadline again."""
 
     def __init__(self, proc):
-        self.proc, self.session = proc, None
+        self.proc, self.session, self.hung = proc, None, None
 
     def get(self) -> PartSession:
+        if self.hung:
+            raise StudentTimeout(self.hung)
+        if self.session is not None and self.session.timed_out:
+            self.hung = self.session.dead
+            raise StudentTimeout(self.hung)
         if self.session is None or self.session.dead:
             self.session = self.proc.part_session()
         return self.session

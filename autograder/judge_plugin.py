@@ -1,0 +1,82 @@
+"""The pytest plugin of the judge: grader outcomes -> rubric points and Japanese messages."""
+from __future__ import annotations
+
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .assignment import Rubric
+from .student import StudentError, StudentProcess
+
+
+@dataclass
+class TestOutcome:
+    part: str
+    name: str
+    nodeid: str
+    passed: bool
+    message: str
+
+
+class JudgePlugin:
+    """Collects pytest outcomes of the graders and maps them onto the rubric."""
+
+    is_nb74_judge = True
+
+    def __init__(self, proc: StudentProcess, rubric: Rubric, cell_problems: dict[str, str]):
+        self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
+        self.outcomes: dict[str, TestOutcome] = {}
+        self.cases: Counter[tuple[str, str]] = Counter()
+        self.order = {name: i for i, name in enumerate(rubric.parts)}
+
+    @staticmethod
+    def part_of(item: Any) -> str:
+        return Path(str(item.path)).stem.removeprefix("test_")
+
+    @staticmethod
+    def test_name(item: Any) -> str:
+        return getattr(item, "originalname", None) or item.name
+
+    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+        items.sort(key=lambda it: self.order.get(self.part_of(it), len(self.order)))
+        for it in items:
+            self.cases[(self.part_of(it), self.test_name(it))] += 1
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: Any, call: Any):
+        report = yield
+        failed_setup = report.when == "setup" and report.failed
+        if report.when == "call" or failed_setup:
+            message = "OK" if report.passed else self.explain(call.excinfo, item)
+            self.outcomes[item.nodeid] = TestOutcome(self.part_of(item), self.test_name(item), item.nodeid,
+                                                     report.passed, message)
+        return report
+
+    def explain(self, excinfo: Any, item: Any) -> str:
+        if excinfo is None:
+            return "失敗しました"
+        exc = excinfo.value
+        if isinstance(exc, (AssertionError, StudentError)):
+            text = str(exc).split("\nassert ")[0].strip() or "テストに失敗しました"
+        else:  # a fault of the grader itself: log it for staff, never show the student a traceback
+            print(f"grader error in {item.nodeid}:\n{excinfo.getrepr(style='short')}", file=sys.stderr)
+            text = f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください"
+        part = self.rubric.parts.get(self.part_of(item))
+        if part and part.answer_cell in self.cell_problems:
+            text = f"{self.cell_problems[part.answer_cell]}。{text}"
+        return text
+
+    def points(self, outcome: TestOutcome) -> float:
+        part = self.rubric.parts[outcome.part]
+        total = part.tests.get(outcome.name, 0.0)
+        return total / max(1, self.cases[(outcome.part, outcome.name)])
+
+    def parts_with_full_points(self) -> set[str]:
+        by_part: dict[str, list[bool]] = defaultdict(list)
+        for o in self.outcomes.values():
+            by_part[o.part].append(o.passed)
+        return {p for p, ok in by_part.items() if ok and all(ok)}
