@@ -1,0 +1,196 @@
+"""The trust boundary: student code cannot see the graders, fake a score, or take the judge down."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
+from autograder.judge import grade_notebook, part_scores
+from autograder.student import (CALL_TIMEOUT, StudentCrashed, StudentError, StudentProcess,
+                                StudentTimeout, isolation_level)
+
+from tests.submissions import answer_source, make_submission
+
+BWRAP = isolation_level("auto") == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="needs bubblewrap (required in CI)")
+
+
+@pytest.fixture
+def proc():
+    p = StudentProcess()
+    yield p
+    p.close()
+
+
+def load(proc: StudentProcess, *sources: str) -> list:
+    return proc.load([(f"c{i}", src, True) for i, src in enumerate(sources)])
+
+
+@needs_bwrap
+def test_student_sees_no_graders_no_source_and_no_network(proc):
+    secrets = [ROOT / "autograder" / "graders" / "conftest.py", RUBRIC_PATH, source_notebook(),
+               reference_module_path(), ROOT / "autograder" / "judge.py"]
+    probe = f"""
+import socket
+seen = {{}}
+for p in {[str(p) for p in secrets]!r}:
+    try:
+        open(p).read(10); seen[p] = True
+    except OSError:
+        seen[p] = False
+try:
+    import autograder; seen['import autograder'] = True
+except ImportError:
+    seen['import autograder'] = False
+try:
+    socket.create_connection(('127.0.0.1', 22), timeout=1); seen['network'] = True
+except OSError:
+    seen['network'] = False
+"""
+    assert all(o.ok for o in load(proc, probe))
+    with proc.part_session() as s:
+        seen = dict(s.var("seen")["$dict"])
+    assert len(seen) == len(secrets) + 2
+    assert not any(seen.values()), seen
+
+
+def test_judge_never_unpickles_what_the_student_sends(proc, tmp_path):
+    marker = tmp_path / "pwned"
+    evil = f"""
+import numpy as np, pickle, os
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch {marker}",))
+def fake_save(f, arr, allow_pickle=True, **kw):
+    pickle.dump(Evil(), f)
+np.save = fake_save
+class Layer:
+    def backward(self, dout):
+        return dout * 2
+"""
+    load(proc, evil)
+    with proc.part_session() as s:
+        layer = s.new("Layer")
+        with pytest.raises(StudentError):
+            layer.backward(np.ones((2, 2)))
+    assert not marker.exists()
+
+
+def test_a_hanging_call_is_cut_and_the_next_part_still_runs(proc):
+    load(proc, "class Hang:\n    def backward(self, dout):\n        while True:\n            pass\n"
+               "class Fine:\n    def backward(self, dout):\n        return dout + 1\n")
+    start = time.monotonic()
+    with proc.part_session() as s:
+        with pytest.raises(StudentTimeout, match="秒以内に終わりませんでした"):
+            s.new("Hang").backward(np.zeros(3))
+    assert time.monotonic() - start < CALL_TIMEOUT + 3
+    with proc.part_session() as s:
+        assert np.array_equal(s.new("Fine").backward(np.zeros(3)), np.ones(3))
+
+
+def test_memory_exhaustion_is_a_clear_error(proc):
+    load(proc, "import numpy as np\nclass Greedy:\n    def backward(self, dout):\n"
+               "        return np.ones((1 << 31,))\n")
+    with proc.part_session() as s:
+        with pytest.raises(StudentError, match="メモリが足りなく"):
+            s.new("Greedy").backward(np.zeros(3))
+
+
+def test_exit_inside_a_call_loses_only_that_session(proc):
+    load(proc, "import os\nclass Quit:\n    def backward(self, dout):\n        os._exit(0)\n"
+               "class Fine:\n    def backward(self, dout):\n        return dout\n")
+    with proc.part_session() as s:
+        with pytest.raises(StudentCrashed, match="プロセスが終了しました"):
+            s.new("Quit").backward(np.zeros(3))
+    with proc.part_session() as s:
+        assert s.new("Fine").backward(np.ones(2)).tolist() == [1.0, 1.0]
+
+
+def test_cells_that_exit_hang_or_raise_at_load_are_skipped(proc):
+    outcomes = load(proc, "A = 1", "import os\nos._exit(3)", "import sys\nsys.exit(0)",
+                    "raise ImportError('no torch')", "while True:\n    pass", "B = 2")
+    assert [o.ok for o in outcomes] == [True, False, False, False, False, True]
+    assert "プロセスが終了しました" in outcomes[1].message
+    assert "SystemExit" in outcomes[2].message and "ImportError" in outcomes[3].message
+    assert "無限ループ" in outcomes[4].message
+    with proc.part_session() as s:
+        assert int(s.var("A")) == 1 and int(s.var("B")) == 2
+
+
+@needs_bwrap
+def test_processes_the_student_starts_do_not_outlive_grading(proc):
+    marker = f"nb74-orphan-{os.getpid()}-{time.time_ns()}"
+    load(proc, f"""
+import os, subprocess, sys
+class Spawn:
+    def backward(self, dout):
+        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{marker}'],
+                         start_new_session=True)
+        return dout
+""")
+    with proc.part_session() as s:
+        s.new("Spawn").backward(np.zeros(1))
+    running = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    assert running.strip(), "the orphan should be running while the submission is open"
+    proc.close()
+    time.sleep(0.3)
+    assert not subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.strip()
+
+
+# --- end to end: tampering earns exactly what the backward passes earn ------------------------
+
+TAMPERING = {
+    "monkeypatch numpy": "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+                         "np.isfinite = lambda a: np.ones(np.shape(a), bool)\n",
+    "monkeypatch print and builtins": "import builtins\nbuiltins.print = lambda *a, **k: None\n"
+                                      "builtins.input = lambda *a: '100'\n",
+    "monkeypatch pytest": "import sys, types\nfake = types.ModuleType('pytest')\nfake.main = lambda *a, **k: 0\n"
+                          "sys.modules['pytest'] = fake\n",
+    "fake results files": "import json, os\nfor p in ['results.json', '/tmp/results.json', '../results.json',"
+                          " '/autograder/results/results.json']:\n    try:\n"
+                          "        open(p, 'w').write(json.dumps({'score': 100, 'max_score': 100}))\n"
+                          "    except OSError:\n        pass\n",
+    "read files around": "import glob\nfor p in glob.glob('../../*/*') + glob.glob('/work/*/autograder/*/*')"
+                         " + glob.glob('/*/*.toml'):\n    try:\n        print(open(p).read()[:100])\n"
+                         "    except OSError:\n        pass\n",
+    "sys.exit(0)": "import sys\nsys.exit(0)\n",
+}
+
+BUGGY_LINEAR = answer_source("linear").replace("self.grads['W'] = x.T @ dout", "self.grads['W'] = (dout.T @ x).T * 2")
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("baseline")
+    correct = part_scores(grade_notebook(make_submission(tmp / "correct.ipynb")))
+    buggy = part_scores(grade_notebook(make_submission(tmp / "buggy.ipynb", {"linear": BUGGY_LINEAR})))
+    assert buggy["linear"] < correct["linear"], "the planted Linear bug must cost points"
+    return correct, buggy
+
+
+@pytest.mark.parametrize("name", list(TAMPERING))
+def test_tampering_earns_exactly_what_the_backward_passes_earn(name, baseline, tmp_path):
+    correct, buggy = baseline
+    code = TAMPERING[name]
+    host_file = Path("/tmp/results.json")
+    existed = host_file.exists()
+    sub = make_submission(tmp_path / "t.ipynb", {"linear": answer_source("linear") + "\n" + code,
+                                                 "sigmoid": answer_source("sigmoid") + "\n" + code})
+    assert part_scores(grade_notebook(sub)) == correct
+    sub = make_submission(tmp_path / "b.ipynb", {"linear": BUGGY_LINEAR + "\n" + code})
+    assert part_scores(grade_notebook(sub)) == buggy
+    if BWRAP and not existed:
+        assert not host_file.exists(), "the sandbox's /tmp must not be the judge's"
+
+
+def test_exit_inside_backward_costs_only_that_part(baseline, tmp_path):
+    correct, _ = baseline
+    quit_linear = answer_source("linear").replace("x = self.cache['x']", "import os; os._exit(0)")
+    scores = part_scores(grade_notebook(make_submission(tmp_path / "q.ipynb", {"linear": quit_linear})))
+    assert scores["linear"] == 0
+    assert {k: v for k, v in scores.items() if k != "linear"} == {k: v for k, v in correct.items() if k != "linear"}
