@@ -30,3 +30,23 @@ c.GenerateSolution.preprocessors = [
     "autograder.nbgrader_ext.StripSolutionMarkers",
     "nbgrader.preprocessors.Execute",
 ]
+
+# Autograde: the isolated judge scores every test cell instead of a kernel running student code
+# (autograder.nbgrader_ext.JudgeScores replaces Execute). nbgrader's own checks stay: locked and
+# test cells are restored from the gradebook, deleted grade cells are put back and scored.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.autograde_preprocessors = [
+    "autograder.nbgrader_ext.JudgeScores",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Feedback never shows hidden tests (the judge already strips them; this is a second lock).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

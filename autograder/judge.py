@@ -105,14 +105,20 @@ def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, An
 
 
 def grade_notebook(path: Path, isolation: str = "auto") -> dict[str, Any]:
-    """Grade one submitted notebook; always returns a complete Gradescope-shaped results dict."""
+    """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
+    return grade_submission(Path(path), isolation=isolation)
+
+
+def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto") -> dict[str, Any]:
+    """Grade a notebook given as a file or as an already-read notebook dict."""
     rubric = load_rubric()
     with StudentProcess(isolation=isolation) as proc:
         proc.spawn()  # the student process imports NumPy while we read the notebook
-        try:
-            submission = read_submission(Path(path))
-        except SubmissionError as exc:
-            return _empty_results(rubric, str(exc), proc.level)
+        if isinstance(submission, Path):
+            try:
+                submission = read_submission(submission)
+            except SubmissionError as exc:
+                return _empty_results(rubric, str(exc), proc.level)
         cells, problems = collect_cells(submission, rubric)
         import pytest
 

@@ -1,11 +1,16 @@
 """nbgrader preprocessors of the kit, loaded by nbgrader_config.py (dotted paths)."""
 from __future__ import annotations
 
+from typing import Any
+
+import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from traitlets import Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .assignment import load_rubric
 
 
 class StripSolutionMarkers(NbGraderPreprocessor):
@@ -21,3 +26,67 @@ class StripSolutionMarkers(NbGraderPreprocessor):
                 if self.begin_solution_delimeter not in ln and self.end_solution_delimeter not in ln]
         cell.source = "\n".join(kept)
         return cell, resources
+
+
+def part_feedback(results: dict[str, Any], part: str) -> str:
+    """The judge's Japanese messages for one part, as shown in the autograded/feedback notebook."""
+    tests = [t for t in results["tests"] if t["part"] == part]
+    got = sum(t["score"] for t in tests)
+    total = sum(t["max_score"] for t in tests)
+    lines = [f"採点（ジャッジ）: {got:g} / {total:g} 点"]
+    reasons = list(dict.fromkeys(t["output"] for t in tests if t["status"] != "passed"))
+    lines += [f"- {r}" for r in reasons[:5]]
+    if len(reasons) > 5:
+        lines.append(f"- …ほか {len(reasons) - 5} 件")
+    return "\n".join(lines) + "\n"
+
+
+def apply_results(nb: Any, results: dict[str, Any]) -> None:
+    """Put the judge's verdict into a notebook, in place: each test cell's outputs become the
+    part's messages and its score (a plain float, which nbgrader's determine_grade reads), and
+    hidden tests are removed from the cell sources so that nothing downstream can show them."""
+    rubric = load_rubric()
+    by_part: dict[str, float] = {}
+    for t in results["tests"]:
+        by_part[t["part"]] = by_part.get(t["part"], 0.0) + t["score"]
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        part = rubric.part_for_test_cell(meta.get("grade_id", ""))
+        if cell.get("cell_type") != "code" or part is None:
+            continue
+        score = min(round(by_part.get(part.name, 0.0), 6), float(meta.get("points", part.points)))
+        cell["outputs"] = [
+            nbformat.v4.new_output("stream", name="stdout", text=part_feedback(results, part.name)),
+            nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
+                                   execution_count=None),
+        ]
+        src = cell.get("source", "")
+        cell["source"] = strip_hidden_tests("".join(src) if isinstance(src, list) else src)
+
+
+def strip_hidden_tests(source: str) -> str:
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if "BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept).rstrip("\n")
+
+
+class JudgeScores(NbGraderPreprocessor):
+    """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors`: no student code runs in
+    nbgrader's kernel; the isolated judge decides every test cell's score."""
+
+    isolation = Unicode("auto", help="auto, bwrap or process (see autograder.student)").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        from .judge import grade_submission
+        results = grade_submission(nb, isolation=self.isolation)
+        apply_results(nb, results)
+        resources.setdefault("nbgrader", {})["judge_results"] = results
+        self.log.info("judge: %s / %s (isolation %s)", results["score"], results["max_score"],
+                      results.get("isolation"))
+        return nb, resources
