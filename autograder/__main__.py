@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -14,7 +15,26 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--json", dest="json_path", help="write Gradescope-shaped results here")
     grade.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto",
                        help="bwrap: namespaces (required in CI); process: rlimits only")
+    batch = sub.add_parser("batch", help="grade every submission of an assignment into the gradebook")
+    batch.add_argument("assignment")
+    batch.add_argument("--root", default=".", help="course root (holds submitted/, release/)")
+    batch.add_argument("--db-url", help="gradebook URL (default: sqlite:///<root>/gradebook.db)")
+    batch.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    batch.add_argument("--dask", metavar="ADDRESS", help="grade on an existing Dask cluster (tcp://host:port)")
+    batch.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
+    batch.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
+    batch.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "batch":
+        from pathlib import Path
+
+        from .batch import run_batch, summary_table
+        root = Path(args.root).resolve()
+        db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
+        summary = run_batch(root, args.assignment, db_url, workers=args.workers, dask=args.dask,
+                            isolation=args.isolation, feedback=not args.no_feedback,
+                            progress=not args.no_progress)
+        print(summary_table(summary))
     if args.command == "grade":
         from pathlib import Path
 

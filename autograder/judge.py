@@ -101,7 +101,7 @@ def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, An
     tests = [{"name": f"{p.title}", "part": p.name, "score": 0.0, "max_score": p.points,
               "status": "failed", "output": message} for p in rubric.parts.values()]
     return {"score": 0.0, "max_score": rubric.max_score, "output": message, "tests": tests,
-            "isolation": isolation}
+            "isolation": isolation, "problems": [message]}
 
 
 def grade_notebook(path: Path, isolation: str = "auto") -> dict[str, Any]:
@@ -133,7 +133,9 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto")
             args += ["-p", f"no:{name}"]
         pytest.main(args, plugins=[plugin])
         level = proc.level
-    return build_results(plugin, rubric, level)
+    results = build_results(plugin, rubric, level)
+    results["problems"] = sorted(set(problems.values()) | plugin.incidents)
+    return results
 
 
 def build_results(plugin: Any, rubric: Rubric, isolation: str) -> dict[str, Any]:

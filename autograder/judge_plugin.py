@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from .assignment import Rubric
-from .student import StudentError, StudentProcess
+from .student import StudentCrashed, StudentError, StudentProcess, StudentTimeout
 
 
 @dataclass
@@ -32,6 +32,7 @@ class JudgePlugin:
         self.outcomes: dict[str, TestOutcome] = {}
         self.cases: Counter[tuple[str, str]] = Counter()
         self.order = {name: i for i, name in enumerate(rubric.parts)}
+        self.incidents: set[str] = set()  # hangs and crashes of the student's process
 
     @staticmethod
     def part_of(item: Any) -> str:
@@ -60,6 +61,8 @@ class JudgePlugin:
         if excinfo is None:
             return "失敗しました"
         exc = excinfo.value
+        if isinstance(exc, (StudentTimeout, StudentCrashed)):
+            self.incidents.add(str(exc))
         if isinstance(exc, (AssertionError, StudentError)):
             text = str(exc).split("\nassert ")[0].strip() or "テストに失敗しました"
         else:  # a fault of the grader itself: log it for staff, never show the student a traceback

@@ -1,0 +1,267 @@
+"""Grade a whole class: `python -m autograder batch <assignment> --workers N [--dask ADDRESS]`.
+
+Reads nbgrader's layout (submitted/<student>/<assignment>/*.ipynb), grades every submission whose
+content changed since it was last recorded, in parallel (local worker processes or a Dask
+cluster), and writes the same things as `nbgrader autograde` with the judge: scores and comments
+in nbgrader's gradebook, autograded/<student>/<assignment>/<notebook>.ipynb, and feedback.
+
+Crash-safe: results are written by this (coordinating) process only, one submission per database
+transaction together with the hash of what was graded (see gradebook.py). Kill it at any moment
+and run it again: finished submissions are skipped, the rest graded; the gradebook ends as after
+one uninterrupted run.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import signal
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .assignment import load_rubric
+from .nbgrader_ext import apply_results
+
+ISOLATION = "auto"
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path | None            # the notebook graded, None if there is none
+    note: str                    # why this file (several notebooks, another name), or ""
+    sha256: str                  # identifies the content: a resubmission is graded again
+    timestamp: str | None
+
+
+def _hash(path: Path | None, note: str) -> str:
+    h = hashlib.sha256(note.encode())
+    if path is not None:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def choose_notebook(folder: Path, expected: str) -> tuple[Path | None, str]:
+    """The notebook to grade in a student's folder, and a note when the choice was not obvious."""
+    found = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if not found:
+        return None, "提出フォルダにノートブック（.ipynb）がありません"
+    if len(found) == 1:
+        only = found[0]
+        return only, "" if only.name == expected else f"ファイル名が「{only.name}」でした（{expected} として採点）"
+    names = "、".join(p.name for p in found)
+    exact = folder / expected
+    if exact in found:
+        return exact, f"ノートブックが {len(found)} 個ありました（{names}）。{expected} を採点しました"
+    newest = max(found, key=lambda p: (p.stat().st_mtime, p.name))
+    return newest, f"ノートブックが {len(found)} 個ありました（{names}）。最も新しい {newest.name} を採点しました"
+
+
+def discover(root: Path, assignment: str) -> list[Submission]:
+    expected = f"{load_rubric().notebook}.ipynb"
+    subs = []
+    for folder in sorted((root / "submitted").glob(f"*/{assignment}")):
+        if not folder.is_dir():
+            continue
+        path, note = choose_notebook(folder, expected)
+        stamp = folder / "timestamp.txt"
+        timestamp = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
+        subs.append(Submission(folder.parent.name, path, note, _hash(path, note), timestamp))
+    return subs
+
+
+# -- grading (runs in workers: local processes or Dask) -------------------------------------------
+
+def _die_with_parent() -> None:
+    """Worker initializer: a SIGKILLed coordinator takes its workers (and their sandboxes) along."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
+    """Grade one notebook and return the results as JSON text (plain data between processes)."""
+    from .judge import _empty_results, grade_notebook
+    if path is None:
+        results = _empty_results(load_rubric(), note, isolation)
+    else:
+        try:
+            results = grade_notebook(Path(path), isolation=isolation)
+        except Exception as exc:  # the judge itself failed: record it, never stop the batch
+            results = _empty_results(load_rubric(), f"採点中にエラーが発生しました（{type(exc).__name__}）。"
+                                                    "担当教員に連絡してください", isolation)
+        if note:
+            results["notes"] = [note]
+    return json.dumps(results, ensure_ascii=False, sort_keys=True)
+
+
+class LocalPool:
+    """Worker processes on this machine; a broken pool is replaced and its jobs resubmitted."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, initializer=_die_with_parent, max_tasks_per_child=200)
+
+    def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
+        pending: dict[Future, tuple[Submission, int]] = {}
+        queue = [(s, 0) for s in subs]
+
+        def fill() -> None:
+            while queue and len(pending) < self.workers * 2:
+                s, tries = queue.pop(0)
+                fut = self.pool.submit(grade_path, str(s.path) if s.path else None, s.note, isolation)
+                pending[fut] = (s, tries)
+
+        fill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                s, tries = pending.pop(fut)
+                try:
+                    yield s, fut.result()
+                except Exception as exc:  # a worker died (e.g. BrokenProcessPool): retry once
+                    self.pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = self._new()
+                    for f, (s2, t2) in list(pending.items()):
+                        queue.append((s2, t2))
+                        pending.pop(f)
+                    if tries < 1:
+                        queue.append((s, tries + 1))
+                    else:
+                        from .judge import _empty_results
+                        res = _empty_results(load_rubric(), f"採点プロセスが異常終了しました（{type(exc).__name__}）", isolation)
+                        yield s, json.dumps(res, ensure_ascii=False, sort_keys=True)
+            fill()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskPool:
+    """An existing Dask cluster: the same grading function runs on its workers."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+        self.client = Client(address, timeout="30s")
+
+    def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
+        from distributed import as_completed
+        futures = {self.client.submit(grade_path, str(s.path) if s.path else None, s.note, isolation,
+                                      key=f"grade-{s.student}-{s.sha256[:16]}", pure=False): s
+                   for s in subs}
+        for fut in as_completed(futures):
+            s = futures[fut]
+            try:
+                yield s, fut.result()
+            except Exception as exc:
+                from .judge import _empty_results
+                res = _empty_results(load_rubric(), f"採点ワーカーが異常終了しました（{type(exc).__name__}）", isolation)
+                yield s, json.dumps(res, ensure_ascii=False, sort_keys=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# -- writing (coordinator only) ------------------------------------------------------------------
+
+def write_autograded(root: Path, assignment: str, sub: Submission, results: dict[str, Any]) -> None:
+    """autograded/<student>/<assignment>/<notebook>.ipynb: the submission (or, if unreadable, the
+    release) with the judge's verdict in its test cells. Written atomically."""
+    from .judge import SubmissionError, read_submission
+    rubric = load_rubric()
+    try:
+        nb = read_submission(sub.path) if sub.path else None
+    except SubmissionError:
+        nb = None
+    if nb is None:
+        nb = json.loads((root / "release" / assignment / f"{rubric.notebook}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    apply_results(nb, results)
+    messages = [*results.get("notes", []), *results.get("problems", [])]
+    if messages:  # submission-level messages lead the notebook, so feedback shows them first
+        text = "### 採点メモ\n\n" + "\n".join(f"- {m}" for m in messages)
+        nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": text})
+    out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".ipynb.tmp")
+    tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, out)
+    if sub.timestamp:
+        (out.parent / "timestamp.txt").write_text(sub.timestamp, encoding="utf-8")
+
+
+def is_failure(results: dict[str, Any]) -> bool:
+    """A submission that could not be graded normally (unreadable, crashed, hung...)."""
+    return bool(results.get("problems"))
+
+
+def generate_feedback(root: Path, assignment: str, db_url: str) -> None:
+    """nbgrader's own feedback (HTML, hidden tests cleared) from autograded/ and the gradebook."""
+    import subprocess
+    import sys
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
+                    f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"],
+                   cwd=root, env=env, check=True, capture_output=True)
+
+
+def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: str | None = None,
+              isolation: str = ISOLATION, feedback: bool = True, progress: bool = True,
+              course_id: str = "") -> dict[str, Any]:
+    from tqdm import tqdm
+
+    from .gradebook import JudgeGradebook
+    start = time.monotonic()
+    root = Path(root).resolve()
+    subs = discover(root, assignment)
+    with JudgeGradebook(db_url, course_id) as book:
+        book.check_assignment(assignment)
+        done_before = book.graded(assignment)
+        todo = [s for s in subs if done_before.get(s.student) != s.sha256]
+        pool = DaskPool(dask) if dask else LocalPool(workers)
+        failures: Counter[str] = Counter()
+        scores: dict[str, float] = {}
+        bar = tqdm(total=len(todo), desc="採点", unit="件", disable=not progress, dynamic_ncols=True)
+        try:
+            for sub, text in pool.map(todo, isolation):
+                results = json.loads(text)
+                write_autograded(root, assignment, sub, results)
+                book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
+                scores[sub.student] = results["score"]
+                if is_failure(results):
+                    failures[sub.student] += 1
+                bar.update(1)
+                bar.set_postfix(失敗=len(failures))
+        finally:
+            bar.close()
+            pool.close()
+    if feedback and scores:
+        generate_feedback(root, assignment, db_url)
+    return {"submissions": len(subs), "graded": len(scores), "skipped": len(subs) - len(todo),
+            "failures": sorted(failures), "scores": scores, "seconds": time.monotonic() - start}
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    scores = list(summary["scores"].values())
+    mean = sum(scores) / len(scores) if scores else 0.0
+    rows = [("提出", summary["submissions"]), ("今回採点", summary["graded"]),
+            ("変更なしで省略", summary["skipped"]), ("採点に問題あり", len(summary["failures"])),
+            ("平均点（今回採点分）", f"{mean:.2f}"), ("所要時間", f"{summary['seconds']:.1f} s")]
+    width = max(len(k) for k, _ in rows) + 2
+    lines = [f"{k:<{width}}{v}" for k, v in rows]
+    if summary["failures"]:
+        lines.append("問題のあった提出: " + ", ".join(summary["failures"][:20]))
+    return "\n".join(lines)
