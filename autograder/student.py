@@ -33,6 +33,7 @@ STARTUP_TIMEOUT = 20.0
 CALL_TIMEOUT = 5.0
 CELL_TIMEOUT = 10.0
 MEMORY_BYTES = 1 << 30
+MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
 
 
 class StudentError(Exception):
@@ -45,6 +46,14 @@ class StudentTimeout(StudentError):
 
 class StudentCrashed(StudentError):
     pass
+
+
+class LoadInterrupted(Exception):
+    """A cell hung or killed the process; `at` is (statement index, line) of the last one started."""
+
+    def __init__(self, timeout: bool, at: tuple[int, int] | None):
+        super().__init__(timeout, at)
+        self.timeout, self.at = timeout, at
 
 
 class Missing(StudentError):
@@ -265,6 +274,7 @@ class StudentProcess:
         self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
         self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
         self.cells: list[tuple[str, str, bool]] = []
+        self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited
         self.ready = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -323,38 +333,54 @@ class StudentProcess:
 
     # -- loading cells -----------------------------------------------------------------------
     def _exec(self, cell: str, source: str, run: bool) -> dict:
-        protocol.send(self.control, {"op": "exec", "cell": cell, "source": source, "run": run})
-        return protocol.recv(self.control, time.monotonic() + CELL_TIMEOUT)
+        """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process."""
+        skip = sorted(self.skips.get(cell, ()))
+        protocol.send(self.control, {"op": "exec", "cell": cell, "source": source, "run": run, "skip": skip})
+        deadline, at = time.monotonic() + CELL_TIMEOUT, None
+        while True:
+            try:
+                reply = protocol.recv(self.control, deadline)
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
+                raise LoadInterrupted(isinstance(exc, protocol.ChannelTimeout), at) from None
+            if "at" not in reply:
+                return reply
+            at = (int(reply["at"]), int(reply["line"]))
 
     def load(self, cells: list[tuple[str, str, bool]]) -> list[CellOutcome]:
         """Execute cells in order (run=False only stores the source for later, e.g. exercises).
 
-        A cell that hangs or kills the process is recorded, the process restarted with the cells
-        that worked, and loading goes on without it."""
+        A top-level statement that hangs or kills the process is recorded and skipped: the
+        process is restarted with what worked so far and the cell runs again without it, so the
+        rest of the cell (say, the class defined above an `os._exit(0)`) still counts."""
         if self.popen is None:
             self.spawn()
         self.wait_ready()
-        good: list[tuple[str, str, bool]] = []
-        self.outcomes = []
+        self.cells, self.outcomes = [], []
         for cell, source, run in cells:
-            try:
-                reply = self._exec(cell, source, run)
-            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
-                why = ("実行が終わりませんでした（無限ループ？）" if isinstance(exc, protocol.ChannelTimeout)
-                       else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
-                self.outcomes.append(CellOutcome(cell, False, f"セル {cell}: {why}"))
-                self.stop()
-                self.start()
-                for c, s, r in good:
-                    self._exec(c, s, r)
-                continue
-            if reply.get("ok"):
-                self.outcomes.append(CellOutcome(cell, True))
-                good.append((cell, source, run))
+            notes: list[str] = []
+            for _attempt in range(MAX_SKIPS + 1):
+                try:
+                    reply = self._exec(cell, source, run)
+                    break
+                except LoadInterrupted as exc:
+                    why = ("実行が終わりませんでした（無限ループ？）" if exc.timeout
+                           else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+                    where = f" {exc.at[1]} 行目の文" if exc.at else ""
+                    notes.append(f"セル {cell}{where}: {why}。この文を飛ばして採点しました")
+                    self.stop()
+                    self.start()
+                    for c, s, r in self.cells:
+                        self._exec(c, s, r)
+                    if exc.at is None:
+                        reply = {"ok": False, "error": None}
+                        break
+                    self.skips.setdefault(cell, set()).add(exc.at[0])
             else:
-                self.outcomes.append(CellOutcome(cell, False, error_message(reply["error"], f"セル {cell}")))
-                good.append((cell, source, run))  # its definitions before the error still count
-        self.cells = good
+                reply = {"ok": False, "error": None}
+            if reply.get("error"):
+                notes.append(error_message(reply["error"], f"セル {cell}"))
+            self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
+            self.cells.append((cell, source, run))  # definitions that ran still count
         return self.outcomes
 
     # -- parts -------------------------------------------------------------------------------

@@ -194,3 +194,12 @@ def test_exit_inside_backward_costs_only_that_part(baseline, tmp_path):
     scores = part_scores(grade_notebook(make_submission(tmp_path / "q.ipynb", {"linear": quit_linear})))
     assert scores["linear"] == 0
     assert {k: v for k, v in scores.items() if k != "linear"} == {k: v for k, v in correct.items() if k != "linear"}
+
+
+@pytest.mark.parametrize("tail", ["import os\nos._exit(0)", "while True:\n    pass"])
+def test_exit_or_hang_after_a_correct_class_keeps_its_points(tail, baseline, tmp_path):
+    correct, _ = baseline
+    sub = make_submission(tmp_path / "x.ipynb", {"linear": answer_source("linear") + "\n" + tail})
+    results = grade_notebook(sub)
+    assert part_scores(results) == correct
+    assert any("飛ばして採点しました" in p for p in results["problems"])
