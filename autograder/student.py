@@ -153,6 +153,13 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
     raise StudentError(f"{what} が数値の配列ではありません（{type(value).__name__}）")
 
 
+def _argument(a: Any) -> Any:
+    """Arrays sent to the student: integer arrays (class labels) stay int64, the rest float64."""
+    if isinstance(a, np.ndarray):
+        return np.asarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64)
+    return a
+
+
 class RemoteObject:
     """A student object living in the student process; methods go through the channel."""
 
@@ -163,8 +170,7 @@ class RemoteObject:
 
     def call(self, method: str, *args: Any) -> Any:
         reply = self.session.request({"op": "call", "h": self.handle, "method": method,
-                                      "args": [np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray) else a
-                                               for a in args]},
+                                      "args": [_argument(a) for a in args]},
                                      what=f"{self.class_name}.{method}")
         self.last_args_changed = reply.get("args_changed", [])
         self.last_forward_calls = int(reply.get("forward_calls", 0))
