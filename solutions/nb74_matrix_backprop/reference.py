@@ -42,6 +42,22 @@ def relative_error(a, b):
     return float(np.max(np.abs(a - b)) / scale)
 
 
+def call_backward(backward, *args):
+    # backward(*args) を呼ぶ。未実装のまま（NotImplementedError）なら、どのクラスのどのメソッドかを
+    # 日本語の AssertionError で知らせる（MLP 経由なら、例外を投げた一番内側の層の名前）
+    try:
+        return backward(*args)
+    except NotImplementedError as exc:
+        name, tb = getattr(backward, '__qualname__', 'backward'), exc.__traceback__
+        while tb is not None:
+            owner = tb.tb_frame.f_locals.get('self')
+            if owner is not None:
+                name = f"{type(owner).__name__}.{tb.tb_frame.f_code.co_name}"
+            tb = tb.tb_next
+        raise AssertionError(f"{name} はまだ実装されていません"
+                             "（raise NotImplementedError() を消して実装してください）") from None
+
+
 def assert_gradient(name, got, expected, tol=1e-6):
     # got（あなたの勾配）を expected（数値勾配）と比べ、違えば理由を日本語で示す
     expected = np.asarray(expected, dtype=np.float64)
@@ -88,7 +104,7 @@ def check_linear(Linear, shapes=((4, 3, 2),), seed=0):
         num_db = numerical_gradient(lambda v: loss(x, W, v), b)
         layer.params['W'], layer.params['b'] = W.copy(), b.copy()
         layer.forward(x)
-        dx = layer.backward(dout.copy())
+        dx = call_backward(layer.backward, dout.copy())
         assert_gradient(f"dx (N={N}, D_in={D_in}, D_out={D_out})", dx, num_dx)
         assert_gradient(f"dW = grads['W'] (N={N}, D_in={D_in}, D_out={D_out})", layer.grads.get('W'), num_dW)
         assert_gradient(f"db = grads['b'] (N={N}, D_in={D_in}, D_out={D_out})", layer.grads.get('b'), num_db)
@@ -102,7 +118,7 @@ def check_activation(layer_class, x, seed=0):
     layer = layer_class()
     num_dx = numerical_gradient(lambda v: np.sum(layer.forward(v) * dout), x)
     layer.forward(x)
-    dx = layer.backward(dout.copy())
+    dx = call_backward(layer.backward, dout.copy())
     assert_gradient(f"{layer_class.__name__} の dx (形状 {x.shape})", dx, num_dx)
 
 
@@ -112,7 +128,7 @@ def check_loss(loss_class, y, t):
     loss_fn = loss_class()
     num_dy = numerical_gradient(lambda v: loss_fn.forward(v, t), y)
     loss_fn.forward(y, t)
-    dy = loss_fn.backward()
+    dy = call_backward(loss_fn.backward)
     assert_gradient(f"{loss_class.__name__} の dL/dy (形状 {y.shape})", dy, num_dy)
 
 
