@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
     batch.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
     batch.add_argument("--no-progress", action="store_true")
+    sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
     args = parser.parse_args(argv)
     if args.command == "batch":
         from pathlib import Path
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.json_path:
             write_results(results, Path(args.json_path))
         print(format_report(results))
+    if args.command == "demo":
+        from .demo import main as demo_main
+        demo_main()
     if args.command == "build":
         from .build import main as build_main
         build_main()
