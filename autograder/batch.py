@@ -85,6 +85,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+    # A coordinator killed while this worker was still starting (seconds: spawn and imports) sent
+    # no signal: prctl came too late. Its tasks would still be graded and the worker wait forever.
+    import multiprocessing
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)
 
 
 def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
