@@ -201,5 +201,5 @@ def test_exit_or_hang_after_a_correct_class_keeps_its_points(tail, baseline, tmp
     correct, _ = baseline
     sub = make_submission(tmp_path / "x.ipynb", {"linear": answer_source("linear") + "\n" + tail})
     results = grade_notebook(sub)
-    assert part_scores(results) == correct
+    assert part_scores(results) == correct, (results["problems"], results["tests"][0]["output"])
     assert any("飛ばして採点しました" in p for p in results["problems"])
