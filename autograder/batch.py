@@ -133,6 +133,8 @@ class LocalPool:
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
+                if fut not in pending:  # already requeued: the pool broke under an earlier one
+                    continue
                 s, tries = pending.pop(fut)
                 try:
                     yield s, fut.result()
