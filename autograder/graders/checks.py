@@ -1,31 +1,73 @@
-"""Numerical checks shared by the graders, with Japanese messages that never show input values."""
+"""Numerical checks and student-call helpers shared by the hidden graders.
+
+Every message is Japanese and concrete (which quantity, which shapes, the worst relative error and
+where, a factor or transposition hint) but never shows a hidden input or expected value.
+
+Expected values are central differences of the REFERENCE forward (float64) on inputs the student
+has never seen; only where differences lose accuracy (softmax logits of magnitude 1000) the
+reference's analytic gradient is the expected value.
+
+TOLERANCES_MEASURED
+"""
 from __future__ import annotations
 
-from typing import Callable
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-# Central-difference step for inputs of order 1 (truncation ~h², rounding ~eps/h: both ~1e-11).
+from autograder.student import Missing, StudentError, as_float_array, error_message
+
+# Central-difference step. Inputs of the graders are O(1) (or much larger, where the step is tiny
+# relative to them); ReLU inputs keep |x| ≥ 100·FD_STEP so a difference never crosses the kink.
 FD_STEP = 1e-6
-# Worst max-normalised error of correct code against central differences, with margin (measured
-# by benchmarks/false_failures.py over 1,000 seeds; see the README).
-FD_TOL = 1e-6
-# Against the reference's analytic gradient (used where differences lose accuracy): rounding only.
+FD_TOL = 1e-5
 EXACT_TOL = 1e-9
+# The second backward of the property round gets this multiple of the first dout: a backward that
+# neither accumulates nor reuses stale results returns exactly this multiple of its first result.
+REPEAT_FACTOR = -1.5
+
+# --- measurement hook (benchmarks/false_failures.py) -------------------------------------------
+_recorder: list[tuple[str, float, float]] | None = None
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = FD_STEP) -> np.ndarray:
-    """Central differences of a scalar function of x (x is not modified)."""
+@contextmanager
+def recording() -> Iterator[list[tuple[str, float, float]]]:
+    """Collect (what, error, tolerance) of every numeric comparison made inside the block."""
+    global _recorder
+    saved, _recorder = _recorder, []
+    try:
+        yield _recorder
+    finally:
+        _recorder = saved
+
+
+def _record(what: str, err: float, tol: float) -> None:
+    if _recorder is not None:
+        _recorder.append((what, err, tol))
+
+
+# --- expected values ---------------------------------------------------------------------------
+def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, dout: np.ndarray | None = None,
+                       h: float = FD_STEP) -> np.ndarray:
+    """Central differences of f at x (x is not modified).
+
+    f scalar-valued: d f / d x. f array-valued: the vector-Jacobian product with `dout`, i.e. the
+    gradient of L = sum(dout * f(x)), differenced output by output before the weighted sum, so the
+    outputs a perturbation does not touch cancel exactly instead of adding rounding noise."""
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         orig = x[idx]
         x[idx] = orig + h
-        fp = f(x)
+        fp = np.asarray(f(x), dtype=np.float64)
         x[idx] = orig - h
-        fm = f(x)
+        fm = np.asarray(f(x), dtype=np.float64)
         x[idx] = orig
-        grad[idx] = (fp - fm) / (2 * h)
+        diff = fp - fm
+        grad[idx] = (float(np.sum(dout * diff)) if dout is not None else float(diff)) / (2 * h)
     return grad
 
 
@@ -37,31 +79,585 @@ def max_relative_error(got: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(got - expected)) / scale)
 
 
+def close(got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL) -> bool:
+    """Same shape, finite and within tol (for hints; records nothing)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    return (got.shape == expected.shape and bool(np.all(np.isfinite(got)))
+            and max_relative_error(got, expected) <= tol)
+
+
+def seeded(seed: int, salt: int) -> np.random.Generator:
+    """The generator of one grader case: a hidden seed combined with the case's salt."""
+    return np.random.default_rng([seed, salt])
+
+
+def away_from_zero(x: np.ndarray, margin: float) -> np.ndarray:
+    """x with every |entry| ≥ margin (entries closer to 0 are pushed out, keeping their sign)."""
+    sign = np.where(x < 0, -1.0, 1.0)
+    return np.where(np.abs(x) < margin, sign * (margin + np.abs(x)), x)
+
+
+# --- assertions ----------------------------------------------------------------------------------
 def assert_shape(what: str, got: np.ndarray, shape: tuple[int, ...]) -> None:
-    if got.shape != tuple(shape):
-        hint = "（転置になっていませんか？）" if got.shape == tuple(shape)[::-1] and len(shape) == 2 else ""
-        hint = hint or ("（sum の axis や keepdims を確認してください）" if got.size != np.prod(shape) else "")
-        raise AssertionError(f"{what} の形状が違います: 期待 {tuple(shape)}, 実際 {got.shape}{hint}")
+    shape = tuple(shape)
+    if got.shape != shape:
+        if len(shape) == 2 and got.shape == shape[::-1] and shape[0] != shape[1]:
+            hint = "（転置になっていませんか？）"
+        elif got.size != int(np.prod(shape)):
+            hint = "（sum の axis や keepdims、行列積の順番を確認してください）"
+        else:
+            hint = "（reshape や keepdims を確認してください）"
+        raise AssertionError(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}")
 
 
-def assert_gradient(what: str, got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL) -> None:
-    """Shape, finiteness, then max-normalised error; the message says where and by what factor."""
+def assert_gradient(what: str, got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL,
+                    hints: Sequence[tuple[np.ndarray, str]] = ()) -> None:
+    """Shape, finiteness, then max-normalised error; the message says where and by what factor.
+
+    hints: (a known wrong answer, what it means) pairs; a match is named in the message."""
     assert_shape(what, got, expected.shape)
     bad = ~np.isfinite(got)
     if bad.any():
+        _record(what, float("inf"), tol)
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise AssertionError(f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）。"
-                             "exp のオーバーフローなどを確認してください")
+                             "exp のオーバーフローや 0 による割り算を確認してください")
     err = max_relative_error(got, expected)
+    _record(what, err, tol)
     if err <= tol:
         return
     idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
-    msg = f"{what} の値が違います: 最大相対誤差 {err:.2e}（許容 {tol:.0e}、最大のずれは位置 {idx}）"
-    big = np.abs(expected) > 1e-3 * np.max(np.abs(expected))
-    if big.any():
-        ratio = got[big] / expected[big]
-        if np.allclose(ratio, ratio[0], rtol=1e-6) and abs(ratio[0] - 1) > 1e-6:
-            msg += f"。全体が約 {ratio[0]:.4g} 倍ずれています（係数や平均の取り方を確認してください）"
-        elif np.allclose(ratio, -1.0, rtol=1e-6):
-            msg += "。符号が逆です"
+    msg = f"{what} の値が違います: 最大相対誤差 {err:.2e}（許容 {tol:.0e}）、最大のずれは位置 {idx}"
+    for candidate, meaning in hints:
+        if close(got, candidate):
+            msg += f"。{meaning}"
+            break
+    else:
+        msg += factor_hint(got, expected)
     raise AssertionError(msg)
+
+
+def factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
+    """Zero, sign, transposition, or one constant factor between got and expected."""
+    if got.size < 2:   # one number: a ratio would just reveal the expected value
+        return ""
+    if not np.any(got) and np.any(expected):
+        return "。すべて 0 になっています"
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1 and close(got, expected.T):
+        return "。転置になっています（行列積の順番を確認してください）"
+    big = np.abs(expected) > 1e-3 * np.max(np.abs(expected), initial=0.0)
+    if not big.any():
+        return ""
+    ratio = got[big] / expected[big]
+    if abs(ratio[0]) < 1e-3:
+        return ""
+    if np.allclose(ratio, -1.0, rtol=1e-6):
+        return "。符号が逆です"
+    if np.allclose(ratio, ratio[0], rtol=1e-6) and abs(ratio[0] - 1) > 1e-6:
+        return f"。全体が約 {simple_number(ratio[0])} 倍ずれています（係数、平均の取り方、割る数を確認してください）"
+    return ""
+
+
+def simple_number(r: float) -> str:
+    """r as an integer or 1/integer when it is one (the usual factor bugs: N, D, 2, 1/N), else 3 digits."""
+    for value, text in ((r, "{:d}"), (1 / r if r else 0.0, "1/{:d}")):
+        n = round(value)
+        if n and abs(value - n) <= 1e-6 * abs(value):
+            return text.format(n) if text != "{:d}" or n != -1 else "-1"
+    return f"{r:.3g}"
+
+
+def assert_forward(what: str, got: np.ndarray, expected: np.ndarray) -> None:
+    """The student's forward output (or loss) against the reference's: the given forward must be kept."""
+    try:
+        assert_gradient(what, np.atleast_1d(got), np.atleast_1d(np.asarray(expected, dtype=np.float64)),
+                        tol=EXACT_TOL)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}。順伝播（forward）が用意されたものと違う値を返しています。"
+                             "forward は変更しないでください（採点は用意された順伝播の勾配と比べます）") from None
+
+
+# --- calling the student -------------------------------------------------------------------------
+MISSING = object()
+
+
+def as_result(raw: Any, what: str, require_ndarray: bool = False) -> np.ndarray:
+    """A described value from the student as a float64 array, or a Japanese AssertionError."""
+    if raw is MISSING:
+        raise AssertionError(f"{what} がありません（backward で代入してください）")
+    if raw is None:
+        raise AssertionError(f"{what} が None です（backward で計算して、return / 代入していますか？）")
+    if require_ndarray and not isinstance(raw, np.ndarray):
+        kind = raw["$obj"] if isinstance(raw, dict) and "$obj" in raw else type(raw).__name__
+        raise AssertionError(f"{what} が np.ndarray ではありません（{kind}）。NumPy 配列にしてください")
+    try:
+        return as_float_array(raw, what)
+    except StudentError as exc:
+        raise AssertionError(str(exc)) from None
+
+
+def call_array(obj: Any, method: str, *args: Any, what: str) -> np.ndarray:
+    """obj.method(*args) as a float64 array."""
+    return as_result(obj.call(method, *args), what)
+
+
+def get_grad(obj: Any, key: str) -> Any:
+    """The described obj.grads[key], or MISSING."""
+    try:
+        return obj.get("grads", key)
+    except Missing:
+        return MISSING
+
+
+def stored_grad(obj: Any, key: str) -> np.ndarray:
+    return as_result(get_grad(obj, key), f"{obj.class_name}.grads['{key}']")
+
+
+# Results of student calls shared by several tests of one part (one backward call serves, e.g.,
+# the shape test and the first value check). Entries live as long as their student session.
+_memo: dict[Any, tuple[Any, bool, Any]] = {}
+
+
+def memo(student: Any, key: Any, fn: Callable[[], Any]) -> Any:
+    hit = _memo.get(key)
+    if hit is None or hit[0] is not student:
+        for k in [k for k, v in _memo.items() if v[0] is not student]:
+            del _memo[k]
+        try:
+            hit = (student, True, fn())
+        except (AssertionError, StudentError) as exc:
+            hit = (student, False, exc)
+        _memo[key] = hit
+    if not hit[1]:
+        raise hit[2].with_traceback(None)  # a fresh traceback each time (pytest formats every frame)
+    return hit[2]
+
+
+# Expected values depend only on the (hidden, fixed) case and the reference: kept across tests and
+# submissions graded in one process (a batch computes each central difference once).
+_expected_cache: "OrderedDict[Any, Any]" = OrderedDict()
+EXPECTED_CACHE_SIZE = 512
+
+
+def cached(key: Any, reference: Any, fn: Callable[[], Any]) -> Any:
+    key = (getattr(reference, "__file__", None) or id(reference), key)
+    if key in _expected_cache:
+        _expected_cache.move_to_end(key)
+        return _expected_cache[key]
+    value = _expected_cache[key] = fn()
+    if len(_expected_cache) > EXPECTED_CACHE_SIZE:
+        _expected_cache.popitem(last=False)
+    return value
+
+
+@dataclass
+class Call:
+    """What one backward call gave: the described result and grads, and what the runner observed."""
+    result: Any
+    grads: dict[str, Any] = field(default_factory=dict)
+    args_changed: list[bool] = field(default_factory=list)
+    forward_calls: int = 0
+
+
+# --- the graders of a backward class (Linear, activations, losses) --------------------------------
+class BackwardGrader:
+    """Grades one class's backward. A case is a dict: "key" (unique), forward inputs ("x", or "y"
+    and "t" for a loss), "dout" for a layer, "W"/"b" for Linear; a property case adds "x2" (or
+    "y2"/"t2"), the input of a second forward."""
+
+    def __init__(self, class_name: str, loss: bool = False, params: tuple[str, ...] = (),
+                 result_name: str = "dx"):
+        self.class_name, self.loss, self.params = class_name, loss, params
+        self.result_name = result_name
+
+    # -- talking to the student --
+    def new(self, student: Any, case: dict) -> Any:
+        obj = student.new(self.class_name, *(case["W"].shape if self.params else ()))
+        for k in self.params:
+            obj.set("params", k, case[k])
+        return obj
+
+    def forward(self, obj: Any, case: dict, second: bool = False) -> np.ndarray:
+        s = "2" if second else ""
+        if self.loss:
+            return np.asarray(obj.forward_value(case["y" + s], case["t" + s]))
+        return obj.forward(case["x" + s])
+
+    def backward(self, obj: Any, case: dict, scale: float = 1.0) -> Call:
+        raw = obj.call("backward", *(() if self.loss else (case["dout"] * scale,)))
+        call = Call(raw, args_changed=list(obj.last_args_changed), forward_calls=obj.last_forward_calls)
+        call.grads = {k: get_grad(obj, k) for k in self.params}
+        return call
+
+    def round(self, student: Any, case: dict) -> tuple[np.ndarray, Call]:
+        """new, forward, backward (memoised per case: one call serves the shape and value tests)."""
+        def run():
+            obj = self.new(student, case)
+            return self.forward(obj, case), self.backward(obj, case)
+        return memo(student, (self.class_name, "round", case["key"]), run)
+
+    def property_round(self, student: Any, case: dict) -> dict[str, tuple[bool, Any]]:
+        """new; forward(x); A = backward(dout); forward(x2); B = backward(dout); C = backward(c·dout).
+
+        A (the first backward) serves the dout-untouched and analytic checks, B (after a backward
+        and a new forward) the latest-cache check, C (a second backward after the same forward,
+        c = REPEAT_FACTOR) the repeat check. Each stage is (True, Call) or (False, exception), so
+        a failure in a later stage costs only the tests that need it."""
+        def run():
+            obj = self.new(student, case)
+            self.forward(obj, case)
+            stages: dict[str, tuple[bool, Any]] = {}
+            steps = [("A", lambda: self.backward(obj, case)),
+                     ("B", lambda: (self.forward(obj, case, second=True), self.backward(obj, case))[1]),
+                     ("C", lambda: self.backward(obj, case, REPEAT_FACTOR))]
+            failed = None
+            for name, step in steps:
+                if failed is not None:
+                    stages[name] = (False, failed)
+                    continue
+                try:
+                    stages[name] = (True, step())
+                except (AssertionError, StudentError) as exc:
+                    failed = exc
+                    stages[name] = (False, exc)
+            return stages
+        return memo(student, (self.class_name, "property", case["key"]), run)
+
+    def stage(self, student: Any, case: dict, name: str) -> "Call":
+        ok, value = self.property_round(student, case)[name]
+        if not ok:
+            raise value.with_traceback(None)
+        return value
+
+    # -- expected values (central differences of the reference forward) --
+    def reference_forward(self, reference: Any, case: dict, second: bool = False) -> np.ndarray:
+        s = "2" if second else ""
+        ref = getattr(reference, self.class_name)(*(case["W"].shape if self.params else ()))
+        for k in self.params:
+            ref.params[k] = case[k]
+        return ref.forward(case["y" + s], case["t" + s]) if self.loss else ref.forward(case["x" + s])
+
+    def expected(self, reference: Any, case: dict, second: bool = False) -> dict[str, np.ndarray]:
+        return cached((self.class_name, case["key"], second), reference, lambda: self._expected(reference, case, second))
+
+    def _expected(self, reference: Any, case: dict, second: bool) -> dict[str, np.ndarray]:
+        s = "2" if second else ""
+        cls = getattr(reference, self.class_name)
+        if self.loss:
+            loss, t = cls(), case["t" + s]
+            return {self.result_name: numerical_gradient(lambda v: loss.forward(v, t), case["y" + s])}
+        x, dout = case["x" + s], case["dout"]
+        ref = cls(*(case["W"].shape if self.params else ()))
+        values = {k: case[k] for k in self.params}
+
+        def forward(x_, **override):
+            for k in self.params:
+                ref.params[k] = override.get(k, values[k])
+            return ref.forward(x_)
+
+        out = {self.result_name: numerical_gradient(forward, x, dout)}
+        for k in self.params:
+            out[k] = numerical_gradient(lambda v, k=k: forward(x, **{k: v}), values[k], dout)
+        return out
+
+    # -- names in messages --
+    def name(self, key: str) -> str:
+        if key == self.result_name:
+            return f"{self.class_name}.backward の戻り値 {self.result_name}"
+        return f"d{key} = {self.class_name}.grads['{key}']"
+
+    def results(self, call: Call, require_ndarray: bool = False) -> dict[str, np.ndarray]:
+        out = {self.result_name: as_result(call.result, self.name(self.result_name), require_ndarray)}
+        for k in self.params:
+            out[k] = as_result(call.grads[k], self.name(k), require_ndarray)
+        return out
+
+    def input_shapes(self, case: dict) -> dict[str, tuple[int, ...]]:
+        shapes = {self.result_name: np.shape(case["y" if self.loss else "x"])}
+        shapes.update({k: np.shape(case[k]) for k in self.params})
+        return shapes
+
+    # -- the graded properties --
+    def check_shapes(self, student: Any, cases: list[dict], label: Callable[[dict], str]) -> None:
+        for case in cases:
+            _, call = self.round(student, case)
+            got = self.results(call, require_ndarray=True)
+            for key, shape in self.input_shapes(case).items():
+                what = "入力" if key == self.result_name else f"params['{key}']"
+                assert_shape(f"{self.name(key)}（{what}と同じ形状）{label(case)}", got[key], shape)
+
+    def check_values(self, student: Any, reference: Any, cases: list[dict], label: Callable[[dict], str],
+                     expected: Callable[[dict], dict] | None = None, tol: float = FD_TOL) -> None:
+        for case in cases:
+            out, call = self.round(student, case)
+            what = "損失の値" if self.loss else "出力"
+            assert_forward(f"{self.class_name}.forward の{what}{label(case)}", out, self.reference_forward(reference, case))
+            got = self.results(call)
+            exp = expected(case) if expected else self.expected(reference, case)
+            hints = [] if self.loss or self.params else [(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）")]
+            for key in exp:
+                assert_gradient(f"{self.name(key)}{label(case)}", got[key], exp[key], tol=tol, hints=hints)
+
+    def check_latest_cache(self, student: Any, reference: Any, case: dict) -> None:
+        """forward(x), backward, forward(x2), backward: the gradients at x2."""
+        got = self.results(self.stage(student, case, "B"))
+        stale = self.expected(reference, case)
+        for key, exp in self.expected(reference, case, second=True).items():
+            hints = [(stale[key], "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
+                                  "backward では毎回、直前の forward のキャッシュから計算してください")]
+            if key in self.params:
+                hints.insert(0, (stale[key] + exp, "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"))
+            assert_gradient(f"forward → backward → 別の入力で forward → backward としたときの {self.name(key)}"
+                            f"（形状 {exp.shape}）", got[key], exp, hints=hints)
+
+    def check_repeat(self, student: Any, case: dict) -> None:
+        """Two backward calls after the same forward: the second is REPEAT_FACTOR (losses: 1) times the first."""
+        g1 = self.results(self.stage(student, case, "B"))
+        g2 = self.results(self.stage(student, case, "C"))
+        c = 1.0 if self.loss else REPEAT_FACTOR
+        for key in g1:
+            what = (f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.name(key)}"
+                    + ("（1 回目と同じになるはずです）" if self.loss
+                       else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"))
+            hints = [(g1[key], "1 回目の値のままです。毎回計算し直してください")] if c != 1 else []
+            if key in self.params:
+                hints.insert(0, ((1 + c) * g1[key], "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"))
+            try:
+                assert_gradient(what, g2[key], c * g1[key], tol=EXACT_TOL, hints=hints)
+            except AssertionError as exc:
+                if any(meaning in str(exc) for _, meaning in hints):
+                    raise
+                why = ("backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
+                       if self.loss else
+                       "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
+                       "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）")
+                raise AssertionError(f"{exc}。{why}を確認してください") from None
+
+    def check_dout_untouched(self, student: Any, case: dict) -> None:
+        first = self.stage(student, case, "A")
+        as_result(first.result, self.name(self.result_name))
+        if any(first.args_changed):
+            raise AssertionError(f"{self.class_name}.backward が引数 dout をその場で書き換えています"
+                                 "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
+                                 "新しい配列を作って返してください")
+
+    def check_analytic(self, student: Any, case: dict) -> None:
+        first = self.stage(student, case, "A")
+        as_result(first.result, self.name(self.result_name))
+        if first.forward_calls:
+            raise AssertionError(f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
+                                 "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください")
+
+
+# --- exercises: the setup of a gradient check, never the student's backward ---------------------
+CHECK_ARGS = ("model", "loss_fn", "X", "t", "h")
+ACTIVATION_CLASSES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+NOTEBOOK_CHECK_TOL = 1e-4   # the criterion of the notebook's numerical_gradient_check
+MAX_CHECK_ROWS = 200        # the judge re-runs an exercise's check on at most this many samples
+_runs: list[tuple[Any, dict]] = []
+
+
+class Exercise:
+    """One exercise: the answer cell runs with numerical_gradient_check replaced by a recorder."""
+
+    def __init__(self, cell: str, suffix: str, dims: list[int], loss: str, classes: int | None):
+        self.cell, self.suffix, self.dims, self.loss, self.classes = cell, suffix, dims, loss, classes
+        self.names = [f"{n}_{suffix}" for n in ("model", "loss", "X", "t", "passed")]
+
+    def call_text(self) -> str:
+        m, l, x, t, _ = self.names
+        return f"numerical_gradient_check({m}, {l}, {x}, {t})"
+
+    def run(self, student) -> dict:
+        """Execute the cell once per student session (the recorder keeps what every run recorded)."""
+        for session, result in _runs:
+            if session is student:
+                return result
+        result = student.run_exercise(self.cell, "numerical_gradient_check")
+        _runs[:] = [(student, result)]
+        return result
+
+    def setup(self, student, need_call: bool = False) -> dict[str, Any]:
+        """model, loss_fn, X, t, h of the last recorded call; without one, the variables of the table."""
+        calls = self.run(student).get("calls") or []
+        if calls:
+            call = calls[-1]
+            bound = dict(zip(CHECK_ARGS, call.get("args", [])))
+            for k, v in (call.get("kwargs") or {}).items():
+                bound.setdefault(k, v)
+            missing = [k for k in CHECK_ARGS[:4] if k not in bound]
+            if missing:
+                raise AssertionError(f"{self.call_text()} の呼び出しに引数 {', '.join(missing)} がありません")
+            bound.setdefault("h", 1e-5)
+            bound["source"] = "call"
+            return bound
+        if need_call:
+            raise AssertionError(f"{self.call_text()} が呼ばれていません（勾配チェックを実行してください）")
+        out = {"h": 1e-5, "source": "variables"}
+        for key, name in zip(CHECK_ARGS, self.names):
+            try:
+                out[key] = student.var(name)
+            except Missing:
+                raise AssertionError(f"{self.call_text()} が呼ばれておらず、変数 {name} もありません") from None
+        return out
+
+    # -- the four graded properties --
+    def check_variables(self, student) -> None:
+        result = self.run(student)
+        err = result.get("error_in_cell")
+        if err:
+            raise AssertionError(error_message(err, f"演習 {self.cell[-3:].replace('_', '.')} の解答セル"))
+        missing = []
+        for name in self.names:
+            try:
+                student.var(name)
+            except Missing:
+                missing.append(name)
+        if missing:
+            raise AssertionError(f"変数 {', '.join(missing)} が定義されていません（表のとおりの名前で作ってください）")
+        if not result.get("calls"):
+            raise AssertionError(f"{self.call_text()} が呼ばれていません。{self.names[4]} はその戻り値にしてください")
+
+    def layers(self, model: Any) -> list[tuple[str, dict[str, Any]]]:
+        if not (isinstance(model, dict) and model.get("$obj") == "MLP" and isinstance(model.get("layers"), list)):
+            kind = model.get("$obj") if isinstance(model, dict) else type(model).__name__
+            raise AssertionError(f"{self.names[0]} が MLP ではありません（{kind}）。MLP({self.dims}, activation=...) で作ってください")
+        out = []
+        for layer in model["layers"]:
+            params = dict(layer.get("params", {}).get("$dict", [])) if isinstance(layer, dict) else {}
+            out.append((layer.get("$obj", "?") if isinstance(layer, dict) else "?", params))
+        return out
+
+    def check_architecture(self, student) -> tuple[list[tuple[str, dict]], str]:
+        layers = self.layers(self.setup(student)["model"])
+        names = [n for n, _ in layers]
+        acts = sorted({n for n in names[1::2]})
+        expected_names = ["Linear" if i % 2 == 0 else (acts[0] if acts else "?") for i in range(2 * len(self.dims) - 3)]
+        shapes = [tuple(np.shape(p.get("W"))) for n, p in layers if n == "Linear"]
+        want = [(self.dims[i], self.dims[i + 1]) for i in range(len(self.dims) - 1)]
+        if shapes != want or names != expected_names:
+            raise AssertionError(f"{self.names[0]} の構成が違います: 層 {names}、重みの形状 {shapes}。"
+                                 f"MLP({self.dims}) なら重みの形状は {want} です")
+        if len(acts) != 1 or acts[0] not in ACTIVATION_CLASSES:
+            raise AssertionError(f"{self.names[0]} の活性化層 {acts} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください")
+        b_shapes = [tuple(np.shape(p.get("b"))) for n, p in layers if n == "Linear"]
+        if b_shapes != [(d,) for _, d in want]:
+            raise AssertionError(f"{self.names[0]} のバイアスの形状 {b_shapes} が違います（期待 {[(d,) for _, d in want]}）")
+        return layers, ACTIVATION_CLASSES[acts[0]]
+
+    def check_loss_and_data(self, student) -> None:
+        s = self.setup(student)
+        loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
+        if loss != self.loss:
+            raise AssertionError(f"{self.names[1]} が {loss} です。{self.loss}() にしてください")
+        X, t = s["X"], s["t"]
+        if not (isinstance(X, np.ndarray) and X.dtype.kind in "iuf"):
+            raise AssertionError(f"{self.names[2]} が数値の np.ndarray ではありません")
+        if X.ndim != 2 or X.shape[1] != self.dims[0] or X.shape[0] < 2:
+            raise AssertionError(f"{self.names[2]} の形状が {X.shape} です。(N, {self.dims[0]})（N ≥ 2）にしてください")
+        if not np.all(np.isfinite(X)):
+            raise AssertionError(f"{self.names[2]} に NaN または inf が含まれています")
+        n = X.shape[0]
+        if not (isinstance(t, np.ndarray) and t.dtype.kind in "biuf"):
+            raise AssertionError(f"{self.names[3]} が数値の np.ndarray ではありません")
+        if self.classes is None:
+            if t.shape != (n, self.dims[-1]):
+                raise AssertionError(f"{self.names[3]} の形状が {t.shape} です。({n}, {self.dims[-1]}) にしてください"
+                                     f"（{self.names[2]} と同じ N。(N,) だと y - t が (N, N) に広がってしまいます）")
+            if not np.all(np.isfinite(t)):
+                raise AssertionError(f"{self.names[3]} に NaN または inf が含まれています")
+            return
+        c = self.classes
+        if t.shape == (n,):
+            if t.dtype.kind not in "iu":
+                raise AssertionError(f"{self.names[3]} がクラス番号なら整数型にしてください（dtype {t.dtype}）。"
+                                     "浮動小数点の配列は添字に使えません")
+            if t.min() < 0 or t.max() >= c:
+                raise AssertionError(f"{self.names[3]} のクラス番号は 0〜{c - 1} にしてください")
+            return
+        if t.shape == (n, c):
+            if not (np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1)):
+                raise AssertionError(f"{self.names[3]} が one-hot になっていません（各行にちょうど 1 つの 1、他は 0）")
+            return
+        raise AssertionError(f"{self.names[3]} の形状が {t.shape} です。クラス番号なら ({n},)、one-hot なら ({n}, {c}) にしてください")
+
+    def check_gradient(self, student, reference) -> None:
+        """The recorded setup, re-run in the judge with the REFERENCE classes, passes the notebook's check.
+
+        The check runs on whatever the student set up (their layers' parameters, their X and t, their
+        loss class, their h), so a wrong architecture or loss is charged by its own test only; it
+        fails when the setup cannot be run or when the check itself would fail with correct layers
+        (e.g. inputs on ReLU's kink)."""
+        s = self.setup(student, need_call=True)
+        layers = self.layers(s["model"])
+        loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
+        if loss not in ("MSELoss", "SoftmaxCrossEntropy"):
+            raise AssertionError(f"{self.names[1]} が {loss} のため、参照実装で勾配チェックを再実行できません"
+                                 f"（{self.loss}() にしてください）")
+        h = s["h"]
+        h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
+        if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
+            raise AssertionError("numerical_gradient_check の h は 0 < h < 1 の数にしてください")
+        errors = reference_gradient_check(reference, layers, loss, s["X"], s["t"], float(h))
+        bad = [(k, name, err) for k, name, err in errors if not err < NOTEBOOK_CHECK_TOL]
+        if bad:
+            k, name, err = max(bad, key=lambda e: e[2] if np.isfinite(e[2]) else np.inf)
+            raise AssertionError(f"あなたのモデルのパラメータ・{self.names[2]}・{self.names[3]} で、参照実装を使って勾配チェックを"
+                                 f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
+                                 f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
+                                 "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください")
+
+
+def reference_model(reference: Any, layers: list[tuple[str, dict]]) -> Any:
+    """The student's described layers rebuilt from reference classes, in a reference MLP shell."""
+    built = []
+    for k, (name, params) in enumerate(layers):
+        if name == "Linear":
+            W, b = params.get("W"), params.get("b")
+            if not (isinstance(W, np.ndarray) and isinstance(b, np.ndarray) and W.ndim == 2 and b.ndim == 1
+                    and W.dtype.kind in "iuf" and b.dtype.kind in "iuf" and b.shape[0] == W.shape[1]):
+                raise AssertionError(f"{k + 1} 番目の層（Linear）の params['W'], params['b'] が数値の配列"
+                                     "（形状 (入力, 出力) と (出力,)）ではありません")
+            layer = reference.Linear(*W.shape)
+            layer.params["W"], layer.params["b"] = W.astype(np.float64), b.astype(np.float64)
+        elif name in ACTIVATION_CLASSES:
+            layer = getattr(reference, name)()
+        else:
+            raise AssertionError(f"{k + 1} 番目の層 {name} は参照実装にないため、勾配チェックを再実行できません")
+        built.append(layer)
+    model = object.__new__(reference.MLP)
+    model.layers = built
+    return model
+
+
+def reference_gradient_check(reference: Any, layers: list[tuple[str, dict]], loss_name: str,
+                             X: Any, t: Any, h: float) -> list[tuple[int, str, float]]:
+    """The notebook's numerical_gradient_check, quietly, with reference classes: (linear index, name, error)."""
+    model = reference_model(reference, layers)
+    loss_fn = getattr(reference, loss_name)()
+    try:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 2 and X.shape[0] > MAX_CHECK_ROWS and np.ndim(t) >= 1 and np.shape(t)[0] == X.shape[0]:
+            X, t = X[:MAX_CHECK_ROWS], t[:MAX_CHECK_ROWS]   # keeps the judge fast; the check stays meaningful
+        with np.errstate(all="ignore"):
+            loss_fn.forward(model.forward(X), t)
+            model.backward(loss_fn.backward())
+            out = []
+            linears = [layer for layer in model.layers if isinstance(layer, reference.Linear)]
+            for k, layer in enumerate(linears):
+                for name in ("W", "b"):
+                    param = layer.params[name]
+                    num = np.zeros_like(param)
+                    for idx in np.ndindex(param.shape):
+                        orig = param[idx]
+                        param[idx] = orig + h
+                        plus = loss_fn.forward(model.forward(X), t)
+                        param[idx] = orig - h
+                        minus = loss_fn.forward(model.forward(X), t)
+                        param[idx] = orig
+                        num[idx] = (plus - minus) / (2 * h)
+                    out.append((k, name, float(reference.relative_error(layer.grads[name], num))))
+    except Exception as exc:  # the student's X/t do not fit their model or the loss
+        raise AssertionError(f"参照実装で勾配チェックを実行できませんでした（{type(exc).__name__}）。"
+                             "モデル・X・t の形状と型を確認してください") from None
+    return out

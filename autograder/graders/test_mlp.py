@@ -1,0 +1,202 @@
+"""MLP integration: the student's layers chained into a network, checked end to end.
+
+The network is composed here, layer by layer, from the student's Linear and activation classes
+(through the channel) and the reference's. A student class is used only when its own part earned
+full points, so a bug in a layer is charged once, on that layer's part; a case where neither the
+Linear nor the activation would be the student's cannot be graded and fails, saying which parts it
+waits for. Expected values: central differences of the same network built from reference layers.
+
+PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .checks import assert_forward, assert_gradient, cached, call_array, numerical_gradient, seeded, stored_grad
+
+# activation -> (class name, part name)
+ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
+# activation -> (layer dims, N): two of each layer class, a batch of one, a single output
+CASES = {"relu": ([3, 5, 4, 2], 4), "sigmoid": ([2, 4, 4, 3], 1), "tanh": ([4, 3, 5, 1], 6)}
+SEED = 6113
+RELU_MARGIN = 1e-3   # no pre-activation of a ReLU closer to 0 than this (differences stay on one piece)
+
+
+class Network:
+    """A chain of layers, each a student RemoteObject or a local reference layer."""
+
+    def __init__(self, student, reference, dims, activation: str, use_student: set[str]):
+        cls_name, part = ACTIVATIONS[activation]
+        self.layers: list[tuple[str, Any, bool]] = []   # (class name, layer, is the student's)
+        for i in range(len(dims) - 1):
+            self.layers.append(self._make(student, reference, "Linear", "linear" in use_student, dims[i], dims[i + 1]))
+            if i < len(dims) - 2:
+                self.layers.append(self._make(student, reference, cls_name, part in use_student))
+
+    @staticmethod
+    def _make(student, reference, name, theirs, *args):
+        return (name, student.new(name, *args) if theirs else getattr(reference, name)(*args), theirs)
+
+    def set_params(self, params: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        linears = [layer for layer in self.layers if layer[0] == "Linear"]
+        for (_, layer, theirs), (W, b) in zip(linears, params):
+            if theirs:
+                layer.set("params", "W", W)
+                layer.set("params", "b", b)
+            else:
+                layer.params["W"], layer.params["b"] = W.copy(), b.copy()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for _, layer, _ in self.layers:
+            x = layer.forward(x)
+        return np.asarray(x, dtype=np.float64)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        for name, layer, theirs in reversed(self.layers):
+            dout = (call_array(layer, "backward", dout, what=f"あなたの {name}.backward の戻り値") if theirs
+                    else layer.backward(dout))
+        return dout
+
+    def grads(self) -> list[tuple[int, str, np.ndarray]]:
+        out = []
+        for k, (name, layer, theirs) in enumerate(l for l in self.layers if l[0] == "Linear"):
+            for key in ("W", "b"):
+                out.append((k, key, stored_grad(layer, key) if theirs else np.asarray(layer.grads[key])))
+        return out
+
+
+def reference_forward(reference, dims, activation, params, x) -> np.ndarray:
+    act = getattr(reference, ACTIVATIONS[activation][0])
+    for i, (W, b) in enumerate(params):
+        x = _linear(reference, W, b).forward(x)
+        if i < len(params) - 1:
+            x = act().forward(x)
+    return x
+
+
+def _linear(reference, W, b):
+    layer = reference.Linear(*W.shape)
+    layer.params["W"], layer.params["b"] = W, b
+    return layer
+
+
+def make_case(seed: int, activation: str) -> dict[str, Any]:
+    """Parameters, input and upstream gradient; for ReLU redrawn until no pre-activation is near 0."""
+    dims, n = CASES[activation]
+    rng = seeded(seed, 700 + list(ACTIVATIONS).index(activation))
+    while True:
+        params = [(rng.standard_normal((dims[i], dims[i + 1])) / np.sqrt(dims[i]), 0.5 * rng.standard_normal(dims[i + 1]))
+                  for i in range(len(dims) - 1)]
+        x = rng.standard_normal((n, dims[0]))
+        if activation != "relu" or min_preactivation(params, x) >= RELU_MARGIN:
+            break
+    return {"dims": dims, "params": params, "x": x, "dout": rng.standard_normal((n, dims[-1]))}
+
+
+def min_preactivation(params, x) -> float:
+    out = np.inf
+    for W, b in params[:-1]:
+        x = x @ W + b
+        out = min(out, float(np.min(np.abs(x))))
+        x = np.maximum(0, x)
+    return out
+
+
+def expected(reference, case, activation) -> dict[str, Any]:
+    dims, params, x, dout = case["dims"], case["params"], case["x"], case["dout"]
+    f = lambda x_, p_: reference_forward(reference, dims, activation, p_, x_)  # noqa: E731
+    grads = []
+    for k, (W, b) in enumerate(params):
+        def with_W(v, k=k):
+            return f(x, [(v, pb) if j == k else (pW, pb) for j, (pW, pb) in enumerate(params)])
+
+        def with_b(v, k=k):
+            return f(x, [(pW, v) if j == k else (pW, pb) for j, (pW, pb) in enumerate(params)])
+        grads.append((numerical_gradient(with_W, W, dout), numerical_gradient(with_b, b, dout)))
+    return {"y": f(x, params), "dx": numerical_gradient(lambda v: f(v, params), x, dout), "grads": grads}
+
+
+def usable(passed_parts: set[str], activation: str) -> set[str]:
+    """The parts whose student class this case uses; fails when there is none."""
+    cls_name, part = ACTIVATIONS[activation]
+    use = {p for p in ("linear", part) if p in passed_parts}
+    if not use:
+        raise AssertionError(f"この問題（Linear と {cls_name} をつないだ MLP）は、Linear.backward か {cls_name}.backward の"
+                             "少なくとも一方が満点になってから採点されます（採点にはあなたのクラスを使います）")
+    return use
+
+
+def describe_use(use: set[str], activation: str) -> str:
+    names = [n for n, p in (("Linear", "linear"), (ACTIVATIONS[activation][0], ACTIVATIONS[activation][1])) if p in use]
+    return "、".join(names)
+
+
+@pytest.mark.parametrize("activation", list(CASES))
+def test_mlp_gradients(student, reference, passed_parts, activation, seed=SEED):
+    use = usable(passed_parts, activation)
+    case = make_case(seed, activation)
+    dims, n = CASES[activation]
+    net = Network(student, reference, dims, activation, use)
+    net.set_params(case["params"])
+    where = f"MLP({dims}, '{activation}')、N={n}（あなたのクラス: {describe_use(use, activation)}）"
+    exp = cached(("mlp", activation, seed), reference, lambda: expected(reference, case, activation))
+    assert_forward(f"{where} の出力", net.forward(case["x"]), exp["y"])
+    dx = net.backward(case["dout"])
+    assert_gradient(f"{where} の dx（入力への勾配）", np.asarray(dx, dtype=np.float64), exp["dx"])
+    for k, key, got in net.grads():
+        W_grad, b_grad = exp["grads"][k]
+        assert_gradient(f"{where} の {k + 1} 番目の Linear の grads['{key}']", got, W_grad if key == "W" else b_grad)
+
+
+def test_layers_independent(student, reference, passed_parts, seed=SEED):
+    """Two instances of each of the student's layer classes: forward A, forward B, backward A.
+
+    A layer that keeps its state anywhere but in its own instance (a class attribute, a global)
+    gives A the gradient of B's input."""
+    rng = seeded(seed, 790)
+    classes = [c for c, p in (("Linear", "linear"), ("Sigmoid", "sigmoid"), ("ReLU", "relu"), ("Tanh", "tanh"))
+               if p in passed_parts]
+    if not classes:
+        raise AssertionError("この問題は Linear・Sigmoid・ReLU・Tanh の backward のどれかが満点になってから採点されます"
+                             "（同じクラスの 2 つの層が状態を共有しないかを、あなたのクラスで調べます）")
+    for name in classes:
+        made = []
+        for _ in range(2):
+            x = away(rng.standard_normal((3, 4)))
+            if name == "Linear":
+                W, b = rng.standard_normal((4, 2)), rng.standard_normal(2)
+                layer = student.new("Linear", 4, 2)
+                layer.set("params", "W", W)
+                layer.set("params", "b", b)
+                ref = _linear(reference, W, b)
+            else:
+                layer, ref = student.new(name), getattr(reference, name)()
+            made.append((layer, ref, x))
+        for layer, _, x in made:
+            layer.forward(x)
+        layer, ref, x = made[0]
+        dout = rng.standard_normal(ref.forward(x).shape)
+        dx = call_array(layer, "backward", dout, what=f"{name}.backward の戻り値")
+        label = f"{name} の層を 2 つ作り、1 つ目、2 つ目の順に forward してから 1 つ目の backward を呼んだときの"
+        hint = ("。2 つの層が状態を共有しています。キャッシュや勾配はクラス変数やグローバル変数ではなく、"
+                "その層の self.cache / self.grads に保存してください")
+        exp = {"dx": numerical_gradient(ref.forward, x, dout)}
+        if name == "Linear":
+            W, b = ref.params["W"], ref.params["b"]
+            exp["W"] = numerical_gradient(lambda v: _linear(reference, v, b).forward(x), W, dout)
+            exp["b"] = numerical_gradient(lambda v: _linear(reference, W, v).forward(x), b, dout)
+        try:
+            assert_gradient(f"{label} dx", dx, exp["dx"])
+            for key in ("W", "b") if name == "Linear" else ():
+                assert_gradient(f"{label} grads['{key}']", stored_grad(layer, key), exp[key])
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}{hint}") from None
+
+
+def away(x: np.ndarray) -> np.ndarray:
+    """Inputs kept at |x| ≥ 1e-3 (ReLU's kink)."""
+    return np.where(np.abs(x) < 1e-3, 0.5, x)
+

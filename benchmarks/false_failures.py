@@ -1,0 +1,340 @@
+"""False failures and tolerance margins of the hidden graders, measured in-process over many seeds.
+
+    .venv/bin/python benchmarks/false_failures.py [--seeds 1000] [--no-bugs] [--no-exercises]
+
+Runs the graders' own test functions (autograder/graders/test_*.py: the same input generators, the
+same expected values, the same checks) with a LocalSession — the student runner's request handler
+called in this process, no sandbox — in place of the student process, over N seeds:
+
+1. the reference (the solution notebook) and every equivalent correct form of tests/bugs/catalog.py:
+   every failure is a false failure (must be 0); prints the worst error / tolerance ratio, per
+   tolerance (FD_TOL: central differences of the reference forward; EXACT_TOL: the reference's own
+   forward or analytic gradient, and the repeat checks);
+2. every realistic bug of the catalog on its own part: on each seed it must be detected; prints, per
+   bug, the smallest (over seeds) of its largest error / tolerance ratio — how far above the
+   tolerance the bug stays (bugs caught only by a property check, e.g. dout modified in place,
+   show a ratio ≤ 1 and "property");
+3. exercises: random correct setups (activation, N, seeds) re-checked with the reference classes
+   as the judge does (false failures must be 0).
+
+Only trusted code runs here (the reference and the catalog), so executing it in-process is fine.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import json
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from autograder.assignment import load_rubric, reference_module_path  # noqa: E402
+from autograder.graders import checks  # noqa: E402
+from autograder.judge import collect_cells  # noqa: E402
+from autograder.sandbox import runner  # noqa: E402
+from autograder.student import PartSession, StudentError, error_message  # noqa: E402
+from tests.bugs.catalog import BUGS, FORMS, Entry  # noqa: E402
+from tests.submissions import SOLUTION  # noqa: E402
+
+BACKWARD_PARTS = ["linear", "sigmoid", "relu", "tanh", "mse", "softmax_ce", "mlp"]
+SEED_BASE = 1_000_000   # benchmark seeds never coincide with the graders' hidden seeds
+
+
+# --- a student session served in this process ------------------------------------------------------
+def _over_the_wire(value: Any) -> Any:
+    """What the channel delivers: lists for tuples, string keys, fresh copies of arrays."""
+    if isinstance(value, np.ndarray):
+        return np.array(value)
+    if isinstance(value, (list, tuple)):
+        return [_over_the_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _over_the_wire(v) for k, v in value.items()}
+    return value
+
+
+class LocalSession(PartSession):
+    """A PartSession whose requests are handled by the runner's PartServer in this process."""
+
+    def __init__(self, ns: dict, cells: dict[str, str]):
+        self.server = runner.PartServer(None, ns, cells)
+        self.dead, self.timed_out = None, False
+
+    def request(self, req: dict, what: str, timeout: float = 0) -> dict:
+        try:
+            reply = self.server.handle(_over_the_wire(req))
+        except BaseException as exc:  # noqa: BLE001 - as the runner does
+            reply = {"error": runner.error_info(exc)}
+        reply = _over_the_wire(reply)
+        if "error" in reply and isinstance(reply["error"], dict):
+            raise StudentError(error_message(reply["error"], what))
+        return reply
+
+    def close(self) -> None:
+        pass
+
+
+class LocalStudent:
+    """A submission's cells executed in a namespace of this process (the judge's cell selection)."""
+
+    def __init__(self, replace: dict[str, str] | None = None, base: Path = SOLUTION):
+        nb = json.loads(base.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if replace and gid in replace:
+                cell["source"] = replace[gid]
+        cells, problems = collect_cells(nb, load_rubric())
+        assert not problems, problems
+        self.ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+        self.cells: dict[str, str] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, source, run in cells:
+                self.cells[name] = source
+                if run:
+                    try:
+                        runner.run_cell(name, source, self.ns)
+                    except Exception:  # noqa: BLE001 - as in the judge, what ran before still counts
+                        pass
+
+    def session(self) -> LocalSession:
+        return LocalSession(self.ns, self.cells)
+
+
+def load_reference() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("nb74_reference_bench", reference_module_path())
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- running the graders' test functions ------------------------------------------------------------
+def grader_cases(part: str) -> list[tuple[str, Any, dict]]:
+    """(test id, function, parametrized kwargs) of every case of a part's grader module."""
+    module = importlib.import_module(f"autograder.graders.test_{part}")
+    out = []
+    for name, fn in inspect.getmembers(module, inspect.isfunction):
+        if not name.startswith("test_") or fn.__module__ != module.__name__:
+            continue
+        combos: list[dict] = [{}]
+        for mark in getattr(fn, "pytestmark", []):
+            if mark.name == "parametrize":
+                argname, values = mark.args[0], mark.args[1]
+                combos = [{**c, argname: v} for c in combos for v in values]
+        for c in combos:
+            out.append((f"{name}{sorted(c.items()) if c else ''}", fn, c))
+    return out
+
+
+def with_seed(fn, k: int) -> dict:
+    """Keyword arguments replacing the hidden seeds of a test function by benchmark seed k."""
+    params = inspect.signature(fn).parameters
+    if "seeds" in params:
+        n = len(params["seeds"].default)
+        return {"seeds": tuple(SEED_BASE + 100 * k + i for i in range(n))}
+    if "seed" in params:
+        return {"seed": SEED_BASE + 100 * k}
+    return {}
+
+
+def run_part(student: LocalStudent, reference: ModuleType, part: str, k: int,
+             passed: set[str]) -> list[tuple[str, bool, str, list]]:
+    """Every case of one part's graders on seed k: (case, passed, message, recorded comparisons)."""
+    session = student.session()
+    results = []
+    for case_id, fn, params in grader_cases(part):
+        kwargs = dict(params, **with_seed(fn, k))
+        sig = inspect.signature(fn).parameters
+        fixtures = {"student": session, "reference": reference, "passed_parts": passed}
+        kwargs.update({n: v for n, v in fixtures.items() if n in sig})
+        with checks.recording() as rec, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fn(**kwargs)
+                ok, msg = True, ""
+            except (AssertionError, StudentError) as exc:
+                ok, msg = False, str(exc)
+        results.append((case_id, ok, msg, list(rec)))
+    return results
+
+
+def tol_kind(tol: float) -> str:
+    return "EXACT_TOL" if tol == checks.EXACT_TOL else "FD_TOL" if tol == checks.FD_TOL else f"tol={tol:g}"
+
+
+class Correct:
+    """Worst error / tolerance of one correct implementation over the seeds, per (tolerance, part)."""
+
+    def __init__(self, name: str, student: LocalStudent, parts: list[str]):
+        self.name, self.student, self.parts, self.failures = name, student, parts, []
+
+    def run(self, reference, k: int, stats: dict) -> None:
+        everything = set(load_rubric().parts)
+        for part in self.parts:
+            for case_id, ok, msg, rec in run_part(self.student, reference, part, k, everything):
+                if not ok:
+                    self.failures.append(f"{self.name} {part} {case_id} seed {k}: {msg}")
+                for what, err, tol in rec:
+                    key = (tol_kind(tol), part)
+                    if err / tol > stats[key][0]:
+                        stats[key] = (err / tol, err, f"{self.name}: {what} (seed {k})")
+
+
+class Bug:
+    """One bug on its own part: seeds where it went undetected; per tolerance, the smallest over seeds
+    of the largest error of a comparison (how clearly the values give it away)."""
+
+    def __init__(self, entry: Entry):
+        self.entry, self.student = entry, LocalStudent({entry.cell: entry.source})
+        self.missed = 0
+        self.smallest: dict[str, float] = {}
+        self.caught_by: set[str] = set()
+
+    def run(self, reference, k: int) -> None:
+        passed = set(load_rubric().parts) - {self.entry.part}
+        results = run_part(self.student, reference, self.entry.part, k, passed)
+        self.missed += all(ok for _, ok, _, _ in results)
+        largest: dict[str, float] = {}
+        for _, ok, _, rec in results:
+            for _, err, tol in rec:
+                kind = tol_kind(tol)
+                largest[kind] = max(largest.get(kind, 0.0), err)
+                if err > tol:
+                    self.caught_by.add(kind)
+        for kind in ("FD_TOL", "EXACT_TOL"):
+            self.smallest[kind] = min(self.smallest.get(kind, np.inf), largest.get(kind, 0.0))
+
+
+def exercise_setups(k: int) -> dict[str, str]:
+    """A random correct exercise cell pair for seed k (activation, N, data scale vary)."""
+    rng = np.random.default_rng([SEED_BASE, k])
+    act = ["relu", "sigmoid", "tanh"][k % 3]
+    n1, n2 = int(rng.integers(2, 12)), int(rng.integers(2, 12))
+    onehot = bool(k % 2)
+    t81 = f"np.eye(3)[np.random.randint(0, 3, size={n1})]" if onehot else f"np.random.randint(0, 3, size={n1})"
+    return {
+        "exercise_8_1": (f"np.random.seed({SEED_BASE + k})\nmodel_81 = MLP([2, 4, 3], activation='{act}')\n"
+                         f"loss_81 = SoftmaxCrossEntropy()\nX_81 = np.random.randn({n1}, 2)\nt_81 = {t81}\n"
+                         "passed_81 = numerical_gradient_check(model_81, loss_81, X_81, t_81)\n"),
+        "exercise_8_2": (f"np.random.seed({SEED_BASE + k})\nmodel_82 = MLP([3, 8, 8, 4, 1], activation='{act}')\n"
+                         f"loss_82 = MSELoss()\nX_82 = np.random.randn({n2}, 3)\nt_82 = np.random.randn({n2}, 1)\n"
+                         "passed_82 = numerical_gradient_check(model_82, loss_82, X_82, t_82)\n"),
+    }
+
+
+def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
+    """Everything measured on the given seeds, as plain data (one worker's share)."""
+    reference = load_reference()
+    correct = [Correct("reference", LocalStudent(), BACKWARD_PARTS)]
+    if forms:
+        for e in FORMS:
+            if e.part in BACKWARD_PARTS:
+                parts = [e.part, "mlp"] if e.part in ("linear", "sigmoid", "relu", "tanh") else [e.part]
+                correct.append(Correct(e.name, LocalStudent({e.cell: e.source}), parts))
+    bug_runs = [Bug(e) for e in BUGS if e.part in BACKWARD_PARTS] if bugs else []
+    stats: dict = defaultdict(lambda: (0.0, 0.0, ""))
+    ex_failures: list[str] = []
+    start = time.perf_counter()
+    for i, k in enumerate(seeds):        # seeds outermost: the expected values of a seed are cached
+        for c in correct:
+            c.run(reference, k, stats)
+        for b in bug_runs:
+            b.run(reference, k)
+        if exercises:
+            student = LocalStudent(exercise_setups(k))
+            for part in ("exercise_8_1", "exercise_8_2"):
+                for case_id, ok, msg, _ in run_part(student, reference, part, k, set()):
+                    if not ok:
+                        ex_failures.append(f"{part} {case_id} setup {k}: {msg}")
+        if i and i % 50 == 0:
+            print(f"  ... {i}/{len(seeds)} seeds in this worker, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return {"names": [c.name for c in correct], "false": [f for c in correct for f in c.failures],
+            "stats": dict(stats), "ex": ex_failures,
+            "bugs": [(b.entry.name, b.missed, b.smallest, sorted(b.caught_by)) for b in bug_runs]}
+
+
+def merge(parts: list[dict]) -> dict:
+    out = {"names": parts[0]["names"], "false": [], "stats": {}, "ex": [], "bugs": {}}
+    for r in parts:
+        out["false"] += r["false"]
+        out["ex"] += r["ex"]
+        for key, value in r["stats"].items():
+            if value[0] >= out["stats"].get(key, (-1,))[0]:
+                out["stats"][key] = value
+        for name, missed, smallest, caught in r["bugs"]:
+            m0, s0, c0 = out["bugs"].get(name, (0, {}, set()))
+            out["bugs"][name] = (m0 + missed, {k: min(v, s0.get(k, np.inf)) for k, v in smallest.items()},
+                                 c0 | set(caught))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--no-bugs", action="store_true", help="skip the bug margins")
+    parser.add_argument("--no-forms", action="store_true", help="only the reference, not the equivalent forms")
+    parser.add_argument("--no-exercises", action="store_true")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    flags = (not args.no_forms, not args.no_bugs, not args.no_exercises)
+    shares = [list(range(args.seeds))[w::args.workers] for w in range(max(1, args.workers))]
+    shares = [s for s in shares if s]
+    if len(shares) > 1:
+        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:   # trusted code only
+            r = merge(pool.starmap(measure, [(s, *flags) for s in shares]))
+    else:
+        r = merge([measure(shares[0], *flags)])
+
+    n_forms = len(r["names"]) - 1
+    print(f"seeds: {args.seeds}; correct implementations: reference + {n_forms} equivalent forms")
+    for f in r["false"][:10] + r["ex"][:10]:
+        print(f"  FALSE FAILURE {f}")
+    print(f"false failures (backward parts and mlp): {len(r['false'])}")
+    if not args.no_exercises:
+        print(f"false failures (exercises, {args.seeds} random correct setups): {len(r['ex'])}")
+    print("worst error of correct code, per tolerance and part (ratio = error / tolerance):")
+    overall: dict[str, tuple] = {}
+    for (kind, part), (ratio, err, where) in sorted(r["stats"].items()):
+        print(f"  {kind:9s} {part:11s} error {err:.2e}  ratio {ratio:.2e}  {where}")
+        if ratio >= overall.get(kind, (-1,))[0]:
+            overall[kind] = (ratio, err, part)
+    for kind, (ratio, err, part) in sorted(overall.items()):
+        print(f"WORST correct {kind}: error {err:.2e} ({part}) = {ratio:.2e} × {kind} ({getattr(checks, kind):.0e})")
+    print(f"worst error-to-tolerance ratio of correct code: {max((v[0] for v in overall.values()), default=0):.2e}")
+
+    missed_any = 0
+    if r["bugs"]:
+        print("realistic bugs on their own part: seeds undetected; smallest over seeds of the largest error per tolerance")
+        smallest: dict[str, tuple[float, str]] = {}
+        for name, (missed, small, caught) in r["bugs"].items():
+            fd, ex = small.get("FD_TOL", 0.0), small.get("EXACT_TOL", 0.0)
+            part = next(e.part for e in BUGS if e.name == name)
+            print(f"  {name:28s} {part:11s} undetected {missed:4d}  FD {fd:9.2e}  EXACT {ex:9.2e}  "
+                  f"caught by {','.join(sorted(caught)) or 'shape/property'}")
+            missed_any += missed > 0
+            for kind, v in (("FD_TOL", fd), ("EXACT_TOL", ex)):
+                if kind in caught and 0 < v < smallest.get(kind, (np.inf, ""))[0]:
+                    smallest[kind] = (v, name)
+        for kind, (v, name) in sorted(smallest.items()):
+            print(f"SMALLEST bug error caught by {kind}: {v:.2e} ({name}) = {v / getattr(checks, kind):.2e} × {kind}")
+        print(f"bugs undetected on some seed: {missed_any}")
+    print(f"time {time.perf_counter() - start:.1f} s")
+    return 1 if r["false"] or r["ex"] or missed_any else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

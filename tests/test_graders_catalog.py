@@ -1,0 +1,55 @@
+"""The graders against the catalog of realistic answers (tests/bugs/catalog.py), through the judge.
+
+- Each bug, alone in an otherwise correct submission, loses points on exactly its own part and
+  keeps full points on every other part (a bug is charged once).
+- The equivalent correct forms keep 100 (several forms per submission, one per answer cell).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.assignment import load_rubric
+from autograder.judge import grade_notebook, part_scores
+from tests.bugs.catalog import BUGS, FORMS, forms_by_round
+from tests.submissions import make_submission
+
+RUBRIC = load_rubric()
+BACKWARD_PARTS = [p.name for p in RUBRIC.parts.values() if p.kind == "backward"]
+
+
+def grade(tmp_path: Path, replace: dict[str, str]) -> dict:
+    return grade_notebook(make_submission(tmp_path / "submission.ipynb", replace))
+
+
+def failed_tests(results: dict, part: str) -> list[str]:
+    return [f"{t['name']}: {t['output']}" for t in results["tests"] if t["part"] == part and t["status"] != "passed"]
+
+
+def test_catalog_size():
+    assert len(BUGS) >= 30
+    for part in BACKWARD_PARTS:
+        assert sum(e.part == part for e in FORMS) >= 5, part
+    assert {e.part for e in BUGS} == set(RUBRIC.parts), "every part has at least one bug"
+
+
+@pytest.mark.parametrize("entry", BUGS, ids=[e.name for e in BUGS])
+def test_bug_costs_only_its_part(tmp_path, entry):
+    results = grade(tmp_path, {entry.cell: entry.source})
+    scores = part_scores(results)
+    part_max = {p.name: p.points for p in RUBRIC.parts.values()}
+    assert scores[entry.part] < part_max[entry.part], f"{entry.name} ({entry.note}) went unnoticed"
+    others = {p: s for p, s in scores.items() if p != entry.part and s < part_max[p]}
+    assert not others, {p: failed_tests(results, p) for p in others}
+    # the feedback names what went wrong, in Japanese, without a grader traceback
+    messages = failed_tests(results, entry.part)
+    assert messages and all("採点中にエラー" not in m and "Traceback" not in m for m in messages), messages
+
+
+@pytest.mark.parametrize("group", range(len(forms_by_round())))
+def test_equivalent_forms_keep_full_points(tmp_path, group):
+    entries = forms_by_round()[group]
+    results = grade(tmp_path, {e.cell: e.source for e in entries})
+    assert results["score"] == results["max_score"], {
+        e.name: failed_tests(results, e.part) for e in entries if failed_tests(results, e.part)}

@@ -1,0 +1,185 @@
+"""The hidden graders, run in-process (no sandbox) with the runner's own request handler.
+
+Fast checks of the graders themselves: the rubric names their functions, points split without
+rounding drift, the inputs have the promised properties, the messages name what is wrong (and how),
+never a hidden value, and the measured tolerances hold on a few seeds (the full measurement is
+benchmarks/false_failures.py).
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+from autograder.assignment import load_rubric
+from autograder.graders import checks
+from benchmarks.false_failures import LocalStudent, grader_cases, load_reference, main as benchmark_main, run_part
+from tests.bugs.catalog import BUGS
+from tests.submissions import RELEASE
+
+RUBRIC = load_rubric()
+BY_NAME = {e.name: e for e in BUGS}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return load_reference()
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return LocalStudent()
+
+
+def module(part: str):
+    return importlib.import_module(f"autograder.graders.test_{part}")
+
+
+def messages(student: LocalStudent, reference, part: str, passed: set[str] | None = None) -> dict[str, str]:
+    passed = set(RUBRIC.parts) - {part} if passed is None else passed
+    return {case: msg for case, ok, msg, _ in run_part(student, reference, part, 0, passed) if not ok}
+
+
+@pytest.mark.parametrize("part", list(RUBRIC.parts))
+def test_rubric_names_the_grader_functions(part):
+    functions = {n for n, f in inspect.getmembers(module(part), inspect.isfunction)
+                 if n.startswith("test_") and f.__module__ == module(part).__name__}
+    assert functions == set(RUBRIC.parts[part].tests), part
+
+
+@pytest.mark.parametrize("part", list(RUBRIC.parts))
+def test_points_split_without_rounding_drift(part):
+    """Each case's share is a short decimal, so the judge's 6-decimal rounding adds up exactly."""
+    cases: dict[str, int] = {}
+    for case_id, fn, _ in grader_cases(part):
+        cases[fn.__name__] = cases.get(fn.__name__, 0) + 1
+    for name, points in RUBRIC.parts[part].tests.items():
+        share = points / cases[name]
+        assert round(share, 6) * cases[name] == pytest.approx(points, abs=1e-12), (name, cases[name])
+
+
+@pytest.mark.parametrize("part", [p for p in RUBRIC.parts])
+def test_every_test_of_the_stub_fails(reference, part):
+    """The untouched release scores 0 on every test: each one needs the student's backward."""
+    release = LocalStudent(base=RELEASE)
+    results = run_part(release, reference, part, 0, set())
+    assert results and not [case for case, ok, _, _ in results if ok]
+
+
+def test_solution_passes_every_test(solution, reference):
+    for part in RUBRIC.parts:
+        assert messages(solution, reference, part, set(RUBRIC.parts)) == {}, part
+
+
+def test_inputs_have_the_promised_properties():
+    lin = module("linear")
+    assert any(n == 1 for n, _, _ in lin.SHAPES) and any(i != o for _, i, o in lin.SHAPES)
+    assert any(i == o for _, i, o in lin.SHAPES), "a square layer, where a transposed dW keeps its shape"
+    for part in ("sigmoid", "tanh"):
+        x = module(part).make_large_case(module(part).SEED)["x"]
+        assert x.max() == 1000 and x.min() == -1000 and (np.abs(x) < 5).any()
+    relu = module("relu")
+    x = relu.make_kink_case(relu.SEED)["x"]
+    assert np.abs(x).min() >= 100 * checks.FD_STEP and np.abs(x).max() <= 1e-2
+    assert (x > 0).any() and (x < 0).any()
+    for seed in relu.SEEDS:
+        for shape in relu.SHAPES:
+            assert np.abs(relu.make_case(seed, shape)["x"]).min() >= 1e-3
+    sce = module("softmax_ce")
+    y = sce.make_large_case(sce.SEED)["y"]
+    assert np.abs(y).max() >= 1000
+    assert sce.make_case(1, (4, 3))["t"].dtype.kind == "i" and sce.make_case(1, (4, 3), onehot=True)["t"].shape == (4, 3)
+    assert any(n == 1 for n, _ in module("mse").SHAPES) and any(d > 1 for _, d in module("mse").SHAPES)
+
+
+def test_hidden_seeds_differ_from_the_benchmark_seeds():
+    from benchmarks.false_failures import SEED_BASE
+    for part in RUBRIC.parts:
+        mod = module(part)
+        for seed in list(getattr(mod, "SEEDS", ())) + [getattr(mod, "SEED", 0)]:
+            assert seed < SEED_BASE
+
+
+# Bugs and the words their feedback must contain (the hint that tells the student what to fix).
+HINTS = {
+    "linear_dW_transposed": "転置",
+    "linear_extra_1_over_N": "倍",
+    "linear_db_not_summed": "形状が違います",
+    "linear_dx_transposed": "形状が違います",
+    "linear_accumulates": "足し込",
+    "linear_stale_grads": "1 回目の値のまま",
+    "linear_returns_list": "np.ndarray ではありません",
+    "linear_forward_edited": "forward は変更しないでください",
+    "linear_stale_cache": "直前の forward のキャッシュ",
+    "sigmoid_exp_overflow": "NaN",
+    "sigmoid_dout_in_place": "dout をその場で書き換えています",
+    "sigmoid_cache_in_place": "self.cache の配列をその場で書き換えて",
+    "sigmoid_numerical": "forward が",
+    "relu_memo_mask": "直前の forward のキャッシュ",
+    "relu_dout_in_place": "dout をその場で書き換えています",
+    "mse_seed_2_over_N": "倍",
+    "mse_sign": "符号が逆",
+    "mse_forward_edited": "forward は変更しないでください",
+    "softmax_no_1_over_N": "倍",
+    "softmax_cache_in_place": "self.cache の配列をその場で書き換えて",
+    "relu_class_attribute": "共有",
+    "ex81_wrong_architecture": "MLP([2, 4, 3])",
+    "ex81_float_labels": "整数型",
+    "ex81_no_check": "呼ばれていません",
+    "ex82_labels_1d": "(N, N)",
+    "ex82_relu_zero_inputs": "ReLU なら 0 付近",
+    "ex82_cell_error": "NameError",
+}
+
+
+@pytest.mark.parametrize("name", list(HINTS))
+def test_feedback_names_the_mistake(reference, name):
+    entry = BY_NAME[name]
+    failed = messages(LocalStudent({entry.cell: entry.source}), reference, entry.part)
+    assert failed, f"{name} went unnoticed"
+    assert any(HINTS[name] in m for m in failed.values()), failed
+
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def significant_digits(number: str) -> int:
+    mantissa = number.split("e")[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0"))
+
+
+@pytest.mark.parametrize("entry", [e for e in BUGS if not e.part.startswith("exercise")], ids=lambda e: e.name)
+def test_feedback_never_shows_hidden_values(reference, entry):
+    """Positions, shapes, errors (3 digits), tolerances and factors (3 digits) only: no number with
+    4 or more significant digits, which is how an input or an expected gradient would leak."""
+    for case, msg in messages(LocalStudent({entry.cell: entry.source}), reference, entry.part).items():
+        long = [n for n in NUMBER.findall(msg) if significant_digits(n) >= 4]
+        assert not long, (case, long, msg)
+
+
+def test_mlp_waits_for_the_parts_it_needs(solution, reference):
+    failed = messages(solution, reference, "mlp", passed=set())
+    assert len(failed) == len(grader_cases("mlp"))
+    assert all("満点になってから" in m for m in failed.values())
+    # with Linear alone, the three networks are graded (the activations are the reference's)
+    assert messages(solution, reference, "mlp", passed={"linear"}) == {}
+
+
+def test_mlp_charges_an_activation_bug_once(reference):
+    """A Sigmoid bug fails the sigmoid part; the MLP part then uses the reference Sigmoid."""
+    entry = BY_NAME["sigmoid_uses_x"]
+    student = LocalStudent({entry.cell: entry.source})
+    passed = set(RUBRIC.parts) - {"sigmoid"}
+    assert messages(student, reference, "mlp", passed) == {}
+    assert messages(student, reference, "mlp", passed | {"sigmoid"})   # would fail with the student's Sigmoid
+
+
+def test_benchmark_runs_clean_on_a_few_seeds(capsys):
+    assert benchmark_main(["--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "false failures (backward parts and mlp): 0" in out
+    assert "bugs undetected on some seed: 0" in out
