@@ -188,12 +188,11 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
     release) with the judge's verdict in its test cells. Written atomically."""
     from .judge import SubmissionError, read_submission
     rubric = load_rubric()
+    release = json.loads((root / "release" / assignment / f"{rubric.notebook}.ipynb").read_text(encoding="utf-8"))
     try:
-        nb = read_submission(sub.path) if sub.path else None
-    except SubmissionError:
-        nb = None
-    if nb is None:
-        nb = json.loads((root / "release" / assignment / f"{rubric.notebook}.ipynb").read_text(encoding="utf-8"))
+        nb = as_released(read_submission(sub.path), release) if sub.path else release
+    except (SubmissionError, ValueError):  # unreadable or malformed: the release carries the verdict
+        nb = release
     for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
@@ -211,19 +210,51 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
         (out.parent / "timestamp.txt").write_text(sub.timestamp, encoding="utf-8")
 
 
+def as_released(nb: dict[str, Any], release: dict[str, Any]) -> dict[str, Any]:
+    """Like nbgrader's OverwriteCells: locked and test cells as released, and no nbgrader metadata on
+    cells the release does not have (a renamed or duplicated grade_id makes nbgrader's
+    generate_feedback fail for the student). The judge never read these cells anyway."""
+    from .judge import grade_id
+    if not all(isinstance(c, dict) and isinstance(c.get("metadata", {}), dict) for c in nb["cells"]):
+        raise ValueError("malformed cells")
+    released = {grade_id(c): c for c in release["cells"] if grade_id(c)}
+    seen: set[str] = set()
+    for cell in nb["cells"]:
+        gid = grade_id(cell)
+        if not gid or gid not in released or gid in seen:
+            cell.setdefault("metadata", {}).pop("nbgrader", None)
+            continue
+        seen.add(gid)
+        orig = released[gid]
+        meta = orig["metadata"]["nbgrader"]
+        cell["metadata"]["nbgrader"] = dict(meta)
+        if (meta.get("locked") or (meta.get("grade") and not meta.get("solution"))) \
+                and cell.get("cell_type") == orig.get("cell_type"):
+            cell["source"] = orig["source"]
+    return nb
+
+
 def is_failure(results: dict[str, Any]) -> bool:
     """A submission that could not be graded normally (unreadable, crashed, hung...)."""
     return bool(results.get("problems"))
 
 
-def generate_feedback(root: Path, assignment: str, db_url: str) -> None:
-    """nbgrader's own feedback (HTML, hidden tests cleared) from autograded/ and the gradebook."""
+def generate_feedback(root: Path, assignment: str, db_url: str) -> list[str]:
+    """nbgrader's own feedback (HTML, hidden tests cleared) from autograded/ and the gradebook.
+
+    Returns the students nbgrader could make no feedback for (nbgrader goes on with the others;
+    so does the batch, whose grades are already recorded)."""
+    import re
     import subprocess
     import sys
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
-                    f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"],
-                   cwd=root, env=env, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
+                           f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"],
+                          cwd=root, env=env, capture_output=True, text=True)
+    if done.returncode == 0:
+        return []
+    failed = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", done.stderr + done.stdout)
+    return sorted(set(failed)) or ["（nbgrader generate_feedback が失敗しました: " + done.stderr.strip()[-300:] + "）"]
 
 
 def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: str | None = None,
@@ -256,10 +287,10 @@ def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: 
         finally:
             bar.close()
             pool.close()
-    if feedback and scores:
-        generate_feedback(root, assignment, db_url)
+    no_feedback = generate_feedback(root, assignment, db_url) if feedback and scores else []
     return {"submissions": len(subs), "graded": len(scores), "skipped": len(subs) - len(todo),
-            "failures": sorted(failures), "scores": scores, "seconds": time.monotonic() - start}
+            "failures": sorted(failures), "scores": scores, "seconds": time.monotonic() - start,
+            "feedback_failures": no_feedback}
 
 
 def summary_table(summary: dict[str, Any]) -> str:
@@ -272,4 +303,6 @@ def summary_table(summary: dict[str, Any]) -> str:
     lines = [f"{k:<{width}}{v}" for k, v in rows]
     if summary["failures"]:
         lines.append("問題のあった提出: " + ", ".join(summary["failures"][:20]))
+    if summary.get("feedback_failures"):
+        lines.append("フィードバックを作れなかった提出: " + ", ".join(summary["feedback_failures"][:20]))
     return "\n".join(lines)
