@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from .student import StudentProcess
+from .student import ForkServer, StudentProcess
 
 GRADERS = Path(__file__).resolve().parent / "graders"
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
@@ -104,15 +104,16 @@ def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, An
             "isolation": isolation, "problems": [message]}
 
 
-def grade_notebook(path: Path, isolation: str = "auto") -> dict[str, Any]:
+def grade_notebook(path: Path, isolation: str = "auto", server: ForkServer | None = None) -> dict[str, Any]:
     """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
-    return grade_submission(Path(path), isolation=isolation)
+    return grade_submission(Path(path), isolation=isolation, server=server)
 
 
-def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto") -> dict[str, Any]:
+def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
+                     server: ForkServer | None = None) -> dict[str, Any]:
     """Grade a notebook given as a file or as an already-read notebook dict."""
     rubric = load_rubric()
-    with StudentProcess(isolation=isolation) as proc:
+    with StudentProcess(isolation=isolation, server=server) as proc:
         proc.spawn()  # the student process imports NumPy while we read the notebook
         if isinstance(submission, Path):
             try:

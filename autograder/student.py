@@ -6,6 +6,9 @@
             lin = s.new("Linear", 3, 2)
             y = lin.forward(x); dx = lin.backward(dout)
 
+A long-lived judge passes `StudentProcess(server=ForkServer())`: one sandbox whose master has
+NumPy imported forks each submission's zygote in milliseconds instead of a new bwrap + Python.
+
 Everything coming back is data (JSON and .npy without pickle) and is coerced to float64 on this
 side. A call that raises, hangs or kills the process becomes a StudentError whose message is
 Japanese and names the student's own line; it never takes the judge down.
@@ -32,6 +35,7 @@ RUNNER_DIR = Path(__file__).resolve().parent / "sandbox"
 STARTUP_TIMEOUT = 20.0
 CALL_TIMEOUT = 5.0
 CELL_TIMEOUT = 10.0
+MASTER_TIMEOUT = 10.0  # the fork server's kill + clean-up before a new zygote
 MEMORY_BYTES = 1 << 30
 MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
 
@@ -107,11 +111,14 @@ def _runner_env() -> dict[str, str]:
             "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
 
 
-def _bwrap_command(runner: list[str], workdir: str) -> list[str]:
-    """A filesystem view with the interpreter, its packages and the runner folder, nothing else."""
-    cmd = ["bwrap", "--unshare-all", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-           "--die-with-parent", "--new-session", "--clearenv", "--proc", "/proc", "--dev", "/dev",
-           "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+def _bwrap_command(runner: list[str], workdir: str | None, as_pid_1: bool = False) -> list[str]:
+    """A filesystem view with the interpreter, its packages and the runner folder, nothing else.
+
+    workdir: host folder seen as /tmp/work, the working folder (None: none, the fork server's
+    master makes its own in the sandbox's /tmp). as_pid_1: the runner is PID 1 (no bwrap init)."""
+    cmd = ["bwrap", *(["--as-pid-1"] if as_pid_1 else []), "--unshare-all", "--uid", "65534",
+           "--gid", "65534", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
+           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         p = Path("/") / link
         if p.is_symlink():
@@ -121,11 +128,132 @@ def _bwrap_command(runner: list[str], workdir: str) -> list[str]:
     for prefix in sorted({sys.base_prefix, sys.prefix}):
         if not prefix.startswith("/usr/"):
             cmd += ["--ro-bind", prefix, prefix]
-    cmd += ["--ro-bind", str(RUNNER_DIR), "/runner", "--bind", workdir, "/tmp/work",
-            "--chdir", "/tmp/work"]
+    cmd += ["--ro-bind", str(RUNNER_DIR), "/runner"]
+    cmd += ["--bind", workdir, "/tmp/work", "--chdir", "/tmp/work"] if workdir else ["--chdir", "/tmp"]
     for k, v in _runner_env().items():
         cmd += ["--setenv", k, v]
     return cmd + ["--", *runner]
+
+
+def _launch(level: str, args: list[str], output: Any, workdir: str,
+            master: bool = False) -> tuple[subprocess.Popen, socket.socket]:
+    """Start `runner.py ARGS` sandboxed at `level`; "{fd}" in ARGS becomes the control socket's fd.
+    A fork server's master gets no host working folder and is PID 1 of bwrap's PID namespace."""
+    judge_end, runner_end = socket.socketpair()
+    fd = runner_end.fileno()
+    runner = [sys.executable, "-I", "-B", "/runner/runner.py" if level == "bwrap"
+              else str(RUNNER_DIR / "runner.py"), *(a.format(fd=fd) for a in args)]
+    cmd = (_bwrap_command(runner, None if master else workdir, as_pid_1=master)
+           if level == "bwrap" else runner)
+    popen = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+        cwd=workdir, env=None if level == "bwrap" else _runner_env(),
+        pass_fds=(fd,), start_new_session=True)
+    runner_end.close()
+    return popen, judge_end
+
+
+def _hello(control: socket.socket) -> None:
+    if not protocol.recv(control, time.monotonic() + STARTUP_TIMEOUT).get("ready"):
+        raise RuntimeError("student runner did not start")
+
+
+def _kill_group(popen: subprocess.Popen) -> None:
+    try:
+        os.killpg(popen.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    popen.wait()
+
+
+class ForkServer:
+    """One sandbox for many submissions, one at a time: its master (runner.py --master) has NumPy
+    imported and, for each StudentProcess, kills every process left in the sandbox, restores its
+    writable folders and forks a fresh zygote. A dead, stuck or unclean master is replaced.
+
+        with ForkServer() as server:
+            for path in paths:
+                results = grade_notebook(path, server=server)
+
+    Student output goes to each StudentProcess's own size-capped file, whose descriptor travels
+    with the zygote's control socket (SCM_RIGHTS), as it is the runner's stdout in one-shot mode."""
+
+    def __init__(self, isolation: str = "auto"):
+        self.level = isolation_level(isolation)
+        self.popen: subprocess.Popen | None = None
+        self.control: socket.socket | None = None
+        self.workdir: str | None = None
+        self.log = tempfile.TemporaryFile()  # the master's own output (its crashes)
+        self.generation = 0  # of the newest zygote; an older StudentProcess cannot clear it
+        self.starts = 0
+
+    def start(self) -> None:
+        self.workdir = tempfile.mkdtemp(prefix="nb74-server-")  # 'process' mode's scratch folder
+        self.popen, self.control = _launch(self.level, ["--master", "{fd}", self.level], self.log,
+                                           self.workdir, master=True)
+        self.starts += 1
+        _hello(self.control)
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self) -> None:
+        """Kill the sandbox (under bwrap everything in it dies with its PID 1, the master)."""
+        if self.popen is not None:
+            _kill_group(self.popen)
+            self.popen = None
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
+
+    def __enter__(self) -> "ForkServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _ask(self, req: dict, fds: list[int] = ()) -> dict:
+        protocol.send(self.control, req)
+        if fds:
+            socket.send_fds(self.control, [b"Z"], fds)
+        return protocol.recv(self.control, time.monotonic() + MASTER_TIMEOUT)
+
+    def zygote(self, output: Any) -> tuple[socket.socket, int]:
+        """A new zygote's control socket (it sends the usual hello) and its generation number."""
+        for _ in range(2):
+            judge_end, zygote_end = socket.socketpair()
+            try:
+                with zygote_end:
+                    if not self.alive():
+                        self.stop()
+                        self.start()
+                    reply = self._ask({"op": "zygote"}, [zygote_end.fileno(), output.fileno()])
+                if reply.get("clean"):
+                    self.generation += 1
+                    return judge_end, self.generation
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError, RuntimeError):
+                pass
+            judge_end.close()
+            self.stop()  # dead, stuck or could not clean up: a new sandbox
+        raise RuntimeError("the fork server could not start a student process")
+
+    def clear(self, generation: int) -> None:
+        """End what zygote `generation` left (processes, files) unless a newer one took over."""
+        if generation != self.generation or not self.alive():
+            return
+        try:
+            if self._ask({"op": "clear"}).get("clean"):
+                return
+        except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
+            pass
+        self.stop()
 
 
 @dataclass
@@ -268,16 +396,21 @@ class PartSession:
 
 @dataclass
 class StudentProcess:
-    """The untrusted process for one submission: a zygote that forks one child per part."""
+    """The untrusted process for one submission: a zygote that forks one child per part.
+
+    Without a server the zygote is a new sandboxed Python; with one it is forked by the server's
+    master (and the isolation level is the server's)."""
 
     isolation: str = "auto"
     outcomes: list[CellOutcome] = field(default_factory=list)
+    server: ForkServer | None = None
 
     def __post_init__(self) -> None:
-        self.level = isolation_level(self.isolation)
+        self.level = self.server.level if self.server else isolation_level(self.isolation)
         self.popen: subprocess.Popen | None = None
         self.control: socket.socket | None = None
-        self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
+        self.generation = 0  # of the server's zygote
+        self.workdir = None if self.server else tempfile.mkdtemp(prefix="nb74-student-")
         self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
         self.cells: list[tuple[str, str, bool]] = []
         self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited
@@ -290,45 +423,39 @@ class StudentProcess:
 
     def spawn(self) -> None:
         """Launch the runner without waiting: it imports NumPy while the judge gets ready."""
-        judge_end, student_end = socket.socketpair()
         self.ready = False
-        fd = student_end.fileno()
-        runner = [sys.executable, "-I", "-B", "/runner/runner.py" if self.level == "bwrap"
-                  else str(RUNNER_DIR / "runner.py"), str(fd)]
-        cmd = _bwrap_command(runner, self.workdir) if self.level == "bwrap" else runner
-        self.popen = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=self.output, stderr=self.output,
-            cwd=self.workdir, env=None if self.level == "bwrap" else _runner_env(),
-            pass_fds=(fd,), start_new_session=True)
-        student_end.close()
-        self.control = judge_end
+        if self.server is not None:
+            self.control, self.generation = self.server.zygote(self.output)
+        else:
+            self.popen, self.control = _launch(self.level, ["{fd}"], self.output, self.workdir)
 
     def wait_ready(self) -> None:
         if self.ready:
             return
-        hello = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
-        if not hello.get("ready"):
-            raise RuntimeError("student runner did not start")
+        _hello(self.control)
         self.ready = True
 
+    def alive(self) -> bool:
+        """Started and, as far as this side can tell, not dead."""
+        return self.control is not None and (self.popen is None or self.popen.poll() is None)
+
     def stop(self) -> None:
-        if self.popen is None:
+        if self.control is None:
             return
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.popen.wait()
-        self.popen = None
+        if self.popen is not None:
+            _kill_group(self.popen)
+            self.popen = None
+        else:
+            self.server.clear(self.generation)
         self.ready = False
-        if self.control:
-            self.control.close()
-            self.control = None
+        self.control.close()
+        self.control = None
 
     def close(self) -> None:
         self.stop()
         self.output.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.output.name), ignore_errors=True)
 
     def __enter__(self) -> "StudentProcess":
@@ -358,7 +485,7 @@ class StudentProcess:
         A top-level statement that hangs or kills the process is recorded and skipped: the
         process is restarted with what worked so far and the cell runs again without it, so the
         rest of the cell (say, the class defined above an `os._exit(0)`) still counts."""
-        if self.popen is None:
+        if self.control is None:
             self.spawn()
         self.wait_ready()
         self.cells, self.outcomes = [], []
@@ -391,16 +518,23 @@ class StudentProcess:
 
     # -- parts -------------------------------------------------------------------------------
     def part_session(self) -> PartSession:
-        if self.popen is None or self.popen.poll() is not None:
-            self.start()
-            for c, s, r in self.cells:
-                self._exec(c, s, r)
-        judge_end, child_end = socket.socketpair()
-        protocol.send(self.control, {"op": "fork"})
-        socket.send_fds(self.control, [b"F"], [child_end.fileno()])
-        child_end.close()
-        reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
-        return PartSession(self, judge_end, int(reply["pid"]))
+        """A forked child for one part; a dead zygote is first replaced and given the good cells."""
+        for attempt in range(2):
+            if attempt or not self.alive():
+                self.stop()
+                self.start()
+                for c, s, r in self.cells:
+                    self._exec(c, s, r)
+            judge_end, child_end = socket.socketpair()
+            try:
+                with child_end:
+                    protocol.send(self.control, {"op": "fork"})
+                    socket.send_fds(self.control, [b"F"], [child_end.fileno()])
+                reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
+                return PartSession(self, judge_end, int(reply["pid"]))
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
+                judge_end.close()  # a zygote that died unnoticed (possible in server mode)
+        raise StudentCrashed("学生のプロセスを起動できませんでした")
 
     def kill_child(self, pid: int) -> None:
         """Ask the zygote to kill a part child (pids are the sandbox's); restart it if it is stuck."""

@@ -4,6 +4,9 @@ Started by the judge as `python -I -B runner.py` (inside bubblewrap where availa
 control socket's descriptor number as its argument. It imports NumPy once, executes the given and answer cells it is sent,
 then forks one child per graded part; each child serves requests on its own socket. It knows
 nothing of the graders, the rubric or the expected values, and sends back plain data only.
+
+`runner.py --master FD LEVEL` is a fork server instead (see Master): it never runs student code
+and forks a fresh zygote (the loop above) per submission.
 """
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ import os
 import resource
 import signal
 import socket
+import stat
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -211,9 +216,8 @@ class PartServer:
         return {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}", "where": None}}
 
 
-def main() -> None:
-    set_limits()
-    control = socket.socket(fileno=int(sys.argv[1]))
+def serve(control: socket.socket) -> None:
+    """The zygote of one submission: execute its cells, fork one part server per request."""
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
     cells: dict[str, str] = {}
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked part servers are reaped automatically
@@ -254,6 +258,151 @@ def main() -> None:
             protocol.send(control, {})
         elif op == "exit":
             return
+
+
+# --- fork server --------------------------------------------------------------------------------
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes  # only the fork server needs it
+    ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+
+
+def snapshot(roots: list[str]) -> dict[str, tuple]:
+    """Type, mode and link target of every entry on the given mounts (never crossing into another)."""
+    seen: dict[str, tuple] = {}
+    for root in roots:
+        dev, stack = os.lstat(root).st_dev, [root]
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    st = entry.stat(follow_symlinks=False)
+                    seen[entry.path] = (st.st_mode, os.readlink(entry.path) if entry.is_symlink() else None)
+                    if stat.S_ISDIR(st.st_mode) and st.st_dev == dev:
+                        stack.append(entry.path)
+    return seen
+
+
+def scrub(path: str) -> None:
+    """Delete a file or tree left by a submission, whatever modes it set (all of it is ours).
+    Path-based, so only with nothing else running (under bwrap; 'process' mode gives no
+    filesystem isolation to protect anyway)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        for name in os.listdir(path):
+            scrub(os.path.join(path, name))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+
+class Master:
+    """Fork server inside the sandbox: has NumPy imported, never runs student code, and forks a
+    fresh zygote per submission after killing every other process and restoring the writable mounts.
+
+    Under bwrap it is PID 1 of the sandbox's PID namespace (bwrap --as-pid-1, so no bwrap init a
+    submission could ptrace and leave code in): `kill(-1)` reaches every other process there, and
+    signals sent from inside cannot kill it. In 'process' mode it only kills the previous zygotes'
+    process groups, so a setsid grandchild escapes."""
+
+    def __init__(self, control: socket.socket, level: str):
+        self.control, self.level = control, level
+        _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/PID/mem of the master by same-uid processes
+        import ast, numpy.random  # noqa: E401,F401 (lazy imports every zygote would repeat, ~70 ms)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: then no signal from inside gets in
+        if level == "bwrap":  # every writable tmpfs of the sandbox: /, /dev, /tmp
+            mounts = [line.split() for line in open("/proc/self/mountinfo")]
+            self.roots = [m[4] for m in mounts if m[m.index("-") + 1] == "tmpfs" and m[5].startswith("rw")]
+            self.workdir = "/tmp/work"
+        else:  # the judge's temporary folder for this server
+            self.roots, self.workdir = [os.getcwd()], os.path.join(os.getcwd(), "work")
+        self.baseline = snapshot(self.roots)
+        self.zygotes: list[int] = []
+
+    def kill_others(self) -> None:
+        """Under bwrap: every process but us. (A stuck one makes the judge replace the sandbox.)"""
+        if self.level != "bwrap":
+            for pid in self.zygotes:  # unreaped until here, so their pids (and groups) are not reused
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                os.waitpid(pid, 0)
+        else:
+            while True:
+                try:
+                    os.kill(-1, signal.SIGKILL)  # all but PID 1 (us); zombies count until reaped
+                except ProcessLookupError:
+                    break
+                try:
+                    os.waitpid(-1, 0)  # orphans are ours as PID 1
+                except ChildProcessError:
+                    time.sleep(0.001)  # a dying process not yet handed to us
+        self.zygotes.clear()
+
+    def clear(self) -> bool:
+        """Kill every process left by earlier zygotes and delete every file they made. False if not
+        everything is back as it was at start (the judge then replaces the whole sandbox).
+        Leaves a new empty working folder for the next zygote."""
+        try:
+            self.kill_others()
+            for path in sorted(set(snapshot(self.roots)) - set(self.baseline)):
+                if os.path.lexists(path):  # not already gone with its folder
+                    scrub(path)
+            if snapshot(self.roots) != self.baseline:
+                return False
+            os.mkdir(self.workdir, 0o700)
+            return True
+        except Exception:  # e.g. a tree too deep or too odd to delete: replace the sandbox
+            return False
+
+    def fork_zygote(self, control_fd: int, output_fd: int) -> int:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the master in 'process' mode too
+                os.dup2(output_fd, 1)
+                os.dup2(output_fd, 2)
+                os.closerange(3, control_fd)  # the master's socket among them
+                os.closerange(control_fd + 1, 1 << 16)
+                os.chdir(self.workdir)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                np.random.seed()  # a fresh process would have its own entropy
+                serve(socket.socket(fileno=control_fd))
+            finally:
+                os._exit(0)
+        self.zygotes.append(pid)
+        return pid
+
+    def serve(self) -> None:
+        protocol.send(self.control, {"ready": True, "pid": os.getpid()})
+        while True:
+            try:
+                req = protocol.recv(self.control)
+            except protocol.ChannelClosed:
+                return
+            if req.get("op") == "clear":
+                protocol.send(self.control, {"clean": self.clear()})
+            elif req.get("op") == "zygote":  # fds: the zygote's control socket and output file
+                _, fds, _, _ = socket.recv_fds(self.control, 1, 2)
+                clean = len(fds) == 2 and self.clear()
+                pid = self.fork_zygote(*fds) if clean else None
+                for fd in fds:
+                    os.close(fd)
+                protocol.send(self.control, {"clean": clean, "pid": pid})
+
+
+def main() -> None:
+    set_limits()
+    if sys.argv[1] == "--master":
+        Master(socket.socket(fileno=int(sys.argv[2])), sys.argv[3]).serve()
+    else:
+        serve(socket.socket(fileno=int(sys.argv[1])))
 
 
 if __name__ == "__main__":

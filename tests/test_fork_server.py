@@ -1,0 +1,212 @@
+"""The fork server: one sandbox for many submissions, as isolated from each other as one-shot ones."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import student
+from autograder.judge import grade_notebook, part_scores
+from autograder.student import ForkServer, StudentProcess, isolation_level
+
+from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
+# The same StudentProcess behaviour, run here with this module's `proc` (served by a ForkServer).
+from tests.test_judge_isolation import (  # noqa: F401
+    test_a_hanging_call_is_cut_and_the_next_part_still_runs,
+    test_cells_that_exit_hang_or_raise_at_load_are_skipped, test_exit_inside_a_call_loses_only_that_session,
+    test_judge_never_unpickles_what_the_student_sends, test_memory_exhaustion_is_a_clear_error)
+
+LEVELS = ["bwrap", "process"] if isolation_level("auto") == "bwrap" else ["process"]
+
+
+@pytest.fixture(scope="module", params=LEVELS)
+def server(request):
+    with ForkServer(request.param) as s:
+        yield s
+
+
+@pytest.fixture
+def proc(server):
+    p = StudentProcess(server=server)
+    yield p
+    p.close()
+
+
+def master_pid(server: ForkServer) -> int:
+    """The host pid of the master: the server's process itself, or bwrap's child under bwrap."""
+    pid = server.popen.pid
+    if server.level == "bwrap":
+        pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+    assert "--master" in Path(f"/proc/{pid}/cmdline").read_text()
+    return pid
+
+
+def running(marker: str) -> bool:
+    return bool(subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def one_shot():
+    """Results without a server, per isolation level and notebook."""
+    cache: dict = {}
+
+    def get(level: str, path: Path) -> dict:
+        if (level, path) not in cache:
+            cache[level, path] = grade_notebook(path, isolation=level)
+        return cache[level, path]
+    return get
+
+
+@pytest.mark.parametrize("notebook", [SOLUTION, RELEASE], ids=["solution", "release"])
+def test_results_are_exactly_those_without_a_server(server, one_shot, notebook):
+    for _ in range(2):  # the second one runs in a zygote forked after the first was cleared away
+        results = grade_notebook(notebook, server=server)
+        assert results == one_shot(server.level, notebook)
+        assert results["isolation"] == server.level
+
+
+def test_a_submission_leaves_nothing_for_the_next(server):
+    marker = f"nb74-orphan-{os.getpid()}-{time.time_ns()}"
+    elsewhere = ["/tmp/left", "/dev/shm/left", "/left"] if server.level == "bwrap" else []
+    dirty = f"""
+import os, subprocess, sys
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.linalg.norm = lambda *a, **k: 0.0
+for p in ['left.txt'] + {elsewhere!r}:
+    open(p, 'w').write('x')
+os.makedirs('locked/inner')
+os.chmod('locked', 0)
+if {server.level == "bwrap"}:  # a setsid grandchild escapes a process group: only bwrap contains it
+    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{marker}'],
+                     start_new_session=True)
+"""
+    with StudentProcess(server=server) as first:
+        assert [o.ok for o in first.load([("dirty", dirty, True)])] == [True]
+        assert running(marker) == (server.level == "bwrap")
+    probe = f"""
+import os
+import numpy as np
+seen = {{'cwd': sorted(os.listdir('.')), 'allclose': bool(np.allclose(0, 1)),
+        'norm': float(np.linalg.norm([3.0, 4.0])), 'elsewhere': [os.path.exists(p) for p in {elsewhere!r}]}}
+"""
+    with StudentProcess(server=server) as second:
+        assert [o.ok for o in second.load([("probe", probe, True)])] == [True]
+        with second.part_session() as s:
+            seen = dict(s.var("seen")["$dict"])
+    assert seen["cwd"] == [] and seen["allclose"] is False and float(seen["norm"]) == 5.0
+    assert not any(seen["elsewhere"])
+    assert not running(marker)
+
+
+@pytest.mark.skipif("bwrap" not in LEVELS, reason="needs bubblewrap")
+def test_no_process_but_the_master_survives_between_submissions():
+    with ForkServer("bwrap") as server:
+        with StudentProcess(server=server) as first:
+            first.load([("fork", "import os\nfor _ in range(5):\n    if os.fork() == 0:\n"
+                                 "        os.setsid()\n        import time; time.sleep(600)\n", True)])
+        with StudentProcess(server=server) as second:
+            second.load([("ps", "import os\npids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+                                "me = os.getpid()", True)])
+            with second.part_session() as s:
+                pids, me = [int(p) for p in s.var("pids")], int(s.var("me"))
+    assert pids == [1, me], "only the master (PID 1) and this zygote"
+
+
+@pytest.mark.skipif("bwrap" not in LEVELS, reason="needs bubblewrap")
+def test_a_submission_cannot_reach_into_the_master():
+    """No bwrap init to ptrace and leave code in; the master (PID 1) is not dumpable, and signals
+    sent from inside its PID namespace do not reach it."""
+    attack = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+seized = libc.ptrace(0x4206, 1, None, None) == 0  # PTRACE_SEIZE
+try:
+    open('/proc/1/mem', 'rb'); mem = True
+except OSError:
+    mem = False
+for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+    os.kill(1, sig)
+"""
+    with ForkServer("bwrap") as server:
+        with StudentProcess(server=server) as first:
+            assert first.load([("attack", attack, True)])[0].ok
+            with first.part_session() as s:
+                assert not bool(s.var("seized")) and not bool(s.var("mem"))
+        with StudentProcess(server=server) as second:
+            assert second.load([("a", "A = 1", True)])[0].ok
+        assert server.starts == 1 and server.alive()
+
+
+@pytest.mark.skipif("bwrap" not in LEVELS, reason="needs bubblewrap")
+def test_a_damaged_sandbox_is_replaced():
+    with ForkServer("bwrap") as server:
+        with StudentProcess(server=server) as first:
+            assert first.load([("bin", "import os\nos.remove('/bin')\nos.mkdir('/bin')", True)])[0].ok
+        assert server.starts == 1
+        with StudentProcess(server=server) as second:
+            second.load([("bin", "import os\nlink = os.path.islink('/bin')", True)])
+            with second.part_session() as s:
+                assert bool(s.var("link"))
+        assert server.starts == 2
+
+
+def test_a_master_killed_from_outside_is_restarted(server):
+    expected = grade_notebook(SOLUTION, server=server)
+    starts = server.starts
+    os.kill(master_pid(server), signal.SIGKILL)
+    assert grade_notebook(SOLUTION, server=server) == expected
+    assert server.starts == starts + 1
+
+
+def test_a_master_killed_during_a_submission_is_restarted(server, proc):
+    proc.load([("c", "class Fine:\n    def backward(self, dout):\n        return dout + 1\n", True)])
+    os.kill(master_pid(server), signal.SIGKILL)
+    server.popen.wait(5)  # then the zygote is gone too (PID namespace, or PR_SET_PDEATHSIG)
+    with proc.part_session() as s:
+        assert s.new("Fine").backward(np.zeros(2)).tolist() == [1.0, 1.0]
+
+
+def test_a_master_that_stops_answering_is_replaced(server, monkeypatch):
+    monkeypatch.setattr(student, "MASTER_TIMEOUT", 1.0)
+    with StudentProcess(server=server) as p:  # make sure a master is running
+        p.load([("a", "A = 1", True)])
+    starts, stuck = server.starts, master_pid(server)
+    os.kill(stuck, signal.SIGSTOP)
+    try:
+        with StudentProcess(server=server) as p:
+            assert p.load([("a", "A = 2", True)])[0].ok
+            with p.part_session() as s:
+                assert int(s.var("A")) == 2
+        assert server.starts == starts + 1
+    finally:
+        try:
+            os.kill(stuck, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.parametrize("body", ["import os; os._exit(0)", "while True: pass"], ids=["exit", "hang"])
+def test_a_crash_or_hang_in_a_part_costs_only_that_part(server, one_shot, body, tmp_path):
+    correct = part_scores(one_shot(server.level, SOLUTION))
+    broken = answer_source("linear").replace("x = self.cache['x']", body)
+    scores = part_scores(grade_notebook(make_submission(tmp_path / "b.ipynb", {"linear": broken}), server=server))
+    assert scores["linear"] == 0
+    assert {k: v for k, v in scores.items() if k != "linear"} == {k: v for k, v in correct.items() if k != "linear"}
+    assert grade_notebook(SOLUTION, server=server) == one_shot(server.level, SOLUTION)
+
+
+def test_student_output_is_captured_per_submission(server):
+    """In a file as in one-shot mode: stdout is block-buffered there, hence the flush."""
+    with StudentProcess(server=server) as first:
+        first.load([("p", "print('first', flush=True)\nimport sys; print('oops', file=sys.stderr)", True)])
+        assert first.student_output() == "first\noops\n"
+    with StudentProcess(server=server) as second:
+        second.load([("p", "print('second', flush=True)", True)])
+        assert second.student_output() == "second\n"
