@@ -1,0 +1,129 @@
+"""A temporary nbgrader course for end-to-end tests: real CLI, real files, the repository's config.
+
+    course = make_course(tmp / "course")          # source/ copied, `nbgrader generate_assignment`
+    add_students(course, ["s1", "s2"])            # `nbgrader db student import`
+    place(course, "s1", notebook_path, timestamp="2024-06-01 10:00:00")
+    nbgrader(course, "autograde", A)              # any nbgrader command; raises on failure
+    batch(course, "--workers", "2")               # `python -m autograder batch A --root course`
+    scores(course / "gradebook.db")               # {student: {grade cell: score}} via nbgrader.api
+
+Every nbgrader command runs from the repository root (so nbgrader_config.py and the judge are
+used) with only the course root and the database moved into the course. make_course also keeps
+`gradebook.fresh.db`, the database right after generate_assignment: `copy_course(..., fresh_db=True)`
+starts another grading route from it without running nbgrader again.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.assignment import ROOT, load_rubric
+
+RUBRIC = load_rubric()
+A = RUBRIC.assignment
+NB = f"{RUBRIC.notebook}.ipynb"
+FRESH_DB = "gradebook.fresh.db"
+
+
+def env() -> dict[str, str]:
+    """nbgrader runs `alembic` by name: this interpreter's bin folder first on PATH."""
+    return {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+
+
+def db_url(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def nbgrader(course: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the real nbgrader CLI on `course`; with check, a failure raises with nbgrader's log."""
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}",
+           f"--CourseDirectory.db_url={db_url(course)}"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def batch(course: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`python -m autograder batch <assignment> --root course` as the instructor runs it."""
+    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"batch exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def make_course(course: Path) -> Path:
+    """source/<assignment> of the repository, released with `nbgrader generate_assignment`."""
+    shutil.copytree(ROOT / "source" / A, course / "source" / A)
+    nbgrader(course, "generate_assignment", A)
+    shutil.copy2(course / "gradebook.db", course / FRESH_DB)
+    return course
+
+
+def copy_course(src: Path, dst: Path, fresh_db: bool = True) -> Path:
+    """source/, release/ and submitted/ of a course; with fresh_db, the gradebook as released."""
+    for folder in ("source", "release", "submitted"):
+        if (src / folder).exists():
+            shutil.copytree(src / folder, dst / folder, symlinks=True)
+    shutil.copy2(src / (FRESH_DB if fresh_db else "gradebook.db"), dst / "gradebook.db")
+    shutil.copy2(src / FRESH_DB, dst / FRESH_DB)
+    return dst
+
+
+def add_students(course: Path, students: list[str]) -> None:
+    roster = course / "students.csv"
+    with roster.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "first_name", "last_name", "email"])
+        w.writerows([s, "Test", s, ""] for s in students)
+    nbgrader(course, "db", "student", "import", str(roster))
+
+
+def submission_dir(course: Path, student: str) -> Path:
+    return course / "submitted" / student / A
+
+
+def place(course: Path, student: str, notebook: Path | bytes | None, name: str = NB,
+          timestamp: str | None = "2024-06-01 10:00:00.000000 UTC") -> Path:
+    """submitted/<student>/<assignment>/<name> (a copy of a file, or these bytes) and timestamp.txt.
+
+    notebook=None makes an empty submission folder (only timestamp.txt, if any)."""
+    folder = submission_dir(course, student)
+    folder.mkdir(parents=True, exist_ok=True)
+    if timestamp is not None:
+        (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
+    if notebook is None:
+        return folder
+    dst = folder / name
+    if isinstance(notebook, bytes):
+        dst.write_bytes(notebook)
+    else:
+        shutil.copyfile(notebook, dst)
+    return dst
+
+
+def scores(db: Path) -> dict[str, dict[str, float]]:
+    """{student: {grade cell name: auto score, '_total': submission score}} from an nbgrader gradebook."""
+    from nbgrader.api import Gradebook  # ~2 s to import: only when asked
+
+    out: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{db}") as gb:
+        for sub in gb.assignment_submissions(A):
+            row = {g.name: float(g.score) for nb in sub.notebooks for g in nb.grades}
+            row["_total"] = float(sub.score)
+            out[sub.student_id] = row
+    return out
+
+
+def comments(db: Path) -> dict[str, str]:
+    """{student: every automatic comment of the submission, joined} from an nbgrader gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return {sub.student_id: "\n".join(c.auto_comment or "" for nb in sub.notebooks for c in nb.comments)
+                for sub in gb.assignment_submissions(A)}

@@ -1,0 +1,307 @@
+"""Submissions as they really arrive, through `python -m autograder batch` and `nbgrader autograde`.
+
+One course holds every case next to a correct control submission; the batch grades it once (with
+feedback, its peak memory measured) and, on a copy with the gradebook as released, `nbgrader
+autograde` grades it once, both at the same time. Every case must give a clear Japanese message
+(gradebook comment and/or the leading "採点メモ" cell of the graded notebook), a score for what can
+be scored, and never stop the batch or cost another student a grade.
+
+Where nbgrader cannot read a submission (not JSON, renamed grade_ids, another file name) it logs
+an error for that student only; the tests check that it loses no other grade and agrees with the
+batch wherever it does grade.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.assignment import ROOT
+from autograder.judge import grade_notebook, part_scores
+from tests.course import A, NB, RUBRIC, copy_course, env, make_course, place, scores, comments, submission_dir
+from tests.submissions import RELEASE, SOLUTION, answer_source
+
+pytestmark = pytest.mark.slow
+
+BIG_MB = 200
+ODD_NAME = "課題 74 山田 (1).ipynb"
+# Peak of any one process of the batch with a 200 MB output in the class. Measured 969 MB: the
+# judge's read_submission holds the file's bytes, its decoded text and the parsed notebook at once
+# (~4x the file); one more copy anywhere (results, pickling, pretty-printing) goes over.
+MAX_RSS_MB = 1200
+# Students nbgrader itself cannot grade (it logs an error for each and goes on with the others).
+NBGRADER_CANNOT = {"not-json", "malformed", "grade-ids-renamed", "odd-file-name", "empty-folder"}
+
+
+def gid(cell: dict) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+def solution() -> dict:
+    return json.loads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def dumps(nb: dict) -> bytes:
+    return json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def deleted() -> bytes:
+    nb = solution()
+    nb["cells"] = [c for c in nb["cells"] if gid(c) not in ("sigmoid", "test_relu", "given_layer")]
+    return dumps(nb)
+
+
+def reordered() -> bytes:
+    nb = solution()
+    nb["cells"].reverse()
+    return dumps(nb)
+
+
+def edited_test_cell() -> bytes:
+    nb = solution()
+    for c in nb["cells"]:
+        if gid(c) == "test_linear":
+            c["source"] = "# テストは不要\nprint(20.0)"
+    return dumps(nb)
+
+
+def renamed() -> bytes:
+    nb = solution()
+    for c in nb["cells"]:
+        if gid(c) in ("linear", "test_sigmoid"):
+            c["metadata"]["nbgrader"]["grade_id"] += "_v2"
+    return dumps(nb)
+
+
+def unknown_kernel() -> bytes:
+    nb = solution()
+    nb["metadata"]["kernelspec"] = {"name": "conda-env-dl2024-py", "display_name": "Python [conda env:dl2024]",
+                                    "language": "python"}
+    return dumps(nb)
+
+
+def nbformat_v3() -> bytes:
+    nb3 = nbformat.convert(nbformat.read(SOLUTION, as_version=4), 3)
+    data = nbformat.writes(nb3, version=3).encode("utf-8")
+    assert json.loads(data)["nbformat"] == 3 and "worksheets" in json.loads(data)
+    return data
+
+
+def malformed() -> bytes:
+    nb = solution()
+    nb["cells"][:0] = ["セルではない文字列", {"cell_type": "code", "metadata": ["not", "a", "dict"], "source": 3}]
+    return dumps(nb)
+
+
+def write_huge(path: Path) -> None:
+    """The solution with a BIG_MB text output in the Linear cell, written in chunks (about a second)."""
+    nb = solution()
+    for c in nb["cells"]:
+        if gid(c) == "linear":
+            c["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "@@BIG@@"}]
+    head, tail = json.dumps(nb, ensure_ascii=False).split("@@BIG@@")
+    chunk = ("損失 = 0.123456789 " * 5 + "\\n") * 10_000  # JSON-escaped newlines
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        f.write(head)
+        for _ in range(BIG_MB * (1 << 20) // len(chunk.encode("utf-8")) + 1):
+            f.write(chunk)
+        f.write(tail)
+
+
+DW_T = answer_source("linear").replace("x.T @ dout", "dout.T @ x")
+CASES = {  # student -> {file name: content}
+    "control": {NB: SOLUTION.read_bytes()},
+    "not-json": {NB: b'{"cells": [ {"cell_type": "code", "source": "class Linear'},
+    "malformed": {NB: malformed()},
+    "nbformat-v3": {NB: nbformat_v3()},
+    "cells-deleted": {NB: deleted()},
+    "cells-reordered": {NB: reordered()},
+    "test-cell-edited": {NB: edited_test_cell()},
+    "grade-ids-renamed": {NB: renamed()},
+    "unknown-kernel": {NB: unknown_kernel()},
+    "huge-output": {},  # written by write_huge
+    "odd-file-name": {ODD_NAME: SOLUTION.read_bytes()},
+    "empty-folder": {},
+    "two-notebooks": {NB: dumps({**solution(), "cells": [
+        {**c, "source": DW_T} if gid(c) == "linear" else c for c in solution()["cells"]]}),
+        "matrix_backprop-Copy1.ipynb": SOLUTION.read_bytes()},
+}
+# Same answers as the control: the same score, part by part.
+LIKE_CONTROL = ["nbformat-v3", "cells-reordered", "test-cell-edited", "unknown-kernel", "huge-output", "odd-file-name"]
+
+WRAP = ("import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\n"
+        "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
+
+
+class Run:
+    course: Path  # graded by the batch
+    ngcourse: Path  # graded by nbgrader autograde
+    batch: subprocess.CompletedProcess
+    autograde: subprocess.CompletedProcess
+    max_rss_mb: float
+    batch_scores: dict[str, dict[str, float]]
+    nbgrader_scores: dict[str, dict[str, float]]
+    comments: dict[str, str]
+    seconds: dict[str, float]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    r = Run()
+    tmp = tmp_path_factory.mktemp("bad-input")
+    t0 = time.monotonic()
+    r.course = course = make_course(tmp / "course")
+    r.seconds = {"generate_assignment": round(time.monotonic() - t0, 1)}
+    for student, files in CASES.items():
+        place(course, student, None)
+        for name, data in files.items():
+            place(course, student, data, name=name)
+    write_huge(submission_dir(course, "huge-output") / NB)
+    r.ngcourse = copy_course(course, tmp / "nbgrader")
+
+    t0 = time.monotonic()
+    batch_cmd = [sys.executable, "-c", WRAP, sys.executable, "-m", "autograder", "batch", A, "--root", str(course),
+                 "--workers", "2", "--no-progress"]
+    ng_cmd = [sys.executable, "-m", "nbgrader", "autograde", A, f"--CourseDirectory.root={r.ngcourse}",
+              f"--CourseDirectory.db_url=sqlite:///{r.ngcourse / 'gradebook.db'}"]
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, cmd in (("batch", batch_cmd), ("autograde", ng_cmd))}
+    for name, p in procs.items():
+        out, err = p.communicate(timeout=1200)
+        setattr(r, name, subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        r.seconds[name] = round(time.monotonic() - t0, 1)
+    r.max_rss_mb = int(re.findall(r"MAXRSS_KB (\d+)", r.batch.stderr)[-1]) / 1024
+    r.batch_scores = scores(course / "gradebook.db")
+    r.nbgrader_scores = scores(r.ngcourse / "gradebook.db")
+    r.comments = comments(course / "gradebook.db")
+    print(f"\nseconds: {r.seconds}, batch peak RSS {r.max_rss_mb:.0f} MB\n{r.batch.stdout}")
+    return r
+
+
+def parts(row: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in row.items() if k != "_total"}
+
+
+def memo(run: Run, student: str) -> str:
+    """The leading 採点メモ cell of the batch's graded notebook ('' if there is none)."""
+    nb = json.loads((run.course / "autograded" / student / A / NB).read_text(encoding="utf-8"))
+    first = nb["cells"][0]
+    src = "".join(first["source"]) if isinstance(first["source"], list) else first["source"]
+    return src if first["cell_type"] == "markdown" and src.startswith("### 採点メモ") else ""
+
+
+def feedback(course: Path, student: str) -> Path:
+    return course / "feedback" / student / A / NB.replace(".ipynb", ".html")
+
+
+def explained(run: Run, student: str, *words: str) -> None:
+    """Each word in the gradebook comment, in the 採点メモ cell and in the feedback page."""
+    page = feedback(run.course, student).read_text(encoding="utf-8")
+    for word in words:
+        assert word in run.comments[student], (word, run.comments[student])
+        assert word in memo(run, student), (word, memo(run, student))
+        assert word in page, word
+
+
+# -- the batch ------------------------------------------------------------------------------------
+
+def test_batch_finishes_and_records_every_student(run):
+    assert run.batch.returncode == 0, run.batch.stderr[-3000:]
+    assert "Traceback" not in run.batch.stderr, run.batch.stderr[-3000:]
+    assert set(run.batch_scores) == set(CASES)
+    for student in CASES:
+        assert (run.course / "autograded" / student / A / NB).is_file(), student
+        assert feedback(run.course, student).is_file(), student
+    assert "フィードバックを作れなかった" not in run.batch.stdout
+
+
+def test_control_gets_exactly_the_judges_score(run):
+    want = part_scores(grade_notebook(SOLUTION))
+    got = run.batch_scores["control"]
+    assert parts(got) == {p.test_cell: pytest.approx(want[name]) for name, p in RUBRIC.parts.items()}
+    assert got["_total"] == RUBRIC.max_score
+
+
+@pytest.mark.parametrize("student", LIKE_CONTROL)
+def test_same_answers_same_score(run, student):
+    assert run.batch_scores[student] == run.batch_scores["control"]
+
+
+def test_not_json(run):
+    assert run.batch_scores["not-json"]["_total"] == 0.0
+    explained(run, "not-json", "JSON ではない")
+
+
+def test_json_but_not_a_notebook_structure(run):
+    assert run.batch_scores["malformed"]["_total"] == 0.0
+    assert re.search(r"[ぁ-んァ-ン一-龥]", memo(run, "malformed")), memo(run, "malformed")
+    assert memo(run, "malformed") and run.comments["malformed"]
+
+
+def test_deleted_cells_cost_only_their_part(run):
+    got, full = run.batch_scores["cells-deleted"], run.batch_scores["control"]
+    assert got["test_sigmoid"] == 0.0
+    backward = [p.test_cell for p in RUBRIC.parts.values() if p.kind == "backward" and p.name != "sigmoid"]
+    assert {c: got[c] for c in backward} == {c: full[c] for c in backward}  # test_relu was deleted too
+    explained(run, "cells-deleted", "解答セル「sigmoid」", "見つかりません")
+
+
+def test_renamed_grade_ids(run):
+    got, full = run.batch_scores["grade-ids-renamed"], run.batch_scores["control"]
+    assert got["test_linear"] == 0.0
+    assert got["test_sigmoid"] == full["test_sigmoid"]  # only its test cell was renamed
+    explained(run, "grade-ids-renamed", "解答セル「linear」", "grade_id")
+
+
+@pytest.mark.parametrize("route", ["batch", "nbgrader"])
+def test_an_edited_test_cell_is_shown_as_released(run, route):
+    course = run.course if route == "batch" else run.ngcourse
+    nb = json.loads((course / "autograded" / "test-cell-edited" / A / NB).read_text(encoding="utf-8"))
+    release = json.loads(RELEASE.read_text(encoding="utf-8"))
+    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]  # noqa: E731
+    shown = [src(c) for c in nb["cells"] if gid(c) == "test_linear"]
+    assert shown == [src(c).rstrip("\n") for c in release["cells"] if gid(c) == "test_linear"]
+
+
+def test_huge_output_keeps_memory_and_files_small(run):
+    assert (submission_dir(run.course, "huge-output") / NB).stat().st_size > BIG_MB * 10**6
+    assert run.max_rss_mb < MAX_RSS_MB, f"peak RSS {run.max_rss_mb:.0f} MB"
+    assert (run.course / "autograded" / "huge-output" / A / NB).stat().st_size < 1 << 20
+    assert feedback(run.course, "huge-output").stat().st_size < 5 << 20
+    assert len(run.comments["huge-output"]) < 10_000
+
+
+def test_odd_file_name_is_graded_and_named(run):
+    explained(run, "odd-file-name", ODD_NAME)
+
+
+def test_empty_folder(run):
+    assert run.batch_scores["empty-folder"]["_total"] == 0.0
+    explained(run, "empty-folder", "ノートブック（.ipynb）がありません")
+
+
+def test_two_notebooks_the_expected_name_is_graded(run):
+    got = run.batch_scores["two-notebooks"]
+    assert got["test_linear"] < run.batch_scores["control"]["test_linear"]  # matrix_backprop.ipynb has the bug
+    explained(run, "two-notebooks", "matrix_backprop-Copy1.ipynb", f"{NB} を採点しました")
+
+
+# -- nbgrader autograde on the same submissions ----------------------------------------------------
+
+def test_nbgrader_fails_only_the_students_it_cannot_read(run):
+    log = run.autograde.stdout + run.autograde.stderr
+    failed = set(re.findall(r"error processing assignment '[^']*' for student '([^']*)'", log))
+    assert failed <= NBGRADER_CANNOT, failed
+    assert set(CASES) - NBGRADER_CANNOT <= set(run.nbgrader_scores)
+
+
+@pytest.mark.parametrize("student", sorted(set(CASES) - NBGRADER_CANNOT))
+def test_nbgrader_agrees_with_the_batch(run, student):
+    assert run.nbgrader_scores[student] == run.batch_scores[student]
