@@ -22,9 +22,11 @@ Only trusted code runs here (the reference and the catalog), so executing it in-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import inspect
+import io
 import json
 import multiprocessing
 import os
@@ -218,6 +220,15 @@ class Bug:
             self.smallest[kind] = min(self.smallest.get(kind, np.inf), largest.get(kind, 0.0))
 
 
+def notebook_check(student: LocalStudent, part: str) -> bool:
+    """The notebook's own numerical_gradient_check (given code) on the setup of the exercise cell."""
+    ns = dict(student.ns)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runner.run_cell(part, student.cells[part], ns)
+    return bool(ns[f"passed_{part[-3]}{part[-1]}"])
+
+
 def exercise_setups(k: int) -> dict[str, str]:
     """A random correct exercise cell pair for seed k (activation, N, data scale vary)."""
     rng = np.random.default_rng([SEED_BASE, k])
@@ -247,6 +258,7 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
     bug_runs = [Bug(e) for e in BUGS if e.part in BACKWARD_PARTS] if bugs else []
     stats: dict = defaultdict(lambda: (0.0, 0.0, ""))
     ex_failures: list[str] = []
+    ex_counts = {"setups": 0, "notebook check fails": 0}
     start = time.perf_counter()
     for i, k in enumerate(seeds):        # seeds outermost: the expected values of a seed are cached
         for c in correct:
@@ -256,21 +268,30 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
         if exercises:
             student = LocalStudent(exercise_setups(k))
             for part in ("exercise_8_1", "exercise_8_2"):
+                notebook_passes = notebook_check(student, part)
+                ex_counts["setups"] += 1
+                ex_counts["notebook check fails"] += not notebook_passes
                 for case_id, ok, msg, _ in run_part(student, reference, part, k, set()):
-                    if not ok:
+                    if case_id.startswith("test_gradient_check_passes") and ok != notebook_passes:
+                        # the judge's re-run must agree with the notebook's own check on the same setup
+                        ex_failures.append(f"{part} {case_id} setup {k}: judge {ok}, notebook {notebook_passes}: {msg}")
+                    elif not case_id.startswith("test_gradient_check_passes") and not ok:
                         ex_failures.append(f"{part} {case_id} setup {k}: {msg}")
         if i and i % 50 == 0:
             print(f"  ... {i}/{len(seeds)} seeds in this worker, {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return {"names": [c.name for c in correct], "false": [f for c in correct for f in c.failures],
-            "stats": dict(stats), "ex": ex_failures,
+            "stats": dict(stats), "ex": ex_failures, "ex_counts": ex_counts,
             "bugs": [(b.entry.name, b.missed, b.smallest, sorted(b.caught_by)) for b in bug_runs]}
 
 
 def merge(parts: list[dict]) -> dict:
-    out = {"names": parts[0]["names"], "false": [], "stats": {}, "ex": [], "bugs": {}}
+    out = {"names": parts[0]["names"], "false": [], "stats": {}, "ex": [], "bugs": {},
+           "ex_counts": {"setups": 0, "notebook check fails": 0}}
     for r in parts:
         out["false"] += r["false"]
         out["ex"] += r["ex"]
+        for key, n in r["ex_counts"].items():
+            out["ex_counts"][key] += n
         for key, value in r["stats"].items():
             if value[0] >= out["stats"].get(key, (-1,))[0]:
                 out["stats"][key] = value
@@ -305,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  FALSE FAILURE {f}")
     print(f"false failures (backward parts and mlp): {len(r['false'])}")
     if not args.no_exercises:
-        print(f"false failures (exercises, {args.seeds} random correct setups): {len(r['ex'])}")
+        c = r["ex_counts"]
+        print(f"false failures (exercises, {c['setups']} random correct setups; the notebook's own check fails "
+              f"on {c['notebook check fails']} of them, ReLU kinks, and the judge must agree): {len(r['ex'])}")
     print("worst error of correct code, per tolerance and part (ratio = error / tolerance):")
     overall: dict[str, tuple] = {}
     for (kind, part), (ratio, err, where) in sorted(r["stats"].items()):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .checks import BackwardGrader, seeded
+from .checks import FD_STEP_EXACT, BackwardGrader, seeded
 
-GRADER = BackwardGrader("MSELoss", loss=True, result_name="dL/dy")
+GRADER = BackwardGrader("MSELoss", loss=True, result_name="dL/dy", fd_step=FD_STEP_EXACT)   # quadratic in y
 SHAPES = [(1, 3), (4, 1), (5, 3), (3, 4)]   # (N, D)
 IDS = [f"N{n}_D{d}" for n, d in SHAPES]
 SEEDS = (5111, 5112, 5113, 5114)   # one per shape

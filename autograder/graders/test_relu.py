@@ -22,9 +22,12 @@ KINK_MIN, KINK_MAX = 1e-4, 1e-2     # |x| of the near-kink inputs
 
 
 def make_case(seed: int, shape: tuple[int, int], salt: int = 0) -> dict:
+    """x and dout; x2 (the second forward of the property round) has the opposite sign of x
+    everywhere, so a backward that uses a stale mask is wrong on every entry."""
     rng = seeded(seed, 300 + salt * 1000 + shape[0] * 10 + shape[1])
-    return {"key": (seed, shape, salt), "x": away_from_zero(rng.standard_normal(shape), 1e-3),
-            "x2": away_from_zero(rng.standard_normal(shape), 1e-3), "dout": rng.standard_normal(shape)}
+    x = away_from_zero(rng.standard_normal(shape), 1e-3)
+    x2 = -np.sign(x) * away_from_zero(np.abs(rng.standard_normal(shape)), 1e-3)
+    return {"key": (seed, shape, salt), "x": x, "x2": x2, "dout": rng.standard_normal(shape)}
 
 
 def make_kink_case(seed: int) -> dict:
