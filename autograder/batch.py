@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .assignment import load_rubric
+from .assignment import ROOT, load_rubric
 from .nbgrader_ext import apply_results
 
 ISOLATION = "auto"
@@ -93,14 +93,23 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+_SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation level
+
+
 def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
-    """Grade one notebook and return the results as JSON text (plain data between processes)."""
+    """Grade one notebook and return the results as JSON text (plain data between processes).
+
+    Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
+    fresh student process forked in milliseconds instead of a new sandbox and interpreter."""
     from .judge import _empty_results, grade_notebook
+    from .student import ForkServer
     if path is None:
         results = _empty_results(load_rubric(), note, isolation)
     else:
         try:
-            results = grade_notebook(Path(path), isolation=isolation)
+            if isolation not in _SERVERS:
+                _SERVERS[isolation] = ForkServer(isolation)
+            results = grade_notebook(Path(path), isolation=isolation, server=_SERVERS[isolation])
         except Exception as exc:  # the judge itself failed: record it, never stop the batch
             results = _empty_results(load_rubric(), f"採点中にエラーが発生しました（{type(exc).__name__}）。"
                                                     "担当教員に連絡してください", isolation)
@@ -248,9 +257,10 @@ def generate_feedback(root: Path, assignment: str, db_url: str) -> list[str]:
     import subprocess
     import sys
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    # run from the kit's folder so that its nbgrader_config.py (ClearHiddenTests) applies
     done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
                            f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"],
-                          cwd=root, env=env, capture_output=True, text=True)
+                          cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode == 0:
         return []
     failed = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", done.stderr + done.stdout)
