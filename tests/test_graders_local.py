@@ -109,7 +109,7 @@ HINTS = {
     "linear_extra_1_over_N": "倍",
     "linear_db_not_summed": "形状が違います",
     "linear_dx_transposed": "形状が違います",
-    "linear_accumulates": "足し込",
+    "linear_accumulates": "足し込んでいます。grads には += で足し込まず",
     "linear_stale_grads": "1 回目の値のまま",
     "linear_returns_list": "np.ndarray ではありません",
     "linear_forward_edited": "forward は変更しないでください",
@@ -183,3 +183,38 @@ def test_benchmark_runs_clean_on_a_few_seeds(capsys):
     out = capsys.readouterr().out
     assert "false failures (backward parts and mlp): 0" in out
     assert "bugs undetected on some seed: 0" in out
+
+
+TRIVIAL = {   # a backward that returns something of the right shape and nothing more
+    "linear": "def backward(self, dout):\n    self.grads['W'] = np.zeros_like(self.params['W'])\n"
+              "    self.grads['b'] = np.zeros_like(self.params['b'])\n    return RET\n",
+    "sigmoid": "def backward(self, dout):\n    return RET\n",
+    "relu": "def backward(self, dout):\n    return RET\n",
+    "tanh": "def backward(self, dout):\n    return RET\n",
+    "mse": "def backward(self):\n    dout = self.cache['y']\n    return RET\n",
+    "softmax_ce": "def backward(self):\n    dout = self.cache['p']\n    return RET\n",
+}
+SHAPED = {"linear": "dout @ np.zeros_like(self.params['W']).T"}
+
+
+@pytest.mark.parametrize("part", list(TRIVIAL))
+@pytest.mark.parametrize("ret", ["dout", "np.zeros_like(dout)", "np.full_like(dout, np.nan)"])
+def test_trivial_backward_earns_only_the_shape_test(reference, part, ret):
+    from tests.bugs.catalog import with_backward
+    ret = SHAPED.get(part, ret) if ret == "np.zeros_like(dout)" else ret
+    student = LocalStudent({part: with_backward(part, TRIVIAL[part].replace("RET", ret))})
+    passed = {case for case, ok, _, _ in run_part(student, reference, part, 0, set()) if ok}
+    assert passed <= {"test_gradient_shapes"}, passed
+
+
+@pytest.mark.parametrize("ret", ["None", "0.0", "'abc'", "{'a': 1}", "[dout, dout]", "np.full((2, 2, 2), np.nan)",
+                                 "np.zeros(3, dtype=complex)", "np.array([1, 2], dtype=object)", "object()",
+                                 "np.empty((0,))", "(1, 2)", "dout.T"])
+def test_odd_return_values_are_graded_not_crashing(reference, ret):
+    """Whatever a backward returns, the graders answer with a Japanese message (no grader error),
+    also when the MLP part would use that class."""
+    from tests.bugs.catalog import with_backward
+    for part, body in TRIVIAL.items():
+        student = LocalStudent({part: with_backward(part, body.replace("RET", ret))})
+        results = run_part(student, reference, part, 0, set()) + run_part(student, reference, "mlp", 0, {part})
+        assert all(isinstance(msg, str) for _, _, msg, _ in results)

@@ -433,40 +433,60 @@ class BackwardGrader:
             assert_gradient(f"forward → backward → 別の入力で forward → backward としたときの {self.name(key)}"
                             f"（形状 {exp.shape}）", got[key], exp, hints=hints)
 
-    def check_repeat(self, student: Any, case: dict) -> None:
-        """Two backward calls after the same forward: the second is REPEAT_FACTOR (losses: 1) times the first."""
+    def check_first_call(self, student: Any, reference: Any, case: dict) -> None:
+        """The precondition of the property tests (repeat, dout untouched, analytic): the first
+        backward of the property round returns the right gradient, so that a backward that does
+        nothing useful (return dout, return 0, …) earns no property points."""
+        got = self.results(self.stage(student, case, "A"))
+        for key, exp in self.expected(reference, case).items():
+            try:
+                assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp)
+            except AssertionError as exc:
+                raise AssertionError(f"この項目は backward が正しい勾配を返すようになってから採点されます（{exc}）") from None
+
+    def check_repeat(self, student: Any, reference: Any, case: dict) -> None:
+        """Two backward calls after the same forward: the second is REPEAT_FACTOR (losses: 1) times
+        the first (pass/fail needs no expected value; the reference names an accumulation)."""
+        self.check_first_call(student, reference, case)
         g1 = self.results(self.stage(student, case, "B"))
         g2 = self.results(self.stage(student, case, "C"))
         c = 1.0 if self.loss else REPEAT_FACTOR
+        exp = self.expected(reference, case, second=True) if self.params else {}
         for key in g1:
             what = (f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.name(key)}"
                     + ("（1 回目と同じになるはずです）" if self.loss
                        else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"))
             hints = [(g1[key], "1 回目の値のままです。毎回計算し直してください")] if c != 1 else []
             if key in self.params:
-                hints.insert(0, ((1 + c) * g1[key], "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"))
+                accumulated = "前の backward の勾配に足し込んでいます。grads には += で足し込まず、代入してください"
+                hints.insert(0, ((1 + c) * g1[key], accumulated))
+                if key in exp and g1[key].shape == exp[key].shape:
+                    hints.insert(0, (g1[key] + c * exp[key], accumulated))
             try:
                 assert_gradient(what, g2[key], c * g1[key], tol=EXACT_TOL, hints=hints)
             except AssertionError as exc:
                 if any(meaning in str(exc) for _, meaning in hints):
                     raise
-                why = ("backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
-                       if self.loss else
-                       "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
-                       "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）")
+                if key in self.params:
+                    why = f"grads['{key}'] に前の値を足し込んだり、前の値を使い回したりしていないか"
+                elif self.loss:
+                    why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
+                else:
+                    why = ("backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
+                           "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）")
                 raise AssertionError(f"{exc}。{why}を確認してください") from None
 
-    def check_dout_untouched(self, student: Any, case: dict) -> None:
+    def check_dout_untouched(self, student: Any, reference: Any, case: dict) -> None:
+        self.check_first_call(student, reference, case)
         first = self.stage(student, case, "A")
-        as_result(first.result, self.name(self.result_name))
         if any(first.args_changed):
             raise AssertionError(f"{self.class_name}.backward が引数 dout をその場で書き換えています"
                                  "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
                                  "新しい配列を作って返してください")
 
-    def check_analytic(self, student: Any, case: dict) -> None:
+    def check_analytic(self, student: Any, reference: Any, case: dict) -> None:
+        self.check_first_call(student, reference, case)
         first = self.stage(student, case, "A")
-        as_result(first.result, self.name(self.result_name))
         if first.forward_calls:
             raise AssertionError(f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
                                  "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください")

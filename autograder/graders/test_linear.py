@@ -54,13 +54,13 @@ def test_latest_cache(student, reference, seed=SEED):
     GRADER.check_latest_cache(student, reference, property_case(seed))
 
 
-def test_grads_overwritten(student, seed=SEED):
-    GRADER.check_repeat(student, property_case(seed))
+def test_grads_overwritten(student, reference, seed=SEED):
+    GRADER.check_repeat(student, reference, property_case(seed))
 
 
-def test_dout_untouched(student, seed=SEED):
-    GRADER.check_dout_untouched(student, property_case(seed))
+def test_dout_untouched(student, reference, seed=SEED):
+    GRADER.check_dout_untouched(student, reference, property_case(seed))
 
 
-def test_analytic(student, seed=SEED):
-    GRADER.check_analytic(student, property_case(seed))
+def test_analytic(student, reference, seed=SEED):
+    GRADER.check_analytic(student, reference, property_case(seed))

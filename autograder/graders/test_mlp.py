@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .checks import assert_forward, assert_gradient, cached, call_array, numerical_gradient, seeded, stored_grad
+from .checks import (assert_forward, assert_gradient, assert_shape, cached, call_array, numerical_gradient, seeded,
+                     stored_grad)
 
 # activation -> (class name, part name)
 ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
@@ -53,14 +54,20 @@ class Network:
                 layer.params["W"], layer.params["b"] = W.copy(), b.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shapes = []
         for _, layer, _ in self.layers:
-            x = layer.forward(x)
-        return np.asarray(x, dtype=np.float64)
+            self.input_shapes.append(np.shape(x))
+            x = np.asarray(layer.forward(x), dtype=np.float64)
+        return x
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        for name, layer, theirs in reversed(self.layers):
-            dout = (call_array(layer, "backward", dout, what=f"あなたの {name}.backward の戻り値") if theirs
-                    else layer.backward(dout))
+        for k in reversed(range(len(self.layers))):
+            name, layer, theirs = self.layers[k]
+            if theirs:   # checked before a reference layer gets it
+                dout = call_array(layer, "backward", dout, what=f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値")
+                assert_shape(f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値", dout, self.input_shapes[k])
+            else:
+                dout = layer.backward(dout)
         return dout
 
     def grads(self) -> list[tuple[int, str, np.ndarray]]:

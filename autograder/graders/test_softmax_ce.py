@@ -83,9 +83,9 @@ def test_latest_cache(student, reference, seed=SEED):
     GRADER.check_latest_cache(student, reference, make_case(seed, (4, 3), salt=1))
 
 
-def test_repeat_backward(student, seed=SEED):
-    GRADER.check_repeat(student, make_case(seed, (4, 3), salt=1))
+def test_repeat_backward(student, reference, seed=SEED):
+    GRADER.check_repeat(student, reference, make_case(seed, (4, 3), salt=1))
 
 
-def test_analytic(student, seed=SEED):
-    GRADER.check_analytic(student, make_case(seed, (4, 3), salt=1))
+def test_analytic(student, reference, seed=SEED):
+    GRADER.check_analytic(student, reference, make_case(seed, (4, 3), salt=1))
