@@ -17,8 +17,9 @@ Linear.backward never returns (costs one call timeout, ~5 s) and one file that i
 - A second run grades nothing; a resubmission (changed content) is the only one graded again.
 
 Processes of a course are recognised by a unique marker folder: the batch runs with TMPDIR inside
-it, so the marker is in the environment of the coordinator and its (spawned) workers, in bwrap's
-command line (the sandbox's work folder) and in the sandboxed runner's mount table.
+it, so the marker is in the environment of the coordinator and its (spawned) workers, and in
+bwrap's working folder or command line; processes descending from those (the sandboxed runner)
+count too, and so does every process seen in the tree just before a kill.
 """
 from __future__ import annotations
 
@@ -178,42 +179,75 @@ def autograded(course: Path) -> dict[str, str]:
 
 # -- processes of a course -------------------------------------------------------------------------
 
-def course_processes(marker: str) -> list[str]:
-    """Live processes (not zombies, not this one) of a course: the marker is in their environment
-    (TMPDIR: the coordinator, its spawned workers, multiprocessing's resource tracker), their
-    command line (bwrap) or their mount table (the runner inside bwrap, whose environment is
-    cleared)."""
-    found, key = [], marker.encode()
+def _live_processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, start time) of every live process but this one (zombies left out)."""
+    out = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
-        proc = Path("/proc") / entry
         try:
-            stat = (proc / "stat").read_text()
-            if stat[stat.rfind(")") + 2] in "ZX":
-                continue
-            cmd = (proc / "cmdline").read_bytes()
-            if key in cmd or key in (proc / "environ").read_bytes() or \
-                    marker in (proc / "mountinfo").read_text(errors="replace"):
-                found.append(f"{entry}: {cmd.replace(bytes(1), b' ').decode('utf-8', 'replace')[:160]}")
-        except (OSError, IndexError):
+            stat = (Path("/proc") / entry / "stat").read_text()
+        except OSError:
             continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields and fields[0] not in "ZX":
+            out[int(entry)] = (int(fields[1]), fields[19])
+    return out
+
+
+def _marked(pid: int, key: bytes) -> bool:
+    proc = Path("/proc") / str(pid)
+    try:
+        return (key in (proc / "cmdline").read_bytes() or key in (proc / "environ").read_bytes()
+                or key.decode() in os.readlink(proc / "cwd")
+                or key.decode() in (proc / "mountinfo").read_text(errors="replace"))
+    except OSError:
+        return False
+
+
+def course_processes(marker: str, known: frozenset[tuple[int, str]] = frozenset()) -> list[str]:
+    """Live processes of a course, as "pid start: command line".
+
+    A process belongs to the course when the marker is in its environment (TMPDIR: the coordinator,
+    its spawned workers, multiprocessing's resource tracker), command line or working folder (bwrap),
+    or mount table (a runner seeing a host folder); or when it descends from such a process (the
+    fork server's master inside bwrap sees no host folder at all); or when it is one of `known`
+    (pid, start time) pairs, e.g. the process tree just before a SIGKILL."""
+    live, key = _live_processes(), marker.encode()
+    ours = {pid for pid, (_, start) in live.items() if (pid, start) in known or _marked(pid, key)}
+    grew = True
+    while grew:  # descendants of ours
+        more = {pid for pid, (ppid, _) in live.items() if ppid in ours and pid not in ours}
+        ours |= more
+        grew = bool(more)
+    found = []
+    for pid in sorted(ours):
+        try:
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        found.append(f"{pid} {live[pid][1]}: {cmd.replace(bytes(1), b' ').decode('utf-8', 'replace')[:160]}")
     return found
+
+
+def keys(processes: list[str]) -> frozenset[tuple[int, str]]:
+    return frozenset((int(p.split()[0]), p.split()[1].rstrip(":")) for p in processes)
 
 
 def kill_leftovers(marker: str) -> None:
     """After a failed check: SIGKILL what is left of this test's processes, by pid."""
     for line in course_processes(marker):
         try:
-            os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+            os.kill(int(line.split()[0]), signal.SIGKILL)
         except (ProcessLookupError, ValueError):
             pass
 
 
-def wait_no_processes(marker: str, grace: float = ORPHAN_GRACE) -> list[str]:
+def wait_no_processes(marker: str, known: frozenset[tuple[int, str]] = frozenset(),
+                      grace: float = ORPHAN_GRACE) -> list[str]:
     deadline = time.monotonic() + grace
     while True:
-        left = course_processes(marker)
+        left = course_processes(marker, known)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
@@ -297,7 +331,7 @@ def kill_round(course: Path, marker: str, moment: float | None) -> dict[str, Any
     alive = course_processes(marker)
     at = time.monotonic() - started
     sigkill(proc)
-    left = wait_no_processes(marker)
+    left = wait_no_processes(marker, keys(alive))
     assert left == [], f"still running {ORPHAN_GRACE:g} s after SIGKILL:\n" + "\n".join(left)
     return {"at": at, "finished": finished, "committed": journal_count(course / "gradebook.db"),
             "workers": sum("spawn_main" in p for p in alive),
@@ -374,13 +408,13 @@ def test_a_worker_killed_mid_grading_is_replaced(reference, workspace):
     try:
         deadline, victim = time.monotonic() + 120, None
         while victim is None and proc.poll() is None and time.monotonic() < deadline:
+            live = _live_processes()
+            workers = {int(p.split()[0]) for p in course_processes(marker) if "spawn_main" in p}
             for line in course_processes(marker):
-                pid = int(line.split(":", 1)[0])
-                if "bwrap" in line and pid != proc.pid:
-                    ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                    if ppid != proc.pid and f"{ppid}: " in "\n".join(course_processes(marker)):
-                        victim = ppid  # the worker that started this sandbox
-                        break
+                pid = int(line.split()[0])
+                if "bwrap" in line and live.get(pid, (0, ""))[0] in workers:
+                    victim = live[pid][0]  # a worker with a sandbox: grading (or about to)
+                    break
             time.sleep(0.05)
         assert victim is not None, "no worker was seen grading"
         os.kill(victim, signal.SIGKILL)
