@@ -124,15 +124,13 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
         import pytest
 
         from .judge_plugin import JudgePlugin
-        for outcome in proc.load(cells):
-            if not outcome.ok:
-                problems.setdefault(outcome.cell, outcome.message)
-        plugin = JudgePlugin(proc, rubric, problems)
+        plugin = JudgePlugin(proc, rubric, problems, cells)  # loads the cells when a test needs them
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
         pytest.main(args, plugins=[plugin])
+        plugin.ensure_loaded()  # cell problems are reported even if no grader ran
         level = proc.level
     results = build_results(plugin, rubric, level)
     results["problems"] = sorted(set(problems.values()) | plugin.incidents)

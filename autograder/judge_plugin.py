@@ -27,12 +27,24 @@ class JudgePlugin:
 
     is_nb74_judge = True
 
-    def __init__(self, proc: StudentProcess, rubric: Rubric, cell_problems: dict[str, str]):
+    def __init__(self, proc: StudentProcess, rubric: Rubric, cell_problems: dict[str, str],
+                 cells: list[tuple[str, str, bool]] = ()):
         self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
+        self.cells, self.loaded = list(cells), False
         self.outcomes: dict[str, TestOutcome] = {}
         self.cases: Counter[tuple[str, str]] = Counter()
         self.order = {name: i for i, name in enumerate(rubric.parts)}
         self.incidents: set[str] = set()  # hangs and crashes of the student's process
+
+    def ensure_loaded(self) -> None:
+        """Load the submission's cells into the student process, once, recording cell problems.
+        The first test that needs the student calls it, so the student process finishes starting
+        while pytest starts and collects."""
+        if not self.loaded:
+            self.loaded = True
+            for outcome in self.proc.load(self.cells):
+                if not outcome.ok:
+                    self.cell_problems.setdefault(outcome.cell, outcome.message)
 
     @staticmethod
     def part_of(item: Any) -> str:

@@ -51,7 +51,9 @@ class LiveSession:
 
 @pytest.fixture(scope="module")
 def _live(request: pytest.FixtureRequest):
-    live = LiveSession(_plugin(request).proc)
+    plugin = _plugin(request)
+    plugin.ensure_loaded()
+    live = LiveSession(plugin.proc)
     yield live
     live.close()
 
