@@ -126,7 +126,8 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
         from .judge_plugin import JudgePlugin
         plugin = JudgePlugin(proc, rubric, problems, cells)  # loads the cells when a test needs them
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), str(GRADERS)]
+        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain",
+                str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
         pytest.main(args, plugins=[plugin])

@@ -36,6 +36,11 @@ class JudgePlugin:
         self.order = {name: i for i, name in enumerate(rubric.parts)}
         self.incidents: set[str] = set()  # hangs and crashes of the student's process
 
+    def pytest_configure(self, config: Any) -> None:
+        # failures are turned into messages here, not printed: skip pytest's costly source-parsing
+        # tracebacks (about 80 ms per failed test)
+        config.option.tbstyle = "native"
+
     def ensure_loaded(self) -> None:
         """Load the submission's cells into the student process, once, recording cell problems.
         The first test that needs the student calls it, so the student process finishes starting
