@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .assignment import ROOT, load_rubric
-from .nbgrader_ext import apply_results
 
 ISOLATION = "auto"
 
@@ -205,6 +204,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
     for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
+    from .nbgrader_ext import apply_results  # imports nbgrader: coordinator only, not workers
     apply_results(nb, results)
     messages = [*results.get("notes", []), *results.get("problems", [])]
     if messages:  # submission-level messages lead the notebook, so feedback shows them first
