@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,35 @@ def comments(db: Path) -> dict[str, str]:
     with Gradebook(f"sqlite:///{db}") as gb:
         return {sub.student_id: "\n".join(c.auto_comment or "" for nb in sub.notebooks for c in nb.comments)
                 for sub in gb.assignment_submissions(A)}
+
+
+# -- the batch's journal, watched by an SQLite trigger (batch resume and Dask tests) ----------
+
+def install_journal_log(db: Path) -> None:
+    """Count every insert into the batch's journal (rolled back with its transaction if killed)."""
+    from autograder.gradebook import JudgeGradebook
+    with JudgeGradebook(f"sqlite:///{db}"):  # creates nb74_judge_runs beside nbgrader's tables
+        pass
+    with sqlite3.connect(db) as con:
+        con.executescript("""
+            CREATE TABLE test_journal_log (student TEXT NOT NULL, sha256 TEXT NOT NULL);
+            CREATE TRIGGER test_journal_log_insert AFTER INSERT ON nb74_judge_runs
+            BEGIN INSERT INTO test_journal_log VALUES (NEW.student, NEW.sha256); END;
+        """)
+    con.close()
+
+
+def journal_log(db: Path) -> list[str]:
+    con = sqlite3.connect(db)
+    try:
+        return sorted(s for (s,) in con.execute("SELECT student FROM test_journal_log"))
+    finally:
+        con.close()
+
+
+def journal_count(db: Path) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT count(*) FROM nb74_judge_runs").fetchone()[0]
+    finally:
+        con.close()

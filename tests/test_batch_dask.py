@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import pytest
 
 from autograder.assignment import ROOT, load_rubric
 from autograder.build import nbgrader_env, run_nbgrader
+from tests.course import install_journal_log, journal_count, journal_log
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
@@ -57,22 +57,6 @@ def write_submission(course: Path, student: str, spec: Any) -> None:
         path.write_text("{ not a notebook", encoding="utf-8")
     else:
         make_submission(path, spec)
-
-
-def journal_inserts(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return sorted(s for (s,) in con.execute("SELECT student FROM test_journal_log"))
-    finally:
-        con.close()
-
-
-def journal_rows(db: Path) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT count(*) FROM nb74_judge_runs").fetchone()[0]
-    finally:
-        con.close()
 
 
 def snapshot(course: Path) -> dict[str, Any]:
@@ -158,16 +142,7 @@ def pristine(workspace) -> Path:
     run_nbgrader(["generate_assignment", A], course)
     for student, spec in SUBMISSIONS.items():
         write_submission(course, student, spec)
-    from autograder.gradebook import JudgeGradebook
-    with JudgeGradebook(f"sqlite:///{course / 'gradebook.db'}"):  # creates the journal table
-        pass
-    con = sqlite3.connect(course / "gradebook.db")
-    con.executescript("""
-        CREATE TABLE test_journal_log (student TEXT NOT NULL);
-        CREATE TRIGGER test_journal_log_insert AFTER INSERT ON nb74_judge_runs
-        BEGIN INSERT INTO test_journal_log VALUES (NEW.student); END;
-    """)
-    con.close()
+    install_journal_log(course / "gradebook.db")
     return course
 
 
@@ -250,8 +225,8 @@ def test_dask_cluster_grades_like_local_workers(pristine, cluster, workspace, en
     assert snapshot(dask) == expected
 
     # written once: one journal row and one insert per submission
-    assert journal_rows(dask / "gradebook.db") == n
-    assert journal_inserts(dask / "gradebook.db") == sorted(SUBMISSIONS)
+    assert journal_count(dask / "gradebook.db") == n
+    assert journal_log(dask / "gradebook.db") == sorted(SUBMISSIONS)
     assert sorted(p.parent.parent.name for p in (dask / "autograded").glob(f"*/{A}/{NB}")) == \
         sorted(SUBMISSIONS)
     # computed on the cluster, once per submission, by both workers
@@ -262,5 +237,5 @@ def test_dask_cluster_grades_like_local_workers(pristine, cluster, workspace, en
     # a second run against the cluster grades nothing
     again = run(dask, env, "--dask", cluster)
     assert re.search(r"^今回採点\s+0\s*$", again, re.M), again
-    assert journal_inserts(dask / "gradebook.db") == sorted(SUBMISSIONS)
+    assert journal_log(dask / "gradebook.db") == sorted(SUBMISSIONS)
 

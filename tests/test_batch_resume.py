@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ import pytest
 
 from autograder.assignment import ROOT, load_rubric
 from autograder.build import nbgrader_env, run_nbgrader
+from tests.course import install_journal_log, journal_count, journal_log
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
@@ -89,36 +89,6 @@ def write_submission(course: Path, student: str, spec: Any) -> Path:
     else:
         make_submission(path, spec)
     return path
-
-
-def install_journal_log(db: Path) -> None:
-    """Count every insert into the batch's journal (rolled back with its transaction if killed)."""
-    from autograder.gradebook import JudgeGradebook
-    with JudgeGradebook(f"sqlite:///{db}"):  # creates nb74_judge_runs beside nbgrader's tables
-        pass
-    with sqlite3.connect(db) as con:
-        con.executescript("""
-            CREATE TABLE test_journal_log (student TEXT NOT NULL, sha256 TEXT NOT NULL);
-            CREATE TRIGGER test_journal_log_insert AFTER INSERT ON nb74_judge_runs
-            BEGIN INSERT INTO test_journal_log VALUES (NEW.student, NEW.sha256); END;
-        """)
-    con.close()
-
-
-def journal_log(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return sorted(s for (s,) in con.execute("SELECT student FROM test_journal_log"))
-    finally:
-        con.close()
-
-
-def journal_count(db: Path) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT count(*) FROM nb74_judge_runs").fetchone()[0]
-    finally:
-        con.close()
 
 
 def copy_course(pristine: Path, dest: Path) -> Path:
