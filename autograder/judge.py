@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from contextlib import nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -104,23 +105,29 @@ def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, An
             "isolation": isolation, "problems": [message]}
 
 
-def grade_notebook(path: Path, isolation: str = "auto", server: ForkServer | None = None) -> dict[str, Any]:
+def grade_notebook(path: Path, isolation: str = "auto", server: ForkServer | None = None,
+                   proc: StudentProcess | None = None) -> dict[str, Any]:
     """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
-    return grade_submission(Path(path), isolation=isolation, server=server)
+    return grade_submission(Path(path), isolation=isolation, server=server, proc=proc)
 
 
 def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
-                     server: ForkServer | None = None) -> dict[str, Any]:
-    """Grade a notebook given as a file or as an already-read notebook dict."""
+                     server: ForkServer | None = None, proc: StudentProcess | None = None) -> dict[str, Any]:
+    """Grade a notebook given as a file or as an already-read notebook dict.
+
+    proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
+    before importing NumPy and pytest; by default one is made here."""
     rubric = load_rubric()
-    with StudentProcess(isolation=isolation, server=server) as proc:
-        proc.spawn()  # the student process imports NumPy while we read the notebook
+    with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
+        if proc.control is None:
+            proc.spawn()  # the student process imports NumPy while we read the notebook
         if isinstance(submission, Path):
             try:
                 submission = read_submission(submission)
             except SubmissionError as exc:
                 return _empty_results(rubric, str(exc), proc.level)
         cells, problems = collect_cells(submission, rubric)
+        proc.preload(cells)  # they run while pytest is imported and collects the graders
         import pytest
 
         from .judge_plugin import JudgePlugin

@@ -9,7 +9,7 @@
 A long-lived judge passes `StudentProcess(server=ForkServer())`: one sandbox whose master has
 NumPy imported forks each submission's zygote in milliseconds instead of a new bwrap + Python.
 
-Everything coming back is data (JSON and .npy without pickle) and is coerced to float64 on this
+Everything coming back is data (JSON and raw numeric arrays, never pickle) and is coerced to float64 on this
 side. A call that raises, hangs or kills the process becomes a StudentError whose message is
 Japanese and names the student's own line; it never takes the judge down.
 """
@@ -25,11 +25,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .sandbox import protocol
+
+if TYPE_CHECKING:  # NumPy is imported where first needed: the CLI launches the student before it
+    import numpy as np
 
 RUNNER_DIR = Path(__file__).resolve().parent / "sandbox"
 STARTUP_TIMEOUT = 20.0
@@ -38,6 +39,7 @@ CELL_TIMEOUT = 10.0
 MASTER_TIMEOUT = 10.0  # the fork server's kill + clean-up before a new zygote
 MEMORY_BYTES = 1 << 30
 MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
+PRELOAD_BYTES = 64 << 10  # cells sent ahead must fit in the socket's buffer (never wait to send)
 
 
 class StudentError(Exception):
@@ -265,6 +267,7 @@ class CellOutcome:
 
 def as_float_array(value: Any, what: str) -> np.ndarray:
     """Coerce a returned value to a float64 array or explain (in Japanese) why it is not one."""
+    import numpy as np
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return value.astype(np.float64)
     if isinstance(value, np.ndarray) and value.dtype.kind == "c":
@@ -283,6 +286,7 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
 
 def _argument(a: Any) -> Any:
     """Arrays sent to the student: integer arrays (class labels) stay int64, the rest float64."""
+    import numpy as np
     if isinstance(a, np.ndarray):
         return np.asarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64)
     return a
@@ -295,13 +299,19 @@ class RemoteObject:
         self.session, self.handle, self.class_name = session, handle, class_name
         self.last_args_changed: list[bool] = []
         self.last_forward_calls = 0
+        self.last_fetched: dict[str, Any] = {}
 
-    def call(self, method: str, *args: Any) -> Any:
-        reply = self.session.request({"op": "call", "h": self.handle, "method": method,
-                                      "args": [_argument(a) for a in args]},
-                                     what=f"{self.class_name}.{method}")
+    def call(self, method: str, *args: Any, fetch: tuple[str, Sequence[str]] | None = None) -> Any:
+        """obj.method(*args); fetch=(attr, keys) also brings back obj.attr[key] as it is right after
+        the call (in last_fetched, keys that are missing left out), saving a round trip per key."""
+        req = {"op": "call", "h": self.handle, "method": method, "args": [_argument(a) for a in args]}
+        if fetch is not None:
+            req["fetch"] = [fetch[0], list(fetch[1])]
+        reply = self.session.request(req, what=f"{self.class_name}.{method}")
         self.last_args_changed = reply.get("args_changed", [])
         self.last_forward_calls = int(reply.get("forward_calls", 0))
+        fetched = reply.get("fetched")
+        self.last_fetched = fetched if isinstance(fetched, dict) else {}
         return reply.get("result")
 
     def forward(self, *args: Any) -> np.ndarray:
@@ -325,8 +335,13 @@ class RemoteObject:
         return reply.get("value")
 
     def set(self, attr: str, key: str, value: Any) -> None:
-        self.session.request({"op": "set", "h": self.handle, "attr": attr, "key": key, "value": value},
-                             what=f"{self.class_name}.{attr}[{key!r}] への代入")
+        self.update(attr, {key: value})
+
+    def update(self, attr: str, items: dict[str, Any]) -> None:
+        """obj.attr[key] = value for each item, in one round trip."""
+        keys = ", ".join(f"[{k!r}]" for k in items)
+        self.session.request({"op": "set", "h": self.handle, "attr": attr, "items": items},
+                             what=f"{self.class_name}.{attr}{keys} への代入")
 
 
 class PartSession:
@@ -415,6 +430,7 @@ class StudentProcess:
         self.cells: list[tuple[str, str, bool]] = []
         self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited
         self.ready = False
+        self.sent_ahead: list[str] = []  # cells sent by preload() whose outcome load() has not read
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -448,6 +464,7 @@ class StudentProcess:
         else:
             self.server.clear(self.generation)
         self.ready = False
+        self.sent_ahead = []
         self.control.close()
         self.control = None
 
@@ -468,7 +485,11 @@ class StudentProcess:
     def _exec(self, cell: str, source: str, run: bool) -> dict:
         """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process."""
         skip = sorted(self.skips.get(cell, ()))
-        protocol.send(self.control, {"op": "exec", "cell": cell, "source": source, "run": run, "skip": skip})
+        if self.sent_ahead and self.sent_ahead[0] == cell and not skip:
+            self.sent_ahead.pop(0)
+        else:
+            self.sent_ahead = []
+            protocol.send(self.control, {"op": "exec", "cell": cell, "source": source, "run": run, "skip": skip})
         deadline, at = time.monotonic() + CELL_TIMEOUT, None
         while True:
             try:
@@ -478,6 +499,18 @@ class StudentProcess:
             if "at" not in reply:
                 return reply
             at = (int(reply["at"]), int(reply["line"]))
+
+    def preload(self, cells: list[tuple[str, str, bool]]) -> None:
+        """Send the cells now, so that the student runs them while the judge gets ready; load()
+        then reads their outcomes. Only when they fit in the socket's buffer, and only first."""
+        if self.control is None or self.cells or self.sent_ahead:
+            return
+        frames = [protocol.encode({"op": "exec", "cell": c, "source": s, "run": r, "skip": []})
+                  for c, s, r in cells]
+        if sum(map(len, frames)) <= PRELOAD_BYTES:
+            self.control.settimeout(None)
+            self.control.sendall(b"".join(frames))
+            self.sent_ahead = [c for c, _, _ in cells]
 
     def load(self, cells: list[tuple[str, str, bool]]) -> list[CellOutcome]:
         """Execute cells in order (run=False only stores the source for later, e.g. exercises).

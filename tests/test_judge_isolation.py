@@ -27,8 +27,13 @@ def proc():
     p.close()
 
 
-def load(proc: StudentProcess, *sources: str) -> list:
-    return proc.load([(f"c{i}", src, True) for i, src in enumerate(sources)])
+def load(proc: StudentProcess, *sources: str, ahead: bool = False) -> list:
+    cells = [(f"c{i}", src, True) for i, src in enumerate(sources)]
+    if ahead:  # as the judge does: cells sent before the student process is even ready
+        proc.spawn()
+        proc.preload(cells)
+        assert proc.sent_ahead == [c for c, _, _ in cells]
+    return proc.load(cells)
 
 
 @needs_bwrap
@@ -59,21 +64,26 @@ except OSError:
     assert not any(seen.values()), seen
 
 
-def test_judge_never_unpickles_what_the_student_sends(proc, tmp_path):
+@pytest.mark.parametrize("dtype", ["|O", "|V8", "<M8[s]"])
+def test_judge_never_unpickles_what_the_student_sends(proc, tmp_path, dtype):
+    """The student rewrites the runner's encoder to send a pickle declared as an array."""
     marker = tmp_path / "pwned"
     evil = f"""
-import numpy as np, pickle, os
+import json, os, pickle, struct, sys
 class Evil:
     def __reduce__(self):
         return (os.system, ("touch {marker}",))
-def fake_save(f, arr, allow_pickle=True, **kw):
-    pickle.dump(Evil(), f)
-np.save = fake_save
+payload = pickle.dumps(Evil())
+def evil_encode(header):
+    head = json.dumps({{"body": {{"result": {{"$a": 0}}}}, "arrays": [["{dtype}", [1]]]}}).encode()
+    body = struct.pack(">I", len(head)) + head + payload
+    return struct.pack(">I", len(body)) + body
 class Layer:
-    def backward(self, dout):
+    def backward(self, dout):  # its reply goes out through the forged encoder
+        sys.modules["__main__"].protocol.encode = evil_encode
         return dout * 2
 """
-    load(proc, evil)
+    assert all(o.ok for o in load(proc, evil))
     with proc.part_session() as s:
         layer = s.new("Layer")
         with pytest.raises(StudentError):
@@ -111,9 +121,10 @@ def test_exit_inside_a_call_loses_only_that_session(proc):
         assert s.new("Fine").backward(np.ones(2)).tolist() == [1.0, 1.0]
 
 
-def test_cells_that_exit_hang_or_raise_at_load_are_skipped(proc):
+@pytest.mark.parametrize("ahead", [False, True], ids=["sent-one-by-one", "sent-ahead"])
+def test_cells_that_exit_hang_or_raise_at_load_are_skipped(proc, ahead):
     outcomes = load(proc, "A = 1", "import os\nos._exit(3)", "import sys\nsys.exit(0)",
-                    "raise ImportError('no torch')", "while True:\n    pass", "B = 2")
+                    "raise ImportError('no torch')", "while True:\n    pass", "B = 2", ahead=ahead)
     assert [o.ok for o in outcomes] == [True, False, False, False, False, True]
     assert "プロセスが終了しました" in outcomes[1].message
     assert "SystemExit" in outcomes[2].message and "ImportError" in outcomes[3].message
@@ -203,3 +214,12 @@ def test_exit_or_hang_after_a_correct_class_keeps_its_points(tail, baseline, tmp
     results = grade_notebook(sub)
     assert part_scores(results) == correct, (results["problems"], results["tests"][0]["output"])
     assert any("飛ばして採点しました" in p for p in results["problems"])
+
+
+def test_cells_too_large_to_send_ahead_are_sent_one_by_one(proc):
+    from autograder.student import PRELOAD_BYTES
+    big = "X = 1\n" + "#" * PRELOAD_BYTES
+    proc.spawn()
+    proc.preload([("c0", big, True)])
+    assert proc.sent_ahead == []  # the judge never waits on a full socket buffer
+    assert [o.ok for o in load(proc, big)] == [True]

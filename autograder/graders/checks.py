@@ -296,8 +296,8 @@ class BackwardGrader:
     # -- talking to the student --
     def new(self, student: Any, case: dict) -> Any:
         obj = student.new(self.class_name, *(case["W"].shape if self.params else ()))
-        for k in self.params:
-            obj.set("params", k, case[k])
+        if self.params:
+            obj.update("params", {k: case[k] for k in self.params})
         return obj
 
     def forward(self, obj: Any, case: dict, second: bool = False) -> np.ndarray:
@@ -307,9 +307,10 @@ class BackwardGrader:
         return obj.forward(case["x" + s])
 
     def backward(self, obj: Any, case: dict, scale: float = 1.0) -> Call:
-        raw = obj.call("backward", *(() if self.loss else (case["dout"] * scale,)))
+        raw = obj.call("backward", *(() if self.loss else (case["dout"] * scale,)),
+                       fetch=("grads", self.params) if self.params else None)
         call = Call(raw, args_changed=list(obj.last_args_changed), forward_calls=obj.last_forward_calls)
-        call.grads = {k: get_grad(obj, k) for k in self.params}
+        call.grads = {k: obj.last_fetched.get(k, MISSING) for k in self.params}
         return call
 
     def round(self, student: Any, case: dict) -> tuple[np.ndarray, Call]:

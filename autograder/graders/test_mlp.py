@@ -48,8 +48,7 @@ class Network:
         linears = [layer for layer in self.layers if layer[0] == "Linear"]
         for (_, layer, theirs), (W, b) in zip(linears, params):
             if theirs:
-                layer.set("params", "W", W)
-                layer.set("params", "b", b)
+                layer.update("params", {"W": W, "b": b})
             else:
                 layer.params["W"], layer.params["b"] = W.copy(), b.copy()
 
@@ -179,8 +178,7 @@ def test_layers_independent(student, reference, passed_parts, seed=SEED):
             if name == "Linear":
                 W, b = rng.standard_normal((4, 2)), rng.standard_normal(2)
                 layer = student.new("Linear", 4, 2)
-                layer.set("params", "W", W)
-                layer.set("params", "b", b)
+                layer.update("params", {"W": W, "b": b})
                 ref = _linear(reference, W, b)
             else:
                 layer, ref = student.new(name), getattr(reference, name)()

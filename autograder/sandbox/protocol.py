@@ -1,28 +1,32 @@
-"""Wire format between the judge and the student process: JSON headers and .npy arrays.
+"""Wire format between the judge and the student process: one frame per message, JSON + raw arrays.
 
 Used on both sides of the trust boundary, so it depends on the standard library and NumPy only
-(the student process gets a copy of this file, never the autograder package).
+(the student process gets a copy of this file, never the autograder package). NumPy is imported
+where first needed, so that the judge can launch the student process before paying for it.
 
-A message is one JSON frame followed by the array frames it announces. Each frame is a 4-byte
-big-endian length and its bytes. Arrays are `.npy` blobs read with `allow_pickle=False`, so an
-object array (the only way a pickle could travel) is refused. Values inside the JSON refer to
-arrays as {"$a": index}. Nothing on this channel is ever unpickled.
+A message is one frame: a 4-byte big-endian length, then a 4-byte length of the JSON header, the
+header, and the arrays' bytes back to back. The header lists each array's dtype and shape; only
+plain numeric dtypes (bool, integer, float, complex) are accepted, so nothing on this channel is
+ever unpickled or turned into an object. Values in the body refer to arrays as {"$a": index}.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
+import re
 import socket
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_HEADER = 1 << 20        # 1 MiB of JSON
 MAX_ARRAY = 64 << 20        # 64 MiB per array
 MAX_ARRAYS = 256            # arrays per message
+MAX_MESSAGE = MAX_HEADER + 4 * MAX_ARRAY
+_DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")   # e.g. "<f8", "|b1", "<i4"
 
 
 class ChannelClosed(Exception):
@@ -34,41 +38,39 @@ class ChannelTimeout(Exception):
 
 
 def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
-    chunks, got = [], 0
+    buf, got = bytearray(n), 0
+    view = memoryview(buf)
     while got < n:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ChannelTimeout()
             sock.settimeout(left)
+        else:
+            sock.settimeout(None)
         try:
-            chunk = sock.recv(min(n - got, 1 << 20))
+            k = sock.recv_into(view[got:], min(n - got, 1 << 22))
         except socket.timeout:
             raise ChannelTimeout() from None
         except OSError as exc:
             raise ChannelClosed(str(exc)) from None
-        if not chunk:
+        if not k:
             raise ChannelClosed("end of stream")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _recv_frame(sock: socket.socket, limit: int, deadline: float | None) -> bytes:
-    (n,) = struct.unpack(">I", _recv_exact(sock, 4, deadline))
-    if n > limit:
-        raise ChannelClosed(f"frame of {n} bytes exceeds the limit of {limit}")
-    return _recv_exact(sock, n, deadline)
+        got += k
+    return bytes(buf) if n < 4096 else buf
 
 
 def pack(value: Any, arrays: list[np.ndarray] | None = None) -> tuple[Any, list[np.ndarray]]:
     """Replace arrays in a JSON-like value by {"$a": i}; numbers become 0-d arrays if not finite."""
+    import numpy as np
     arrays = [] if arrays is None else arrays
 
     def walk(v: Any, depth: int) -> Any:
         if depth > 16:
             raise ValueError("value nested too deeply")
         if isinstance(v, np.ndarray):
+            if not _DTYPE.fullmatch(v.dtype.str):
+                raise TypeError(f"cannot send an array of dtype {v.dtype}")
             arrays.append(v)
             return {"$a": len(arrays) - 1}
         if isinstance(v, float) and not math.isfinite(v):
@@ -95,36 +97,71 @@ def unpack(value: Any, arrays: list[np.ndarray]) -> Any:
     return value
 
 
+def encode(header: dict[str, Any]) -> bytes:
+    """The frame for a header (a JSON-like dict that may hold arrays anywhere)."""
+    body, arrays = pack(header)
+    if len(arrays) > MAX_ARRAYS:
+        raise ValueError(f"too many arrays: {len(arrays)}")
+    specs = [[a.dtype.str, list(a.shape)] for a in arrays]
+    head = json.dumps({"body": body, "arrays": specs}, ensure_ascii=False).encode()
+    payload = [struct.pack(">I", len(head)), head, *(a.tobytes(order="C") for a in arrays)]
+    size = sum(len(p) for p in payload)
+    return struct.pack(">I", size) + b"".join(payload)
+
+
 def send(sock: socket.socket, header: dict[str, Any]) -> None:
     """Send a header (a JSON-like dict that may hold arrays anywhere)."""
-    body, arrays = pack(header)
-    frames = [json.dumps({"body": body, "arrays": len(arrays)}, ensure_ascii=False).encode()]
-    for a in arrays:
-        buf = io.BytesIO()
-        np.save(buf, a, allow_pickle=False)
-        frames.append(buf.getvalue())
+    frame = encode(header)
     sock.settimeout(None)
-    sock.sendall(b"".join(struct.pack(">I", len(f)) + f for f in frames))
+    sock.sendall(frame)
 
 
-def recv(sock: socket.socket, deadline: float | None = None) -> dict[str, Any]:
-    """Receive one message; arrays come back as NumPy arrays loaded without pickle."""
-    raw = _recv_frame(sock, MAX_HEADER, deadline)
+def _array(spec: Any, data: memoryview | bytes, at: int) -> tuple[np.ndarray, int]:
+    if not (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], str)
+            and _DTYPE.fullmatch(spec[0]) and isinstance(spec[1], list) and len(spec[1]) <= 32
+            and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in spec[1])):
+        raise ChannelClosed(f"bad array spec: {str(spec)[:80]}")
+    import numpy as np
+    dtype, shape = np.dtype(spec[0]), tuple(spec[1])
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes > MAX_ARRAY or at + nbytes > len(data):
+        raise ChannelClosed("array frame exceeds the message or the limit")
+    a = np.frombuffer(data, dtype=dtype, count=count, offset=at).reshape(shape).copy()
+    return a, at + nbytes
+
+
+def decode(payload: bytes | bytearray) -> dict[str, Any]:
+    """The message in a frame's payload; raises ChannelClosed on anything malformed."""
+    if len(payload) < 4:
+        raise ChannelClosed("short message")
+    (n,) = struct.unpack_from(">I", payload)
+    if n > MAX_HEADER or 4 + n > len(payload):
+        raise ChannelClosed(f"header of {n} bytes exceeds the message or the limit")
     try:
-        head = json.loads(raw.decode("utf-8"))
-        n = int(head["arrays"])
+        head = json.loads(bytes(payload[4:4 + n]).decode("utf-8"))
+        specs = head["arrays"]
+        if not isinstance(specs, list):
+            raise TypeError("arrays is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise ChannelClosed(f"malformed header: {exc}") from None
-    if not 0 <= n <= MAX_ARRAYS:
-        raise ChannelClosed(f"too many arrays: {n}")
-    arrays = []
-    for _ in range(n):
-        blob = _recv_frame(sock, MAX_ARRAY, deadline)
-        try:
-            arrays.append(np.load(io.BytesIO(blob), allow_pickle=False))
-        except Exception as exc:  # malformed or object array: never unpickled
-            raise ChannelClosed(f"bad array frame: {exc}") from None
+    if len(specs) > MAX_ARRAYS:
+        raise ChannelClosed(f"too many arrays: {len(specs)}")
+    data, at, arrays = memoryview(payload), 4 + n, []
+    for spec in specs:
+        a, at = _array(spec, data, at)
+        arrays.append(a)
+    if at != len(payload):
+        raise ChannelClosed("trailing bytes after the arrays")
     body = unpack(head.get("body"), arrays)
     if not isinstance(body, dict):
         raise ChannelClosed("message body is not an object")
     return body
+
+
+def recv(sock: socket.socket, deadline: float | None = None) -> dict[str, Any]:
+    """Receive one message; arrays come back as writable NumPy arrays of plain numeric dtypes."""
+    (size,) = struct.unpack(">I", _recv_exact(sock, 4, deadline))
+    if size > MAX_MESSAGE:
+        raise ChannelClosed(f"message of {size} bytes exceeds the limit of {MAX_MESSAGE}")
+    return decode(_recv_exact(sock, size, deadline))

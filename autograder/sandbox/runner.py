@@ -175,8 +175,14 @@ class PartServer:
             changed = [not (isinstance(a, np.ndarray) and a.shape == s.shape
                             and np.array_equal(a, s, equal_nan=True))
                        for a, s in zip(args, sent) if isinstance(s, np.ndarray)]
-            return {"result": describe(result), "args_changed": changed,
-                    "forward_calls": watch.calls if req["method"] != "forward" else 0}
+            reply = {"result": describe(result), "args_changed": changed,
+                     "forward_calls": watch.calls if req["method"] != "forward" else 0}
+            if req.get("fetch"):  # e.g. ["grads", ["W", "b"]]: read right after the call
+                attr, keys = req["fetch"]
+                container = getattr(obj, attr, None)
+                reply["fetched"] = ({k: describe(container[k]) for k in keys if k in container}
+                                    if isinstance(container, dict) else {})
+            return reply
         if op == "get":
             container = getattr(self.obj(req), req["attr"], None)
             if req.get("key") is None:
@@ -186,7 +192,8 @@ class PartServer:
             return {"value": describe(container[req["key"]])}
         if op == "set":
             container = getattr(self.obj(req), req["attr"])
-            container[req["key"]] = np.array(req["value"]) if isinstance(req["value"], np.ndarray) else req["value"]
+            for key, value in req["items"].items():
+                container[key] = np.array(value) if isinstance(value, np.ndarray) else value
             return {}
         if op == "var":
             if req["name"] not in self.ns:
