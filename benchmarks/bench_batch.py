@@ -249,6 +249,28 @@ def compare(batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float
     return agree, lines
 
 
+def consistent(batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float]],
+               who: dict[str, str]) -> tuple[int, list[str]]:
+    """Where the two routes must agree: the judge takes points off a test cell only where
+    nbgrader's execution also does (it adds cascades: a Linear bug also fails the MLP and the
+    exercises in the kernel, and gives no partial credit), and a correct submission scores the same."""
+    full = {p.test_cell: p.points for p in RUBRIC.parts.values()}
+    ok, bad = 0, []
+    for student in sorted(who):
+        b, p = batch.get(student), plain.get(student)
+        if b is None or p is None:
+            bad.append(f"{student}: missing")
+            continue
+        judge_off = {c for c, pts in full.items() if b.get(c, 0) < pts - 1e-6}
+        kernel_off = {c for c, pts in full.items() if p.get(c, 0) < pts - 1e-6}
+        correct = who[student] == "correct"
+        if judge_off <= kernel_off and (not kernel_off if correct else bool(judge_off)):
+            ok += 1
+        else:
+            bad.append(f"{student} ({who[student]}): judge off {sorted(judge_off)}, nbgrader off {sorted(kernel_off)}")
+    return ok, bad
+
+
 def mib(x: int) -> str:
     return f"{x / 2**20:.0f} MiB"
 
@@ -303,9 +325,14 @@ def main() -> None:
             p = gradebook_scores(plain_course / "gradebook.db")
             agree, lines = compare(b, p, who)
             print()
-            print(f"per-student totals: {agree} / {args.n} agree between the judge and nbgrader's execution")
+            print(f"per-student totals: {agree} / {args.n} equal between the judge and nbgrader's execution")
             for line in lines:
                 print("  " + line)
+            ok, bad = consistent(b, p, who)
+            print(f"scores agree where they must: {ok} / {args.n} (the judge takes points only from test "
+                  "cells that nbgrader's execution also fails; correct submissions score the same)")
+            for line in bad[:10]:
+                print("  DISAGREE " + line)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if not args.keep:
