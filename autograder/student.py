@@ -77,6 +77,8 @@ def error_message(err: dict, what: str) -> str:
     kind, msg = err.get("type", "Error"), err.get("message", "")
     if kind == "NotImplementedError":
         return f"{what} はまだ実装されていません（NotImplementedError）{_where(err)}"
+    if kind == "UnsendableValue":
+        return f"{what} の結果を採点側に送れません（NumPy の数値配列・数値・リスト・辞書にしてください。詳細: {msg}）"
     if kind == "MemoryError":
         return f"{what} でメモリが足りなくなりました（上限 {MEMORY_BYTES >> 20} MiB）{_where(err)}"
     return f"{what} で例外 {kind}: {msg} が発生しました{_where(err)}"

@@ -223,3 +223,12 @@ def test_cells_too_large_to_send_ahead_are_sent_one_by_one(proc):
     proc.preload([("c0", big, True)])
     assert proc.sent_ahead == []  # the judge never waits on a full socket buffer
     assert [o.ok for o in load(proc, big)] == [True]
+
+
+def test_a_result_too_large_to_send_is_a_clear_error(proc):
+    from autograder.sandbox.protocol import MAX_ARRAY
+    load(proc, f"import numpy as np\nclass Huge:\n    def backward(self, dout):\n"
+               f"        return np.zeros({MAX_ARRAY // 8 + 1})\n")
+    with proc.part_session() as s:
+        with pytest.raises(StudentError, match="採点側に送れません"):
+            s.new("Huge").backward(np.zeros(3))

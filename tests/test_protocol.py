@@ -90,3 +90,8 @@ def test_over_a_socket_with_a_deadline():
         a.close()
         with pytest.raises(protocol.ChannelClosed):
             protocol.recv(b)
+
+
+def test_sender_refuses_arrays_over_the_limit_with_a_clear_error():
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        protocol.encode({"v": np.zeros(protocol.MAX_ARRAY // 8 + 1)})

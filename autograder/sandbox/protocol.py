@@ -71,6 +71,8 @@ def pack(value: Any, arrays: list[np.ndarray] | None = None) -> tuple[Any, list[
         if isinstance(v, np.ndarray):
             if not _DTYPE.fullmatch(v.dtype.str):
                 raise TypeError(f"cannot send an array of dtype {v.dtype}")
+            if v.nbytes > MAX_ARRAY:
+                raise ValueError(f"array of {v.nbytes} bytes exceeds the limit of {MAX_ARRAY}")
             arrays.append(v)
             return {"$a": len(arrays) - 1}
         if isinstance(v, float) and not math.isfinite(v):
@@ -106,6 +108,8 @@ def encode(header: dict[str, Any]) -> bytes:
     head = json.dumps({"body": body, "arrays": specs}, ensure_ascii=False).encode()
     payload = [struct.pack(">I", len(head)), head, *(a.tobytes(order="C") for a in arrays)]
     size = sum(len(p) for p in payload)
+    if size > MAX_MESSAGE:
+        raise ValueError(f"message of {size} bytes exceeds the limit of {MAX_MESSAGE}")
     return struct.pack(">I", size) + b"".join(payload)
 
 
