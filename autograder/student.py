@@ -260,6 +260,11 @@ class ForkServer:
         self.stop()
 
 
+def _exec_request(cell: str, source: str, run: bool, skip: Sequence[int] = ()) -> bytes:
+    """The frame asking the zygote to run a cell, skipping the top-level statements in skip."""
+    return protocol.encode({"op": "exec", "cell": cell, "source": source, "run": run, "skip": list(skip)})
+
+
 @dataclass
 class CellOutcome:
     cell: str
@@ -335,9 +340,6 @@ class RemoteObject:
         if reply.get("missing"):
             raise Missing(f"{self.class_name}.{attr}[{key!r}] がありません")
         return reply.get("value")
-
-    def set(self, attr: str, key: str, value: Any) -> None:
-        self.update(attr, {key: value})
 
     def update(self, attr: str, items: dict[str, Any]) -> None:
         """obj.attr[key] = value for each item, in one round trip."""
@@ -491,7 +493,7 @@ class StudentProcess:
             self.sent_ahead.pop(0)
         else:
             self.sent_ahead = []
-            protocol.send(self.control, {"op": "exec", "cell": cell, "source": source, "run": run, "skip": skip})
+            protocol.send_encoded(self.control, _exec_request(cell, source, run, skip))
         deadline, at = time.monotonic() + CELL_TIMEOUT, None
         while True:
             try:
@@ -507,11 +509,9 @@ class StudentProcess:
         then reads their outcomes. Only when they fit in the socket's buffer, and only first."""
         if self.control is None or self.cells or self.sent_ahead:
             return
-        frames = [protocol.encode({"op": "exec", "cell": c, "source": s, "run": r, "skip": []})
-                  for c, s, r in cells]
-        if sum(map(len, frames)) <= PRELOAD_BYTES:
-            self.control.settimeout(None)
-            self.control.sendall(b"".join(frames))
+        frames = b"".join(_exec_request(c, s, r) for c, s, r in cells)
+        if len(frames) <= PRELOAD_BYTES:
+            protocol.send_encoded(self.control, frames)
             self.sent_ahead = [c for c, _, _ in cells]
 
     def load(self, cells: list[tuple[str, str, bool]]) -> list[CellOutcome]:

@@ -37,7 +37,7 @@ class ChannelTimeout(Exception):
     """No complete message arrived before the deadline."""
 
 
-def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearray:
     buf, got = bytearray(n), 0
     view = memoryview(buf)
     while got < n:
@@ -57,7 +57,7 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
         if not k:
             raise ChannelClosed("end of stream")
         got += k
-    return bytes(buf) if n < 4096 else buf
+    return buf
 
 
 def pack(value: Any, arrays: list[np.ndarray] | None = None) -> tuple[Any, list[np.ndarray]]:
@@ -115,9 +115,13 @@ def encode(header: dict[str, Any]) -> bytes:
 
 def send(sock: socket.socket, header: dict[str, Any]) -> None:
     """Send a header (a JSON-like dict that may hold arrays anywhere)."""
-    frame = encode(header)
+    send_encoded(sock, encode(header))
+
+
+def send_encoded(sock: socket.socket, frames: bytes) -> None:
+    """Send frames made by encode(), one or several back to back."""
     sock.settimeout(None)
-    sock.sendall(frame)
+    sock.sendall(frames)
 
 
 def _array(spec: Any, data: memoryview | bytes, at: int) -> tuple[np.ndarray, int]:
