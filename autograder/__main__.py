@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.protocol.spin_until_readable
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         # ~0.05 s per grade scanning NumPy's and pytest's objects (reference counting still frees).
         gc.disable()
         from .student import StudentProcess
-        with StudentProcess(isolation=args.isolation) as proc:
+        # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
+        with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
             proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
             from .judge import grade_notebook, write_results
             from .report import format_report

@@ -361,7 +361,7 @@ class PartSession:
             raise StudentCrashed(self.dead)
         try:
             protocol.send(self.sock, req)
-            reply = protocol.recv(self.sock, time.monotonic() + timeout)
+            reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
         except protocol.ChannelTimeout:
             self.timed_out = True
             self._kill(f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
@@ -423,6 +423,9 @@ class StudentProcess:
     isolation: str = "auto"
     outcomes: list[CellOutcome] = field(default_factory=list)
     server: ForkServer | None = None
+    # Seconds each side polls for the other's next message before blocking (protocol.recv): for a
+    # one-shot grade, where the judge and the student each have a core; 0 in batches.
+    spin: float = 0.0
 
     def __post_init__(self) -> None:
         self.level = self.server.level if self.server else isolation_level(self.isolation)
@@ -563,9 +566,9 @@ class StudentProcess:
             judge_end, child_end = socket.socketpair()
             try:
                 with child_end:
-                    protocol.send(self.control, {"op": "fork"})
+                    protocol.send(self.control, {"op": "fork", "spin": self.spin})
                     socket.send_fds(self.control, [b"F"], [child_end.fileno()])
-                reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT)
+                reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
                 return PartSession(self, judge_end, int(reply["pid"]))
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
                 judge_end.close()  # a zygote that died unnoticed (possible in server mode)
@@ -575,7 +578,7 @@ class StudentProcess:
         """Ask the zygote to kill a part child (pids are the sandbox's); restart it if it is stuck."""
         try:
             protocol.send(self.control, {"op": "kill", "pid": pid})
-            protocol.recv(self.control, time.monotonic() + 2.0)
+            protocol.recv(self.control, time.monotonic() + 2.0, spin=self.spin)
         except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
             self.stop()
 

@@ -38,8 +38,14 @@ def load(proc: StudentProcess, *sources: str, ahead: bool = False) -> list:
 
 @needs_bwrap
 def test_student_sees_no_graders_no_source_and_no_network(proc):
+    from autograder.graders.expected_store import DEFAULT_PATH, ExpectedStore
+    if not DEFAULT_PATH.exists():   # the judge's store of expected values, as after a grade
+        store = ExpectedStore(DEFAULT_PATH)
+        store.put(("isolation test",), {"x": 1.0})
+        store.save()
     secrets = [ROOT / "autograder" / "graders" / "conftest.py", RUBRIC_PATH, source_notebook(),
-               reference_module_path(), ROOT / "autograder" / "judge.py"]
+               reference_module_path(), ROOT / "autograder" / "judge.py", DEFAULT_PATH]
+    assert all(p.is_file() for p in secrets)
     probe = f"""
 import socket
 seen = {{}}

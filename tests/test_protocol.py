@@ -95,3 +95,27 @@ def test_over_a_socket_with_a_deadline():
 def test_sender_refuses_arrays_over_the_limit_with_a_clear_error():
     with pytest.raises(ValueError, match="exceeds the limit"):
         protocol.encode({"v": np.zeros(protocol.MAX_ARRAY // 8 + 1)})
+
+
+def test_a_spinning_receiver_gets_a_message_that_comes_after_the_spin():
+    import threading
+    import time
+    a, b = socket.socketpair()
+    with a, b:
+        late = threading.Timer(0.05, protocol.send, (b, {"x": np.arange(3.0)}))
+        late.start()
+        got = protocol.recv(a, time.monotonic() + 5, spin=0.002)
+        late.join()
+    assert np.array_equal(got["x"], [0.0, 1.0, 2.0])
+
+
+def test_a_spinning_receiver_gets_a_message_already_there_and_keeps_the_deadline():
+    import time
+    a, b = socket.socketpair()
+    with a, b:
+        protocol.send(b, {"n": 1})
+        assert protocol.recv(a, time.monotonic() + 5, spin=0.01) == {"n": 1}
+        start = time.monotonic()
+        with pytest.raises(protocol.ChannelTimeout):
+            protocol.recv(a, time.monotonic() + 0.1, spin=0.02)
+        assert 0.09 < time.monotonic() - start < 2

@@ -29,14 +29,20 @@ tests/bugs/catalog.py, and on the catalog's 45 realistic bugs of the backward an
 """
 from __future__ import annotations
 
+import functools
+import os
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from autograder.assignment import reference_module_path
 from autograder.student import Missing, StudentError, as_float_array, error_message
+
+from .expected_store import ExpectedStore, array_digest, store_path
 
 # Central-difference step. Inputs of the graders are O(1) (or much larger, where the step is tiny
 # relative to them); ReLU inputs keep |x| ≥ 100·FD_STEP so a difference never crosses the kink.
@@ -112,6 +118,29 @@ def close(got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL) -> bool:
 def seeded(seed: int, salt: int) -> np.random.Generator:
     """The generator of one grader case: a hidden seed combined with the case's salt."""
     return np.random.default_rng([seed, salt])
+
+
+def case_cache(make: Callable[..., dict]) -> Callable[..., dict]:
+    """Build each grader case once per process (several tests share a case, and seeding a generator
+    alone costs ~0.1 ms). Its arrays are made read-only, so no check can alter a case another reuses."""
+    @functools.lru_cache(maxsize=4096)
+    @functools.wraps(make)
+    def build(*args: Any, **kwargs: Any) -> dict:
+        case = make(*args, **kwargs)
+        _freeze(case)
+        return case
+    return build
+
+
+def _freeze(value: Any) -> None:
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _freeze(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _freeze(v)
 
 
 def away_from_zero(x: np.ndarray, margin: float) -> np.ndarray:
@@ -257,17 +286,51 @@ def memo(student: Any, key: Any, fn: Callable[[], Any]) -> Any:
 
 
 # Expected values depend only on the (hidden, fixed) case and the reference: kept across tests and
-# submissions graded in one process (a batch computes each central difference once).
+# submissions graded in one process (a batch computes each central difference once), and, while the
+# judge has opened a store (see conftest.py), on disk between grades.
 _expected_cache: "OrderedDict[Any, Any]" = OrderedDict()
 EXPECTED_CACHE_SIZE = 512
+_store: ExpectedStore | None = None
+_opened: dict[Path, ExpectedStore] = {}   # read once per process (a batch worker grades many)
+
+
+@contextmanager
+def expected_store(path: Path | None = None) -> Iterator[ExpectedStore | None]:
+    """Within the block, cached() also reads and writes expected values on disk (saved at the end).
+    path: by default expected_store.store_path(), which may say to keep nothing (then None)."""
+    global _store
+    path = path or store_path()
+    if path is None:
+        yield None
+        return
+    saved = _store
+    if path not in _opened:
+        _opened[path] = ExpectedStore(path)
+    _store = _opened[path]
+    try:
+        yield _store
+    finally:
+        _store.save()
+        _store = saved
 
 
 def cached(key: Any, reference: Any, fn: Callable[[], Any]) -> Any:
-    key = (getattr(reference, "__file__", None) or id(reference), key)
+    """fn(), computed once per key: the reference's path is part of the key (and, on disk, the
+    bytes of the reference and of the graders: see expected_store)."""
+    reference_key = getattr(reference, "__file__", None)
+    key = (reference_key or id(reference), key)
     if key in _expected_cache:
         _expected_cache.move_to_end(key)
         return _expected_cache[key]
-    value = _expected_cache[key] = fn()
+    value = None
+    if _store is not None and reference_key and os.path.samefile(reference_key, reference_module_path()):
+        value = _store.get(key[1])
+        if value is None:
+            value = fn()
+            _store.put(key[1], value)
+    if value is None:
+        value = fn()
+    _expected_cache[key] = value
     if len(_expected_cache) > EXPECTED_CACHE_SIZE:
         _expected_cache.popitem(last=False)
     return value
@@ -642,7 +705,14 @@ class Exercise:
         h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
         if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
             raise AssertionError("numerical_gradient_check の h は 0 < h < 1 の数にしてください")
-        errors = reference_gradient_check(reference, layers, loss, s["X"], s["t"], float(h))
+        def run() -> list[tuple[int, str, float]]:
+            return reference_gradient_check(reference, layers, loss, s["X"], s["t"], float(h))
+        arrays = [s["X"], s["t"], *(v for _, p in layers for _, v in sorted(p.items()))]
+        if all(isinstance(a, np.ndarray) for a in arrays):   # the same setup is checked once
+            key = ("exercise", loss, float(h), tuple(name for name, _ in layers), array_digest(*arrays))
+            errors = [(int(k), str(name), float(err)) for k, name, err in cached(key, reference, run)]
+        else:
+            errors = run()
         bad = [(k, name, err) for k, name, err in errors if not err < NOTEBOOK_CHECK_TOL]
         if bad:
             k, name, err = max(bad, key=lambda e: e[2] if np.isfinite(e[2]) else np.inf)

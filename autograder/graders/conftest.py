@@ -2,7 +2,8 @@
 
 - `student`: the submission, served by a forked student process for the current part. A call
   that hangs or crashes kills only that child; the next test gets a fresh one.
-- `reference`: the trusted reference implementation (solutions/<assignment>/reference.py).
+- `reference`: the trusted reference implementation (solutions/<assignment>/reference.py); while
+  it is in use, expected values computed from it are also kept on disk between grades (bwrap only).
 - `passed_parts`: names of the parts graded so far with full points (for the integration part).
 - `exercise`: the recorded numerical_gradient_check calls of this part's exercise cell.
 """
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 from types import ModuleType
+from typing import Iterator
 
 import pytest
 
 from autograder.assignment import reference_module_path
 from autograder.student import PartSession, StudentTimeout
+
+from .checks import expected_store
 
 
 def _plugin(request: pytest.FixtureRequest):
@@ -64,11 +68,15 @@ def student(_live: LiveSession) -> PartSession:
 
 
 @pytest.fixture(scope="session")
-def reference() -> ModuleType:
+def reference(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
     spec = importlib.util.spec_from_file_location("nb74_reference", reference_module_path())
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    if _plugin(request).proc.level != "bwrap":   # the student runs as our user: nothing kept on disk
+        yield module
+        return
+    with expected_store():   # expected values from earlier grades (see expected_store.py)
+        yield module
 
 
 @pytest.fixture

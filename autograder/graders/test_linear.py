@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .checks import FD_STEP_EXACT, BackwardGrader, seeded
+from .checks import FD_STEP_EXACT, BackwardGrader, case_cache, seeded
 
 GRADER = BackwardGrader("Linear", params=("W", "b"), fd_step=FD_STEP_EXACT)   # affine in x, W, b
 SHAPES = [(1, 3, 2), (5, 4, 7), (8, 6, 1), (4, 3, 3)]   # (N, D_in, D_out)
@@ -19,6 +19,7 @@ SEED = 7415                        # the property round
 PROPERTY_SHAPE = (5, 4, 3)
 
 
+@case_cache
 def make_case(seed: int, shape: tuple[int, int, int], salt: int = 0) -> dict:
     n, d_in, d_out = shape
     rng = seeded(seed, 100 + salt * 1000 + n * 100 + d_in * 10 + d_out)

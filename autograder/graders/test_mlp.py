@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .checks import (assert_forward, assert_gradient, assert_shape, cached, call_array, numerical_gradient, seeded,
-                     stored_grad)
+from .checks import (assert_forward, assert_gradient, assert_shape, cached, call_array, case_cache,
+                     numerical_gradient, seeded, stored_grad)
 
 # activation -> (class name, part name)
 ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
@@ -92,6 +92,7 @@ def _linear(reference, W, b):
     return layer
 
 
+@case_cache
 def make_case(seed: int, activation: str) -> dict[str, Any]:
     """Parameters, input and upstream gradient; for ReLU redrawn until no pre-activation is near 0."""
     dims, n = CASES[activation]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .checks import BackwardGrader, away_from_zero, seeded
+from .checks import BackwardGrader, away_from_zero, case_cache, seeded
 
 GRADER = BackwardGrader("ReLU")
 SHAPES = [(1, 4), (3, 5), (6, 2), (4, 4)]
@@ -21,6 +21,7 @@ SEED = 4215
 KINK_MIN, KINK_MAX = 1e-4, 1e-2     # |x| of the near-kink inputs
 
 
+@case_cache
 def make_case(seed: int, shape: tuple[int, int], salt: int = 0) -> dict:
     """x and dout; x2 (the second forward of the property round) has the opposite sign of x
     everywhere, so a backward that uses a stale mask is wrong on every entry."""
@@ -30,6 +31,7 @@ def make_case(seed: int, shape: tuple[int, int], salt: int = 0) -> dict:
     return {"key": (seed, shape, salt), "x": x, "x2": x2, "dout": rng.standard_normal(shape)}
 
 
+@case_cache
 def make_kink_case(seed: int) -> dict:
     """Every |x| in [1e-4, 1e-2] (log-uniform), ten of each sign."""
     rng = seeded(seed, 390)

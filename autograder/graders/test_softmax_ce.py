@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .checks import EXACT_TOL, BackwardGrader, seeded
+from .checks import EXACT_TOL, BackwardGrader, case_cache, seeded
 
 GRADER = BackwardGrader("SoftmaxCrossEntropy", loss=True, result_name="dL/dx")
 SHAPES = [(1, 3), (4, 3), (5, 2), (3, 5)]   # (N, C)
@@ -23,6 +23,7 @@ SEEDS = (5211, 5212, 5213, 5214)   # one per shape
 SEED = 5215
 
 
+@case_cache
 def make_case(seed: int, shape: tuple[int, int], salt: int = 0, onehot: bool = False) -> dict:
     """Logits 2·N(0, 1); targets as class indices (int64, shape (N,)) or one-hot (N, C)."""
     n, c = shape
@@ -33,6 +34,7 @@ def make_case(seed: int, shape: tuple[int, int], salt: int = 0, onehot: bool = F
             "y2": 2.0 * rng.standard_normal(shape), "t2": t2}
 
 
+@case_cache
 def make_large_case(seed: int) -> dict:
     """Logits ±1000 plus N(0, 1) (several classes of a row compete), class-index targets."""
     rng = seeded(seed, 690)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .checks import BackwardGrader, seeded
+from .checks import BackwardGrader, case_cache, seeded
 
 GRADER = BackwardGrader("Tanh")
 SHAPES = [(1, 4), (3, 5), (6, 2), (4, 4)]
@@ -18,12 +18,14 @@ SCALE = 2.0
 LARGE = np.array([1000.0, 710.0, 100.0, 40.0, 20.0])  # tanh(20) rounds to 1; exp(710) overflows
 
 
+@case_cache
 def make_case(seed: int, shape: tuple[int, int], salt: int = 0) -> dict:
     rng = seeded(seed, 400 + salt * 1000 + shape[0] * 10 + shape[1])
     return {"key": (seed, shape, salt), "x": SCALE * rng.standard_normal(shape),
             "x2": SCALE * rng.standard_normal(shape), "dout": rng.standard_normal(shape)}
 
 
+@case_cache
 def make_large_case(seed: int) -> dict:
     """Half the entries of magnitude 20…1000 (both signs, ±1000 always present), the rest moderate."""
     rng = seeded(seed, 490)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import select
 import socket
 import struct
 import time
@@ -167,8 +168,24 @@ def decode(payload: bytes | bytearray) -> dict[str, Any]:
     return body
 
 
-def recv(sock: socket.socket, deadline: float | None = None) -> dict[str, Any]:
-    """Receive one message; arrays come back as writable NumPy arrays of plain numeric dtypes."""
+def spin_until_readable(sock: socket.socket, seconds: float) -> None:
+    """Poll without sleeping for up to `seconds` before a blocking read.
+
+    On a virtual machine a process that blocks gives up its vCPU, and waking it takes far longer
+    than the reply itself (a round trip of ~0.5 ms instead of ~0.15 ms on the 2-core VM): when the
+    other side answers within microseconds, staying awake is faster. Only for one-shot grading, where
+    each side has a core of its own."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        if select.select([sock], [], [], 0)[0]:
+            return
+
+
+def recv(sock: socket.socket, deadline: float | None = None, spin: float = 0.0) -> dict[str, Any]:
+    """Receive one message; arrays come back as writable NumPy arrays of plain numeric dtypes.
+    spin: seconds to poll before blocking (see spin_until_readable)."""
+    if spin > 0:
+        spin_until_readable(sock, spin)
     (size,) = struct.unpack(">I", _recv_exact(sock, 4, deadline))
     if size > MAX_MESSAGE:
         raise ChannelClosed(f"message of {size} bytes exceeds the limit of {MAX_MESSAGE}")

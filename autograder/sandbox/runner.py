@@ -30,6 +30,7 @@ protocol = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(protocol)
 
 CELL_PREFIX = "<cell "
+MAX_SPIN = 0.01  # seconds a part server may poll for the next request before blocking
 
 
 def set_limits() -> None:
@@ -130,15 +131,15 @@ class ForwardWatch:
 class PartServer:
     """Serves one graded part's requests on its own socket (in a forked child)."""
 
-    def __init__(self, sock: socket.socket, ns: dict, cells: dict[str, str]):
-        self.sock, self.ns, self.cells = sock, ns, cells
+    def __init__(self, sock: socket.socket, ns: dict, cells: dict[str, str], spin: float = 0.0):
+        self.sock, self.ns, self.cells, self.spin = sock, ns, cells, spin
         self.objects: dict[int, object] = {}
         self.recorded: list[dict] = []
 
     def serve(self) -> None:
         while True:
             try:
-                req = protocol.recv(self.sock)
+                req = protocol.recv(self.sock, spin=self.spin)
             except protocol.ChannelClosed:
                 return
             if req.get("op") == "exit":
@@ -253,7 +254,8 @@ def serve(control: socket.socket) -> None:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 cpu = int(os.environ.get("RUNNER_PART_CPU_SECONDS", 30))
                 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-                PartServer(socket.socket(fileno=fds[0]), ns, cells).serve()
+                spin = min(max(float(req.get("spin", 0.0)), 0.0), MAX_SPIN)
+                PartServer(socket.socket(fileno=fds[0]), ns, cells, spin).serve()
                 os._exit(0)
             os.close(fds[0])
             protocol.send(control, {"pid": pid})

@@ -1,0 +1,189 @@
+"""The judge's on-disk store of expected values (autograder/graders/expected_store.py): found only
+under the key and code it was computed with, never unpickled, merged between grader processes, used
+by the judge under bwrap only, and never changing a grade."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.assignment import ROOT
+from autograder.graders import checks, expected_store
+from autograder.graders.expected_store import ExpectedStore
+from autograder.judge import grade_notebook
+from autograder.student import bwrap_available
+from tests.bugs.catalog import BUGS
+from tests.submissions import SOLUTION, make_submission
+
+BY_NAME = {e.name: e for e in BUGS}
+
+
+def value() -> dict:
+    return {"dx": np.arange(6.0).reshape(2, 3), "grads": [(np.ones(2), np.array([np.inf, -1.0]))], "n": 3}
+
+
+def test_an_entry_is_read_back_by_another_store(tmp_path):
+    path = tmp_path / "e.frames"
+    store = ExpectedStore(path)
+    store.put(("Linear", (7411, (1, 3, 2), 0), False), value())
+    store.save()
+    got = ExpectedStore(path).get(("Linear", (7411, (1, 3, 2), 0), False))
+    assert np.array_equal(got["dx"], value()["dx"]) and got["n"] == 3
+    w, b = got["grads"][0]
+    assert np.array_equal(w, np.ones(2)) and np.array_equal(b, [np.inf, -1.0])
+    assert ExpectedStore(path).get(("Linear", (7411, (1, 3, 2), 0), True)) is None   # another key
+
+
+def test_an_entry_of_other_grader_code_is_not_found(tmp_path, monkeypatch):
+    path = tmp_path / "e.frames"
+    store = ExpectedStore(path)
+    store.put("k", value())
+    store.save()
+    monkeypatch.setattr(expected_store, "code_digest", lambda: b"graders or reference edited")
+    assert ExpectedStore(path).get("k") is None
+
+
+def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):
+    from autograder.assignment import reference_module_path
+    files = expected_store.digested_files()
+    assert {expected_store.GRADERS / n for n in ("checks.py", "test_linear.py", "test_mlp.py")} <= set(files)
+    assert reference_module_path() in files
+    copies = []
+    for i, f in enumerate(files):
+        copies.append(tmp_path / str(i) / f.name)
+        copies[-1].parent.mkdir()
+        copies[-1].write_bytes(f.read_bytes())
+    before = expected_store.files_digest(copies)
+    assert before == expected_store.code_digest()   # names and bytes, not where the files are
+    for edited in (copies[0], copies[-1]):
+        edited.write_bytes(edited.read_bytes() + b"# edited\n")
+        assert expected_store.files_digest(copies) != before
+        before = expected_store.files_digest(copies)
+
+
+def test_a_torn_or_foreign_file_is_recomputed_and_never_unpickled(tmp_path):
+    path = tmp_path / "e.frames"
+    store = ExpectedStore(path)
+    store.put("a", value())
+    store.put("b", value())
+    store.save()
+    data = path.read_bytes()
+    path.write_bytes(data[:-7])                       # torn by a crash mid-write: "a" survives
+    torn = ExpectedStore(path)
+    assert torn.get("a") is not None and torn.get("b") is None
+
+    marker = tmp_path / "unpickled"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+    for payload in (pickle.dumps(Exploit()), b"\x00\x00\x00\x10" + pickle.dumps(Exploit()), b"\xff" * 64):
+        path.write_bytes(payload)
+        assert ExpectedStore(path).entries == {}
+    assert not marker.exists()
+
+
+def test_saves_of_two_grader_processes_are_merged(tmp_path):
+    path = tmp_path / "e.frames"
+    first, second = ExpectedStore(path), ExpectedStore(path)
+    first.put("one", value())
+    second.put("two", value())
+    first.save()
+    second.save()
+    merged = ExpectedStore(path)
+    assert merged.get("one") is not None and merged.get("two") is not None
+
+
+def test_the_oldest_entries_go_beyond_the_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(expected_store, "MAX_ENTRIES", 3)
+    path = tmp_path / "e.frames"
+    store = ExpectedStore(path)
+    for k in range(5):
+        store.put(k, {"k": np.asarray(float(k))})
+    store.save()
+    kept = ExpectedStore(path)
+    assert [k for k in range(5) if kept.get(k) is not None] == [2, 3, 4]
+
+
+def test_an_unwritable_place_only_costs_the_disk_copy(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = ExpectedStore(blocker / "sub" / "e.frames")
+    store.put("k", value())
+    store.save()                                       # no exception: values stay in memory
+    assert store.get("k") is not None
+
+
+def test_cached_reads_the_store_instead_of_recomputing(tmp_path, monkeypatch):
+    import importlib.util
+    from autograder.assignment import reference_module_path
+    spec = importlib.util.spec_from_file_location("nb74_reference_store_test", reference_module_path())
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"dx": np.full((2, 2), 0.5)}
+    path = tmp_path / "e.frames"
+    for _ in range(2):   # two "processes": the in-memory cache starts empty each time
+        monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
+        monkeypatch.setattr(checks, "_opened", {})
+        with checks.expected_store(path):
+            got = checks.cached(("store-test", 1), reference, compute)
+        assert np.array_equal(got["dx"], np.full((2, 2), 0.5))
+    assert len(calls) == 1 and path.is_file()
+
+    class Other:  # a stand-in reference from another file never reads or writes the store
+        __file__ = __file__
+    monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
+    with checks.expected_store(path) as store:
+        checks.cached(("store-test", 1), Other(), compute)
+        assert not store.added
+    assert len(calls) == 2
+
+
+def test_the_store_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv(expected_store.ENV_PATH, "")
+    with checks.expected_store() as store:
+        assert store is None and checks._store is None
+
+
+def test_process_isolation_keeps_nothing_on_disk(tmp_path, monkeypatch):
+    path = tmp_path / "e.frames"
+    monkeypatch.setenv(expected_store.ENV_PATH, str(path))
+    monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
+    results = grade_notebook(SOLUTION, isolation="process")
+    assert results["score"] == 100 and not path.exists()
+
+
+def cli_grade(notebook: Path, out: Path, store: Path) -> bytes:
+    env = {**os.environ, expected_store.ENV_PATH: str(store)}
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return out.read_bytes()
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="the store is used under bwrap only")
+def test_a_grade_from_the_store_is_the_grade_computed_afresh(tmp_path):
+    bugs = [BY_NAME["linear_dW_transposed"], BY_NAME["softmax_grad_wrt_p"], BY_NAME["ex82_labels_1d"]]
+    submission = make_submission(tmp_path / "buggy.ipynb", {b.cell: b.source for b in bugs})
+    store = tmp_path / "e.frames"
+    cold = cli_grade(submission, tmp_path / "cold.json", store)
+    assert store.is_file()
+    entries = len(ExpectedStore(store).entries)
+    assert entries >= 30   # the hidden cases the graders needed, and the exercise re-runs
+    warm = cli_grade(submission, tmp_path / "warm.json", store)
+    assert warm == cold
+    assert len(ExpectedStore(store).entries) == entries   # nothing recomputed, nothing added
+    results = json.loads(warm)
+    lost = {t["part"] for t in results["tests"] if t["score"] < t["max_score"]}
+    assert lost == {b.part for b in bugs}
