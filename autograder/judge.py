@@ -127,7 +127,8 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
             except SubmissionError as exc:
                 return _empty_results(rubric, str(exc), proc.level)
         cells, problems = collect_cells(submission, rubric)
-        proc.preload(cells)  # they run while pytest is imported and collects the graders
+        # they run, and a child per part is forked, while pytest is imported and collects the graders
+        proc.preload(cells, forks=len(rubric.parts))
         import pytest
 
         from .judge_plugin import JudgePlugin

@@ -311,10 +311,20 @@ class RemoteObject:
     def call(self, method: str, *args: Any, fetch: tuple[str, Sequence[str]] | None = None) -> Any:
         """obj.method(*args); fetch=(attr, keys) also brings back obj.attr[key] as it is right after
         the call (in last_fetched, keys that are missing left out), saving a round trip per key."""
-        req = {"op": "call", "h": self.handle, "method": method, "args": [_argument(a) for a in args]}
+        req, what = self.call_request(self.handle, self.class_name, method, *args, fetch=fetch)
+        return self.take_reply(self.session.request(req, what))
+
+    @staticmethod
+    def call_request(handle: int | dict, class_name: str, method: str, *args: Any,
+                     fetch: tuple[str, Sequence[str]] | None = None) -> tuple[dict, str]:
+        """The request of call() and what it is called in messages (for PartSession.steps too)."""
+        req = {"op": "call", "h": handle, "method": method, "args": [_argument(a) for a in args]}
         if fetch is not None:
             req["fetch"] = [fetch[0], list(fetch[1])]
-        reply = self.session.request(req, what=f"{self.class_name}.{method}")
+        return req, f"{class_name}.{method}"
+
+    def take_reply(self, reply: dict) -> Any:
+        """The result of a call's reply; what the runner observed goes to the last_* attributes."""
         self.last_args_changed = reply.get("args_changed", [])
         self.last_forward_calls = int(reply.get("forward_calls", 0))
         fetched = reply.get("fetched")
@@ -322,30 +332,45 @@ class RemoteObject:
         return reply.get("result")
 
     def forward(self, *args: Any) -> np.ndarray:
-        return as_float_array(self.call("forward", *args), f"{self.class_name}.forward の戻り値")
+        return forward_output(self.call("forward", *args), self.class_name)
 
     def backward(self, *args: Any) -> np.ndarray:
         return as_float_array(self.call("backward", *args), f"{self.class_name}.backward の戻り値")
 
     def forward_value(self, *args: Any) -> float:
         """For losses: the scalar a forward returns."""
-        value = as_float_array(self.call("forward", *args), f"{self.class_name}.forward の戻り値")
-        if value.size != 1:
-            raise StudentError(f"{self.class_name}.forward の戻り値がスカラーではありません（形状 {value.shape}）")
-        return float(value.reshape(()))
+        return loss_value(self.call("forward", *args), self.class_name)
 
     def get(self, attr: str, key: str | None = None) -> Any:
-        reply = self.session.request({"op": "get", "h": self.handle, "attr": attr, "key": key},
-                                     what=f"{self.class_name}.{attr}")
+        reply = self.session.request(*self.get_request(self.handle, self.class_name, attr, key))
         if reply.get("missing"):
             raise Missing(f"{self.class_name}.{attr}[{key!r}] がありません")
         return reply.get("value")
 
+    @staticmethod
+    def get_request(handle: int | dict, class_name: str, attr: str, key: str | None = None) -> tuple[dict, str]:
+        return {"op": "get", "h": handle, "attr": attr, "key": key}, f"{class_name}.{attr}"
+
     def update(self, attr: str, items: dict[str, Any]) -> None:
         """obj.attr[key] = value for each item, in one round trip."""
+        self.session.request(*self.update_request(self.handle, self.class_name, attr, items))
+
+    @staticmethod
+    def update_request(handle: int | dict, class_name: str, attr: str, items: dict[str, Any]) -> tuple[dict, str]:
         keys = ", ".join(f"[{k!r}]" for k in items)
-        self.session.request({"op": "set", "h": self.handle, "attr": attr, "items": items},
-                             what=f"{self.class_name}.{attr}{keys} への代入")
+        return {"op": "set", "h": handle, "attr": attr, "items": items}, f"{class_name}.{attr}{keys} への代入"
+
+
+def forward_output(raw: Any, class_name: str) -> np.ndarray:
+    return as_float_array(raw, f"{class_name}.forward の戻り値")
+
+
+def loss_value(raw: Any, class_name: str) -> float:
+    """For losses: the scalar a forward returns."""
+    value = as_float_array(raw, f"{class_name}.forward の戻り値")
+    if value.size != 1:
+        raise StudentError(f"{class_name}.forward の戻り値がスカラーではありません（形状 {value.shape}）")
+    return float(value.reshape(()))
 
 
 class PartSession:
@@ -357,11 +382,42 @@ class PartSession:
         self.timed_out = False
 
     def request(self, req: dict, what: str, timeout: float = CALL_TIMEOUT) -> dict:
+        self._send(req, what)
+        reply = self._receive(what, timeout)
+        if "error" in reply and isinstance(reply["error"], dict):
+            raise StudentError(error_message(reply["error"], what))
+        return reply
+
+    def steps(self, steps: list[tuple[dict, str]]) -> tuple[list[dict], StudentError | None]:
+        """Several requests in one round trip: (request, what) pairs, run in order by the student
+        until the first that fails. A step may name the object made by an earlier one as
+        {"h": {"$step": i}}. Each step has its own time limit, as if sent alone.
+
+        Returns the replies received (up to the first that fails, or the first "missing") and the
+        error of the failing step, if any, as request() would have raised it."""
+        self._send({"op": "steps", "steps": [req for req, _ in steps]}, steps[0][1])
+        replies: list[dict] = []
+        for _, what in steps:
+            reply = self._receive(what, CALL_TIMEOUT)
+            if "error" in reply and isinstance(reply["error"], dict):
+                return replies, StudentError(error_message(reply["error"], what))
+            replies.append(reply)
+            if reply.get("missing"):
+                break
+        return replies, None
+
+    def _send(self, req: dict, what: str) -> None:
         if self.dead:
             raise StudentCrashed(self.dead)
         try:
             protocol.send(self.sock, req)
-            reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
+        except OSError:
+            self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+            raise StudentCrashed(self.dead) from None
+
+    def _receive(self, what: str, timeout: float) -> dict:
+        try:
+            return protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
         except protocol.ChannelTimeout:
             self.timed_out = True
             self._kill(f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
@@ -369,13 +425,16 @@ class PartSession:
         except (protocol.ChannelClosed, OSError):
             self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
             raise StudentCrashed(self.dead) from None
-        if "error" in reply and isinstance(reply["error"], dict):
-            raise StudentError(error_message(reply["error"], what))
-        return reply
 
     def new(self, class_name: str, *args: Any) -> RemoteObject:
-        reply = self.request({"op": "new", "cls": class_name, "args": list(args)},
-                             what=f"{class_name}({', '.join(map(repr, args))})")
+        return self.made(self.request(*self.new_request(class_name, *args)), class_name)
+
+    @staticmethod
+    def new_request(class_name: str, *args: Any) -> tuple[dict, str]:
+        return {"op": "new", "cls": class_name, "args": list(args)}, f"{class_name}({', '.join(map(repr, args))})"
+
+    def made(self, reply: dict, class_name: str) -> RemoteObject:
+        """The object a "new" reply names."""
         if reply.get("missing"):
             raise Missing(f"クラス {class_name} が定義されていません")
         return RemoteObject(self, int(reply["h"]), class_name)
@@ -437,7 +496,9 @@ class StudentProcess:
         self.cells: list[tuple[str, str, bool]] = []
         self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited
         self.ready = False
-        self.sent_ahead: list[str] = []  # cells sent by preload() whose outcome load() has not read
+        self.sent_ahead: list[tuple[str, str, bool]] = []  # cells sent by preload(), outcome unread
+        self.forks_ahead: list[socket.socket] = []  # part children asked for by preload(), unread
+        self.forked: list[tuple[socket.socket, int]] = []  # part children ready for part_session()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -472,8 +533,14 @@ class StudentProcess:
             self.server.clear(self.generation)
         self.ready = False
         self.sent_ahead = []
+        self._drop_forks()
         self.control.close()
         self.control = None
+
+    def _drop_forks(self) -> None:
+        for sock in self.forks_ahead + [sock for sock, _ in self.forked]:
+            sock.close()
+        self.forks_ahead, self.forked = [], []
 
     def close(self) -> None:
         self.stop()
@@ -492,10 +559,9 @@ class StudentProcess:
     def _exec(self, cell: str, source: str, run: bool) -> dict:
         """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process."""
         skip = sorted(self.skips.get(cell, ()))
-        if self.sent_ahead and self.sent_ahead[0] == cell and not skip:
+        if self.sent_ahead:   # load() checked that these are the cells it runs, in order
             self.sent_ahead.pop(0)
         else:
-            self.sent_ahead = []
             protocol.send_encoded(self.control, _exec_request(cell, source, run, skip))
         deadline, at = time.monotonic() + CELL_TIMEOUT, None
         while True:
@@ -507,15 +573,43 @@ class StudentProcess:
                 return reply
             at = (int(reply["at"]), int(reply["line"]))
 
-    def preload(self, cells: list[tuple[str, str, bool]]) -> None:
+    def preload(self, cells: list[tuple[str, str, bool]], forks: int = 0) -> None:
         """Send the cells now, so that the student runs them while the judge gets ready; load()
-        then reads their outcomes. Only when they fit in the socket's buffer, and only first."""
+        then reads their outcomes. Only when they fit in the socket's buffer, and only first.
+
+        forks: also ask for this many part children, forked once the cells have run (the zygote
+        forks them while the judge is still starting); part_session() hands them out."""
         if self.control is None or self.cells or self.sent_ahead:
             return
         frames = b"".join(_exec_request(c, s, r) for c, s, r in cells)
-        if len(frames) <= PRELOAD_BYTES:
-            protocol.send_encoded(self.control, frames)
-            self.sent_ahead = [c for c, _, _ in cells]
+        if len(frames) + forks * 256 > PRELOAD_BYTES:
+            return
+        protocol.send_encoded(self.control, frames)
+        self.sent_ahead = list(cells)
+        for _ in range(forks):
+            self.forks_ahead.append(self._ask_fork())
+
+    def _ask_fork(self) -> socket.socket:
+        """Send one fork request; the zygote answers with the child's pid once it gets there."""
+        judge_end, child_end = socket.socketpair()
+        with child_end:
+            protocol.send(self.control, {"op": "fork", "spin": self.spin})
+            socket.send_fds(self.control, [b"F"], [child_end.fileno()])
+        return judge_end
+
+    def _collect_forks(self) -> None:
+        """After load: read the replies to the forks preload() asked for (the zygote sends them after
+        the cells' outcomes). If the zygote was replaced meanwhile, stop() already dropped them."""
+        ahead, self.forks_ahead = self.forks_ahead, []
+        for i, judge_end in enumerate(ahead):
+            try:
+                reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
+                self.forked.append((judge_end, int(reply["pid"])))
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError, KeyError, TypeError, ValueError):
+                for sock in ahead[i:]:
+                    sock.close()
+                self.stop()  # out of step with the zygote: part_session() starts a new one
+                return
 
     def load(self, cells: list[tuple[str, str, bool]]) -> list[CellOutcome]:
         """Execute cells in order (run=False only stores the source for later, e.g. exercises).
@@ -523,6 +617,8 @@ class StudentProcess:
         A top-level statement that hangs or kills the process is recorded and skipped: the
         process is restarted with what worked so far and the cell runs again without it, so the
         rest of the cell (say, the class defined above an `os._exit(0)`) still counts."""
+        if self.sent_ahead and list(cells[:len(self.sent_ahead)]) != self.sent_ahead:
+            self.stop()   # other cells than those sent ahead: start again from a fresh process
         if self.control is None:
             self.spawn()
         self.wait_ready()
@@ -552,6 +648,10 @@ class StudentProcess:
                 notes.append(error_message(reply["error"], f"セル {cell}"))
             self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
             self.cells.append((cell, source, run))  # definitions that ran still count
+        if self.sent_ahead:   # cells other than those sent ahead: the zygote is out of step
+            self.stop()
+        elif self.forks_ahead:
+            self._collect_forks()
         return self.outcomes
 
     # -- parts -------------------------------------------------------------------------------
@@ -563,15 +663,16 @@ class StudentProcess:
                 self.start()
                 for c, s, r in self.cells:
                     self._exec(c, s, r)
-            judge_end, child_end = socket.socketpair()
+            if self.forked:
+                return PartSession(self, *self.forked.pop(0))
+            judge_end = None
             try:
-                with child_end:
-                    protocol.send(self.control, {"op": "fork", "spin": self.spin})
-                    socket.send_fds(self.control, [b"F"], [child_end.fileno()])
+                judge_end = self._ask_fork()
                 reply = protocol.recv(self.control, time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
                 return PartSession(self, judge_end, int(reply["pid"]))
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
-                judge_end.close()  # a zygote that died unnoticed (possible in server mode)
+                if judge_end is not None:
+                    judge_end.close()  # a zygote that died unnoticed (possible in server mode)
         raise StudentCrashed("学生のプロセスを起動できませんでした")
 
     def kill_child(self, pid: int) -> None:

@@ -48,7 +48,7 @@ from autograder.assignment import load_rubric, reference_module_path  # noqa: E4
 from autograder.graders import checks  # noqa: E402
 from autograder.judge import collect_cells  # noqa: E402
 from autograder.sandbox import runner  # noqa: E402
-from autograder.student import PartSession, StudentError, error_message  # noqa: E402
+from autograder.student import PartSession, StudentError  # noqa: E402
 from tests.bugs.catalog import BUGS, FORMS, Entry  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
 
@@ -68,22 +68,29 @@ def _over_the_wire(value: Any) -> Any:
     return value
 
 
+class LocalServer(runner.PartServer):
+    """The runner's PartServer, its replies queued in this process instead of sent."""
+
+    def __init__(self, ns: dict, cells: dict[str, str]):
+        super().__init__(None, ns, cells)
+        self.outbox: list[dict] = []
+
+    def send(self, reply: dict) -> None:
+        self.outbox.append(_over_the_wire(reply))
+
+
 class LocalSession(PartSession):
     """A PartSession whose requests are handled by the runner's PartServer in this process."""
 
     def __init__(self, ns: dict, cells: dict[str, str]):
-        self.server = runner.PartServer(None, ns, cells)
+        self.server = LocalServer(ns, cells)
         self.dead, self.timed_out = None, False
 
-    def request(self, req: dict, what: str, timeout: float = 0) -> dict:
-        try:
-            reply = self.server.handle(_over_the_wire(req))
-        except BaseException as exc:  # noqa: BLE001 - as the runner does
-            reply = {"error": runner.error_info(exc)}
-        reply = _over_the_wire(reply)
-        if "error" in reply and isinstance(reply["error"], dict):
-            raise StudentError(error_message(reply["error"], what))
-        return reply
+    def _send(self, req: dict, what: str) -> None:
+        self.server.dispatch(_over_the_wire(req))
+
+    def _receive(self, what: str, timeout: float) -> dict:
+        return self.server.outbox.pop(0)
 
     def close(self) -> None:
         pass

@@ -27,12 +27,12 @@ def proc():
     p.close()
 
 
-def load(proc: StudentProcess, *sources: str, ahead: bool = False) -> list:
+def load(proc: StudentProcess, *sources: str, ahead: bool = False, forks: int = 2) -> list:
     cells = [(f"c{i}", src, True) for i, src in enumerate(sources)]
-    if ahead:  # as the judge does: cells sent before the student process is even ready
+    if ahead:  # as the judge does: cells and part children asked for before the process is ready
         proc.spawn()
-        proc.preload(cells)
-        assert proc.sent_ahead == [c for c, _, _ in cells]
+        proc.preload(cells, forks=forks)
+        assert proc.sent_ahead == cells and len(proc.forks_ahead) == forks
     return proc.load(cells)
 
 
@@ -135,8 +135,65 @@ def test_cells_that_exit_hang_or_raise_at_load_are_skipped(proc, ahead):
     assert "プロセスが終了しました" in outcomes[1].message
     assert "SystemExit" in outcomes[2].message and "ImportError" in outcomes[3].message
     assert "無限ループ" in outcomes[4].message
+    assert proc.forked == [] and proc.forks_ahead == []   # children of a replaced process: dropped
     with proc.part_session() as s:
         assert int(s.var("A")) == 1 and int(s.var("B")) == 2
+
+
+def test_children_forked_ahead_serve_the_parts_then_more_are_forked(proc):
+    outcomes = load(proc, "A = 1", "class Twice:\n    def backward(self, dout):\n        return 2 * dout\n",
+                    ahead=True, forks=3)
+    assert all(o.ok for o in outcomes)
+    pids = [pid for _, pid in proc.forked]
+    assert len(set(pids)) == 3 and proc.forks_ahead == []
+    seen = []
+    for _ in range(4):   # three children made ahead, then one forked on demand
+        with proc.part_session() as s:
+            seen.append(s.pid)
+            assert s.new("Twice").backward(np.ones(2)).tolist() == [2.0, 2.0] and int(s.var("A")) == 1
+    assert seen[:3] == pids and seen[3] not in pids and proc.forked == []
+
+
+def test_loading_other_cells_than_those_sent_ahead_starts_afresh(proc):
+    proc.spawn()
+    proc.preload([("c0", "A = 1", True), ("c1", "B = 1", True)], forks=2)
+    outcomes = proc.load([("c0", "A = 5", True)])   # same cell name, other source
+    assert [o.ok for o in outcomes] == [True] and proc.sent_ahead == [] and proc.forked == []
+    with proc.part_session() as s:
+        assert int(s.var("A")) == 5
+        with pytest.raises(Exception, match="B"):
+            s.var("B")
+
+
+def test_steps_run_in_one_round_trip_until_the_first_failure(proc):
+    from autograder.student import RemoteObject
+    load(proc, "class Box:\n    def __init__(self, n):\n        self.params = {'n': n}\n"
+               "    def forward(self, x):\n        return x * self.params['n']\n"
+               "    def backward(self, dout):\n        raise ValueError('not yet')\n")
+    with proc.part_session() as s:
+        h = {"$step": 0}
+        replies, error = s.steps([s.new_request("Box", 2), RemoteObject.update_request(h, "Box", "params", {"n": 3}),
+                                  RemoteObject.call_request(h, "Box", "forward", np.ones(2)),
+                                  RemoteObject.call_request(h, "Box", "backward", np.ones(2)),
+                                  RemoteObject.call_request(h, "Box", "forward", np.ones(2))])
+        assert len(replies) == 3 and replies[2]["result"].tolist() == [3.0, 3.0]
+        assert isinstance(error, StudentError) and "Box.backward" in str(error) and "not yet" in str(error)
+        assert s.new("Box", 4).forward(np.ones(1)).tolist() == [4.0]   # the channel is still in step
+        replies, error = s.steps([s.new_request("Nothing"), RemoteObject.call_request(h, "Nothing", "forward", 1)])
+        assert error is None and replies == [{"missing": True}]
+
+
+def test_a_hanging_step_is_cut_like_a_single_call(proc):
+    from autograder.student import RemoteObject
+    load(proc, "class Hang:\n    def forward(self, x):\n        return x\n"
+               "    def backward(self, dout):\n        while True:\n            pass\n")
+    start = time.monotonic()
+    with proc.part_session() as s:
+        h = {"$step": 0}
+        with pytest.raises(StudentTimeout, match="Hang.backward"):
+            s.steps([s.new_request("Hang"), RemoteObject.call_request(h, "Hang", "forward", np.ones(2)),
+                     RemoteObject.call_request(h, "Hang", "backward", np.ones(2))])
+    assert time.monotonic() - start < CALL_TIMEOUT + 3
 
 
 @needs_bwrap

@@ -40,7 +40,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from autograder.assignment import reference_module_path
-from autograder.student import Missing, StudentError, as_float_array, error_message
+from autograder.student import (Missing, RemoteObject, StudentError, as_float_array, error_message, forward_output,
+                                loss_value)
 
 from .expected_store import ExpectedStore, array_digest, store_path
 
@@ -357,21 +358,54 @@ class BackwardGrader:
         self.result_name, self.fd_step = result_name, fd_step
 
     # -- talking to the student --
-    def new(self, student: Any, case: dict) -> Any:
-        obj = student.new(self.class_name, *(case["W"].shape if self.params else ()))
+    def run_plan(self, student: Any, case: dict, plan: Sequence[tuple[str, Any]]) -> list[tuple[bool, Any]]:
+        """A new object (with the case's params), then the calls of plan, in one round trip.
+
+        plan: ("forward", second) and ("backward", scale of dout) items. Returns per item (True,
+        forward output or Call) or (False, exception); after the first failure every later item
+        carries it, and the student runs nothing further. A missing class or a failing constructor
+        raises at once."""
+        handle = {"$step": 0}
+        steps = [student.new_request(self.class_name, *(case["W"].shape if self.params else ()))]
         if self.params:
-            obj.update("params", {k: case[k] for k in self.params})
-        return obj
+            steps.append(RemoteObject.update_request(handle, self.class_name, "params",
+                                                     {k: case[k] for k in self.params}))
+        for kind, arg in plan:
+            s = "2" if kind == "forward" and arg else ""
+            if kind == "forward":
+                args = (case["y" + s], case["t" + s]) if self.loss else (case["x" + s],)
+                steps.append(RemoteObject.call_request(handle, self.class_name, "forward", *args))
+            else:
+                args = () if self.loss else (case["dout"] * arg,)
+                steps.append(RemoteObject.call_request(handle, self.class_name, "backward", *args,
+                                                       fetch=("grads", self.params) if self.params else None))
+        replies, error = student.steps(steps)
+        setup = len(steps) - len(plan)
+        if not replies:
+            raise error
+        obj = student.made(replies[0], self.class_name)
+        if len(replies) < setup:
+            raise error
+        outcomes: list[tuple[bool, Any]] = []
+        failed: Exception | None = None
+        for i, (kind, _) in enumerate(plan):
+            if failed is None:
+                try:
+                    if setup + i >= len(replies):
+                        raise error
+                    raw = obj.take_reply(replies[setup + i])
+                    outcomes.append((True, self._result(obj, kind, raw)))
+                    continue
+                except (AssertionError, StudentError) as exc:
+                    failed = exc
+            outcomes.append((False, failed))
+        return outcomes
 
-    def forward(self, obj: Any, case: dict, second: bool = False) -> np.ndarray:
-        s = "2" if second else ""
-        if self.loss:
-            return np.asarray(obj.forward_value(case["y" + s], case["t" + s]))
-        return obj.forward(case["x" + s])
-
-    def backward(self, obj: Any, case: dict, scale: float = 1.0) -> Call:
-        raw = obj.call("backward", *(() if self.loss else (case["dout"] * scale,)),
-                       fetch=("grads", self.params) if self.params else None)
+    def _result(self, obj: Any, kind: str, raw: Any) -> Any:
+        if kind == "forward":
+            if self.loss:
+                return np.asarray(loss_value(raw, self.class_name))
+            return forward_output(raw, self.class_name)
         call = Call(raw, args_changed=list(obj.last_args_changed), forward_calls=obj.last_forward_calls)
         call.grads = {k: obj.last_fetched.get(k, MISSING) for k in self.params}
         return call
@@ -379,8 +413,11 @@ class BackwardGrader:
     def round(self, student: Any, case: dict) -> tuple[np.ndarray, Call]:
         """new, forward, backward (memoised per case: one call serves the shape and value tests)."""
         def run():
-            obj = self.new(student, case)
-            return self.forward(obj, case), self.backward(obj, case)
+            outcomes = self.run_plan(student, case, [("forward", False), ("backward", 1.0)])
+            for ok, value in outcomes:
+                if not ok:
+                    raise value
+            return outcomes[0][1], outcomes[1][1]
         return memo(student, (self.class_name, "round", case["key"]), run)
 
     def property_round(self, student: Any, case: dict) -> dict[str, tuple[bool, Any]]:
@@ -391,23 +428,12 @@ class BackwardGrader:
         c = REPEAT_FACTOR) the repeat check. Each stage is (True, Call) or (False, exception), so
         a failure in a later stage costs only the tests that need it."""
         def run():
-            obj = self.new(student, case)
-            self.forward(obj, case)
-            stages: dict[str, tuple[bool, Any]] = {}
-            steps = [("A", lambda: self.backward(obj, case)),
-                     ("B", lambda: (self.forward(obj, case, second=True), self.backward(obj, case))[1]),
-                     ("C", lambda: self.backward(obj, case, REPEAT_FACTOR))]
-            failed = None
-            for name, step in steps:
-                if failed is not None:
-                    stages[name] = (False, failed)
-                    continue
-                try:
-                    stages[name] = (True, step())
-                except (AssertionError, StudentError) as exc:
-                    failed = exc
-                    stages[name] = (False, exc)
-            return stages
+            plan = [("forward", False), ("backward", 1.0), ("forward", True), ("backward", 1.0),
+                    ("backward", REPEAT_FACTOR)]
+            outcomes = self.run_plan(student, case, plan)
+            if not outcomes[0][0]:
+                raise outcomes[0][1]
+            return {"A": outcomes[1], "B": outcomes[3], "C": outcomes[4]}   # B failed too if x2's forward did
         return memo(student, (self.class_name, "property", case["key"]), run)
 
     def stage(self, student: Any, case: dict, name: str) -> "Call":

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .checks import (assert_forward, assert_gradient, assert_shape, cached, call_array, case_cache,
-                     numerical_gradient, seeded, stored_grad)
+from autograder.student import RemoteObject
+
+from .checks import (MISSING, as_result, assert_forward, assert_gradient, assert_shape, cached, call_array,
+                     case_cache, numerical_gradient, seeded, stored_grad)
 
 # activation -> (class name, part name)
 ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
@@ -30,27 +32,40 @@ FD_STEP_MLP = 1e-5
 
 
 class Network:
-    """A chain of layers, each a student RemoteObject or a local reference layer."""
+    """A chain of layers, each a student RemoteObject or a local reference layer. The student's
+    layers are made, and given their parameters, in one round trip."""
 
-    def __init__(self, student, reference, dims, activation: str, use_student: set[str]):
+    def __init__(self, student, reference, dims, activation: str, use_student: set[str],
+                 params: list[tuple[np.ndarray, np.ndarray]]):
         cls_name, part = ACTIVATIONS[activation]
-        self.layers: list[tuple[str, Any, bool]] = []   # (class name, layer, is the student's)
+        specs = []   # (class name, constructor args, (W, b) for a Linear, is the student's)
         for i in range(len(dims) - 1):
-            self.layers.append(self._make(student, reference, "Linear", "linear" in use_student, dims[i], dims[i + 1]))
+            specs.append(("Linear", (dims[i], dims[i + 1]), params[i], "linear" in use_student))
             if i < len(dims) - 2:
-                self.layers.append(self._make(student, reference, cls_name, part in use_student))
-
-    @staticmethod
-    def _make(student, reference, name, theirs, *args):
-        return (name, student.new(name, *args) if theirs else getattr(reference, name)(*args), theirs)
-
-    def set_params(self, params: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        linears = [layer for layer in self.layers if layer[0] == "Linear"]
-        for (_, layer, theirs), (W, b) in zip(linears, params):
+                specs.append((cls_name, (), None, part in use_student))
+        steps, made = [], {}   # made: layer index -> its "new" step
+        for k, (name, args, _, theirs) in enumerate(specs):
             if theirs:
-                layer.update("params", {"W": W, "b": b})
+                made[k] = len(steps)
+                steps.append(student.new_request(name, *args))
+        for k, (name, _, wb, theirs) in enumerate(specs):
+            if theirs and wb is not None:
+                steps.append(RemoteObject.update_request({"$step": made[k]}, name, "params",
+                                                         {"W": wb[0], "b": wb[1]}))
+        replies, error = student.steps(steps) if steps else ([], None)
+        self.layers: list[tuple[str, Any, bool]] = []   # (class name, layer, is the student's)
+        for k, (name, args, wb, theirs) in enumerate(specs):
+            if theirs:
+                if made[k] >= len(replies):
+                    raise error
+                layer = student.made(replies[made[k]], name)
             else:
-                layer.params["W"], layer.params["b"] = W.copy(), b.copy()
+                layer = getattr(reference, name)(*args)
+                if wb is not None:
+                    layer.params["W"], layer.params["b"] = wb[0].copy(), wb[1].copy()
+            self.layers.append((name, layer, theirs))
+        if error is not None:   # a params assignment failed
+            raise error
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shapes = []
@@ -70,10 +85,25 @@ class Network:
         return dout
 
     def grads(self) -> list[tuple[int, str, np.ndarray]]:
+        """Every Linear's grads['W'] and grads['b'], the student's read in one round trip."""
+        linears = [(layer, theirs) for name, layer, theirs in self.layers if name == "Linear"]
+        wanted = [(k, key) for k, (_, theirs) in enumerate(linears) if theirs for key in ("W", "b")]
+        replies, error = ([], None)
+        if wanted:
+            session = linears[wanted[0][0]][0].session
+            replies, error = session.steps([RemoteObject.get_request(linears[k][0].handle, "Linear", "grads", key)
+                                            for k, key in wanted])
         out = []
-        for k, (name, layer, theirs) in enumerate(l for l in self.layers if l[0] == "Linear"):
+        for k, (layer, theirs) in enumerate(linears):
             for key in ("W", "b"):
-                out.append((k, key, stored_grad(layer, key) if theirs else np.asarray(layer.grads[key])))
+                if not theirs:
+                    out.append((k, key, np.asarray(layer.grads[key])))
+                    continue
+                i = wanted.index((k, key))
+                if i >= len(replies):   # the student stopped at an earlier failure
+                    raise error
+                raw = MISSING if replies[i].get("missing") else replies[i].get("value")
+                out.append((k, key, as_result(raw, f"Linear.grads['{key}']")))
         return out
 
 
@@ -149,8 +179,7 @@ def test_mlp_gradients(student, reference, passed_parts, activation, seed=SEED):
     use = usable(passed_parts, activation)
     case = make_case(seed, activation)
     dims, n = CASES[activation]
-    net = Network(student, reference, dims, activation, use)
-    net.set_params(case["params"])
+    net = Network(student, reference, dims, activation, use, case["params"])
     where = f"MLP({dims}, '{activation}')、N={n}（あなたのクラス: {describe_use(use, activation)}）"
     exp = cached(("mlp", activation, seed), reference, lambda: expected(reference, case, activation))
     assert_forward(f"{where} の出力", net.forward(case["x"]), exp["y"])

@@ -144,15 +144,42 @@ class PartServer:
                 return
             if req.get("op") == "exit":
                 return
-            try:
-                reply = self.handle(req)
-            except BaseException as exc:  # the student's code raised (SystemExit too)
-                reply = {"error": error_info(exc)}
-            try:
-                protocol.send(self.sock, reply)
-            except (TypeError, ValueError) as exc:
-                protocol.send(self.sock, {"error": {"type": "UnsendableValue", "message": str(exc)[:300],
-                                                     "where": None}})
+            self.dispatch(req)
+
+    def dispatch(self, req: dict) -> None:
+        if req.get("op") == "steps":
+            self.steps(req.get("steps", []))
+        else:
+            self.answer(req)
+
+    def send(self, reply: dict) -> None:
+        protocol.send(self.sock, reply)
+
+    def answer(self, req: dict) -> dict:
+        """Handle one request and send its reply (also returned)."""
+        try:
+            reply = self.handle(req)
+        except BaseException as exc:  # the student's code raised (SystemExit too)
+            reply = {"error": error_info(exc)}
+        try:
+            self.send(reply)
+        except (TypeError, ValueError) as exc:
+            reply = {"error": {"type": "UnsendableValue", "message": str(exc)[:300], "where": None}}
+            self.send(reply)
+        return reply
+
+    def steps(self, steps: list) -> None:
+        """Several requests from one message, each answered as soon as it is done, until the first
+        that fails. A step's "h" may be {"$step": i}: the object made by step i of the same message."""
+        made: list = []
+        for step in steps:
+            h = step.get("h")
+            if isinstance(h, dict) and "$step" in h:
+                step = {**step, "h": made[int(h["$step"])].get("h")}
+            reply = self.answer(step)
+            made.append(reply)
+            if "error" in reply or reply.get("missing"):
+                return
 
     def obj(self, req: dict):
         return self.objects[int(req["h"])]
