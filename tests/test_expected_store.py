@@ -18,6 +18,7 @@ from autograder.assignment import ROOT
 from autograder.graders import checks, expected_store
 from autograder.graders.expected_store import ExpectedStore
 from autograder.judge import grade_notebook
+from autograder.sandbox import protocol
 from autograder.student import bwrap_available
 from tests.bugs.catalog import BUGS
 from tests.submissions import SOLUTION, make_submission
@@ -47,7 +48,13 @@ def test_an_entry_of_other_grader_code_is_not_found(tmp_path, monkeypatch):
     store.put("k", value())
     store.save()
     monkeypatch.setattr(expected_store, "code_digest", lambda: b"graders or reference edited")
-    assert ExpectedStore(path).get("k") is None
+    edited = ExpectedStore(path)
+    assert edited.get("k") is None and edited.entries == {}
+    edited.put("k2", value())
+    edited.save()
+    monkeypatch.undo()
+    assert ExpectedStore(path).entries == {}   # the old code's entry was dropped from the file
+    assert len(path.read_bytes()) < 2 * len(protocol.encode({"k": "x" * 97, "v": value()}))
 
 
 def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):

@@ -76,7 +76,12 @@ class ExpectedStore:
         self.entries.update(self._read())
 
     def digest(self, key: Any) -> str:
-        return hashlib.sha256(code_digest() + repr(key).encode()).hexdigest()
+        """The entry's name: the code's digest, then the key's (entries of other code are dropped)."""
+        return f"{code_digest().hex()[:32]}:{hashlib.sha256(code_digest() + repr(key).encode()).hexdigest()}"
+
+    @staticmethod
+    def current(name: str) -> bool:
+        return name.startswith(code_digest().hex()[:32] + ":")
 
     def get(self, key: Any) -> Any | None:
         return self.entries.get(self.digest(key))
@@ -95,7 +100,8 @@ class ExpectedStore:
             while at < len(data):
                 (size,) = struct.unpack_from(">I", data, at)
                 entry = protocol.decode(data[at + 4:at + 4 + size])
-                out[str(entry["k"])] = entry["v"]
+                if self.current(str(entry["k"])):
+                    out[str(entry["k"])] = entry["v"]
                 at += 4 + size
         except (struct.error, protocol.ChannelClosed, KeyError):
             return out   # a torn or foreign file: keep what was read, the rest is recomputed
@@ -103,7 +109,8 @@ class ExpectedStore:
 
     def save(self) -> None:
         """Write the file again with this process's new entries (nothing to do without any).
-        Entries written meanwhile by another grader process are kept; the oldest go beyond MAX_ENTRIES."""
+        Entries written meanwhile by another grader process are kept, those of other grader code or
+        another reference are dropped, and the oldest go beyond MAX_ENTRIES."""
         if not self.added:
             return
         merged = self._read()
