@@ -260,6 +260,17 @@ class ForkServer:
         self.stop()
 
 
+def _hung_up(sock: socket.socket) -> bool:
+    """True if the other end of an idle channel is gone (it never writes unasked)."""
+    import select
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except OSError:
+        return True
+
+
 def _exec_request(cell: str, source: str, run: bool, skip: Sequence[int] = ()) -> bytes:
     """The frame asking the zygote to run a cell, skipping the top-level statements in skip."""
     return protocol.encode({"op": "exec", "cell": cell, "source": source, "run": run, "skip": list(skip)})
@@ -663,8 +674,11 @@ class StudentProcess:
                 self.start()
                 for c, s, r in self.cells:
                     self._exec(c, s, r)
-            if self.forked:
-                return PartSession(self, *self.forked.pop(0))
+            while self.forked:
+                sock, pid = self.forked.pop(0)
+                if not _hung_up(sock):
+                    return PartSession(self, sock, pid)
+                sock.close()  # a child made ahead that died meanwhile (killed by a sibling, say)
             judge_end = None
             try:
                 judge_end = self._ask_fork()

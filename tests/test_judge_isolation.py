@@ -154,6 +154,17 @@ def test_children_forked_ahead_serve_the_parts_then_more_are_forked(proc):
     assert seen[:3] == pids and seen[3] not in pids and proc.forked == []
 
 
+def test_a_child_made_ahead_that_died_is_skipped(proc):
+    load(proc, "A = 1", ahead=True, forks=3)
+    (_, first), (_, second), (_, third) = proc.forked
+    proc.kill_child(second)   # as a sibling could
+    time.sleep(0.2)
+    with proc.part_session() as s:
+        assert s.pid == first
+    with proc.part_session() as s:
+        assert s.pid == third and int(s.var("A")) == 1
+
+
 def test_loading_other_cells_than_those_sent_ahead_starts_afresh(proc):
     proc.spawn()
     proc.preload([("c0", "A = 1", True), ("c1", "B = 1", True)], forks=2)
