@@ -254,18 +254,6 @@ def call_array(obj: Any, method: str, *args: Any, what: str) -> np.ndarray:
     return as_result(obj.call(method, *args), what)
 
 
-def get_grad(obj: Any, key: str) -> Any:
-    """The described obj.grads[key], or MISSING."""
-    try:
-        return obj.get("grads", key)
-    except Missing:
-        return MISSING
-
-
-def stored_grad(obj: Any, key: str) -> np.ndarray:
-    return as_result(get_grad(obj, key), f"{obj.class_name}.grads['{key}']")
-
-
 # Results of student calls shared by several tests of one part (one backward call serves, e.g.,
 # the shape test and the first value check). Entries live as long as their student session.
 _memo: dict[Any, tuple[Any, bool, Any]] = {}

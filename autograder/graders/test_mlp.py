@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.student import RemoteObject
+from autograder.student import RemoteObject, forward_output
 
-from .checks import (MISSING, as_result, assert_forward, assert_gradient, assert_shape, cached, call_array,
-                     case_cache, numerical_gradient, seeded, stored_grad)
+from .checks import (MISSING, array_digest, as_result, assert_forward, assert_gradient, assert_shape, cached,
+                     call_array, case_cache, numerical_gradient, seeded)
 
 # activation -> (class name, part name)
 ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
@@ -202,36 +202,61 @@ def test_layers_independent(student, reference, passed_parts, seed=SEED):
         raise AssertionError("この問題は Linear・Sigmoid・ReLU・Tanh の backward のどれかが満点になってから採点されます"
                              "（同じクラスの 2 つの層が状態を共有しないかを、あなたのクラスで調べます）")
     for name in classes:
-        made = []
+        drawn = []   # (x, (W, b) for a Linear) of each instance
         for _ in range(2):
             x = away(rng.standard_normal((3, 4)))
-            if name == "Linear":
-                W, b = rng.standard_normal((4, 2)), rng.standard_normal(2)
-                layer = student.new("Linear", 4, 2)
-                layer.update("params", {"W": W, "b": b})
-                ref = _linear(reference, W, b)
-            else:
-                layer, ref = student.new(name), getattr(reference, name)()
-            made.append((layer, ref, x))
-        for layer, _, x in made:
-            layer.forward(x)
-        layer, ref, x = made[0]
+            drawn.append((x, (rng.standard_normal((4, 2)), rng.standard_normal(2)) if name == "Linear" else None))
+        ref, x = _linear(reference, *drawn[0][1]) if name == "Linear" else getattr(reference, name)(), drawn[0][0]
         dout = rng.standard_normal(ref.forward(x).shape)
-        dx = call_array(layer, "backward", dout, what=f"{name}.backward の戻り値")
+        dx, grads = forward_both_backward_first(student, name, drawn, dout)
         label = f"{name} の層を 2 つ作り、1 つ目、2 つ目の順に forward してから 1 つ目の backward を呼んだときの"
         hint = ("。2 つの層が状態を共有しています。キャッシュや勾配はクラス変数やグローバル変数ではなく、"
                 "その層の self.cache / self.grads に保存してください")
-        exp = {"dx": numerical_gradient(ref.forward, x, dout)}
-        if name == "Linear":
-            W, b = ref.params["W"], ref.params["b"]
-            exp["W"] = numerical_gradient(lambda v: _linear(reference, v, b).forward(x), W, dout)
-            exp["b"] = numerical_gradient(lambda v: _linear(reference, W, v).forward(x), b, dout)
+        key = ("independent", name, array_digest(x, dout, *(drawn[0][1] or ())))   # draws depend on the classes
+        exp = cached(key, reference, lambda: _independent_expected(reference, ref, x, dout))
         try:
             assert_gradient(f"{label} dx", dx, exp["dx"])
             for key in ("W", "b") if name == "Linear" else ():
-                assert_gradient(f"{label} grads['{key}']", stored_grad(layer, key), exp[key])
+                assert_gradient(f"{label} grads['{key}']", as_result(grads[key], f"Linear.grads['{key}']"), exp[key])
         except AssertionError as exc:
             raise AssertionError(f"{exc}{hint}") from None
+
+
+def forward_both_backward_first(student, name: str, drawn, dout) -> tuple[np.ndarray, dict[str, Any]]:
+    """Two instances of the student's class (with their params), forward each, backward the first:
+    one round trip. Returns dx and the first instance's grads (MISSING where absent)."""
+    args = (4, 2) if name == "Linear" else ()
+    steps, news = [], []
+    for _, wb in drawn:
+        news.append(len(steps))
+        steps.append(student.new_request(name, *args))
+        if wb is not None:
+            steps.append(RemoteObject.update_request({"$step": news[-1]}, name, "params", {"W": wb[0], "b": wb[1]}))
+    setup = len(steps)
+    for i, (x, _) in enumerate(drawn):
+        steps.append(RemoteObject.call_request({"$step": news[i]}, name, "forward", x))
+    steps.append(RemoteObject.call_request({"$step": news[0]}, name, "backward", dout,
+                                           fetch=("grads", ("W", "b")) if name == "Linear" else None))
+    replies, error = student.steps(steps)
+
+    def reply(i: int) -> dict:
+        if i >= len(replies):   # the student stopped at an earlier step
+            raise error
+        return replies[i]
+    first = [student.made(reply(i), name) for i in news][0]
+    for i in range(setup, setup + len(drawn)):
+        forward_output(reply(i).get("result"), name)
+    dx = as_result(first.take_reply(reply(len(steps) - 1)), f"{name}.backward の戻り値")
+    return dx, {k: first.last_fetched.get(k, MISSING) for k in ("W", "b")}
+
+
+def _independent_expected(reference, ref, x, dout) -> dict[str, np.ndarray]:
+    exp = {"dx": numerical_gradient(ref.forward, x, dout)}
+    if isinstance(ref, reference.Linear):
+        W, b = ref.params["W"], ref.params["b"]
+        exp["W"] = numerical_gradient(lambda v: _linear(reference, v, b).forward(x), W, dout)
+        exp["b"] = numerical_gradient(lambda v: _linear(reference, W, v).forward(x), b, dout)
+    return exp
 
 
 def away(x: np.ndarray) -> np.ndarray:
