@@ -467,13 +467,14 @@ class PartSession:
         self.sock.close()
 
     def close(self) -> None:
+        """The child leaves its loop on "exit" (or on the closed socket) and ends itself; one whose
+        loop the submission took over goes with the whole student process when grading ends."""
         if not self.dead:
             try:
                 protocol.send(self.sock, {"op": "exit"})
             except OSError:
                 pass
             self.dead = "closed"
-            self.proc.kill_child(self.pid)
             self.sock.close()
 
     def __enter__(self) -> "PartSession":

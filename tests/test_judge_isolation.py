@@ -154,6 +154,19 @@ def test_children_forked_ahead_serve_the_parts_then_more_are_forked(proc):
     assert seen[:3] == pids and seen[3] not in pids and proc.forked == []
 
 
+def test_a_closed_part_child_ends_by_itself(proc):
+    load(proc, "import os\nclass Probe:\n    def alive(self, pid):\n        try:\n            os.kill(pid, 0)\n"
+               "            return True\n        except ProcessLookupError:\n            return False\n")
+    with proc.part_session() as s:
+        first = s.pid
+        assert bool(s.new("Probe").call("alive", first))
+    with proc.part_session() as s:
+        probe, deadline = s.new("Probe"), time.monotonic() + 5
+        while bool(probe.call("alive", first)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not bool(probe.call("alive", first))
+
+
 def test_a_child_made_ahead_that_died_is_skipped(proc):
     load(proc, "A = 1", ahead=True, forks=3)
     (_, first), (_, second), (_, third) = proc.forked
