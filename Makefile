@@ -51,4 +51,4 @@ lock:
 	  build/lockenv/bin/pip freeze --exclude nb74-matrix-backprop-kit; } > requirements.lock
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) build autograder/.cache
