@@ -16,6 +16,7 @@ Japanese and names the student's own line; it never takes the judge down.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
@@ -260,9 +261,16 @@ class ForkServer:
         self.stop()
 
 
+def step_reply(replies: list[dict], error: StudentError | None, i: int) -> dict:
+    """Reply i of PartSession.steps; raises the error that stopped the student before step i."""
+    if i < len(replies):
+        return replies[i]
+    # without an error the student stopped at a "missing" reply, which callers raise before
+    raise error or StudentError(f"ステップ {i + 1} は実行されませんでした")
+
+
 def _hung_up(sock: socket.socket) -> bool:
     """True if the other end of an idle channel is gone (it never writes unasked)."""
-    import select
     if not select.select([sock], [], [], 0)[0]:
         return False
     try:
@@ -406,8 +414,10 @@ class PartSession:
 
         Returns the replies received (up to the first that fails, or the first "missing") and the
         error of the failing step, if any, as request() would have raised it."""
-        self._send({"op": "steps", "steps": [req for req, _ in steps]}, steps[0][1])
         replies: list[dict] = []
+        if not steps:
+            return replies, None
+        self._send({"op": "steps", "steps": [req for req, _ in steps]}, steps[0][1])
         for _, what in steps:
             reply = self._receive(what, CALL_TIMEOUT)
             if "error" in reply and isinstance(reply["error"], dict):

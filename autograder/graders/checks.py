@@ -41,7 +41,7 @@ import numpy as np
 
 from autograder.assignment import reference_module_path
 from autograder.student import (Missing, RemoteObject, StudentError, as_float_array, error_message, forward_output,
-                                loss_value)
+                                loss_value, step_reply)
 
 from .expected_store import ExpectedStore, array_digest, store_path
 
@@ -303,23 +303,28 @@ def expected_store(path: Path | None = None) -> Iterator[ExpectedStore | None]:
         _store = saved
 
 
+@functools.cache
+def _is_the_reference(path: str) -> bool:
+    """Only the reference solution's values go to disk (the store's digest covers its bytes)."""
+    return os.path.samefile(path, reference_module_path())
+
+
 def cached(key: Any, reference: Any, fn: Callable[[], Any]) -> Any:
     """fn(), computed once per key: the reference's path is part of the key (and, on disk, the
     bytes of the reference and of the graders: see expected_store)."""
-    reference_key = getattr(reference, "__file__", None)
-    key = (reference_key or id(reference), key)
-    if key in _expected_cache:
-        _expected_cache.move_to_end(key)
-        return _expected_cache[key]
-    value = None
-    if _store is not None and reference_key and os.path.samefile(reference_key, reference_module_path()):
-        value = _store.get(key[1])
+    reference_file = getattr(reference, "__file__", None)
+    memory_key = (reference_file or id(reference), key)
+    if memory_key in _expected_cache:
+        _expected_cache.move_to_end(memory_key)
+        return _expected_cache[memory_key]
+    if _store is not None and reference_file and _is_the_reference(reference_file):
+        value = _store.get(key)
         if value is None:
             value = fn()
-            _store.put(key[1], value)
-    if value is None:
+            _store.put(key, value)
+    else:
         value = fn()
-    _expected_cache[key] = value
+    _expected_cache[memory_key] = value
     if len(_expected_cache) > EXPECTED_CACHE_SIZE:
         _expected_cache.popitem(last=False)
     return value
@@ -369,19 +374,14 @@ class BackwardGrader:
                                                        fetch=("grads", self.params) if self.params else None))
         replies, error = student.steps(steps)
         setup = len(steps) - len(plan)
-        if not replies:
-            raise error
-        obj = student.made(replies[0], self.class_name)
-        if len(replies) < setup:
-            raise error
+        obj = student.made(step_reply(replies, error, 0), self.class_name)
+        step_reply(replies, error, setup - 1)   # the params were set
         outcomes: list[tuple[bool, Any]] = []
         failed: Exception | None = None
         for i, (kind, _) in enumerate(plan):
             if failed is None:
                 try:
-                    if setup + i >= len(replies):
-                        raise error
-                    raw = obj.take_reply(replies[setup + i])
+                    raw = obj.take_reply(step_reply(replies, error, setup + i))
                     outcomes.append((True, self._result(obj, kind, raw)))
                     continue
                 except (AssertionError, StudentError) as exc:

@@ -57,6 +57,10 @@ def code_digest() -> bytes:
     return files_digest(digested_files())
 
 
+def _code_prefix() -> str:
+    return code_digest().hex()[:32] + ":"
+
+
 def array_digest(*arrays: Any) -> str:
     """A key part for values computed from arrays (dtype, shape and bytes of each)."""
     h = hashlib.sha256()
@@ -71,17 +75,16 @@ class ExpectedStore:
 
     def __init__(self, path: Path = DEFAULT_PATH):
         self.path = Path(path)
-        self.entries: dict[str, Any] = {}
         self.added: dict[str, Any] = {}
-        self.entries.update(self._read())
+        self.entries: dict[str, Any] = self._read()
 
     def digest(self, key: Any) -> str:
         """The entry's name: the code's digest, then the key's (entries of other code are dropped)."""
-        return f"{code_digest().hex()[:32]}:{hashlib.sha256(code_digest() + repr(key).encode()).hexdigest()}"
+        return _code_prefix() + hashlib.sha256(code_digest() + repr(key).encode()).hexdigest()
 
     @staticmethod
     def current(name: str) -> bool:
-        return name.startswith(code_digest().hex()[:32] + ":")
+        return name.startswith(_code_prefix())
 
     def get(self, key: Any) -> Any | None:
         return self.entries.get(self.digest(key))
@@ -118,6 +121,7 @@ class ExpectedStore:
             merged.pop(d, None)
         merged.update(self.added)
         keep = list(merged.items())[-MAX_ENTRIES:]
+        tmp = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".expected-")
@@ -126,10 +130,8 @@ class ExpectedStore:
                     f.write(protocol.encode({"k": d, "v": v}))
             os.replace(tmp, self.path)
         except (OSError, TypeError, ValueError):   # read-only checkout, full disk: stay in memory
-            try:
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
-            except (OSError, UnboundLocalError):
-                pass
             return
         self.entries.update(merged)
         self.added.clear()

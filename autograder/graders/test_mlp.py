@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.student import RemoteObject, forward_output
+from autograder.student import RemoteObject, forward_output, step_reply
 
 from .checks import (MISSING, array_digest, as_result, assert_forward, assert_gradient, assert_shape, cached,
                      call_array, case_cache, numerical_gradient, seeded)
@@ -52,13 +52,12 @@ class Network:
             if theirs and wb is not None:
                 steps.append(RemoteObject.update_request({"$step": made[k]}, name, "params",
                                                          {"W": wb[0], "b": wb[1]}))
-        replies, error = student.steps(steps) if steps else ([], None)
+        replies, error = student.steps(steps)
+        self.student = student
         self.layers: list[tuple[str, Any, bool]] = []   # (class name, layer, is the student's)
         for k, (name, args, wb, theirs) in enumerate(specs):
             if theirs:
-                if made[k] >= len(replies):
-                    raise error
-                layer = student.made(replies[made[k]], name)
+                layer = student.made(step_reply(replies, error, made[k]), name)
             else:
                 layer = getattr(reference, name)(*args)
                 if wb is not None:
@@ -88,21 +87,16 @@ class Network:
         """Every Linear's grads['W'] and grads['b'], the student's read in one round trip."""
         linears = [(layer, theirs) for name, layer, theirs in self.layers if name == "Linear"]
         wanted = [(k, key) for k, (_, theirs) in enumerate(linears) if theirs for key in ("W", "b")]
-        replies, error = ([], None)
-        if wanted:
-            session = linears[wanted[0][0]][0].session
-            replies, error = session.steps([RemoteObject.get_request(linears[k][0].handle, "Linear", "grads", key)
-                                            for k, key in wanted])
+        replies, error = self.student.steps([RemoteObject.get_request(linears[k][0].handle, "Linear", "grads", key)
+                                             for k, key in wanted])
         out = []
         for k, (layer, theirs) in enumerate(linears):
             for key in ("W", "b"):
                 if not theirs:
                     out.append((k, key, np.asarray(layer.grads[key])))
                     continue
-                i = wanted.index((k, key))
-                if i >= len(replies):   # the student stopped at an earlier failure
-                    raise error
-                raw = MISSING if replies[i].get("missing") else replies[i].get("value")
+                reply = step_reply(replies, error, wanted.index((k, key)))
+                raw = MISSING if reply.get("missing") else reply.get("value")
                 out.append((k, key, as_result(raw, f"Linear.grads['{key}']")))
         return out
 
@@ -238,15 +232,10 @@ def forward_both_backward_first(student, name: str, drawn, dout) -> tuple[np.nda
     steps.append(RemoteObject.call_request({"$step": news[0]}, name, "backward", dout,
                                            fetch=("grads", ("W", "b")) if name == "Linear" else None))
     replies, error = student.steps(steps)
-
-    def reply(i: int) -> dict:
-        if i >= len(replies):   # the student stopped at an earlier step
-            raise error
-        return replies[i]
-    first = [student.made(reply(i), name) for i in news][0]
+    first, _ = (student.made(step_reply(replies, error, i), name) for i in news)
     for i in range(setup, setup + len(drawn)):
-        forward_output(reply(i).get("result"), name)
-    dx = as_result(first.take_reply(reply(len(steps) - 1)), f"{name}.backward の戻り値")
+        forward_output(step_reply(replies, error, i).get("result"), name)
+    dx = as_result(first.take_reply(step_reply(replies, error, len(steps) - 1)), f"{name}.backward の戻り値")
     return dx, {k: first.last_fetched.get(k, MISSING) for k in ("W", "b")}
 
 
