@@ -26,8 +26,8 @@ $(VENV)/.installed: requirements.lock
 system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null)); \
+	    (apt-get install -y -qq bubblewrap libseccomp2 >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap libseccomp2 >/dev/null)); \
 	  else echo "warning: bubblewrap (bwrap) not found; student code will run with weaker isolation" >&2; fi; }
 
 demo: setup
