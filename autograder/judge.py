@@ -140,7 +140,7 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
             args += ["-p", f"no:{name}"]
         pytest.main(args, plugins=[plugin])
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran
-        level = proc.level
+        level = proc.recorded_level  # the isolation in effect, with its layers (student.py)
     results = build_results(plugin, rubric, level)
     results["problems"] = sorted(set(problems.values()) | plugin.incidents)
     return results

@@ -110,57 +110,149 @@ def isolation_level(requested: str = "auto") -> str:
     return "process"
 
 
-def _runner_env() -> dict[str, str]:
+NOBODY = 65534
+SANDBOX_PYTHON = "/python"  # where a relocated interpreter is seen in the sandbox (no host path)
+TMP_BYTES = 64 << 20   # the sandbox's /tmp (working folder included): tmpfs, i.e. memory
+SHM_BYTES = 16 << 20   # its /dev/shm (POSIX shared memory, multiprocessing)
+CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "sandbox"  # the judge's, never bound
+
+
+def _runner_env(level: str = "process") -> dict[str, str]:
+    """The whole environment of the sandbox, and of bwrap itself (which PID 1 would show)."""
     threads = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-            "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+           "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
+    if level == "bwrap" and _relocated():
+        env["LD_LIBRARY_PATH"] = f"{SANDBOX_PYTHON}/lib"  # libpython's RUNPATH names the host prefix
+    if level != "bwrap" and _nobody_can_run_python():
+        env["RUNNER_UID"] = str(NOBODY)
+    return env
 
 
-def _bwrap_command(runner: list[str], workdir: str | None, as_pid_1: bool = False) -> list[str]:
+def _relocated() -> bool:
+    """The interpreter is shown at /python: its real prefix is not a system one (pyenv, a hosted
+    tool cache); Debian's /usr stays where it is."""
+    return not (sys.base_prefix == "/usr" or sys.base_prefix.startswith("/usr/"))
+
+
+def _nobody_can_run_python() -> bool:
+    """As root: can uid 65534 reach the interpreter, its packages and the runner (every folder on
+    the way searchable by others)? If not ('process' level), the runner keeps uid 0 without capabilities."""
+    if os.getuid() != 0:
+        return False
+    for target in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(RUNNER_DIR)}:
+        path = Path(target)
+        for folder in [path, *path.parents] if path.is_dir() else path.parents:
+            if not os.stat(folder).st_mode & 0o001:
+                return False
+    return True
+
+
+def _give_to_runner(folder: str) -> None:
+    """A 'process'-level working folder, writable by the uid the runner drops to."""
+    if _nobody_can_run_python():
+        os.chown(folder, NOBODY, NOBODY)
+
+
+def _sanitized_sysconfig() -> list[str]:
+    """bwrap binds hiding the interpreter's build prefix (sysconfig's variables, its Makefile):
+    a rewritten copy of _sysconfigdata and an empty folder over config-3.X, kept in CACHE_DIR."""
+    import sysconfig
+    lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    name = f"{sysconfig._get_sysconfigdata_name()}.py"
+    original = lib / name
+    inside = f"{SANDBOX_PYTHON}/{lib.relative_to(sys.base_prefix)}"
+    binds: list[str] = []
+    if original.is_file():
+        copy = CACHE_DIR / f"{sys.version_info.major}{sys.version_info.minor}-{os.stat(original).st_mtime_ns}" / name
+        if not copy.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            text = original.read_text(encoding="utf-8").replace(sys.base_prefix, SANDBOX_PYTHON)
+            tmp = copy.with_suffix(f".{os.getpid()}")
+            tmp.write_text(text, encoding="utf-8")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, copy)
+        binds += ["--ro-bind", str(copy), f"{inside}/{name}"]
+    empty = CACHE_DIR / "empty"
+    empty.mkdir(parents=True, exist_ok=True)
+    for config in lib.glob("config-*"):
+        binds += ["--ro-bind", str(empty), f"{inside}/{config.name}"]
+    return binds
+
+
+def _python_binds() -> tuple[list[str], str]:
+    """bwrap binds of the interpreter and its packages, and the interpreter's path inside.
+
+    Relocated: the base installation at /python, the venv's site-packages over its own, so that
+    sys.prefix, sys.path, module files and sysconfig name /python only. Else (Debian's Python
+    under /usr) as before: the venv, if any, at its own path."""
+    import sysconfig
+    if not _relocated():
+        binds = [] if sys.prefix == sys.base_prefix else ["--ro-bind", sys.prefix, sys.prefix]
+        return binds, sys.executable
+    binds = ["--ro-bind", sys.base_prefix, SANDBOX_PYTHON]
+    site = sysconfig.get_path("purelib")
+    base_site = sysconfig.get_path("purelib", vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+    if site != base_site:  # a venv
+        binds += ["--ro-bind", site, f"{SANDBOX_PYTHON}/{Path(base_site).relative_to(sys.base_prefix)}"]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return binds + _sanitized_sysconfig(), f"{SANDBOX_PYTHON}/bin/{version}"
+
+
+def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
     """A filesystem view with the interpreter, its packages and the runner folder, nothing else.
 
-    workdir: host folder seen as /tmp/work, the working folder (None: none, the fork server's
-    master makes its own in the sandbox's /tmp). as_pid_1: the runner is PID 1 (no bwrap init)."""
-    cmd = ["bwrap", *(["--as-pid-1"] if as_pid_1 else []), "--unshare-all", "--uid", "65534",
-           "--gid", "65534", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
-           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    No /proc (bwrap's environment and arguments, the mount table with host paths), / and /dev
+    read-only, /tmp and /dev/shm size-capped tmpfs (their files are memory RLIMIT_AS does not
+    count). The working folder is /tmp/work (the fork server's master makes its own).
+    as_pid_1: the runner is PID 1 (no bwrap init)."""
+    python_binds, python = _python_binds()
+    cmd = ["bwrap", *(["--as-pid-1"] if as_pid_1 else []), "--unshare-all", "--uid", str(NOBODY),
+           "--gid", str(NOBODY), "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
+           "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+           "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         p = Path("/") / link
         if p.is_symlink():
             cmd += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             cmd += ["--ro-bind", str(p), str(p)]
-    for prefix in sorted({sys.base_prefix, sys.prefix}):
-        if not prefix.startswith("/usr/"):
-            cmd += ["--ro-bind", prefix, prefix]
+    cmd += python_binds
     cmd += ["--ro-bind", str(RUNNER_DIR), "/runner"]
-    cmd += ["--bind", workdir, "/tmp/work", "--chdir", "/tmp/work"] if workdir else ["--chdir", "/tmp"]
-    for k, v in _runner_env().items():
+    cmd += ["--chdir", "/tmp"] if as_pid_1 else ["--dir", "/tmp/work", "--chdir", "/tmp/work"]
+    cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
+    for k, v in _runner_env("bwrap").items():
         cmd += ["--setenv", k, v]
-    return cmd + ["--", *runner]
+    return cmd + ["--", python, "-I", "-B", "/runner/runner.py", *runner_args]
 
 
 def _launch(level: str, args: list[str], output: Any, workdir: str,
             master: bool = False) -> tuple[subprocess.Popen, socket.socket]:
     """Start `runner.py ARGS` sandboxed at `level`; "{fd}" in ARGS becomes the control socket's fd.
-    A fork server's master gets no host working folder and is PID 1 of bwrap's PID namespace."""
+    A fork server's master gets no host working folder and is PID 1 of bwrap's PID namespace.
+    bwrap itself gets the sandbox's scrubbed environment, never the judge's."""
     judge_end, runner_end = socket.socketpair()
     fd = runner_end.fileno()
-    runner = [sys.executable, "-I", "-B", "/runner/runner.py" if level == "bwrap"
-              else str(RUNNER_DIR / "runner.py"), *(a.format(fd=fd) for a in args)]
-    cmd = (_bwrap_command(runner, None if master else workdir, as_pid_1=master)
-           if level == "bwrap" else runner)
+    runner_args = [a.format(fd=fd) for a in args]
+    if level == "bwrap":
+        cmd = _bwrap_command(runner_args, as_pid_1=master)
+    else:
+        _give_to_runner(workdir)
+        cmd = [sys.executable, "-I", "-B", str(RUNNER_DIR / "runner.py"), *runner_args]
     popen = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-        cwd=workdir, env=None if level == "bwrap" else _runner_env(),
-        pass_fds=(fd,), start_new_session=True)
+        cwd=workdir, env=_runner_env(level), pass_fds=(fd,), start_new_session=True)
     runner_end.close()
     return popen, judge_end
 
 
-def _hello(control: socket.socket) -> None:
-    if not protocol.recv(control, time.monotonic() + STARTUP_TIMEOUT).get("ready"):
+def _hello(control: socket.socket) -> list[str]:
+    """Wait for the runner's hello; the isolation layers it put in place (runner.confine)."""
+    hello = protocol.recv(control, time.monotonic() + STARTUP_TIMEOUT)
+    if not hello.get("ready"):
         raise RuntimeError("student runner did not start")
+    layers = hello.get("layers")
+    return [str(x) for x in layers] if isinstance(layers, list) else []
 
 
 def _kill_group(popen: subprocess.Popen) -> None:
@@ -191,13 +283,14 @@ class ForkServer:
         self.log = tempfile.TemporaryFile()  # the master's own output (its crashes)
         self.generation = 0  # of the newest zygote; an older StudentProcess cannot clear it
         self.starts = 0
+        self.layers: list[str] = []  # those the master reported; each zygote reports its own
 
     def start(self) -> None:
         self.workdir = tempfile.mkdtemp(prefix="nb74-server-")  # 'process' mode's scratch folder
         self.popen, self.control = _launch(self.level, ["--master", "{fd}", self.level], self.log,
                                            self.workdir, master=True)
         self.starts += 1
-        _hello(self.control)
+        self.layers = _hello(self.control)
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -513,6 +606,7 @@ class StudentProcess:
         self.popen: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.generation = 0  # of the server's zygote
+        self.layers: list[str] = []  # isolation layers the runner reported (recorded_level)
         self.workdir = None if self.server else tempfile.mkdtemp(prefix="nb74-student-")
         self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
         self.cells: list[tuple[str, str, bool]] = []
@@ -533,13 +627,19 @@ class StudentProcess:
         if self.server is not None:
             self.control, self.generation = self.server.zygote(self.output)
         else:
-            self.popen, self.control = _launch(self.level, ["{fd}"], self.output, self.workdir)
+            self.popen, self.control = _launch(self.level, ["{fd}", self.level], self.output, self.workdir)
 
     def wait_ready(self) -> None:
         if self.ready:
             return
-        _hello(self.control)
+        self.layers = _hello(self.control)
         self.ready = True
+
+    @property
+    def recorded_level(self) -> str:
+        """The isolation in effect, for the results: the level and each layer the runner confirmed,
+        e.g. 'bwrap+seccomp' or 'process+uid-nobody+landlock+seccomp' (see README, Isolation)."""
+        return "+".join([self.level, *self.layers])
 
     def alive(self) -> bool:
         """Started and, as far as this side can tell, not dead."""

@@ -1,7 +1,7 @@
 """The student process: runs untrusted submission code and answers the judge's requests.
 
-Started by the judge as `python -I -B runner.py` (inside bubblewrap where available), with the
-control socket's descriptor number as its argument. It imports NumPy once, executes the given and answer cells it is sent,
+Started by the judge as `python -I -B runner.py FD LEVEL` (inside bubblewrap where available), FD
+being the control socket's descriptor number and LEVEL 'bwrap' or 'process' (see confine()). It imports NumPy once, executes the given and answer cells it is sent,
 then forks one child per graded part; each child serves requests on its own socket. It knows
 nothing of the graders, the rubric or the expected values, and sends back plain data only.
 
@@ -25,11 +25,21 @@ from pathlib import Path
 
 import numpy as np
 
-_spec = importlib.util.spec_from_file_location("_protocol", Path(__file__).with_name("protocol.py"))
-protocol = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(protocol)
+
+
+def _sibling(name: str):
+    """A module of this folder, loaded by path: the runner is a script, not part of a package."""
+    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+protocol = _sibling("protocol")
 
 CELL_PREFIX = "<cell "
+LAYERS: list[str] = []  # isolation layers this process put in place (confine()), told to the judge
+NOBODY = 65534
 MAX_SPIN = 0.01  # seconds a part server may poll for the next request before blocking
 
 
@@ -256,7 +266,7 @@ def serve(control: socket.socket) -> None:
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
     cells: dict[str, str] = {}
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked part servers are reaped automatically
-    protocol.send(control, {"ready": True, "pid": os.getpid()})
+    protocol.send(control, {"ready": True, "pid": os.getpid(), "layers": LAYERS})
     while True:
         try:
             req = protocol.recv(control)
@@ -298,6 +308,7 @@ def serve(control: socket.socket) -> None:
 
 # --- fork server --------------------------------------------------------------------------------
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+BWRAP_WRITABLE = ("/tmp", "/dev/shm")  # size-capped tmpfs mounts (student.py's bwrap command)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -347,10 +358,8 @@ class Master:
         _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/PID/mem of the master by same-uid processes
         import ast, numpy.random  # noqa: E401,F401 (lazy imports every zygote would repeat, ~70 ms)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: then no signal from inside gets in
-        if level == "bwrap":  # every writable tmpfs of the sandbox: /, /dev, /tmp
-            mounts = [line.split() for line in open("/proc/self/mountinfo")]
-            self.roots = [m[4] for m in mounts if m[m.index("-") + 1] == "tmpfs" and m[5].startswith("rw")]
-            self.workdir = "/tmp/work"
+        if level == "bwrap":  # the sandbox's only writable mounts (/ and /dev are read-only; no /proc)
+            self.roots, self.workdir = list(BWRAP_WRITABLE), "/tmp/work"
         else:  # the judge's temporary folder for this server
             self.roots, self.workdir = [os.getcwd()], os.path.join(os.getcwd(), "work")
         self.baseline = snapshot(self.roots)
@@ -416,7 +425,7 @@ class Master:
         return pid
 
     def serve(self) -> None:
-        protocol.send(self.control, {"ready": True, "pid": os.getpid()})
+        protocol.send(self.control, {"ready": True, "pid": os.getpid(), "layers": LAYERS})
         while True:
             try:
                 req = protocol.recv(self.control)
@@ -433,12 +442,69 @@ class Master:
                 protocol.send(self.control, {"clean": clean, "pid": pid})
 
 
+# --- confinement --------------------------------------------------------------------------------
+PR_CAPBSET_DROP = 24
+
+
+def drop_privileges() -> str | None:
+    """As root: become nobody where the judge said the interpreter is reachable by it
+    (RUNNER_UID), else keep uid 0 without any capability. The layer's name, None if not root."""
+    if os.getuid() != 0:
+        return None
+    if os.environ.get("RUNNER_UID") == str(NOBODY):
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)  # all capabilities go with uid 0
+        return "uid-nobody"
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    cap = 0
+    while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:  # no capability regained by an execve
+        cap += 1
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
+    if libc.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    return "no-caps"
+
+
+def process_paths() -> tuple[list[str], list[str]]:
+    """What the student may read ('process' level): the interpreter, its packages, the runner's
+    folder (this file and its siblings only), a few system files; and write: the working folder."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    read = sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
+    read += ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/localtime", "/dev/null",
+             "/dev/zero", "/dev/urandom", here]
+    return read, [os.getcwd()]
+
+
+def confine(level: str) -> list[str]:
+    """Put in place what the level adds inside this process (inherited by every fork) and name
+    each layer that took effect. Under bwrap, which gives the namespaces and the filesystem view:
+    seccomp. In 'process' mode: no privileges, Landlock, seccomp."""
+    layers = []
+    if level != "bwrap":
+        layer = drop_privileges()
+        if layer:
+            layers.append(layer)
+        read, write = process_paths()
+        kit = Path(__file__).resolve().parents[2]  # the repository: graders, rubric, source, solutions
+        if not any(kit.is_relative_to(p) for p in read + write) and _sibling("landlock").restrict(read, write):
+            layers.append("landlock")
+    if _sibling("seccomp").install():
+        layers.append("seccomp")
+    return layers
+
+
 def main() -> None:
     set_limits()
-    if sys.argv[1] == "--master":
-        Master(socket.socket(fileno=int(sys.argv[2])), sys.argv[3]).serve()
+    master = sys.argv[1] == "--master"
+    fd, level = (sys.argv[2], sys.argv[3]) if master else (sys.argv[1], sys.argv[2])
+    LAYERS.extend(confine(level))
+    if master:
+        Master(socket.socket(fileno=int(fd)), level).serve()
     else:
-        serve(socket.socket(fileno=int(sys.argv[1])))
+        serve(socket.socket(fileno=int(fd)))
 
 
 if __name__ == "__main__":
