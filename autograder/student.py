@@ -159,10 +159,23 @@ def _sanitized_sysconfig() -> list[str]:
     a rewritten copy of _sysconfigdata and an empty folder over config-3.X, kept in CACHE_DIR."""
     import sysconfig
     lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    name = f"{sysconfig._get_sysconfigdata_name()}.py"
-    original = lib / name
+    original = lib / f"{sysconfig._get_sysconfigdata_name()}.py"
     inside = f"{SANDBOX_PYTHON}/{lib.relative_to(sys.base_prefix)}"
     binds: list[str] = []
+    try:
+        binds += _sysconfig_copy(original, f"{inside}/{original.name}")
+        empty = CACHE_DIR / "empty"
+        empty.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only kit: the build prefix stays visible there (README, Isolation)
+        return binds
+    for config in lib.glob("config-*"):
+        binds += ["--ro-bind", str(empty), f"{inside}/{config.name}"]
+    return binds
+
+
+def _sysconfig_copy(original: Path, inside: str) -> list[str]:
+    """The bind of a copy of _sysconfigdata naming /python instead of the build prefix."""
+    name = original.name
     if original.is_file():
         copy = CACHE_DIR / f"{sys.version_info.major}{sys.version_info.minor}-{os.stat(original).st_mtime_ns}" / name
         if not copy.is_file():
@@ -172,12 +185,8 @@ def _sanitized_sysconfig() -> list[str]:
             tmp.write_text(text, encoding="utf-8")
             os.chmod(tmp, 0o644)
             os.replace(tmp, copy)
-        binds += ["--ro-bind", str(copy), f"{inside}/{name}"]
-    empty = CACHE_DIR / "empty"
-    empty.mkdir(parents=True, exist_ok=True)
-    for config in lib.glob("config-*"):
-        binds += ["--ro-bind", str(empty), f"{inside}/{config.name}"]
-    return binds
+        return ["--ro-bind", str(copy), inside]
+    return []
 
 
 def _python_binds() -> tuple[list[str], str]:

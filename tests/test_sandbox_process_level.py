@@ -1,0 +1,116 @@
+"""Finding 9: without bubblewrap ('process' level) the student still cannot read the graders or the
+rubric, nor write into the repository, nor reach the judge; the results say which layers held.
+
+The layers: no privileges (uid 65534 where it can reach the interpreter, else uid 0 with every
+capability dropped), Landlock (reads beneath the interpreter and the runner's folder only, writes
+beneath the working folder only, no signals out of its domain), seccomp (no network, ptrace or IPC).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path
+from autograder.student import ForkServer, StudentProcess
+
+from tests.submissions import SOLUTION
+
+GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py"))
+SOURCE = sorted(p for p in (ROOT / "source").rglob("*") if p.is_file())
+SECRETS = [RUBRIC_PATH, reference_module_path(), ROOT / "autograder" / "judge.py", *GRADERS, *SOURCE]
+WRITES = [ROOT / "nb74-pwned", ROOT / "autograder" / "nb74-pwned", ROOT / "autograder" / "graders" / "nb74-pwned"]
+
+
+def probe(judge_pid: int) -> str:
+    return f"""
+import ctypes, os, signal, socket
+READ, LISTED, WROTE, REACHED = [], [], [], []
+for p in {[str(p) for p in SECRETS]!r}:
+    try:
+        open(p, 'rb').read(1); READ.append(p)
+    except OSError:
+        pass
+for d in {[str(ROOT), str(ROOT / "autograder"), str(ROOT / "source"), str(ROOT / "solutions")]!r}:
+    try:
+        os.listdir(d); LISTED.append(d)
+    except OSError:
+        pass
+for p in {[str(p) for p in WRITES]!r}:
+    try:
+        open(p, 'x').close(); WROTE.append(p)
+    except OSError:
+        pass
+try:
+    open({str(RUBRIC_PATH)!r}, 'a').close(); WROTE.append('rubric (append)')
+except OSError:
+    pass
+try:
+    socket.create_connection(('127.0.0.1', 22), timeout=1); REACHED.append('network')
+except OSError:
+    pass
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM); REACHED.append('inet socket')
+except OSError:
+    pass
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+if libc.ptrace(0x4206, {judge_pid}, None, None) == 0:  # PTRACE_SEIZE the judge
+    REACHED.append('ptrace judge')
+try:
+    os.kill({judge_pid}, 0); REACHED.append('signal judge')
+except OSError:
+    pass
+for p in ('/proc/{judge_pid}/environ', '/proc/{judge_pid}/mem'):
+    try:
+        open(p, 'rb').read(1); REACHED.append(p)
+    except OSError:
+        pass
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_files_left():
+    yield
+    left = [p for p in WRITES if p.exists()]
+    for p in left:
+        p.unlink()
+    assert not left, f"the student wrote {left}"
+
+
+def check(proc: StudentProcess) -> None:
+    assert [o.ok for o in proc.load([("probe", probe(os.getpid()), True)])] == [True], proc.outcomes
+    with proc.part_session() as s:
+        seen = {name: [str(x) for x in s.var(name)] for name in ("READ", "LISTED", "WROTE", "REACHED")}
+    assert seen == {"READ": [], "LISTED": [], "WROTE": [], "REACHED": []}
+    layers = proc.recorded_level.split("+")
+    assert layers[0] == "process" and {"landlock", "seccomp"} <= set(layers[1:]), proc.recorded_level
+    if os.getuid() == 0:
+        assert {"uid-nobody", "no-caps"} & set(layers[1:]), proc.recorded_level
+
+
+def test_one_shot_process_level_keeps_the_kit_out_of_reach():
+    with StudentProcess(isolation="process") as proc:
+        check(proc)
+
+
+def test_fork_server_process_level_keeps_the_kit_out_of_reach():
+    with ForkServer("process") as server:
+        for _ in range(2):  # the first zygote and one after a clean-up
+            with StudentProcess(server=server) as proc:
+                check(proc)
+
+
+def test_cli_grade_records_the_layers_in_effect(tmp_path):
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--isolation", "process",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["score"] == results["max_score"]   # the solution still earns everything
+    layers = results["isolation"].split("+")
+    assert layers[0] == "process" and {"landlock", "seccomp"} <= set(layers), results["isolation"]
+    assert results["isolation"] in done.stdout   # the report says it too

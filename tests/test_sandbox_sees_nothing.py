@@ -1,0 +1,210 @@
+"""Finding 3: the sandbox sees nothing of the caller, neither its environment nor a host path.
+
+A variable set in the judge's environment (standing in for a JupyterHub token) and the judge's
+host paths (repository, venv, interpreter prefix, temporary folders) are searched for by student
+code in every place it can read: its environment, every /proc file of every process it can see
+(environ, cmdline, mountinfo, ...), sys and sysconfig, module files, the names under / and /tmp.
+Through a StudentProcess (one-shot and fork server), `python -m autograder grade`, and
+`nbgrader autograde` + `generate_feedback`, where it must not reach the notebook or the feedback.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.assignment import ROOT, load_rubric
+from autograder.judge import part_scores
+from autograder.student import ForkServer, StudentProcess, isolation_level
+
+from tests import course
+from tests.submissions import SOLUTION, answer_source, make_submission
+
+RUBRIC = load_rubric()
+BWRAP = isolation_level("auto") == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="needs bubblewrap (required in CI)")
+SECRET_NAME, SECRET = "NB74_TEST_SECRET", "hub-token-5f1c0e9d2b7a"
+
+# Student code: where() lists every readable place holding one of the needles.
+PROBE = r'''
+import os, sys
+def _texts():
+    yield "environ", repr(dict(os.environ))
+    yield "sys", repr([sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.path,
+                       getattr(sys, "_base_executable", ""), os.getcwd(), sys.argv, sys.orig_argv])
+    try:
+        import sysconfig
+        yield "sysconfig", repr(sysconfig.get_config_vars()) + repr(sysconfig.get_paths())
+    except Exception as exc:
+        yield "sysconfig", repr(exc)
+    yield "modules", repr([getattr(m, "__file__", "") for m in list(sys.modules.values())])
+    for folder in ("/", "/tmp", "/dev", "/dev/shm", "/run", "/root", "/home"):
+        try:
+            yield folder, repr(os.listdir(folder))
+        except OSError:
+            pass
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()] + ["self", "thread-self"]
+    except OSError:
+        pids = []
+    for pid in pids:
+        base = f"/proc/{pid}"
+        for name in ("environ", "cmdline", "mountinfo", "mounts", "maps", "status", "cgroup", "comm",
+                     "stat", "cpuset", "attr/current", "net/unix"):
+            try:
+                with open(f"{base}/{name}", "rb") as f:
+                    yield f"{base}/{name}", f.read(1 << 20).decode("utf-8", "replace")
+            except OSError:
+                pass
+        for link in ("cwd", "exe", "root"):
+            try:
+                yield f"{base}/{link}", os.readlink(f"{base}/{link}")
+            except OSError:
+                pass
+        try:
+            for fd in os.listdir(f"{base}/fd"):
+                try:
+                    yield f"{base}/fd/{fd}", os.readlink(f"{base}/fd/{fd}")
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    for name in ("/proc/mounts", "/proc/cmdline", "/etc/mtab"):
+        try:
+            yield name, open(name).read()
+        except OSError:
+            pass
+
+def where(needles):
+    return sorted({f"{needle} @ {place}" for place, text in _texts() for needle in needles if needle in text})
+
+def exposed(name):
+    """What a submission not knowing the secret shows: the value after `name=` wherever it is
+    found, and, if any /proc file of a process is readable, that file's start with sys.prefix."""
+    found = []
+    for place, text in _texts():
+        at = text.find(name + "=") if name in text else -1
+        if at >= 0:
+            found.append(f"{place}: {text[at:at + len(name) + 40]}")
+        elif place.startswith("/proc/") and place.rsplit("/", 1)[-1] in ("mountinfo", "cmdline", "environ"):
+            found.append(f"{place}: {text[:120]} (prefix {sys.prefix})")
+    return found
+'''
+
+
+def needles(*extra: str) -> list[str]:
+    """The secret and the judge's host paths, as the student would have to find them."""
+    return sorted({SECRET, SECRET_NAME, str(ROOT), sys.prefix, sys.base_prefix, os.path.realpath(sys.executable),
+                   *extra} - {"/usr", "/"})
+
+
+@pytest.fixture
+def secret_env(monkeypatch):
+    monkeypatch.setenv(SECRET_NAME, SECRET)
+
+
+def probe_seen(proc: StudentProcess, look_for: list[str]) -> list[str]:
+    cells = [("probe", PROBE + f"\nFOUND = where({look_for!r})\n", True)]
+    assert [o.ok for o in proc.load(cells)] == [True], proc.outcomes
+    with proc.part_session() as s:
+        return [str(x) for x in s.var("FOUND")]
+
+
+@needs_bwrap
+def test_one_shot_sandbox_shows_no_secret_and_no_host_path(secret_env):
+    with StudentProcess(isolation="bwrap") as proc:
+        proc.spawn()
+        judge_folders = [os.path.basename(proc.workdir), os.path.basename(os.path.dirname(proc.output.name))]
+        found = probe_seen(proc, needles(*judge_folders))
+    assert found == []
+
+
+@needs_bwrap
+def test_fork_server_sandbox_shows_no_secret_and_no_host_path(secret_env):
+    with ForkServer("bwrap") as server:
+        server.start()
+        look_for = needles(os.path.basename(server.workdir))
+        for _ in range(2):  # the first zygote and one forked after a clean-up
+            with StudentProcess(server=server) as proc:
+                proc.spawn()
+                found = probe_seen(proc, look_for + [os.path.basename(os.path.dirname(proc.output.name))])
+            assert found == []
+
+
+JUDGE = """
+import json, sys
+from autograder.student import ForkServer, StudentProcess
+from tests.test_sandbox_sees_nothing import probe_seen
+level, server = sys.argv[1], sys.argv[2] == "server"
+look_for = json.loads(sys.stdin.read())  # not in argv: /proc/PID/cmdline
+if server:
+    with ForkServer(level) as fs, StudentProcess(server=fs) as proc:
+        print(json.dumps(probe_seen(proc, look_for)))
+else:
+    with StudentProcess(isolation=level) as proc:
+        print(json.dumps(probe_seen(proc, look_for)))
+"""
+
+
+@pytest.mark.parametrize("server", [False, True], ids=["one-shot", "fork-server"])
+def test_process_level_shows_no_secret(server):
+    """A judge started with the secret in its environment (as from the instructor's shell): without
+    bwrap the student sees the host's paths (no mount namespace), but neither the judge's
+    environment nor any other process's through /proc."""
+    env = {**os.environ, SECRET_NAME: SECRET}
+    done = subprocess.run([sys.executable, "-c", JUDGE, "process", "server" if server else "one-shot"],
+                          input=json.dumps([SECRET, SECRET_NAME]), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def leaking_submission(path: Path, probe: str) -> Path:
+    """The solution, whose Linear.backward raises whatever `probe` (an expression) found, so that
+    the judge's message carries it to the results, the notebook and the feedback; correct otherwise."""
+    linear = answer_source("linear").replace(
+        "x = self.cache['x']", f"_found = {probe}\n        if _found:\n"
+                               f"            raise ValueError(' | '.join(_found))\n        x = self.cache['x']")
+    assert "_found" in linear
+    return make_submission(path, {"linear": PROBE + "\n" + linear})
+
+
+@needs_bwrap
+def test_cli_grade_results_show_no_secret_and_no_host_path(tmp_path):
+    look_for = needles(str(tmp_path))
+    sub = leaking_submission(tmp_path / "leak.ipynb", f"where({look_for!r})")
+    env = {**os.environ, SECRET_NAME: SECRET}
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(sub), "--json", str(tmp_path / "r.json")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    shown = json.dumps(results, ensure_ascii=False) + done.stdout
+    assert SECRET not in shown and SECRET_NAME not in shown
+    assert not [p for p in look_for if p in json.dumps([t["output"] for t in results["tests"]], ensure_ascii=False)]
+    assert part_scores(results)["linear"] == RUBRIC.parts["linear"].points  # nothing found, nothing raised
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_nbgrader_autograde_and_feedback_show_no_secret(tmp_path, secret_env):
+    """The submission's source (in the notebook and the feedback) names the variable, not its
+    value or a host path: these may only come from what the sandbox exposed."""
+    c = course.make_course(tmp_path / "course")
+    course.add_students(c, ["leaky"])
+    course.place(c, "leaky", leaking_submission(tmp_path / "leak.ipynb", f"exposed({SECRET_NAME!r})"))
+    course.nbgrader(c, "autograde", course.A)
+    course.nbgrader(c, "generate_feedback", course.A)
+    autograded = json.loads((c / "autograded" / "leaky" / course.A / course.NB).read_text(encoding="utf-8"))
+    outputs = json.dumps([cell.get("outputs", []) for cell in autograded["cells"]], ensure_ascii=False)
+    feedback = next((c / "feedback" / "leaky" / course.A).glob("*.html")).read_text(encoding="utf-8")
+    comments = course.comments(c / "gradebook.db")["leaky"]
+    for text in (json.dumps(autograded, ensure_ascii=False), feedback, comments):
+        assert SECRET not in text
+    for text in (outputs, comments):
+        assert not [p for p in (str(ROOT), sys.prefix, sys.base_prefix) if p in text]
+    linear = RUBRIC.parts["linear"]
+    assert course.scores(c / "gradebook.db")["leaky"][linear.test_cell] == linear.points  # nothing exposed
