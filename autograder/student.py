@@ -117,15 +117,20 @@ SHM_BYTES = 16 << 20   # its /dev/shm (POSIX shared memory, multiprocessing)
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "sandbox"  # the judge's, never bound
 
 
-def _runner_env(level: str = "process") -> dict[str, str]:
-    """The whole environment of the sandbox, and of bwrap itself (which PID 1 would show)."""
+def _runner_env() -> dict[str, str]:
+    """The scrubbed environment: the runner's, and bwrap's own (which its PID 1 would show)."""
     threads = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-           "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
+
+
+def _sandbox_env(level: str) -> dict[str, str]:
+    """The runner's environment at `level`."""
+    env = _runner_env()
     if level == "bwrap" and _relocated():
         env["LD_LIBRARY_PATH"] = f"{SANDBOX_PYTHON}/lib"  # libpython's RUNPATH names the host prefix
     if level != "bwrap" and _nobody_can_run_python():
-        env["RUNNER_UID"] = str(NOBODY)
+        env["RUNNER_UID"] = str(NOBODY)  # runner.drop_privileges
     return env
 
 
@@ -137,7 +142,8 @@ def _relocated() -> bool:
 
 def _nobody_can_run_python() -> bool:
     """As root: can uid 65534 reach the interpreter, its packages and the runner (every folder on
-    the way searchable by others)? If not ('process' level), the runner keeps uid 0 without capabilities."""
+    the way searchable by others)? If not ('process' level), the runner keeps uid 0 without
+    capabilities."""
     if os.getuid() != 0:
         return False
     for target in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(RUNNER_DIR)}:
@@ -177,7 +183,8 @@ def _sysconfig_copy(original: Path, inside: str) -> list[str]:
     """The bind of a copy of _sysconfigdata naming /python instead of the build prefix."""
     name = original.name
     if original.is_file():
-        copy = CACHE_DIR / f"{sys.version_info.major}{sys.version_info.minor}-{os.stat(original).st_mtime_ns}" / name
+        version = f"{sys.version_info.major}{sys.version_info.minor}-{os.stat(original).st_mtime_ns}"
+        copy = CACHE_DIR / version / name
         if not copy.is_file():
             copy.parent.mkdir(parents=True, exist_ok=True)
             text = original.read_text(encoding="utf-8").replace(sys.base_prefix, SANDBOX_PYTHON)
@@ -230,7 +237,7 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
     cmd += ["--ro-bind", str(RUNNER_DIR), "/runner"]
     cmd += ["--chdir", "/tmp"] if as_pid_1 else ["--dir", "/tmp/work", "--chdir", "/tmp/work"]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
-    for k, v in _runner_env("bwrap").items():
+    for k, v in _sandbox_env("bwrap").items():
         cmd += ["--setenv", k, v]
     return cmd + ["--", python, "-I", "-B", "/runner/runner.py", *runner_args]
 
@@ -244,13 +251,14 @@ def _launch(level: str, args: list[str], output: Any, workdir: str,
     fd = runner_end.fileno()
     runner_args = [a.format(fd=fd) for a in args]
     if level == "bwrap":
-        cmd = _bwrap_command(runner_args, as_pid_1=master)
+        cmd, env = _bwrap_command(runner_args, as_pid_1=master), _runner_env()
     else:
         _give_to_runner(workdir)
         cmd = [sys.executable, "-I", "-B", str(RUNNER_DIR / "runner.py"), *runner_args]
+        env = _sandbox_env(level)
     popen = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-        cwd=workdir, env=_runner_env(level), pass_fds=(fd,), start_new_session=True)
+        cwd=workdir, env=env, pass_fds=(fd,), start_new_session=True)
     runner_end.close()
     return popen, judge_end
 
@@ -292,14 +300,13 @@ class ForkServer:
         self.log = tempfile.TemporaryFile()  # the master's own output (its crashes)
         self.generation = 0  # of the newest zygote; an older StudentProcess cannot clear it
         self.starts = 0
-        self.layers: list[str] = []  # those the master reported; each zygote reports its own
 
     def start(self) -> None:
         self.workdir = tempfile.mkdtemp(prefix="nb74-server-")  # 'process' mode's scratch folder
         self.popen, self.control = _launch(self.level, ["--master", "{fd}", self.level], self.log,
                                            self.workdir, master=True)
         self.starts += 1
-        self.layers = _hello(self.control)
+        _hello(self.control)  # each zygote reports its layers to its StudentProcess
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None

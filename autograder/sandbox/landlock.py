@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import struct
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # same on x86_64 and aarch64
@@ -36,7 +35,7 @@ def _libc() -> ctypes.CDLL:
 
 def abi() -> int:
     """The kernel's Landlock ABI version, 0 if unavailable (old kernel, disabled, not Linux)."""
-    if os.uname().sysname != "Linux" or platform.machine() not in ("x86_64", "aarch64"):
+    if os.uname().sysname != "Linux" or os.uname().machine not in ("x86_64", "aarch64"):
         return 0
     version = _libc().syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
     return max(int(version), 0)

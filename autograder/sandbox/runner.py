@@ -1,9 +1,10 @@
 """The student process: runs untrusted submission code and answers the judge's requests.
 
 Started by the judge as `python -I -B runner.py FD LEVEL` (inside bubblewrap where available), FD
-being the control socket's descriptor number and LEVEL 'bwrap' or 'process' (see confine()). It imports NumPy once, executes the given and answer cells it is sent,
-then forks one child per graded part; each child serves requests on its own socket. It knows
-nothing of the graders, the rubric or the expected values, and sends back plain data only.
+being the control socket's descriptor number and LEVEL 'bwrap' or 'process' (see confine()). It
+imports NumPy once, confines itself, executes the given and answer cells it is sent, then forks
+one child per graded part; each child serves requests on its own socket. It knows nothing of
+the graders, the rubric or the expected values, and sends back plain data only.
 
 `runner.py --master FD LEVEL` is a fork server instead (see Master): it never runs student code
 and forks a fresh zygote (the loop above) per submission.
@@ -24,7 +25,6 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-
 
 
 def _sibling(name: str):
@@ -489,7 +489,8 @@ def confine(level: str) -> list[str]:
             layers.append(layer)
         read, write = process_paths()
         kit = Path(__file__).resolve().parents[2]  # the repository: graders, rubric, source, solutions
-        if not any(kit.is_relative_to(p) for p in read + write) and _sibling("landlock").restrict(read, write):
+        exposes_kit = any(kit.is_relative_to(p) for p in read + write)  # then Landlock would not help
+        if not exposes_kit and _sibling("landlock").restrict(read, write):
             layers.append("landlock")
     if _sibling("seccomp").install():
         layers.append("seccomp")

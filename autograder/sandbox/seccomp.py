@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import struct
 
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -73,7 +72,7 @@ class _SockFprog(ctypes.Structure):
 
 
 def supported() -> bool:
-    return os.uname().sysname == "Linux" and platform.machine() == "x86_64"
+    return os.uname().sysname == "Linux" and os.uname().machine == "x86_64"
 
 
 def install() -> bool:
