@@ -82,7 +82,7 @@ for p in ['left.txt'] + {elsewhere!r}:
     open(p, 'w').write('x')
 os.makedirs('locked/inner')
 os.chmod('locked', 0)
-if {server.level == "bwrap"}:  # a setsid grandchild escapes a process group: only bwrap contains it
+if {server.level == "bwrap"}:  # bwrap contains a setsid grandchild; 'process' refuses setsid
     subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{marker}'],
                      start_new_session=True)
 """

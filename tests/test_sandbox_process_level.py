@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -114,3 +116,46 @@ def test_cli_grade_records_the_layers_in_effect(tmp_path):
     layers = results["isolation"].split("+")
     assert layers[0] == "process" and {"landlock", "seccomp"} <= set(layers), results["isolation"]
     assert results["isolation"] in done.stdout   # the report says it too
+
+
+LEAVE_SESSION = """
+import os, subprocess, sys
+try:
+    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{marker}-setsid'], start_new_session=True)
+    LEFT = ['start_new_session']
+except OSError:
+    LEFT = []
+child = subprocess.Popen([sys.executable, '-c',
+                          'import os, time\\ntry:\\n    os.setpgid(0, 0)\\nexcept OSError:\\n    pass\\ntime.sleep(600)',
+                          '{marker}-setpgid'])
+"""
+
+
+def running(marker: str) -> bool:
+    return bool(subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.strip())
+
+
+@pytest.mark.parametrize("server", [False, True], ids=["one-shot", "fork-server"])
+def test_no_process_leaves_the_group_the_judge_kills(server):
+    """Without a PID namespace the judge kills the student's process group: setsid and setpgid are
+    refused, so nothing the submission starts outlives it."""
+    marker = f"nb74-escape-{os.getpid()}-{server}"
+    fs = ForkServer("process") if server else None
+    try:
+        with StudentProcess(isolation="process", server=fs) as proc:
+            assert [o.ok for o in proc.load([("leave", LEAVE_SESSION.format(marker=marker), True)])] == [True]
+            with proc.part_session() as s:
+                left = [str(x) for x in s.var("LEFT")]
+            assert running(f"{marker}-setpgid")
+        if fs is not None:
+            with StudentProcess(server=fs) as nxt:  # the master kills the last zygote's group first
+                nxt.load([("a", "A = 1", True)])
+        deadline = time.monotonic() + 5
+        while running(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert left == [] and not running(marker)
+    finally:
+        if fs is not None:
+            fs.close()
+        for pid in subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split():
+            os.kill(int(pid), signal.SIGKILL)  # what escaped (an unfixed judge)

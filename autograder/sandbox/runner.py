@@ -12,6 +12,7 @@ and forks a fresh zygote (the loop above) per submission.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib.util
 import linecache
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 
+@functools.cache
 def _sibling(name: str):
     """A module of this folder, loaded by path: the runner is a script, not part of a package."""
     spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
@@ -350,8 +352,8 @@ class Master:
 
     Under bwrap it is PID 1 of the sandbox's PID namespace (bwrap --as-pid-1, so no bwrap init a
     submission could ptrace and leave code in): `kill(-1)` reaches every other process there, and
-    signals sent from inside cannot kill it. In 'process' mode it only kills the previous zygotes'
-    process groups, so a setsid grandchild escapes."""
+    signals sent from inside cannot kill it. In 'process' mode it kills the previous zygotes'
+    process groups, which nothing can leave (setsid and setpgid refused, stay_in_session)."""
 
     def __init__(self, control: socket.socket, level: str):
         self.control, self.level = control, level
@@ -410,6 +412,8 @@ class Master:
         if pid == 0:
             try:
                 os.setsid()
+                if self.level != "bwrap":
+                    stay_in_session()
                 _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the master in 'process' mode too
                 os.dup2(output_fd, 1)
                 os.dup2(output_fd, 2)
@@ -497,11 +501,21 @@ def confine(level: str) -> list[str]:
     return layers
 
 
+def stay_in_session() -> None:
+    """'process' level: this process and all it starts stay in its process group, which the judge
+    (one-shot) or the master (fork server) kills as a whole (part of the seccomp layer)."""
+    seccomp = _sibling("seccomp")
+    if "seccomp" in LAYERS and not seccomp.install(seccomp.NEW_SESSION):
+        LAYERS.remove("seccomp")
+
+
 def main() -> None:
     set_limits()
     master = sys.argv[1] == "--master"
     fd, level = (sys.argv[2], sys.argv[3]) if master else (sys.argv[1], sys.argv[2])
     LAYERS.extend(confine(level))
+    if level != "bwrap" and not master:  # a session leader already (the judge's start_new_session)
+        stay_in_session()
     if master:
         Master(socket.socket(fileno=int(fd)), level).serve()
     else:

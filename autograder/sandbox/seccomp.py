@@ -35,6 +35,9 @@ DENIED = {
     "pivot_root": 155, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsmount": 432,
 }
 CLONE, CLONE3 = 56, 435
+# 'process' level only (no PID namespace): a process that left the zygote's process group would
+# escape the judge's killpg, so the zygote and all it starts stay in theirs
+NEW_SESSION = {"setsid": 112, "setpgid": 109}
 
 # classic BPF
 LD_W_ABS, JEQ_K, JSET_K, JGE_K, RET_K = 0x20, 0x15, 0x45, 0x35, 0x06
@@ -47,8 +50,8 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k)
 
 
-def program() -> bytes:
-    """The filter, as the bytes of a sock_filter array."""
+def program(denied: dict[str, int] = DENIED) -> bytes:
+    """The filter refusing `denied` (and clone's namespace flags), as a sock_filter array's bytes."""
     eperm, enosys = SECCOMP_RET_ERRNO | errno.EPERM, SECCOMP_RET_ERRNO | errno.ENOSYS
     body = [_insn(LD_W_ABS, 0, 0, ARCH),
             _insn(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
@@ -56,7 +59,7 @@ def program() -> bytes:
             _insn(LD_W_ABS, 0, 0, NR),
             _insn(JGE_K, 0, 1, X32_SYSCALL_BIT),
             _insn(RET_K, 0, 0, eperm)]
-    for nr in sorted(DENIED.values()):
+    for nr in sorted(denied.values()):
         body += [_insn(JEQ_K, 0, 1, nr), _insn(RET_K, 0, 0, eperm)]
     body += [_insn(JEQ_K, 0, 1, CLONE3), _insn(RET_K, 0, 0, enosys),
              _insn(JEQ_K, 0, 3, CLONE),
@@ -75,12 +78,13 @@ def supported() -> bool:
     return os.uname().sysname == "Linux" and os.uname().machine == "x86_64"
 
 
-def install() -> bool:
-    """Install the filter on this process (and all it forks from now on). False if not possible."""
+def install(denied: dict[str, int] = DENIED) -> bool:
+    """Install the filter on this process (and all it forks from now on). False if not possible.
+    Filters stack: a later call refuses more, never less."""
     if not supported():
         return False
     libc = ctypes.CDLL(None, use_errno=True)
-    prog = program()
+    prog = program(denied)
     buf = ctypes.create_string_buffer(prog, len(prog))
     fprog = _SockFprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
