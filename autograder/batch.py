@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .assignment import ROOT, load_rubric
-from .intake import (LINK, MAX_NOTEBOOK_BYTES, SubmissionError, add_memo, collect_notes, link_refused,
-                     normalise, read_notebook, read_regular, read_text, shown)
+from .intake import (LINK, SubmissionError, add_memo, collect_notes, link_refused, normalise, open_regular,
+                     read_notebook, read_text, shown)
 
 ISOLATION = "auto"
 
@@ -44,8 +44,10 @@ class Submission:
 def _hash(path: Path | None, note: str, under: Path | None = None) -> str:
     h = hashlib.sha256(note.encode("utf-8", "replace"))
     if path is not None:
-        try:  # the same reader as the grader: a file swapped for a link is refused there too
-            h.update(read_regular(path, MAX_NOTEBOOK_BYTES, under))
+        try:  # opened as the grader opens it: a file swapped for a link is refused there too
+            with open_regular(path, under) as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
         except (SubmissionError, OSError) as exc:
             h.update(str(exc).encode("utf-8", "replace"))
     return h.hexdigest()

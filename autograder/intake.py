@@ -77,6 +77,11 @@ def _open_regular(path: Path, under: Path | None) -> int:
     return fd
 
 
+def open_regular(path: Path, under: Path | None = None) -> Any:
+    """A binary file object of a regular file, never opened through a link (see _open_regular)."""
+    return os.fdopen(_open_regular(path, under), "rb")
+
+
 def read_regular(path: Path, limit: int, under: Path | None = None) -> bytes:
     """The bytes of a regular file (never through a link), at most `limit` of them."""
     fd = _open_regular(path, under)
