@@ -22,10 +22,10 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbformat.v4.rwbase import rejoin_lines
 from nbgrader.exchange.default.collect import ExchangeCollect
-from nbgrader.utils import ignore_patterns
+from nbgrader.utils import ignore_patterns, parse_utc
 
 from .intake import (LINK, NOTES_FILE, SubmissionError, add_memo, collect_notes, link_refused, normalise,
-                     read_notebook)
+                     read_notebook, read_text)
 
 
 class SafeCollect(ExchangeCollect):
@@ -54,15 +54,36 @@ class SafeCollect(ExchangeCollect):
             return skip
 
         shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+        notes = [link_refused(r) for r in sorted(refused)]
         if refused:
             self.log.warning("%s: not collected (symbolic links or special files): %s", src, refused)
-            self._write_notes(dest, [link_refused(r) for r in sorted(refused)])
+        if not self._timestamp_ok(dest):
+            # the student can write timestamp.txt; nbgrader would fail this student's autograde
+            # and every later `collect --update` on it: keep the time of the inbound folder's name
+            stamp = os.path.basename(src).rsplit("+", 3)[2]
+            Path(dest, "timestamp.txt").write_text(stamp, encoding="utf-8")
+            notes.append("timestamp.txt が日時ではなかったため、提出フォルダ名の時刻を使いました")
+        if notes:
+            self._write_notes(dest, notes)
         if self.coursedir.groupshared:
             for folder, _, files in os.walk(dest):
                 os.chmod(folder, (os.stat(folder).st_mode | 0o2770) & 0o2777)
                 for name in files:
                     path = os.path.join(folder, name)
                     os.chmod(path, (os.stat(path).st_mode | 0o660) & 0o777)
+
+    @staticmethod
+    def _timestamp_ok(dest: str) -> bool:
+        path = Path(dest, "timestamp.txt")
+        if not os.path.lexists(path):
+            return True
+        try:
+            text = read_text(path).strip()
+            return not text or parse_utc(text) is not None
+        except Exception:  # not UTF-8, too long, a folder, or not a date (dateutil raises several kinds)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            return False
 
     @staticmethod
     def _write_notes(dest: str, lines: list[str]) -> None:

@@ -67,6 +67,9 @@ def run(tmp_path_factory) -> Run:
     other = inbound(exchange, "ex-victim")
     shutil.copyfile(SOLUTION, other / NB)
     os.symlink(other, exchange / "dl-nb74" / "inbound" / f"ex-folder-link+{A}+{STAMP}+0123abcd")
+    stamped = inbound(exchange, "ex-bad-timestamp")  # anyone can write there: not a date
+    shutil.copyfile(SOLUTION, stamped / NB)
+    (stamped / "timestamp.txt").write_bytes("来週\xff".encode("utf-8") + b"\xff")
     exchange.chmod(0o777)
     done = nbgrader(course, "collect", A, f"--Exchange.root={exchange}")
     r.collect_log = done.stdout + done.stderr
@@ -156,3 +159,11 @@ def test_nothing_a_link_points_to_is_written_anywhere(run, route):
     for student in LINK_STUDENTS:
         assert SOLUTION_CODE not in comments(course / "gradebook.db").get(student, "")
     assert answer_source("linear")  # the marker really is solution code
+
+
+def test_collect_replaces_a_timestamp_that_is_not_a_date(run):
+    folder = run.course / "submitted" / "ex-bad-timestamp" / A
+    assert (folder / "timestamp.txt").read_text(encoding="utf-8") == STAMP
+    assert "timestamp.txt が日時ではなかった" in (folder / NOTES_FILE).read_text(encoding="utf-8")
+    for course in routes(run).values():  # nbgrader no longer fails the student on it
+        assert scores(course / "gradebook.db")["ex-bad-timestamp"]["_total"] == RUBRIC.max_score
