@@ -7,15 +7,18 @@ link points to (the solution, a grader module, the rubric, the expected-value ca
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from autograder.assignment import ROOT
-NOTES_FILE = "nb74_intake_notes.txt"  # autograder.intake.NOTES_FILE (not imported: the test runs on older commits)
+NOTES_FILE = "nb74_intake_notes.txt"  # autograder.intake.NOTES_FILE, spelled out: the test also runs on older commits
 from tests.course import A, NB, RUBRIC, batch, comments, copy_course, make_course, nbgrader, place, scores
 from tests.submissions import SOLUTION, answer_source
 
@@ -167,3 +170,15 @@ def test_collect_replaces_a_timestamp_that_is_not_a_date(run):
     assert "timestamp.txt が日時ではなかった" in (folder / NOTES_FILE).read_text(encoding="utf-8")
     for course in routes(run).values():  # nbgrader no longer fails the student on it
         assert scores(course / "gradebook.db")["ex-bad-timestamp"]["_total"] == RUBRIC.max_score
+
+
+def test_the_one_shot_route_refuses_a_linked_notebook(tmp_path):
+    link = tmp_path / "matrix_backprop.ipynb"
+    os.symlink(SOLUTION, link)
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(link), "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert results["score"] == 0.0
+    assert "シンボリックリンク" in results["output"]

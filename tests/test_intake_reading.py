@@ -1,17 +1,14 @@
 """autograder.intake, the one reader of submissions: links, special files, size, nesting, encoding,
-structure, and the metadata normalisation shared by the batch and nbgrader. Fast (no nbgrader),
-except the one-shot `python -m autograder grade` run on a linked notebook."""
+structure, and the metadata normalisation shared by the batch and nbgrader. Fast (no nbgrader).
+(The routes themselves, with links: tests/test_intake_links.py.)"""
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT
 from autograder import intake
 from autograder.intake import SubmissionError, normalise, read_notebook
 from tests.submissions import RELEASE, SOLUTION
@@ -27,18 +24,6 @@ def refused(path: Path, under: Path | None = None) -> str:
     with pytest.raises(SubmissionError) as info:
         read_notebook(path, under)
     return str(info.value)
-
-
-def test_the_one_shot_route_refuses_a_linked_notebook(tmp_path):
-    link = tmp_path / "matrix_backprop.ipynb"
-    os.symlink(SOLUTION, link)
-    out = tmp_path / "results.json"
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(link), "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    results = json.loads(out.read_text(encoding="utf-8"))
-    assert results["score"] == 0.0
-    assert "シンボリックリンク" in results["output"]
 
 
 def test_a_link_is_refused_as_the_file_and_as_a_folder_on_the_way(tmp_path):
