@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -163,7 +164,13 @@ def course_files(path: Path) -> tuple[Path, dict[str, Any]]:
     release = root / "release" / path.parent.name / f"{rubric.notebook}.ipynb"
     if not release.is_file():
         release = ROOT / "release" / rubric.assignment / f"{rubric.notebook}.ipynb"
-    return root, json.loads(release.read_text(encoding="utf-8"))
+    return root, _released(str(release), release.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _released(path: str, mtime_ns: int) -> dict[str, Any]:
+    """Parsed once per worker (normalise only reads it)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def read_normalised(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -333,28 +340,29 @@ def generate_feedback(root: Path, assignment: str, db_url: str) -> list[str]:
 
 
 def save(root: Path, assignment: str, book: Any, sub: Submission, results: dict[str, Any]) -> dict[str, Any] | None:
-    """Write and record one submission; a failure there is this student's only: recorded again
-    as 0 with the reason. Returns what was recorded (None if even that failed: logged, and the
-    student is graded again on the next run)."""
+    """Write and record one submission. A failure there is this student's only: tried again
+    without the timestamp, then as 0 with the reason. Returns what was recorded (None if nothing
+    could be: logged, and the student is graded again on the next run)."""
+    from dataclasses import replace
+
     from .judge import _empty_results
-    try:
-        write_autograded(root, assignment, sub, results)
-        book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
-        return results
-    except Exception as exc:
-        book.rollback()
-        first = exc
-    results = _empty_results(load_rubric(), f"採点結果を記録できませんでした（{type(first).__name__}）。"
-                                            "担当教員に連絡してください", results.get("isolation", ISOLATION))
-    try:
-        write_autograded(root, assignment, sub, results)
-        book.record(assignment, sub.student, sub.sha256, results, None)
-        return results
-    except Exception as exc:
-        book.rollback()
-        print(f"error: could not record {shown(sub.student)}: {type(first).__name__}: {first}; "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
+    errors: list[str] = []
+    for attempt in range(3):
+        if attempt == 1:
+            sub = replace(sub, timestamp=None)
+            results = {**results, "notes": [*results.get("notes", []), "提出時刻を記録できなかったため、提出時刻なしで採点しました"]}
+        elif attempt == 2:
+            results = _empty_results(load_rubric(), f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください",
+                                     results.get("isolation", ISOLATION))
+        try:
+            write_autograded(root, assignment, sub, results)
+            book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
+            return results
+        except Exception as exc:  # the gradebook rolled this submission back
+            errors.append(type(exc).__name__)
+            print(f"error: recording {shown(sub.student)} (attempt {attempt + 1}): {type(exc).__name__}: "
+                  f"{shown(str(exc))[:300]}", file=sys.stderr)
+    return None
 
 
 def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: str | None = None,

@@ -85,12 +85,10 @@ def open_regular(path: Path, under: Path | None = None) -> Any:
 def read_regular(path: Path, limit: int, under: Path | None = None) -> bytes:
     """The bytes of a regular file (never through a link), at most `limit` of them."""
     fd = _open_regular(path, under)
-    with os.fdopen(fd, "rb") as f:
-        if os.fstat(f.fileno()).st_size > limit:
-            raise SubmissionError(f"提出ファイル {shown(Path(path).name)} が大きすぎます"
-                                  f"（上限 {limit >> 20} MB）")
-        data = f.read(limit + 1)
-    if len(data) > limit:
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        data = b"" if size > limit else f.read(size + 1)  # +1: a file that grew since fstat
+    if size > limit or len(data) > size:
         raise SubmissionError(f"提出ファイル {shown(Path(path).name)} が大きすぎます（上限 {limit >> 20} MB）")
     return data
 
@@ -154,16 +152,14 @@ def _parse(text: str, name: str) -> dict[str, Any]:
 
 def depth_exceeds(value: Any, limit: int) -> bool:
     """Whether containers nest deeper than `limit` (iterative: no recursion on hostile input)."""
-    stack = [(value, 1)]
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         v, d = stack.pop()
-        if isinstance(v, dict):
-            v = v.values()
-        elif not isinstance(v, list):
-            continue
         if d > limit:
             return True
-        stack.extend((c, d + 1) for c in v if isinstance(c, (dict, list)))
+        for c in (v.values() if type(v) is dict else v):
+            if type(c) is dict or type(c) is list:
+                stack.append((c, d + 1))
     return False
 
 

@@ -51,6 +51,7 @@ class Run:
     course: Path
     ngcourse: Path
     collect_log: str
+    batch: subprocess.CompletedProcess
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def run(tmp_path_factory) -> Run:
     r.ngcourse = copy_course(course, tmp / "nbgrader")
     nbgrader(r.ngcourse, "autograde", A, check=False)
     nbgrader(r.ngcourse, "generate_feedback", A, check=False)
-    batch(course, "--workers", "2")
+    r.batch = batch(course, "--workers", "2", check=False)
     return r
 
 
@@ -96,6 +97,11 @@ EXTRA_STUDENTS = ["ex-extras", "sub-extras"]
 
 def routes(run: Run) -> dict[str, Path]:
     return {"batch": run.course, "nbgrader": run.ngcourse}
+
+
+def test_the_batch_finishes(run):
+    assert run.batch.returncode == 0, run.batch.stderr[-3000:]
+    assert "Traceback" not in run.batch.stderr
 
 
 def test_collect_copies_no_link(run):
