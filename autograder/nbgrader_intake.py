@@ -9,6 +9,7 @@
   replaced by the release carrying the reason, so the student gets 0 with the reason instead of
   no grade. Extra files nbgrader copied through a link (its init_assignment follows links) are
   deleted from autograded/ before anything reads them, so they never reach feedback/ either.
+- IntakeNotes (`c.Autograde.autograde_preprocessors`): the same notes in the gradebook.
 """
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbformat.v4.rwbase import rejoin_lines
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import ignore_patterns, parse_utc
 
+from .assignment import load_rubric
 from .intake import (LINK, NOTES_FILE, SubmissionError, add_memo, collect_notes, link_refused, normalise,
                      read_notebook, read_text)
 
@@ -104,6 +108,19 @@ def linked_files(folder: Path, root: Path) -> list[str] | None:
     return found
 
 
+def take_in(path: Path, root: Path, release: dict[str, Any], log: Any = None) -> tuple[dict[str, Any], list[str]]:
+    """The notebook nbgrader grades (the release if the submission is refused) and the notes for
+    the student, exactly as the batch makes them (autograder.batch.read_normalised)."""
+    notes = collect_notes(path.parent, root)
+    try:
+        got = read_notebook(path, under=root)
+        return got.notebook, notes + got.notes + normalise(got.notebook, release)
+    except SubmissionError as exc:
+        if log is not None:
+            log.warning("%s: refused: %s", path, exc)
+        return json.loads(json.dumps(release)), notes + [str(exc)]
+
+
 class IntakeExporter(NotebookExporter):
     """`c.Autograde.exporter_class`: see the module's docstring."""
 
@@ -121,13 +138,7 @@ class IntakeExporter(NotebookExporter):
         release = json.loads(release_path.read_text(encoding="utf-8"))
         self._remove_linked_copies(path.parent, root, Path(converter._format_dest(assignment, student)),
                                    Path(coursedir.format_path(coursedir.source_directory, ".", assignment)))
-        notes = collect_notes(path.parent, root)
-        try:
-            got = read_notebook(path, under=root)
-            nb, notes = got.notebook, notes + got.notes + normalise(got.notebook, release)
-        except SubmissionError as exc:
-            self.log.warning("%s: refused: %s", filename, exc)
-            nb, notes = release, notes + [str(exc)]
+        nb, notes = take_in(path, root, release, self.log)
         add_memo(nb, notes)
         node = rejoin_lines(nbformat.from_dict(nb))  # as nbformat.read gives it: sources as text
         return self.from_notebook_node(node, resources, **kw)
@@ -144,3 +155,27 @@ class IntakeExporter(NotebookExporter):
                 continue
             self.log.warning("removing %s: copied from a symbolic link in the submission", copy)
             copy.unlink()
+
+
+class IntakeNotes(NbGraderPreprocessor):
+    """`c.Autograde.autograde_preprocessors`, after SaveAutoGrades: the intake's notes (refused
+    links, replaced characters, grade_ids not graded...) also go into the gradebook, as the
+    batch records them: leading the first answer cell's comment."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        from nbgrader.api import Gradebook
+        info = resources["nbgrader"]
+        converter = self.parent.parent  # the exporter's parent: nbgrader's Autograde
+        coursedir = converter.coursedir
+        root = Path(os.path.abspath(coursedir.root))
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+        release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
+        path = submitted / f"{info['notebook']}.ipynb"
+        _, notes = take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))
+        first = next((p.answer_cell for p in load_rubric().parts.values() if p.answer_cell), None)
+        if notes and first:
+            with Gradebook(info["db_url"]) as gb:
+                comment = gb.find_comment(first, info["notebook"], info["assignment"], info["student"])
+                comment.auto_comment = "".join(f"{m}\n" for m in notes) + (comment.auto_comment or "")
+                gb.db.commit()
+        return nb, resources

@@ -225,6 +225,7 @@ class Run:
     batch_scores: dict[str, dict[str, float]]
     nbgrader_scores: dict[str, dict[str, float]]
     comments: dict[str, str]
+    nbgrader_comments: dict[str, str]
     seconds: dict[str, float]
 
 
@@ -260,6 +261,7 @@ def run(tmp_path_factory) -> Run:
     r.batch_scores = scores(course / "gradebook.db")
     r.nbgrader_scores = scores(r.ngcourse / "gradebook.db")
     r.comments = comments(course / "gradebook.db")
+    r.nbgrader_comments = comments(r.ngcourse / "gradebook.db")
     r.rerun = subprocess.run(batch_cmd[3:], cwd=ROOT, env=env(), capture_output=True, text=True, errors="replace")
     print(f"\nseconds: {r.seconds}, batch peak RSS {r.max_rss_mb:.0f} MB\n{r.batch.stdout}")
     return r
@@ -394,6 +396,7 @@ def test_malformed_notebooks_get_the_same_verdict_and_reason_on_both_routes(run,
     assert run.nbgrader_scores[student] == run.batch_scores[student]
     reason = SAME_VERDICT[student]
     assert reason in run.comments[student], run.comments[student]
+    assert reason in run.nbgrader_comments[student], run.nbgrader_comments[student]
     for course in (run.course, run.ngcourse):
         assert reason in feedback(course, student).read_text(encoding="utf-8"), course
 
