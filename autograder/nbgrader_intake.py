@@ -2,7 +2,8 @@
 
 - SafeCollect (`c.ExchangeFactory.collect`): `nbgrader collect` copies regular files only. A
   symbolic link in a student's inbound folder (which anyone can write to) is not followed: it is
-  left out and named in NOTES_FILE, which both grading routes show the student.
+  left out and named in NOTES_FILE, which both grading routes show the student; a notebook left
+  out is replaced by the released one (0 points, with the reason, on every route).
 - IntakeExporter (`c.Autograde.exporter_class`): `nbgrader autograde` reads the submitted
   notebook as the batch does (no link, bounded size and nesting, strict UTF-8) and normalises its
   nbgrader metadata against the release (autograder.intake.normalise). A refused notebook is
@@ -39,6 +40,7 @@ class SafeCollect(ExchangeCollect):
         if os.path.islink(src):  # the whole inbound entry is a link (to someone else's work?)
             os.makedirs(dest)
             self._write_notes(dest, [f"提出フォルダが{LINK}のため採点しません（リンク先は読みません）"])
+            self._stand_in(dest, [p.name for p in self._released().glob("*.ipynb")])
             return
         if self.get_size(src) > 1000 * self.coursedir.max_dir_size:  # as nbgrader's do_copy
             raise RuntimeError(f"Directory size is too big (maximum {1000 * self.coursedir.max_dir_size})")
@@ -69,12 +71,24 @@ class SafeCollect(ExchangeCollect):
             notes.append("timestamp.txt が日時ではなかったため、提出フォルダ名の時刻を使いました")
         if notes:
             self._write_notes(dest, notes)
+        self._stand_in(dest, [r for r in refused if r.endswith(".ipynb") and os.sep not in r])
         if self.coursedir.groupshared:
             for folder, _, files in os.walk(dest):
                 os.chmod(folder, (os.stat(folder).st_mode | 0o2770) & 0o2777)
                 for name in files:
                     path = os.path.join(folder, name)
                     os.chmod(path, (os.stat(path).st_mode | 0o660) & 0o777)
+
+    def _released(self) -> Path:
+        return Path(self.coursedir.format_path(self.coursedir.release_directory, ".", self.coursedir.assignment_id))
+
+    def _stand_in(self, dest: str, notebooks: list[str]) -> None:
+        """A refused notebook is replaced by the released one: graded 0 with the reason (the notes
+        file) on every route, instead of "no submission" without one."""
+        for name in notebooks:
+            released = self._released() / name
+            if released.is_file() and not os.path.lexists(os.path.join(dest, name)):
+                shutil.copyfile(released, os.path.join(dest, name))
 
     @staticmethod
     def _timestamp_ok(dest: str) -> bool:
