@@ -142,6 +142,8 @@ def test_linked_extra_files_are_not_copied(run, route, student):
 @pytest.mark.parametrize("route", ["batch", "nbgrader"])
 def test_nothing_a_link_points_to_is_written_anywhere(run, route):
     course = routes(run)[route]
+    for student in LINK_STUDENTS + EXTRA_STUDENTS:  # something was written for each, and is checked
+        assert (course / "feedback" / student / A / NB.replace(".ipynb", ".html")).is_file(), student
     for folder in ("autograded", "feedback"):
         for path in (course / folder).rglob("*"):
             assert not path.is_symlink(), path
