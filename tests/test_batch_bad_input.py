@@ -6,9 +6,13 @@ autograde` grades it once, both at the same time. Every case must give a clear J
 (gradebook comment and/or the leading "採点メモ" cell of the graded notebook), a score for what can
 be scored, and never stop the batch or cost another student a grade.
 
-Where nbgrader cannot read a submission (not JSON, renamed grade_ids, another file name) it logs
-an error for that student only; the tests check that it loses no other grade and agrees with the
-batch wherever it does grade.
+nbgrader reads every notebook through the kit's intake (autograder/nbgrader_intake.py): a refused
+one (not JSON, too deep, malformed) is graded as the release with the reason, and grade_ids are
+normalised against the release as in the batch, so both routes give the same score and reason on
+malformed notebooks (SAME_VERDICT). Where nbgrader still cannot grade (another file name, a
+timestamp.txt that is not a date, no notebook) it logs an error for that student only; the tests
+check that it loses no other grade and agrees with the batch wherever it does grade. The batch is
+run twice: the rerun records every student exactly once and changes nothing.
 """
 from __future__ import annotations
 
