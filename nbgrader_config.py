@@ -35,11 +35,17 @@ c.GenerateSolution.preprocessors = [
 # (autograder.nbgrader_ext.JudgeScores replaces Execute). nbgrader's own checks stay: locked and
 # test cells are restored from the gradebook, deleted grade cells are put back and scored.
 c.OverwriteCells.add_missing_cells = True
+# Submissions come in through the kit's intake (autograder/intake.py), as in the batch: no symbolic
+# link is followed (collect, autograde), bounded strict-UTF-8 JSON, nbgrader metadata as released;
+# a refused notebook is graded as the release with the reason, never "no grade".
+c.ExchangeFactory.collect = "autograder.nbgrader_intake.SafeCollect"
+c.Autograde.exporter_class = "autograder.nbgrader_intake.IntakeExporter"
 c.Autograde.autograde_preprocessors = [
     "autograder.nbgrader_ext.JudgeScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.nbgrader_intake.IntakeNotes",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

@@ -17,14 +17,18 @@ import hashlib
 import json
 import os
 import signal
+import sys
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
 from .assignment import ROOT, load_rubric
+from .intake import (LINK, SubmissionError, add_memo, collect_notes, link_refused, normalise, open_regular,
+                     read_notebook, read_text, shown)
 
 ISOLATION = "auto"
 
@@ -38,41 +42,98 @@ class Submission:
     timestamp: str | None
 
 
-def _hash(path: Path | None, note: str) -> str:
-    h = hashlib.sha256(note.encode())
+def _hash(path: Path | None, note: str, under: Path | None = None) -> str:
+    h = hashlib.sha256(note.encode("utf-8", "replace"))
     if path is not None:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        try:  # opened as the grader opens it: a file swapped for a link is refused there too
+            with open_regular(path, under) as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except (SubmissionError, OSError) as exc:
+            h.update(str(exc).encode("utf-8", "replace"))
     return h.hexdigest()
 
 
 def choose_notebook(folder: Path, expected: str) -> tuple[Path | None, str]:
-    """The notebook to grade in a student's folder, and a note when the choice was not obvious."""
-    found = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    """The notebook to grade in a student's folder, and a note when the choice was not obvious.
+
+    Only regular files count: a notebook that is a symbolic link is named in the note, never read."""
+    found, links = [], []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if e.name.endswith(".ipynb"):
+                if e.is_symlink():
+                    links.append(e.name)
+                elif e.is_file(follow_symlinks=False):
+                    found.append(folder / e.name)
+    found.sort()
+    refused = [link_refused(n) for n in sorted(links)]
     if not found:
-        return None, "提出フォルダにノートブック（.ipynb）がありません"
+        return None, sentences(*refused) or "提出フォルダにノートブック（.ipynb）がありません"
     if len(found) == 1:
         only = found[0]
-        return only, "" if only.name == expected else f"ファイル名が「{only.name}」でした（{expected} として採点）"
-    names = "、".join(p.name for p in found)
+        note = "" if only.name == expected else f"ファイル名が「{shown(only.name)}」でした（{expected} として採点）"
+        return only, sentences(*refused, note)
+    names = "、".join(shown(p.name) for p in found)
     exact = folder / expected
     if exact in found:
-        return exact, f"ノートブックが {len(found)} 個ありました（{names}）。{expected} を採点しました"
-    newest = max(found, key=lambda p: (p.stat().st_mtime, p.name))
-    return newest, f"ノートブックが {len(found)} 個ありました（{names}）。最も新しい {newest.name} を採点しました"
+        return exact, sentences(*refused, f"ノートブックが {len(found)} 個ありました（{names}）。{expected} を採点しました")
+    newest = max(found, key=lambda p: (p.lstat().st_mtime, p.name))
+    return newest, sentences(*refused, f"ノートブックが {len(found)} 個ありました（{names}）。"
+                                       f"最も新しい {shown(newest.name)} を採点しました")
+
+
+def sentences(*parts: str) -> str:
+    """One note of several parts (a submission's note is one line)."""
+    return "。".join(p for p in parts if p)
+
+
+def read_timestamp(folder: Path, under: Path) -> tuple[str | None, str]:
+    """timestamp.txt as nbgrader reads it, or None and a note when it is not a date (anyone can
+    write into the exchange's inbound folder, so the student may have written this file)."""
+    from nbgrader.utils import parse_utc
+    stamp = folder / "timestamp.txt"
+    if not os.path.lexists(stamp):
+        return None, ""
+    try:
+        text = read_text(stamp, under).strip()
+        if text:
+            parse_utc(text)
+        return text or None, ""
+    except SubmissionError as exc:
+        return None, f"timestamp.txt を読めないため（{exc}）、提出時刻なしで採点しました"
+    except Exception:  # dateutil raises several kinds on garbage (ValueError, OverflowError, ...)
+        return None, "timestamp.txt が日時ではないため、提出時刻なしで採点しました"
 
 
 def discover(root: Path, assignment: str) -> list[Submission]:
+    """Every student folder of submitted/, once each; a folder that cannot be read is still a
+    submission (graded 0 with the reason), so no student is left out or stops the others."""
     expected = f"{load_rubric().notebook}.ipynb"
     subs = []
-    for folder in sorted((root / "submitted").glob(f"*/{assignment}")):
-        if not folder.is_dir():
+    top = root / "submitted"
+    for student_dir in sorted(top.iterdir()) if top.is_dir() else []:
+        student = student_dir.name
+        if student != shown(student) or student.startswith("."):
+            print(f"warning: skipped submitted/{shown(student)}: not a student id (not UTF-8 or hidden)",
+                  file=sys.stderr)
             continue
-        path, note = choose_notebook(folder, expected)
-        stamp = folder / "timestamp.txt"
-        timestamp = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
-        subs.append(Submission(folder.parent.name, path, note, _hash(path, note), timestamp))
+        folder = student_dir / assignment
+        if not (os.path.lexists(folder) or student_dir.is_symlink()):
+            continue
+        try:
+            if student_dir.is_symlink() or folder.is_symlink() or not folder.is_dir():
+                path, note = None, f"提出フォルダが{LINK}など通常のフォルダではないため採点しません"
+                timestamp, stamp_note = None, ""
+            else:
+                path, note = choose_notebook(folder, expected)
+                timestamp, stamp_note = read_timestamp(folder, root)
+                note = sentences(*collect_notes(folder, root), note)
+            note = sentences(note, stamp_note)
+            subs.append(Submission(student, path, note, _hash(path, note, root), timestamp))
+        except Exception as exc:  # an unreadable folder: this student only, with the reason
+            note = f"提出フォルダを読めませんでした（{type(exc).__name__}）"
+            subs.append(Submission(student, None, note, _hash(None, note), None))
     return subs
 
 
@@ -95,25 +156,54 @@ def _die_with_parent() -> None:
 _SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation level
 
 
+def course_files(path: Path) -> tuple[Path, dict[str, Any]]:
+    """The course root of a notebook in nbgrader's layout (root/submitted/<student>/<assignment>/),
+    and its released notebook, which `normalise` restores the nbgrader metadata from."""
+    root = path.parents[3]
+    rubric = load_rubric()
+    release = root / "release" / path.parent.name / f"{rubric.notebook}.ipynb"
+    if not release.is_file():
+        release = ROOT / "release" / rubric.assignment / f"{rubric.notebook}.ipynb"
+    return root, _released(str(release), release.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _released(path: str, mtime_ns: int) -> dict[str, Any]:
+    """Parsed once per worker (normalise only reads it)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_normalised(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The submission as every route grades it: read by the intake, metadata as released."""
+    root, release = course_files(path)
+    got = read_notebook(path, under=root)
+    return got.notebook, got.notes + normalise(got.notebook, release)
+
+
 def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
     """Grade one notebook and return the results as JSON text (plain data between processes).
 
     Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
     fresh student process forked in milliseconds instead of a new sandbox and interpreter."""
-    from .judge import _empty_results, grade_notebook
+    from .judge import _empty_results, grade_submission
     from .student import ForkServer
+    notes = [note] if note else []
     if path is None:
         results = _empty_results(load_rubric(), note, isolation)
     else:
         try:
+            nb, more = read_normalised(Path(path))
+            notes += more
             if isolation not in _SERVERS:
                 _SERVERS[isolation] = ForkServer(isolation)
-            results = grade_notebook(Path(path), isolation=isolation, server=_SERVERS[isolation])
+            results = grade_submission(nb, isolation=isolation, server=_SERVERS[isolation])
+        except SubmissionError as exc:  # refused by the intake: 0, with the reason
+            results = _empty_results(load_rubric(), str(exc), isolation)
         except Exception as exc:  # the judge itself failed: record it, never stop the batch
             results = _empty_results(load_rubric(), f"採点中にエラーが発生しました（{type(exc).__name__}）。"
                                                     "担当教員に連絡してください", isolation)
-        if note:
-            results["notes"] = [note]
+        if notes:
+            results["notes"] = notes
     return json.dumps(results, ensure_ascii=False, sort_keys=True)
 
 
@@ -192,55 +282,37 @@ class DaskPool:
 # -- writing (coordinator only) ------------------------------------------------------------------
 
 def write_autograded(root: Path, assignment: str, sub: Submission, results: dict[str, Any]) -> None:
-    """autograded/<student>/<assignment>/<notebook>.ipynb: the submission (or, if unreadable, the
+    """autograded/<student>/<assignment>/<notebook>.ipynb: the submission (or, if refused, the
     release) with the judge's verdict in its test cells. Written atomically."""
-    from .judge import SubmissionError, read_submission
     rubric = load_rubric()
     release = json.loads((root / "release" / assignment / f"{rubric.notebook}.ipynb").read_text(encoding="utf-8"))
-    try:
-        nb = as_released(read_submission(sub.path), release) if sub.path else release
-    except (SubmissionError, ValueError):  # unreadable or malformed: the release carries the verdict
-        nb = release
+    nb = release
+    if sub.path is not None and not is_refused(results):
+        try:
+            nb = read_normalised(sub.path)[0]
+        except SubmissionError:  # refused (changed since it was graded): the release carries the verdict
+            nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
     from .nbgrader_ext import apply_results  # imports nbgrader: coordinator only, not workers
     apply_results(nb, results)
-    messages = [*results.get("notes", []), *results.get("problems", [])]
-    if messages:  # submission-level messages lead the notebook, so feedback shows them first
-        text = "### 採点メモ\n\n" + "\n".join(f"- {m}" for m in messages)
-        nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": text})
+    add_memo(nb, [*results.get("notes", []), *results.get("problems", [])])
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".ipynb.tmp")
-    tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.write_bytes(json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8", "replace"))
     os.replace(tmp, out)
+    stamp = out.parent / "timestamp.txt"
     if sub.timestamp:
-        (out.parent / "timestamp.txt").write_text(sub.timestamp, encoding="utf-8")
+        stamp.write_text(sub.timestamp, encoding="utf-8")
+    elif stamp.exists():  # a rerun without a (valid) timestamp: drop the old one
+        stamp.unlink()
 
 
-def as_released(nb: dict[str, Any], release: dict[str, Any]) -> dict[str, Any]:
-    """Like nbgrader's OverwriteCells: locked and test cells as released, and no nbgrader metadata on
-    cells the release does not have (a renamed or duplicated grade_id makes nbgrader's
-    generate_feedback fail for the student). The judge never read these cells anyway."""
-    from .judge import grade_id
-    if not all(isinstance(c, dict) and isinstance(c.get("metadata", {}), dict) for c in nb["cells"]):
-        raise ValueError("malformed cells")
-    released = {grade_id(c): c for c in release["cells"] if grade_id(c)}
-    seen: set[str] = set()
-    for cell in nb["cells"]:
-        gid = grade_id(cell)
-        if not gid or gid not in released or gid in seen:
-            cell.setdefault("metadata", {}).pop("nbgrader", None)
-            continue
-        seen.add(gid)
-        orig = released[gid]
-        meta = orig["metadata"]["nbgrader"]
-        cell["metadata"]["nbgrader"] = dict(meta)
-        if (meta.get("locked") or (meta.get("grade") and not meta.get("solution"))) \
-                and cell.get("cell_type") == orig.get("cell_type"):
-            cell["source"] = orig["source"]
-    return nb
+def is_refused(results: dict[str, Any]) -> bool:
+    """Graded 0 without reading the notebook (refused by the intake, or the judge failed)."""
+    return bool(results.get("problems")) and results.get("output") in results["problems"]
 
 
 def is_failure(results: dict[str, Any]) -> bool:
@@ -260,11 +332,37 @@ def generate_feedback(root: Path, assignment: str, db_url: str) -> list[str]:
     # run from the kit's folder so that its nbgrader_config.py (ClearHiddenTests) applies
     done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
                            f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+                          cwd=ROOT, env=env, capture_output=True, text=True, errors="replace")
     if done.returncode == 0:
         return []
     failed = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", done.stderr + done.stdout)
     return sorted(set(failed)) or ["（nbgrader generate_feedback が失敗しました: " + done.stderr.strip()[-300:] + "）"]
+
+
+def save(root: Path, assignment: str, book: Any, sub: Submission, results: dict[str, Any]) -> dict[str, Any] | None:
+    """Write and record one submission. A failure there is this student's only: tried again
+    without the timestamp, then as 0 with the reason. Returns what was recorded (None if nothing
+    could be: logged, and the student is graded again on the next run)."""
+    from dataclasses import replace
+
+    from .judge import _empty_results
+    errors: list[str] = []
+    for attempt in range(3):
+        if attempt == 1:
+            sub = replace(sub, timestamp=None)
+            results = {**results, "notes": [*results.get("notes", []), "提出時刻を記録できなかったため、提出時刻なしで採点しました"]}
+        elif attempt == 2:
+            results = _empty_results(load_rubric(), f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください",
+                                     results.get("isolation", ISOLATION))
+        try:
+            write_autograded(root, assignment, sub, results)
+            book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
+            return results
+        except Exception as exc:  # the gradebook rolled this submission back
+            errors.append(type(exc).__name__)
+            print(f"error: recording {shown(sub.student)} (attempt {attempt + 1}): {type(exc).__name__}: "
+                  f"{shown(str(exc))[:300]}", file=sys.stderr)
+    return None
 
 
 def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: str | None = None,
@@ -286,9 +384,11 @@ def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: 
         bar = tqdm(total=len(todo), desc="採点", unit="件", disable=not progress, dynamic_ncols=True)
         try:
             for sub, text in pool.map(todo, isolation):
-                results = json.loads(text)
-                write_autograded(root, assignment, sub, results)
-                book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
+                results = save(root, assignment, book, sub, json.loads(text))
+                if results is None:
+                    failures[sub.student] += 1
+                    bar.update(1)
+                    continue
                 scores[sub.student] = results["score"]
                 if is_failure(results):
                     failures[sub.student] += 1

@@ -60,9 +60,22 @@ class JudgeGradebook:
                                   .where(JOURNAL.c.assignment == assignment))
         return {student: sha for student, sha in rows}
 
+    def rollback(self) -> None:
+        """Forget a half-written submission (the session stays usable for the next one)."""
+        self.gb.db.rollback()
+
     def record(self, assignment: str, student: str, sha256: str, results: dict[str, Any],
                timestamp: str | None = None) -> None:
-        """Scores and feedback comments of one submission, and its hash, in one commit."""
+        """Scores and feedback comments of one submission, and its hash, in one commit; on any
+        error nothing of it is kept (rolled back) and the error is raised."""
+        try:
+            self._record(assignment, student, sha256, results, timestamp)
+        except BaseException:
+            self.rollback()
+            raise
+
+    def _record(self, assignment: str, student: str, sha256: str, results: dict[str, Any],
+                timestamp: str | None) -> None:
         from nbgrader.api import MissingEntry
         gb, notebook = self.gb, self.rubric.notebook
         try:

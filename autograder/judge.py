@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
+from .intake import SubmissionError, read_notebook  # noqa: F401  (SubmissionError: callers catch it here)
 from .student import ForkServer, StudentProcess
 
 GRADERS = Path(__file__).resolve().parent / "graders"
@@ -34,32 +35,10 @@ def grade_id(cell: Any) -> str:
     return gid if isinstance(gid, str) else ""
 
 
-class SubmissionError(Exception):
-    """The file is not a notebook we can read; the message is for the student (Japanese)."""
-
-
 def read_submission(path: Path) -> dict[str, Any]:
-    """The notebook as a dict with a list of cells (nbformat 4).
-
-    Current notebooks are read with the standard json module (importing nbformat costs half a
-    second per process); anything older or odd goes through nbformat, which converts it."""
-    try:
-        raw = Path(path).read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
-        raise SubmissionError(f"提出ファイル {Path(path).name} が見つかりません") from None
-    try:
-        nb = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise SubmissionError(f"提出ファイル {Path(path).name} は JSON ではないため、ノートブックとして読めません") from None
-    if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
-        import nbformat
-        try:
-            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-        except Exception as exc:  # unknown or broken nbformat
-            raise SubmissionError(f"提出ファイル {Path(path).name} をノートブックとして読めません（{type(exc).__name__}）") from None
-    if not isinstance(nb.get("cells"), list):
-        raise SubmissionError(f"提出ファイル {Path(path).name} にセルがありません")
-    return nb
+    """The notebook as a dict with a list of cells (nbformat 4), read by autograder.intake: a
+    regular file only (never through a link), strict UTF-8, bounded size and nesting."""
+    return read_notebook(Path(path)).notebook
 
 
 def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:

@@ -6,13 +6,18 @@ autograde` grades it once, both at the same time. Every case must give a clear J
 (gradebook comment and/or the leading "採点メモ" cell of the graded notebook), a score for what can
 be scored, and never stop the batch or cost another student a grade.
 
-Where nbgrader cannot read a submission (not JSON, renamed grade_ids, another file name) it logs
-an error for that student only; the tests check that it loses no other grade and agrees with the
-batch wherever it does grade.
+nbgrader reads every notebook through the kit's intake (autograder/nbgrader_intake.py): a refused
+one (not JSON, too deep, malformed) is graded as the release with the reason, and grade_ids are
+normalised against the release as in the batch, so both routes give the same score and reason on
+malformed notebooks (SAME_VERDICT). Where nbgrader still cannot grade (another file name, a
+timestamp.txt that is not a date, no notebook) it logs an error for that student only; the tests
+check that it loses no other grade and agrees with the batch wherever it does grade. The batch is
+run twice: the rerun records every student exactly once and changes nothing.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,7 +29,8 @@ import pytest
 
 from autograder.assignment import ROOT
 from autograder.judge import grade_notebook, part_scores
-from tests.course import A, NB, RUBRIC, copy_course, env, make_course, place, scores, comments, submission_dir
+from tests.course import (A, NB, RUBRIC, comments, copy_course, env, journal_count, make_course, place, scores,
+                          submission_dir)
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow
@@ -36,7 +42,8 @@ ODD_NAME = "課題 74 山田 (1).ipynb"
 # (~4x the file); one more copy anywhere (results, pickling, pretty-printing) goes over.
 MAX_RSS_MB = 1200
 # Students nbgrader itself cannot grade (it logs an error for each and goes on with the others).
-NBGRADER_CANNOT = {"not-json", "malformed", "grade-ids-renamed", "odd-file-name", "empty-folder"}
+# (A refused notebook is graded by nbgrader too, as the release with the reason: autograder.nbgrader_intake.)
+NBGRADER_CANNOT = {"odd-file-name", "empty-folder", "name-not-utf8", "timestamp-not-a-date", "timestamp-not-utf8"}
 
 
 def gid(cell: dict) -> str:
@@ -115,6 +122,60 @@ def write_huge(path: Path) -> None:
         f.write(tail)
 
 
+def deep_json() -> bytes:
+    """The solution with notebook metadata nested 1,000 levels deep (json.loads: RecursionError)."""
+    text = dumps(solution()).decode("utf-8")
+    return text.replace('"metadata": {', '"metadata": {"x": ' + "[" * 1000 + "]" * 1000 + ", ", 1).encode("utf-8")
+
+
+def lone_surrogate() -> bytes:
+    """Lone surrogates (escaped: valid JSON, but no UTF-8 can hold them) in a markdown cell and in
+    a comment of an answer cell."""
+    nb = solution()
+    for c in nb["cells"]:
+        if c["cell_type"] == "markdown":
+            c["source"] = "メモ \ud800 です"
+            break
+    for c in nb["cells"]:
+        if gid(c) == "relu":
+            c["source"] = "# \udfff\n" + "".join(c["source"])
+    return json.dumps(nb, ensure_ascii=True).encode("ascii")
+
+
+def with_cell(gid_: str, change) -> bytes:
+    nb = solution()
+    out = []
+    for c in nb["cells"]:
+        out.append(c)
+        if gid(c) == gid_:
+            out.extend(change(c))
+    nb["cells"] = out
+    return dumps(nb)
+
+
+def duplicate_ids() -> bytes:
+    """A second cell named "linear" (nbgrader keeps the last of duplicates, the judge the first)."""
+    return with_cell("linear", lambda c: [{**c, "metadata": json.loads(json.dumps(c["metadata"])), "source": DW_T}])
+
+
+def lookalike(new_id: str) -> bytes:
+    """The answer cell "linear" renamed to a look-alike id, which matches nothing on any route."""
+    nb = solution()
+    for c in nb["cells"]:
+        if gid(c) == "linear":
+            c["metadata"]["nbgrader"]["grade_id"] = new_id
+    return dumps(nb)
+
+
+def forged_points() -> bytes:
+    """The answer cell "linear" flagged as a graded cell worth 1,000 points."""
+    nb = solution()
+    for c in nb["cells"]:
+        if gid(c) == "linear":
+            c["metadata"]["nbgrader"].update(grade=True, points=1000)
+    return dumps(nb)
+
+
 DW_T = answer_source("linear").replace("x.T @ dout", "dout.T @ x")
 CASES = {  # student -> {file name: content}
     "control": {NB: SOLUTION.read_bytes()},
@@ -129,12 +190,29 @@ CASES = {  # student -> {file name: content}
     "huge-output": {},  # written by write_huge
     "odd-file-name": {ODD_NAME: SOLUTION.read_bytes()},
     "empty-folder": {},
+    "deep-json": {NB: deep_json()},
+    "lone-surrogate": {NB: lone_surrogate()},
+    "timestamp-not-a-date": {NB: SOLUTION.read_bytes(), "timestamp.txt": "来週出します".encode("utf-8")},
+    "timestamp-not-utf8": {NB: SOLUTION.read_bytes(), "timestamp.txt": b"2024-06-01 \xff\xfe10:00"},
+    "name-not-utf8": {os.fsdecode(b"matrix_backprop\xff.ipynb"): SOLUTION.read_bytes()},
+    "duplicate-ids": {NB: duplicate_ids()},
+    "lookalike-zero-width": {NB: lookalike("linear\u200b")},
+    "lookalike-cyrillic": {NB: lookalike("lin\u0435ar")},
+    "forged-points": {NB: forged_points()},
     "two-notebooks": {NB: dumps({**solution(), "cells": [
         {**c, "source": DW_T} if gid(c) == "linear" else c for c in solution()["cells"]]}),
         "matrix_backprop-Copy1.ipynb": SOLUTION.read_bytes()},
 }
 # Same answers as the control: the same score, part by part.
-LIKE_CONTROL = ["nbformat-v3", "cells-reordered", "test-cell-edited", "unknown-kernel", "huge-output", "odd-file-name"]
+LIKE_CONTROL = ["nbformat-v3", "cells-reordered", "test-cell-edited", "unknown-kernel", "huge-output", "odd-file-name",
+                "lone-surrogate", "timestamp-not-a-date", "timestamp-not-utf8", "name-not-utf8", "duplicate-ids",
+                "forged-points"]
+# Malformed notebooks: the same score and the same reason through nbgrader autograde and the batch.
+SAME_VERDICT = {"deep-json": "入れ子が深すぎる", "duplicate-ids": "grade_id「linear」のセルが複数あった",
+                "lookalike-zero-width": "grade_id「linear\\u200b」は配布ノートブックにない",
+                "lookalike-cyrillic": "grade_id「lin\\u0435ar」は配布ノートブックにない",
+                "forged-points": "grade_id「linear」のセルの nbgrader 設定（配点など）が配布時と違う",
+                "lone-surrogate": "対になっていないサロゲート", "not-json": "JSON ではない"}
 
 WRAP = ("import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\n"
         "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
@@ -145,10 +223,13 @@ class Run:
     ngcourse: Path  # graded by nbgrader autograde
     batch: subprocess.CompletedProcess
     autograde: subprocess.CompletedProcess
+    feedback: subprocess.CompletedProcess  # nbgrader generate_feedback on the nbgrader course
+    rerun: subprocess.CompletedProcess  # the batch again, nothing changed
     max_rss_mb: float
     batch_scores: dict[str, dict[str, float]]
     nbgrader_scores: dict[str, dict[str, float]]
     comments: dict[str, str]
+    nbgrader_comments: dict[str, str]
     seconds: dict[str, float]
 
 
@@ -171,16 +252,21 @@ def run(tmp_path_factory) -> Run:
                  "--workers", "2", "--no-progress"]
     ng_cmd = [sys.executable, "-m", "nbgrader", "autograde", A, f"--CourseDirectory.root={r.ngcourse}",
               f"--CourseDirectory.db_url=sqlite:///{r.ngcourse / 'gradebook.db'}"]
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    errors="replace")
              for name, cmd in (("batch", batch_cmd), ("autograde", ng_cmd))}
     for name, p in procs.items():
         out, err = p.communicate(timeout=1200)
         setattr(r, name, subprocess.CompletedProcess(p.args, p.returncode, out, err))
         r.seconds[name] = round(time.monotonic() - t0, 1)
     r.max_rss_mb = int(re.findall(r"MAXRSS_KB (\d+)", r.batch.stderr)[-1]) / 1024
+    r.feedback = subprocess.run([*ng_cmd[:3], "generate_feedback", *ng_cmd[4:]], cwd=ROOT, env=env(),
+                                capture_output=True, text=True, errors="replace")
     r.batch_scores = scores(course / "gradebook.db")
     r.nbgrader_scores = scores(r.ngcourse / "gradebook.db")
     r.comments = comments(course / "gradebook.db")
+    r.nbgrader_comments = comments(r.ngcourse / "gradebook.db")
+    r.rerun = subprocess.run(batch_cmd[3:], cwd=ROOT, env=env(), capture_output=True, text=True, errors="replace")
     print(f"\nseconds: {r.seconds}, batch peak RSS {r.max_rss_mb:.0f} MB\n{r.batch.stdout}")
     return r
 
@@ -305,3 +391,48 @@ def test_nbgrader_fails_only_the_students_it_cannot_read(run):
 @pytest.mark.parametrize("student", sorted(set(CASES) - NBGRADER_CANNOT))
 def test_nbgrader_agrees_with_the_batch(run, student):
     assert run.nbgrader_scores[student] == run.batch_scores[student]
+
+
+# -- the same verdict on every route, and a rerun --------------------------------------------------
+
+@pytest.mark.parametrize("student", sorted(SAME_VERDICT))
+def test_malformed_notebooks_get_the_same_verdict_and_reason_on_both_routes(run, student):
+    assert run.nbgrader_scores[student] == run.batch_scores[student]
+    reason = SAME_VERDICT[student]
+    assert reason in run.comments[student], run.comments[student]
+    assert reason in run.nbgrader_comments[student], run.nbgrader_comments[student]
+    for course in (run.course, run.ngcourse):
+        assert reason in feedback(course, student).read_text(encoding="utf-8"), course
+
+
+def test_lookalike_ids_match_no_answer_cell_on_any_route(run):
+    for student in ("lookalike-zero-width", "lookalike-cyrillic"):
+        got, full = run.batch_scores[student], run.batch_scores["control"]
+        assert got["test_linear"] == 0.0 and got["test_sigmoid"] == full["test_sigmoid"]
+        assert run.nbgrader_scores[student] == got
+
+
+def test_deep_json_scores_zero_on_both_routes(run):
+    assert run.batch_scores["deep-json"]["_total"] == 0.0 == run.nbgrader_scores["deep-json"]["_total"]
+
+
+def test_bad_timestamps_and_names_are_graded_with_a_note(run):
+    explained(run, "timestamp-not-a-date", "timestamp.txt が日時ではない")
+    explained(run, "timestamp-not-utf8", "UTF-8 ではありません")
+    explained(run, "name-not-utf8", "matrix_backprop\ufffd.ipynb")
+    explained(run, "lone-surrogate", "対になっていないサロゲート")
+    assert not (run.course / "autograded" / "timestamp-not-a-date" / A / "timestamp.txt").exists()
+
+
+def test_nbgrader_feedback_for_every_student_it_graded(run):
+    for student in run.nbgrader_scores:
+        if student not in NBGRADER_CANNOT:
+            assert feedback(run.ngcourse, student).is_file(), (student, run.feedback.stderr[-2000:])
+
+
+def test_a_rerun_records_every_student_exactly_once(run):
+    assert run.rerun.returncode == 0, run.rerun.stderr[-3000:]
+    assert "Traceback" not in run.rerun.stderr
+    assert re.search(r"変更なしで省略\s+%d" % len(CASES), run.rerun.stdout), run.rerun.stdout
+    assert journal_count(run.course / "gradebook.db") == len(CASES)
+    assert scores(run.course / "gradebook.db") == run.batch_scores

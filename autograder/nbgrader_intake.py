@@ -1,0 +1,195 @@
+"""nbgrader's way in, through the kit's intake (autograder.intake): set in nbgrader_config.py.
+
+- SafeCollect (`c.ExchangeFactory.collect`): `nbgrader collect` copies regular files only. A
+  symbolic link in a student's inbound folder (which anyone can write to) is not followed: it is
+  left out and named in NOTES_FILE, which both grading routes show the student; a notebook left
+  out is replaced by the released one (0 points, with the reason, on every route).
+- IntakeExporter (`c.Autograde.exporter_class`): `nbgrader autograde` reads the submitted
+  notebook as the batch does (no link, bounded size and nesting, strict UTF-8) and normalises its
+  nbgrader metadata against the release (autograder.intake.normalise). A refused notebook is
+  replaced by the release carrying the reason, so the student gets 0 with the reason instead of
+  no grade. Extra files nbgrader copied through a link (its init_assignment follows links) are
+  deleted from autograded/ before anything reads them, so they never reach feedback/ either.
+- IntakeNotes (`c.Autograde.autograde_preprocessors`): the same notes in the gradebook.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbformat.v4.rwbase import rejoin_lines
+from nbgrader.exchange.default.collect import ExchangeCollect
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import ignore_patterns, parse_utc
+
+from .assignment import load_rubric
+from .intake import (LINK, NOTES_FILE, SubmissionError, add_memo, collect_notes, link_refused, normalise,
+                     read_notebook, read_text)
+
+
+class SafeCollect(ExchangeCollect):
+    """`nbgrader collect` that never follows a symbolic link."""
+
+    def do_copy(self, src: str, dest: str, log: Any = None) -> None:
+        if os.path.islink(src):  # the whole inbound entry is a link (to someone else's work?)
+            os.makedirs(dest)
+            self._write_notes(dest, [f"提出フォルダが{LINK}のため採点しません（リンク先は読みません）"])
+            self._stand_in(dest, [p.name for p in self._released().glob("*.ipynb")])
+            return
+        if self.get_size(src) > 1000 * self.coursedir.max_dir_size:  # as nbgrader's do_copy
+            raise RuntimeError(f"Directory size is too big (maximum {1000 * self.coursedir.max_dir_size})")
+        nbgrader_ignore = ignore_patterns(exclude=self.coursedir.ignore, include=self.coursedir.include,
+                                          max_file_size=self.coursedir.max_file_size, log=self.log)
+        refused: list[str] = []
+
+        def ignore(folder: str, names: list[str]) -> set[str]:
+            skip = set(nbgrader_ignore(folder, names))
+            for name in names:
+                path = os.path.join(folder, name)
+                if os.path.islink(path) or not (os.path.isfile(path) or os.path.isdir(path)):
+                    skip.add(name)
+                    refused.append(os.path.relpath(path, src))
+                elif name == NOTES_FILE and folder == src:
+                    skip.add(name)  # ours: a student's file of that name is not believed
+            return skip
+
+        shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+        notes = [link_refused(r) for r in sorted(refused)]
+        if refused:
+            self.log.warning("%s: not collected (symbolic links or special files): %s", src, refused)
+        if not self._timestamp_ok(dest):
+            # the student can write timestamp.txt; nbgrader would fail this student's autograde
+            # and every later `collect --update` on it: keep the time of the inbound folder's name
+            stamp = os.path.basename(src).rsplit("+", 3)[2]
+            Path(dest, "timestamp.txt").write_text(stamp, encoding="utf-8")
+            notes.append("timestamp.txt が日時ではなかったため、提出フォルダ名の時刻を使いました")
+        if notes:
+            self._write_notes(dest, notes)
+        self._stand_in(dest, [r for r in refused if r.endswith(".ipynb") and os.sep not in r])
+        if self.coursedir.groupshared:
+            for folder, _, files in os.walk(dest):
+                os.chmod(folder, (os.stat(folder).st_mode | 0o2770) & 0o2777)
+                for name in files:
+                    path = os.path.join(folder, name)
+                    os.chmod(path, (os.stat(path).st_mode | 0o660) & 0o777)
+
+    def _released(self) -> Path:
+        return Path(self.coursedir.format_path(self.coursedir.release_directory, ".", self.coursedir.assignment_id))
+
+    def _stand_in(self, dest: str, notebooks: list[str]) -> None:
+        """A refused notebook is replaced by the released one: graded 0 with the reason (the notes
+        file) on every route, instead of "no submission" without one."""
+        for name in notebooks:
+            released = self._released() / name
+            if released.is_file() and not os.path.lexists(os.path.join(dest, name)):
+                shutil.copyfile(released, os.path.join(dest, name))
+
+    @staticmethod
+    def _timestamp_ok(dest: str) -> bool:
+        path = Path(dest, "timestamp.txt")
+        if not os.path.lexists(path):
+            return True
+        try:
+            text = read_text(path).strip()
+            return not text or parse_utc(text) is not None
+        except Exception:  # not UTF-8, too long, a folder, or not a date (dateutil raises several kinds)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            return False
+
+    @staticmethod
+    def _write_notes(dest: str, lines: list[str]) -> None:
+        Path(dest, NOTES_FILE).write_text("".join(f"{ln}\n" for ln in lines), encoding="utf-8")
+
+
+def linked_files(folder: Path, root: Path) -> list[str] | None:
+    """Files below `folder` (relative) that are symbolic links; None when `folder` itself or a
+    folder between it and `root` is one (then everything in it came through a link)."""
+    here = folder
+    while here != root and root in here.parents:
+        if here.is_symlink():
+            return None
+        here = here.parent
+    found = []
+    for top, _, files in os.walk(folder):  # does not descend into linked folders (nbgrader neither)
+        found += [os.path.relpath(os.path.join(top, f), folder) for f in files if os.path.islink(os.path.join(top, f))]
+    return found
+
+
+def take_in(path: Path, root: Path, release: dict[str, Any], log: Any = None) -> tuple[dict[str, Any], list[str]]:
+    """The notebook nbgrader grades (the release if the submission is refused) and the notes for
+    the student, exactly as the batch makes them (autograder.batch.read_normalised)."""
+    notes = collect_notes(path.parent, root)
+    try:
+        got = read_notebook(path, under=root)
+        return got.notebook, notes + got.notes + normalise(got.notebook, release)
+    except SubmissionError as exc:
+        if log is not None:
+            log.warning("%s: refused: %s", path, exc)
+        return json.loads(json.dumps(release)), notes + [str(exc)]
+
+
+class IntakeExporter(NotebookExporter):
+    """`c.Autograde.exporter_class`: see the module's docstring."""
+
+    def from_filename(self, filename: str, resources: dict[str, Any] | None = None,
+                      **kw: Any) -> tuple[str, dict[str, Any]]:
+        converter = self.parent
+        if not getattr(converter, "_sanitizing", False):  # second pass: nbgrader's own output
+            return super().from_filename(filename, resources, **kw)
+        coursedir = converter.coursedir
+        root = Path(os.path.abspath(coursedir.root))  # as nbgrader builds `filename`
+        path = Path(os.path.abspath(filename))
+        info = (resources or {}).get("nbgrader", {})
+        assignment, student = info.get("assignment"), info.get("student")
+        release_path = Path(coursedir.format_path(coursedir.release_directory, ".", assignment)) / path.name
+        release = json.loads(release_path.read_text(encoding="utf-8"))
+        self._remove_linked_copies(path.parent, root, Path(converter._format_dest(assignment, student)),
+                                   Path(coursedir.format_path(coursedir.source_directory, ".", assignment)))
+        nb, notes = take_in(path, root, release, self.log)
+        add_memo(nb, notes)
+        node = rejoin_lines(nbformat.from_dict(nb))  # as nbformat.read gives it: sources as text
+        return self.from_notebook_node(node, resources, **kw)
+
+    def _remove_linked_copies(self, folder: Path, root: Path, dest: Path, source: Path) -> None:
+        """Delete what nbgrader's init_assignment copied from a link (the master copies it wrote
+        from source/ over them stay)."""
+        links = linked_files(folder, root)
+        if links is None:
+            links = [os.path.relpath(os.path.join(t, f), dest) for t, _, fs in os.walk(dest) for f in fs]
+        for rel in links:
+            copy = dest / rel
+            if (source / rel).is_file() or not copy.is_file():
+                continue
+            self.log.warning("removing %s: copied from a symbolic link in the submission", copy)
+            copy.unlink()
+
+
+class IntakeNotes(NbGraderPreprocessor):
+    """`c.Autograde.autograde_preprocessors`, after SaveAutoGrades: the intake's notes (refused
+    links, replaced characters, grade_ids not graded...) also go into the gradebook, as the
+    batch records them: leading the first answer cell's comment."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        from nbgrader.api import Gradebook
+        info = resources["nbgrader"]
+        converter = self.parent.parent  # the exporter's parent: nbgrader's Autograde
+        coursedir = converter.coursedir
+        root = Path(os.path.abspath(coursedir.root))
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+        release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
+        path = submitted / f"{info['notebook']}.ipynb"
+        _, notes = take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))
+        first = next((p.answer_cell for p in load_rubric().parts.values() if p.answer_cell), None)
+        if notes and first:
+            with Gradebook(info["db_url"]) as gb:
+                comment = gb.find_comment(first, info["notebook"], info["assignment"], info["student"])
+                comment.auto_comment = "".join(f"{m}\n" for m in notes) + (comment.auto_comment or "")
+                gb.db.commit()
+        return nb, resources

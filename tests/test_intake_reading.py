@@ -1,0 +1,96 @@
+"""autograder.intake, the one reader of submissions: links, special files, size, nesting, encoding,
+structure, and the metadata normalisation shared by the batch and nbgrader. Fast (no nbgrader).
+(The routes themselves, with links: tests/test_intake_links.py.)"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder import intake
+from autograder.intake import SubmissionError, normalise, read_notebook
+from tests.submissions import RELEASE, SOLUTION
+
+REL = json.loads(RELEASE.read_text(encoding="utf-8"))
+
+
+def sol() -> dict:
+    return json.loads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def refused(path: Path, under: Path | None = None) -> str:
+    with pytest.raises(SubmissionError) as info:
+        read_notebook(path, under)
+    return str(info.value)
+
+
+def test_a_link_is_refused_as_the_file_and_as_a_folder_on_the_way(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "nb.ipynb").write_bytes(SOLUTION.read_bytes())
+    assert read_notebook(real / "nb.ipynb", tmp_path).notebook["cells"]
+    os.symlink(SOLUTION, real / "link.ipynb")
+    assert "シンボリックリンク" in refused(real / "link.ipynb", tmp_path)
+    os.symlink(real, tmp_path / "folder")
+    assert "シンボリックリンク" in refused(tmp_path / "folder" / "nb.ipynb", tmp_path)
+    os.mkfifo(real / "fifo.ipynb")
+    assert "通常のファイルではない" in refused(real / "fifo.ipynb")  # and it does not block
+    (real / "dir.ipynb").mkdir()
+    assert "通常のファイルではない" in refused(real / "dir.ipynb")
+
+
+def test_size_nesting_encoding_and_structure(tmp_path, monkeypatch):
+    nb = tmp_path / "nb.ipynb"
+    cases = {
+        b"\xff\xfe" + SOLUTION.read_bytes(): "UTF-8 ではない",
+        json.dumps({**sol(), "metadata": {"x": json.loads("[" * 100 + "]" * 100)}}).encode(): "入れ子が深すぎる",
+        SOLUTION.read_bytes().replace(b'"metadata": {', b'"metadata": {"x": ' + b"[" * 5000 + b"]" * 5000 + b", ", 1):
+            "入れ子が深すぎる",
+        json.dumps({**sol(), "cells": [{"cell_type": "code", "metadata": [], "source": ""}]}).encode(): "1 番目のセル",
+        json.dumps({**sol(), "cells": [{"cell_type": "code", "metadata": {}, "source": 3}]}).encode(): "1 番目のセル",
+        json.dumps({**sol(), "cells": ["文字列"]}).encode(): "1 番目のセル",
+    }
+    for data, reason in cases.items():
+        nb.write_bytes(data)
+        assert reason in refused(nb), reason
+    monkeypatch.setattr(intake, "MAX_NOTEBOOK_BYTES", 1000)
+    nb.write_bytes(SOLUTION.read_bytes())
+    assert "大きすぎます" in refused(nb)
+
+
+def test_lone_surrogates_are_replaced_with_a_note(tmp_path):
+    nb = sol()
+    nb["cells"][0]["source"] = "a \ud800 b"
+    nb["metadata"]["\udfff"] = "\ud83d\ude00 ok"  # a valid pair stays
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb, ensure_ascii=True), encoding="ascii")
+    got = read_notebook(path)
+    assert got.notebook["cells"][0]["source"] == "a \ufffd b"
+    assert got.notebook["metadata"]["\ufffd"] == "\U0001F600 ok"
+    assert "サロゲート" in got.notes[0]
+    json.dumps(got.notebook, ensure_ascii=False).encode("utf-8")  # writable now
+
+
+def cell_of(nb: dict, gid: str) -> dict:
+    return next(c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid)
+
+
+def test_normalise_duplicates_lookalikes_and_forged_points():
+    nb = sol()
+    first = cell_of(nb, "linear")
+    nb["cells"].append({**json.loads(json.dumps(first)), "source": "second"})
+    look = json.loads(json.dumps(cell_of(nb, "sigmoid")))
+    look["metadata"]["nbgrader"]["grade_id"] = "sigm\u043eid\u200b"  # Cyrillic o, zero-width space
+    nb["cells"].append(look)
+    cell_of(nb, "relu")["metadata"]["nbgrader"].update(grade=True, points=1000)
+    notes = normalise(nb, REL)
+    assert [c["source"] for c in nb["cells"] if intake.grade_id(c) == "linear"] == [first["source"]]
+    assert not any(intake.grade_id(c).startswith("sigm") and intake.grade_id(c) != "sigmoid" for c in nb["cells"])
+    assert cell_of(nb, "relu")["metadata"]["nbgrader"] == cell_of(REL, "relu")["metadata"]["nbgrader"]
+    text = "\n".join(notes)
+    assert "grade_id「linear」のセルが複数" in text
+    assert "「sigmoid」に似ています" in text and "\\u200b" in text
+    assert "grade_id「relu」のセルの nbgrader 設定" in text
+    assert normalise(sol(), REL) == []  # the solution as handed out: nothing to say
