@@ -208,7 +208,8 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
     apply_results(nb, results)
     messages = [*results.get("notes", []), *results.get("problems", [])]
     if messages:  # submission-level messages lead the notebook, so feedback shows them first
-        text = "### 採点メモ\n\n" + "\n".join(f"- {m}" for m in messages)
+        from .sanitize import bounded, markdown_escape  # they quote file names and exceptions
+        text = "### 採点メモ\n\n" + "\n".join(f"- {markdown_escape(bounded(m))}" for m in messages[:20])
         nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": text})
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
