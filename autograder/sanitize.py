@@ -52,6 +52,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat's cell id pattern; grade ids, tags
 NBGRADER_KEYS = {"cell_type", "checksum", "grade", "grade_id", "locked", "points", "schema_version", "solution",
                  "task"}  # nbgrader's cell metadata (schema 3)
+MD_SYNTAX = str.maketrans({c: f"&#{ord(c)};" for c in "\r\n[]"})  # every Markdown link needs [ ]
 MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, link, code or math
 
 
@@ -62,10 +63,10 @@ def bounded(text: Any, limit: int = MAX_MESSAGE) -> str:
 
 
 def markdown_escape(text: str) -> str:
-    """Text that Markdown renders as text, on one line (no indented code block either): the
-    characters that could start a tag, an entity, a link, code or math are backslash-escaped
-    (CommonMark); others stay readable."""
-    return MD_ACTIVE.sub(r"\\\1", " ".join(line.strip() for line in text.splitlines()))
+    """Text that Markdown renders as text, on one line, each run of whitespace one space (so no
+    indented code block either): the characters that could start a tag, an entity, a link, code
+    or math are backslash-escaped (CommonMark); others stay readable."""
+    return MD_ACTIVE.sub(r"\\\1", " ".join(text.split()))
 
 
 def _attribute(tag: str, attr: str, value: str) -> str | None:
@@ -99,13 +100,15 @@ def safe_markdown(source: str, attachments: dict[str, Any] | None = None) -> str
         rendered = MarkdownWithMath(renderer=renderer).render(bounded(source, MAX_CELL_TEXT))
     except Exception:  # a malformed attachment or a renderer bug: show the text, escaped
         rendered = "<pre>" + html.escape(bounded(source, MAX_CELL_TEXT)) + "</pre>"
-    return "<div>" + _one_line(clean_html(rendered).strip()) + "</div>"
+    return "<div>" + _inert_line(clean_html(rendered).strip()) + "</div>"
 
 
-def _one_line(fragment: str) -> str:
-    """One line, so that no Markdown parser ends the HTML block early and reads the rest as
-    Markdown (cleaned text such as `[x](javascript:...)` would become a link)."""
-    return fragment.replace("\r", "&#13;").replace("\n", "&#10;")
+def _inert_line(fragment: str) -> str:
+    """Cleaned HTML that no Markdown parser can turn into a link: on one line (an HTML block ends
+    at a blank line, and the rest would be parsed: cleaned text such as `[x](javascript:...)`
+    would become a link), and brackets as character references, which Markdown never reads as
+    link syntax and HTML decodes to the same text (or attribute value)."""
+    return fragment.translate(MD_SYNTAX)
 
 
 @cache
@@ -208,7 +211,7 @@ def _raster_attachments(attachments: Any) -> dict[str, Any]:
 def _is_cleaned(text: str) -> bool:
     """Made by safe_markdown already: one line of HTML in a <div> that the cleaner leaves as it is."""
     return text.startswith("<div>") and text.endswith("</div>") and "\n" not in text \
-        and "\r" not in text and _one_line(clean_html(text)) == text
+        and "\r" not in text and _inert_line(clean_html(text)) == text
 
 
 def clean_comment(comment: Any, markdown: bool = False) -> str:
