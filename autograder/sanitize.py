@@ -8,7 +8,8 @@ HTML) is made safe in itself, so that every renderer is covered whatever its con
   allowlist: text formatting, tables, code, links to http(s)/mailto, images only as embedded
   raster data) and stored as one line of HTML in a <div>, which Markdown renderers pass through
   untouched (no second Markdown pass could turn cleaned text into a link); a raw cell the
-  release does not have is HTML-escaped (HTML exporters insert raw cells as they are);
+  release does not have becomes such a markdown cell showing its text verbatim (HTML exporters
+  insert raw cells as they are). Cleaning twice changes nothing;
 - cell and notebook metadata are cut down to what nbgrader and Jupyter need;
 - text from the judge (which embeds the student's exception types and messages) is bounded and
   stripped of control characters; where it lands in Markdown it is escaped.
@@ -98,9 +99,16 @@ def safe_markdown(source: str, attachments: dict[str, Any] | None = None) -> str
                                exclude_anchor_links=True)
     try:
         rendered = MarkdownWithMath(renderer=renderer).render(bounded(source, MAX_CELL_TEXT))
-    except Exception:  # a malformed attachment or a renderer bug: show the text, escaped
-        rendered = "<pre>" + html.escape(bounded(source, MAX_CELL_TEXT)) + "</pre>"
+    except Exception:  # a malformed attachment or a renderer bug: show the text as it is
+        return preformatted(source)
     return "<div>" + _inert_line(clean_html(rendered).strip()) + "</div>"
+
+
+def preformatted(text: str) -> str:
+    """Any text as a markdown cell that shows it verbatim in a <pre> (one inert line, like
+    safe_markdown's)."""
+    escaped = html.escape(bounded(text, MAX_CELL_TEXT))
+    return "<div>" + _inert_line(clean_html(f"<pre>{escaped}</pre>")) + "</div>"
 
 
 def _inert_line(fragment: str) -> str:
@@ -192,9 +200,9 @@ def sanitize_notebook(nb: Any, keep_text_outputs: bool = False) -> Any:
             continue
         if cell.get("cell_type") == "markdown":
             cell["source"] = safe_markdown(text, cell.get("attachments"))
-        else:  # raw (or unknown): escaped, so that an HTML export shows it as text
-            cell["cell_type"] = "raw"
-            cell["source"] = html.escape(bounded(text, MAX_CELL_TEXT), quote=False)
+        else:  # raw (or unknown; exporters insert raw cells as they are): shown as preformatted text
+            cell["cell_type"] = "markdown"
+            cell["source"] = preformatted(text)
         cell.pop("attachments", None)
     if type(nb) is not dict:  # an nbformat NotebookNode (nbgrader) stays one all the way down
         from nbformat import from_dict

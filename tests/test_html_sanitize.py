@@ -194,6 +194,7 @@ def test_no_student_script_survives_and_the_assignment_still_renders(rendered, p
     text = soup.get_text()
     assert FORMULA in text
     assert "クリック" in text  # the payload's text is shown, its link is gone
+    assert "<script>alert('raw')</script>" in text  # the raw cell, shown as it is (escaped once)
     # the judge's message quotes the student's exception (test cell output): shown as text
     assert '<script>alert("type")</script>' in text and '<img src=x onerror=alert("msg")>' in text
 

@@ -91,5 +91,8 @@ def test_notebook_keeps_the_assignment_and_drops_student_markup():
     assert [c["source"] for c in nb["cells"] if c["cell_type"] == "markdown"][:len(own)] == own
     assert nb["cells"][2].get("attachments") == {"a.svg": {}}
     assert nb["cells"][-2]["source"] == "<div><h1>自分のメモ </h1></div>" and nb["cells"][-2]["metadata"] == {}
-    assert nb["cells"][-1] == {"cell_type": "raw", "metadata": {}, "source": "&lt;script&gt;x&lt;/script&gt;"}
+    assert nb["cells"][-1] == {"cell_type": "markdown", "metadata": {},
+                               "source": "<div><pre>&lt;script&gt;x&lt;/script&gt;</pre></div>"}
     assert nb["cells"][3]["outputs"] == [] and set(nb["metadata"]) == {"kernelspec", "language_info"}
+    once = json.dumps(nb, sort_keys=True)  # autograde, then generate_feedback: the same notebook
+    assert json.dumps(sanitize_notebook(nb), sort_keys=True) == once
