@@ -56,3 +56,10 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Student-controlled HTML never runs in the feedback (autograder/sanitize.py). The autograded
+# notebook is already sanitized by the judge's preprocessor; nbgrader's feedback template renders
+# markdown cells and gradebook comments without nbconvert's sanitizer, so SanitizeFeedback cleans
+# them again after GetGrades, and sanitize_html covers cell outputs, JavaScript and widget state.
+c.GenerateFeedback.preprocessors += ["autograder.nbgrader_ext.SanitizeFeedback"]
+c.HTMLExporter.sanitize_html = True

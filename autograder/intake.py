@@ -259,11 +259,18 @@ def normalise(nb: dict[str, Any], release: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+MAX_MEMO_LINES = 20
+
+
 def add_memo(nb: dict[str, Any], messages: list[str]) -> None:
     """Submission-level messages as the notebook's first cell, so the feedback shows them first."""
     if messages:
-        text = MEMO_TITLE + "\n\n" + "\n".join(f"- {m}" for m in messages)
-        nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": text})
+        from .sanitize import bounded, markdown_escape  # they quote file names and exceptions
+        text = MEMO_TITLE + "\n\n" + "\n".join(f"- {markdown_escape(bounded(m))}" for m in messages[:MAX_MEMO_LINES])
+        cell = {"cell_type": "markdown", "metadata": {}, "source": text}
+        if nb.get("nbformat_minor", 0) >= 5:  # cell ids exist (and are required) from nbformat 4.5
+            cell["id"] = "nb74-memo"
+        nb["cells"].insert(0, cell)
 
 
 def collect_notes(folder: Path, under: Path | None = None) -> list[str]:

@@ -11,6 +11,7 @@ from traitlets import Unicode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .assignment import load_rubric
+from .sanitize import bounded, clean_comment, sanitize_notebook
 
 
 class StripSolutionMarkers(NbGraderPreprocessor):
@@ -29,12 +30,13 @@ class StripSolutionMarkers(NbGraderPreprocessor):
 
 
 def part_feedback(results: dict[str, Any], part: str) -> str:
-    """The judge's Japanese messages for one part, as shown in the autograded/feedback notebook."""
+    """The judge's Japanese messages for one part, as shown in the autograded/feedback notebook.
+    Plain text; each message is bounded (it may quote the student's exception type and message)."""
     tests = [t for t in results["tests"] if t["part"] == part]
     got = sum(t["score"] for t in tests)
     total = sum(t["max_score"] for t in tests)
     lines = [f"採点（ジャッジ）: {got:g} / {total:g} 点"]
-    reasons = list(dict.fromkeys(t["output"] for t in tests if t["status"] != "passed"))
+    reasons = list(dict.fromkeys(bounded(t["output"]) for t in tests if t["status"] != "passed"))
     lines += [f"- {r}" for r in reasons[:5]]
     if len(reasons) > 5:
         lines.append(f"- …ほか {len(reasons) - 5} 件")
@@ -44,7 +46,10 @@ def part_feedback(results: dict[str, Any], part: str) -> str:
 def apply_results(nb: Any, results: dict[str, Any]) -> None:
     """Put the judge's verdict into a notebook, in place: each test cell's outputs become the
     part's messages and its score (a plain float, which nbgrader's determine_grade reads), and
-    hidden tests are removed from the cell sources so that nothing downstream can show them."""
+    hidden tests are removed from the cell sources so that nothing downstream can show them.
+    First the notebook is sanitized (autograder.sanitize): every code cell's outputs are dropped
+    (only the judge's are written back), student markdown/raw cells and metadata are made inert."""
+    sanitize_notebook(nb)
     rubric = load_rubric()
     by_part: dict[str, float] = {}
     for t in results["tests"]:
@@ -90,3 +95,38 @@ class JudgeScores(NbGraderPreprocessor):
         self.log.info("judge: %s / %s (isolation %s)", results["score"], results["max_score"],
                       results.get("isolation"))
         return nb, resources
+
+
+class SanitizeFeedback(NbGraderPreprocessor):
+    """GenerateFeedback preprocessor, after GetGrades: nbgrader's feedback template renders markdown
+    cells and gradebook comments (`nbgrader.comment`) with no sanitizer. The notebook is sanitized
+    again (the judge's plain-text outputs kept), and each comment cleaned: an automatic one (the
+    judge's messages and the batch's notes, which quote the student) is plain text, shown as such;
+    the instructor's manual comment is Markdown, rendered and cleaned (autograder.sanitize)."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        graded = [{k: c.metadata.nbgrader[k] for k in ("score", "comment") if k in c.metadata.nbgrader}
+                  if isinstance(c.get("metadata", {}).get("nbgrader"), dict) else {} for c in nb.cells]
+        manual = self._manual_comments(resources) if any("comment" in g for g in graded) else set()
+        sanitize_notebook(nb, keep_text_outputs=True)
+        for cell, got in zip(nb.cells, graded):
+            if "nbgrader" not in cell.metadata:
+                continue
+            if "score" in got:  # from the gradebook
+                cell.metadata.nbgrader["score"] = got["score"]
+            if "comment" in got:
+                gid = cell.metadata.nbgrader.get("grade_id")
+                cell.metadata.nbgrader["comment"] = clean_comment(got["comment"], markdown=gid in manual) or None
+        return nb, resources
+
+    @staticmethod
+    def _manual_comments(resources: ResourcesDict) -> set[str]:
+        """grade_ids of the cells whose comment the instructor wrote (GetGrades shows either)."""
+        from nbgrader.api import Gradebook, MissingEntry
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                nb = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            except MissingEntry:
+                return set()
+            return {c.name for c in nb.comments if c.manual_comment is not None}
