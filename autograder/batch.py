@@ -16,6 +16,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -106,6 +107,11 @@ def read_timestamp(folder: Path, under: Path) -> tuple[str | None, str]:
         return None, "timestamp.txt が日時ではないため、提出時刻なしで採点しました"
 
 
+# Student ids go into formgrader's pages unescaped (its manage_students templates put them in a
+# JavaScript string): letters (any script), digits and _.@- only.
+STUDENT_ID = re.compile(r"[\w.@-]{1,128}")
+
+
 def discover(root: Path, assignment: str) -> list[Submission]:
     """Every student folder of submitted/, once each; a folder that cannot be read is still a
     submission (graded 0 with the reason), so no student is left out or stops the others."""
@@ -114,9 +120,9 @@ def discover(root: Path, assignment: str) -> list[Submission]:
     top = root / "submitted"
     for student_dir in sorted(top.iterdir()) if top.is_dir() else []:
         student = student_dir.name
-        if student != shown(student) or student.startswith("."):
-            print(f"warning: skipped submitted/{shown(student)}: not a student id (not UTF-8 or hidden)",
-                  file=sys.stderr)
+        if student != shown(student) or student.startswith(".") or not STUDENT_ID.fullmatch(student):
+            print(f"warning: skipped submitted/{shown(student)!r}: not a student id (not UTF-8, hidden, "
+                  "or characters other than letters, digits and _.@-)", file=sys.stderr)
             continue
         folder = student_dir / assignment
         if not (os.path.lexists(folder) or student_dir.is_symlink()):

@@ -94,3 +94,20 @@ def test_normalise_duplicates_lookalikes_and_forged_points():
     assert "「sigmoid」に似ています" in text and "\\u200b" in text
     assert "grade_id「relu」のセルの nbgrader 設定" in text
     assert normalise(sol(), REL) == []  # the solution as handed out: nothing to say
+
+
+def test_batch_discovery_skips_folder_names_that_are_not_student_ids(tmp_path, capsys):
+    """A student id reaches formgrader's pages unescaped: a folder name with quotes or markup is
+    not taken as one (reported on stderr), while ids in any script are."""
+    from autograder.batch import discover
+    from autograder.assignment import load_rubric
+    rubric = load_rubric()
+    names = ["s001", "yamada-山田", 'x";alert(1);"', "<img src=x onerror=alert(1)>"]
+    for name in names:
+        folder = tmp_path / "submitted" / name / rubric.assignment
+        folder.mkdir(parents=True)
+        (folder / f"{rubric.notebook}.ipynb").write_text("{}", encoding="utf-8")
+    found = sorted(s.student for s in discover(tmp_path, rubric.assignment))
+    assert found == ["s001", "yamada-山田"]
+    err = capsys.readouterr().err
+    assert err.count("not a student id") == 2
