@@ -261,6 +261,19 @@ def test_ctrl_c_during_a_grade_writes_no_results(tmp_path):
     assert "中断" in stderr and "合計" not in stdout
 
 
+def test_a_part_over_its_wall_clock_budget_is_cut_with_a_reason(tmp_path, monkeypatch):
+    from autograder import student
+    monkeypatch.setattr(student, "PART_BUDGET", 2.0)   # read when each part starts
+    nb = make_submission(tmp_path / "slow.ipynb", {"linear": SLOW_LINEAR.replace("1.5", "0.4")})
+    results = grade_notebook(nb)
+    linear = part_tests(results, "linear")
+    cut = [t for t in linear.values() if "制限時間（2 秒）を超えたため打ち切りました" in t["output"]]
+    assert cut and all(t["status"] == "failed" for t in cut), linear
+    assert any("制限時間" in p for p in results["problems"])
+    others = {p: s for p, s in part_scores(results).items() if p != "linear"}
+    assert others == {p.name: p.points for p in RUBRIC.parts.values() if p.name != "linear"}
+
+
 # --- finding 8: properties the judge checks itself ---------------------------------------------------
 def sigmoid_results(tmp_path: Path, cell: str) -> dict[str, dict]:
     return part_tests(grade_notebook(make_submission(tmp_path / "s.ipynb", {"sigmoid": cell})), "sigmoid")
