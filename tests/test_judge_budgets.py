@@ -304,3 +304,39 @@ def backward(self, dout):
     assert "数値微分" in tests["test_analytic"]["output"]
     values = [t for name, t in tests.items() if name.startswith("test_gradients[")]
     assert values and all(t["status"] == "passed" for t in values)   # the values are right: only the property fails
+
+
+def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
+    """SIGINT reaches a batch worker while it grades: the worker's grade records nothing (before,
+    pytest swallowed the interrupt and the worker returned a partial score, which was recorded)."""
+    from autograder.gradebook import JudgeGradebook
+    from tests.course import A, add_students, db_url, env, make_course, place
+
+    course = make_course(tmp_path / "course")
+    add_students(course, ["a_fast", "b_slow"])
+    place(course, "a_fast", make_submission(tmp_path / "fast.ipynb"))
+    place(course, "b_slow", make_submission(tmp_path / "slow.ipynb", {"linear": SLOW_LINEAR}))
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress",
+                             "--no-feedback", "--workers", "1"], cwd=ROOT, env={**env(), ENV_SECRET: SECRET},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def graded() -> dict[str, str]:
+        try:
+            with JudgeGradebook(db_url(course)) as book:
+                return book.graded(A)
+        except Exception:   # the batch has not created its table yet
+            return {}
+    deadline = time.monotonic() + 120
+    while "a_fast" not in graded() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "a_fast" in graded()
+    time.sleep(3.0)   # b_slow's Linear part is being graded (1.5 s per backward call)
+    def children(pid: int) -> list[tuple[int, str]]:
+        out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        return [(int(line.split()[0]), line) for line in out.splitlines()]
+    # the worker is the child of the batch that holds a sandbox (the other is multiprocessing's helper)
+    pids = [pid for pid, _ in children(proc.pid) if any("bwrap" in line for _, line in children(pid))]
+    assert len(pids) == 1, children(proc.pid)
+    os.kill(pids[0], signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert set(graded()) == {"a_fast"}, (stdout, stderr[-2000:])   # a rerun grades b_slow
