@@ -187,13 +187,15 @@ def test_a_table_of_inputs_learnt_from_one_submission_earns_nothing_in_the_next(
 # --- finding 5: bounded judge work and memory; an interrupted grade records nothing ------------------
 def peak_rss_of_grade(notebook: Path, out: Path, timeout: float = 300) -> tuple[subprocess.CompletedProcess, int, float]:
     """(the grade's process, peak RSS in bytes of the grade and everything it waited for, seconds)."""
-    wrapper = ("import resource, subprocess, sys\n"
-               "done = subprocess.run([sys.executable, '-m', 'autograder', 'grade', sys.argv[1], '--json', sys.argv[2]])\n"
+    wrapper = ("import resource, subprocess, sys\n"   # a grade over its time is killed (its sandbox dies with it)
+               "done = subprocess.run([sys.executable, '-m', 'autograder', 'grade', sys.argv[1], '--json', sys.argv[2]],"
+               " timeout=float(sys.argv[3]))\n"
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
                "sys.exit(done.returncode)\n")
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", wrapper, str(notebook), str(out)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=os.environ.copy())
+    done = subprocess.run([sys.executable, "-c", wrapper, str(notebook), str(out), str(timeout)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout + 30, env=os.environ.copy())
+    assert done.returncode == 0 or "TimeoutExpired" not in done.stderr, f"the grade took over {timeout} s"
     seconds = time.monotonic() - start
     return done, int(done.stdout.strip().splitlines()[-1]) * 1024, seconds
 
@@ -252,10 +254,14 @@ def test_ctrl_c_during_a_grade_writes_no_results(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(nb), "--json", str(out)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    time.sleep(4.0)   # the Linear part is being graded (1.5 s per backward call)
-    assert proc.poll() is None
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        time.sleep(4.0)   # the Linear part is being graded (1.5 s per backward call)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()   # the sandbox dies with its parent
     assert proc.returncode != 0, stdout
     assert not out.exists()
     assert "中断" in stderr and "合計" not in stdout
@@ -326,6 +332,17 @@ def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
                 return book.graded(A)
         except Exception:   # the batch has not created its table yet
             return {}
+    try:
+        interrupt_the_worker_of(proc, graded)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert set(graded()) == {"a_fast"}, (stdout, stderr[-2000:])   # a rerun grades b_slow
+
+
+def interrupt_the_worker_of(proc: subprocess.Popen, graded) -> None:
+    """Once a_fast is recorded and b_slow is being graded, SIGINT to the batch's worker."""
     deadline = time.monotonic() + 120
     while "a_fast" not in graded() and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -338,5 +355,3 @@ def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
     pids = [pid for pid, _ in children(proc.pid) if any("bwrap" in line for _, line in children(pid))]
     assert len(pids) == 1, children(proc.pid)
     os.kill(pids[0], signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert set(graded()) == {"a_fast"}, (stdout, stderr[-2000:])   # a rerun grades b_slow
