@@ -46,12 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         # ~0.05 s per grade scanning NumPy's and pytest's objects (reference counting still frees).
         gc.disable()
         from .student import StudentProcess
-        # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
-        with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
-            proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
-            from .judge import grade_notebook, write_results
-            from .report import format_report
-            results = grade_notebook(Path(args.notebook), proc=proc)
+        try:
+            # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
+            with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
+                proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
+                from .judge import grade_notebook, write_results
+                from .report import format_report
+                results = grade_notebook(Path(args.notebook), proc=proc)
+        except KeyboardInterrupt:   # judge.GradeInterrupted too: a partial grade is no grade
+            print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
+            return 130
         if args.json_path:
             write_results(results, Path(args.json_path))
         print(format_report(results))

@@ -19,7 +19,7 @@ from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
 from .intake import SubmissionError, read_notebook  # noqa: F401  (SubmissionError: callers catch it here)
-from .student import ForkServer, StudentProcess
+from .student import ForkServer, StudentProcess, clean_text
 
 GRADERS = Path(__file__).resolve().parent / "graders"
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
@@ -27,12 +27,21 @@ UNUSED_PYTEST_PLUGINS = ("terminal", "doctest", "junitxml", "pastebin", "unittes
                          "tmpdir", "monkeypatch", "recwarn", "stepwise", "setuponly", "setupplan",
                          "faulthandler", "logging", "warnings", "debugging", "threadexception",
                          "unraisableexception", "cacheprovider", "capture")
+MAX_OUTPUT_CHARS = 2000  # one test's message in the results (student text in it is bounded before)
 
 
 def grade_id(cell: Any) -> str:
     meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
     gid = meta.get("grade_id", "") if isinstance(meta, dict) else ""
     return gid if isinstance(gid, str) else ""
+
+
+class GradeInterrupted(KeyboardInterrupt):
+    """The grade was interrupted (Ctrl-C, SIGINT): no result may be recorded for it.
+
+    A KeyboardInterrupt, so that `except Exception` (the batch worker's) lets it through: the CLI
+    then writes no results file, the batch records nothing for the submission (a rerun grades it),
+    and nbgrader's autograde records no grade."""
 
 
 def read_submission(path: Path) -> dict[str, Any]:
@@ -110,6 +119,8 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
         proc.preload(cells, forks=len(rubric.parts))
         import pytest
 
+        from .course_secret import submission_key
+        from .graders.checks import inputs_key
         from .judge_plugin import JudgePlugin
         plugin = JudgePlugin(proc, rubric, problems, cells)  # loads the cells when a test needs them
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -117,11 +128,14 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
                 str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
-        pytest.main(args, plugins=[plugin])
+        with inputs_key(submission_key(cells)):   # this submission's hidden inputs
+            pytest.main(args, plugins=[plugin])
+        if plugin.interrupted:   # pytest turns Ctrl-C into a partial run: record nothing
+            raise GradeInterrupted()
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran
         level = proc.recorded_level  # the isolation in effect, with its layers (student.py)
     results = build_results(plugin, rubric, level)
-    results["problems"] = sorted(set(problems.values()) | plugin.incidents)
+    results["problems"] = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
     return results
 
 
@@ -136,7 +150,8 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> dict[str, Any]
         label = o.nodeid.split("::", 1)[-1]
         tests.append({"name": f"{part.title} :: {label}", "part": o.part,
                       "score": round(max_score if o.passed else 0.0, 6), "max_score": round(max_score, 6),
-                      "status": "passed" if o.passed else "failed", "output": o.message})
+                      "status": "passed" if o.passed else "failed",
+                      "output": clean_text(o.message, MAX_OUTPUT_CHARS)})   # the last bound on any text
     for part in rubric.parts.values():  # a part whose graders did not run still counts its points
         if part.name not in seen_parts:
             tests.append({"name": part.title, "part": part.name, "score": 0.0, "max_score": part.points,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from .assignment import Rubric
-from .student import StudentCrashed, StudentError, StudentProcess, StudentTimeout
+from . import student
+from .student import StudentCrashed, StudentError, StudentProcess, StudentTimeout, check_budget, part_budget
 
 
 @dataclass
@@ -35,6 +37,22 @@ class JudgePlugin:
         self.cases: Counter[tuple[str, str]] = Counter()
         self.order = {name: i for i, name in enumerate(rubric.parts)}
         self.incidents: set[str] = set()  # hangs and crashes of the student's process
+        self.deadlines: dict[str, float] = {}  # per part: the end of its wall-clock budget
+        self.interrupted = False  # Ctrl-C: pytest stops and reports a partial run
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: Any):
+        """Each part has a wall-clock budget (student.PART_BUDGET) for all its tests, the judge's
+        work included: student calls end at the deadline, the judge's long loops check it."""
+        self.ensure_loaded()   # loading the cells is the submission's, not the first part's, time
+        part = self.part_of(item)
+        deadline = self.deadlines.setdefault(part, time.monotonic() + student.PART_BUDGET)
+        with part_budget(deadline):
+            check_budget()
+            return (yield)
 
     def pytest_configure(self, config: Any) -> None:
         # failures are turned into messages here, not printed: skip pytest's costly source-parsing

@@ -16,6 +16,7 @@ Japanese and names the student's own line; it never takes the judge down.
 from __future__ import annotations
 
 import os
+import re
 import select
 import shutil
 import signal
@@ -24,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from .sandbox import protocol
 
@@ -41,6 +43,12 @@ MASTER_TIMEOUT = 10.0  # the fork server's kill + clean-up before a new zygote
 MEMORY_BYTES = 1 << 30
 MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
 PRELOAD_BYTES = 64 << 10  # cells sent ahead must fit in the socket's buffer (never wait to send)
+# The largest array the judge takes from the student (elements): the graders' own arrays have at
+# most a few dozen, an exercise's recorded setup a few hundred. Anything larger is refused when it
+# arrives, before it is converted or kept (a 60 MiB bool array would be 480 MiB as float64).
+MAX_ELEMENTS = 1 << 20
+# Wall-clock budget of one graded part, judge and student time together (JudgePlugin sets it).
+PART_BUDGET = 30.0
 
 
 class StudentError(Exception):
@@ -67,15 +75,64 @@ class Missing(StudentError):
     """A class, variable or attribute the judge asked for does not exist."""
 
 
+# --- what the student process sends is untrusted text: bounded and cleaned on this side ---------
+TEXT_LIMITS = {"type": 60, "message": 200, "function": 60, "code": 120, "cell": 60}
+RECEIVED_TEXT_LIMIT = 200   # any other string in a reply (class names, dict keys, ...)
+# Control characters (but newline and tab), lone surrogates, bidi overrides and other format characters
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+# A number with 4 or more significant digits: how a hidden input or expected value would be spelled
+_LONG_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _significant_digits(number: str) -> int:
+    mantissa = re.split("[eE]", number.lstrip("+-"))[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0"))
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """Student-controlled text as it may be shown: printable, at most `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    text = _UNPRINTABLE.sub("", text[:4 * limit + 16])
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def student_text(value: Any, limit: int) -> str:
+    """clean_text, with every long number (4+ significant digits) masked: code that runs on the
+    hidden inputs can put them into an exception's type name or message, never into feedback."""
+    text = clean_text(value, 4 * limit)
+    text = _LONG_NUMBER.sub(lambda m: m.group(0) if _significant_digits(m.group(0)) < 4 else "…", text)
+    return clean_text(text, limit)
+
+
+def received(value: Any, depth: int = 0) -> Any:
+    """A reply from the student process made safe to keep: strings bounded and cleaned, arrays over
+    MAX_ELEMENTS replaced by {"$big": [dtype, shape]} before anything converts or keeps them."""
+    import numpy as np
+    if isinstance(value, str):
+        return student_text(value, RECEIVED_TEXT_LIMIT)
+    if isinstance(value, np.ndarray):
+        return value if value.size <= MAX_ELEMENTS else {"$big": [value.dtype.str, list(value.shape)]}
+    if depth > 32:
+        return None
+    if isinstance(value, list):
+        return [received(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {student_text(k, RECEIVED_TEXT_LIMIT): received(v, depth + 1) for k, v in value.items()}
+    return value
+
+
 def _where(err: dict) -> str:
     w = err.get("where")
-    if not w:
+    if not isinstance(w, dict):
         return ""
-    return f"（セル {w['cell']} の {w['function']}、{w['line']} 行目: {w['code']}）"
+    f = {k: student_text(w.get(k, ""), TEXT_LIMITS[k]) for k in ("cell", "function", "code")}
+    return f"（セル {f['cell']} の {f['function']}、{student_text(w.get('line', ''), 12)} 行目: {f['code']}）"
 
 
 def error_message(err: dict, what: str) -> str:
-    kind, msg = err.get("type", "Error"), err.get("message", "")
+    kind = student_text(err.get("type", "Error"), TEXT_LIMITS["type"])
+    msg = student_text(err.get("message", ""), TEXT_LIMITS["message"])
     if kind == "NotImplementedError":
         return f"{what} はまだ実装されていません（NotImplementedError）{_where(err)}"
     if kind == "UnsendableValue":
@@ -400,9 +457,21 @@ class CellOutcome:
     message: str = ""
 
 
+def too_big(value: Any) -> tuple[str, list[int]] | None:
+    """(dtype, shape) of an array received() refused, else None."""
+    if isinstance(value, dict) and set(value) == {"$big"} and isinstance(value["$big"], list):
+        return tuple(value["$big"][:2]) if len(value["$big"]) == 2 else ("?", [])
+    return None
+
+
 def as_float_array(value: Any, what: str) -> np.ndarray:
-    """Coerce a returned value to a float64 array or explain (in Japanese) why it is not one."""
+    """Coerce a returned value to a float64 array or explain (in Japanese) why it is not one.
+    The size is checked before any conversion."""
     import numpy as np
+    big = too_big(value)
+    if big is not None or (isinstance(value, np.ndarray) and value.size > MAX_ELEMENTS):
+        shape = tuple(big[1]) if big is not None else value.shape
+        raise StudentError(f"{what} が大きすぎます（形状 {clean_text(shape, 60)}、上限 {MAX_ELEMENTS} 要素）")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return value.astype(np.float64)
     if isinstance(value, np.ndarray) and value.dtype.kind == "c":
@@ -410,10 +479,12 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
     if value is None:
         raise StudentError(f"{what} が None です（値を return していますか？）")
     if isinstance(value, dict) and "$obj" in value:
-        raise StudentError(f"{what} が配列ではありません（型 {value['$obj']}）")
+        raise StudentError(f"{what} が配列ではありません（型 {student_text(value['$obj'], TEXT_LIMITS['type'])}）")
     if isinstance(value, list):
         try:
-            return np.asarray(value, dtype=np.float64)
+            out = np.asarray(value, dtype=np.float64)
+            if out.size <= MAX_ELEMENTS:
+                return out
         except (TypeError, ValueError):
             pass
     raise StudentError(f"{what} が数値の配列ではありません（{type(value).__name__}）")
@@ -433,6 +504,7 @@ class RemoteObject:
     def __init__(self, session: "PartSession", handle: int, class_name: str):
         self.session, self.handle, self.class_name = session, handle, class_name
         self.last_args_changed: list[bool] = []
+        self.last_args_after: list[Any] = []   # the array arguments as the call left them
         self.last_forward_calls = 0
         self.last_fetched: dict[str, Any] = {}
 
@@ -447,14 +519,21 @@ class RemoteObject:
                      fetch: tuple[str, Sequence[str]] | None = None) -> tuple[dict, str]:
         """The request of call() and what it is called in messages (for PartSession.steps too)."""
         req = {"op": "call", "h": handle, "method": method, "args": [_argument(a) for a in args]}
+        if method == "backward":   # dout comes back as the call left it: the judge compares it
+            req["echo_args"] = True
         if fetch is not None:
             req["fetch"] = [fetch[0], list(fetch[1])]
         return req, f"{class_name}.{method}"
 
     def take_reply(self, reply: dict) -> Any:
         """The result of a call's reply; what the runner observed goes to the last_* attributes."""
-        self.last_args_changed = reply.get("args_changed", [])
-        self.last_forward_calls = int(reply.get("forward_calls", 0))
+        changed, after = reply.get("args_changed", []), reply.get("args_after", [])
+        self.last_args_changed = [bool(c) for c in changed] if isinstance(changed, list) else []
+        self.last_args_after = after if isinstance(after, list) else []
+        try:
+            self.last_forward_calls = max(0, int(reply.get("forward_calls", 0)))
+        except (TypeError, ValueError, OverflowError):
+            self.last_forward_calls = 0
         fetched = reply.get("fetched")
         self.last_fetched = fetched if isinstance(fetched, dict) else {}
         return reply.get("result")
@@ -499,6 +578,40 @@ def loss_value(raw: Any, class_name: str) -> float:
     if value.size != 1:
         raise StudentError(f"{class_name}.forward の戻り値がスカラーではありません（形状 {value.shape}）")
     return float(value.reshape(()))
+
+
+# --- the wall-clock budget of the part being graded ------------------------------------------------
+_part_deadline: float | None = None
+
+
+@contextmanager
+def part_budget(deadline: float | None) -> Iterator[None]:
+    """Within the block, student calls and the judge's own loops (check_budget) end at `deadline`."""
+    global _part_deadline
+    saved, _part_deadline = _part_deadline, deadline
+    try:
+        yield
+    finally:
+        _part_deadline = saved
+
+
+def part_time_left() -> float | None:
+    return None if _part_deadline is None else _part_deadline - time.monotonic()
+
+
+def budget_message() -> str:
+    return (f"この部分の採点が制限時間（{PART_BUDGET:g} 秒）を超えたため打ち切りました。配列や設定が課題より"
+            "大きすぎないか、処理が遅すぎないかを確認してください。この部分の残りのテストは実行できません")
+
+
+class OverBudget(StudentTimeout):
+    """The part's wall-clock budget is spent."""
+
+
+def check_budget() -> None:
+    """Called in the judge's long loops (central differences, an exercise's re-run)."""
+    if _part_deadline is not None and time.monotonic() > _part_deadline:
+        raise OverBudget(budget_message())
 
 
 class PartSession:
@@ -546,15 +659,21 @@ class PartSession:
             raise StudentCrashed(self.dead) from None
 
     def _receive(self, what: str, timeout: float) -> dict:
+        left = part_time_left()
+        over_budget = left is not None and left < timeout
+        if over_budget:
+            timeout = max(left, 0.0)
         try:
-            return protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
+            reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
         except protocol.ChannelTimeout:
             self.timed_out = True
-            self._kill(f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
+            self._kill(budget_message() if over_budget else
+                       f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
             raise StudentTimeout(self.dead) from None
         except (protocol.ChannelClosed, OSError):
             self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
             raise StudentCrashed(self.dead) from None
+        return received(reply)
 
     def new(self, class_name: str, *args: Any) -> RemoteObject:
         return self.made(self.request(*self.new_request(class_name, *args)), class_name)

@@ -7,8 +7,15 @@ Prints the median (and min/max) over the runs of
 `python -c "import numpy"` on the same machine, and the isolation level in effect. Grades run
 as they do for an instructor, with the judge's store of expected values filled by the first grade
 (autograder/graders/expected_store.py); the same number of runs with no store at all (as the very
-first grade on a fresh machine) is printed too. The three kinds of run are interleaved, so that
-the machine's drift affects them alike.
+first grade on a fresh machine) is printed too, and grades of a new submission each run (the
+solution with one comment changed: its hidden inputs, drawn from the course secret and the code, are
+new, so its expected values are not stored yet). The kinds of run are interleaved, so that the
+machine's drift affects them alike.
+
+    .venv/bin/python benchmarks/bench_judge.py --runs 20 --compare /tmp/base
+
+--compare DIR also times every kind of grade with the kit checked out in DIR (e.g. a git worktree
+of an earlier commit), interleaved with this one's: before and after side by side in one run.
 """
 from __future__ import annotations
 
@@ -29,10 +36,20 @@ from autograder.assignment import load_rubric  # noqa: E402
 from autograder.graders.expected_store import ENV_PATH  # noqa: E402
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
+
+
+def new_submission(solution: Path, path: Path, k: int) -> Path:
+    """The solution with a comment added to its first code cell: other code, so other hidden inputs."""
+    nb = json.loads(solution.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    src = cell["source"]
+    cell["source"] = ("".join(src) if isinstance(src, list) else src) + f"\n# submission {k}\n"
+    path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    return path
 
 
 def summary(times: list[float]) -> str:
@@ -42,25 +59,38 @@ def summary(times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--compare", metavar="DIR", type=Path, help="also time the kit checked out in DIR")
     args = parser.parse_args()
     r = load_rubric()
-    solution = ROOT / "solutions" / r.assignment / f"{r.notebook}.ipynb"
+    trees = {"this": ROOT} | ({"compare": args.compare.resolve()} if args.compare else {})
     no_store = {**os.environ, ENV_PATH: ""}
+    kinds = ("grade one correct submission", "  the same, no stored values", "  a new submission each run")
+    times = {(t, k): [] for t in trees for k in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
-        grade = [sys.executable, "-m", "autograder", "grade", str(solution), "--json", str(out)]
+
+        def grade(tree: Path, nb: Path) -> list[str]:
+            return [sys.executable, "-m", "autograder", "grade", str(nb), "--json", str(out)]
+        solutions = {t: tree / "solutions" / r.assignment / f"{r.notebook}.ipynb" for t, tree in trees.items()}
         numpy = [sys.executable, "-c", "import numpy"]
-        timed(grade)  # warms the file cache and fills the store
-        grades, fresh, numpys = [], [], []
-        for _ in range(args.runs):
-            grades.append(timed(grade))
-            fresh.append(timed(grade, no_store))
+        for t, tree in trees.items():
+            timed(grade(tree, solutions[t]), cwd=tree)  # warms the file cache and fills the store
+        numpys, scores = [], {}
+        for i in range(args.runs):
+            for t, tree in trees.items():
+                times[(t, kinds[0])].append(timed(grade(tree, solutions[t]), cwd=tree))
+                scores[t] = json.loads(out.read_text(encoding="utf-8"))
+                times[(t, kinds[1])].append(timed(grade(tree, solutions[t]), no_store, cwd=tree))
+                fresh = new_submission(solutions[t], Path(tmp) / f"new-{t}-{i}.ipynb", i)
+                times[(t, kinds[2])].append(timed(grade(tree, fresh), cwd=tree))
             numpys.append(timed(numpy))
-        results = json.loads(out.read_text(encoding="utf-8"))
-    print(f"grade one correct submission : {summary(grades)}")
-    print(f"  the same, no stored values : {summary(fresh)}")
+    for t, tree in trees.items():
+        if len(trees) > 1:
+            print(f"{tree}:")
+        for k in kinds:
+            print(f"{k:29s}: {summary(times[(t, k)])}")
+        print(f"score {scores[t]['score']:g} / {scores[t]['max_score']:g}, isolation {scores[t]['isolation']}")
     print(f'python -c "import numpy"     : median {statistics.median(numpys):.3f} s')
-    print(f"score {results['score']:g} / {results['max_score']:g}, isolation {results['isolation']}")
 
 
 if __name__ == "__main__":

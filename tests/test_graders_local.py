@@ -16,12 +16,20 @@ import pytest
 
 from autograder.assignment import load_rubric
 from autograder.graders import checks
-from benchmarks.false_failures import LocalStudent, grader_cases, load_reference, main as benchmark_main, run_part
+from benchmarks.false_failures import (BENCHMARK_KEY, LocalStudent, grader_cases, load_reference, main as benchmark_main,
+                                       run_part)
 from tests.bugs.catalog import BUGS
 from tests.submissions import RELEASE
 
 RUBRIC = load_rubric()
 BY_NAME = {e.name: e for e in BUGS}
+
+
+@pytest.fixture(autouse=True)
+def inputs_key():
+    """Cases drawn here directly (not through run_part) need a key too, as in the judge."""
+    with checks.inputs_key(BENCHMARK_KEY):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from autograder.assignment import reference_module_path
-from autograder.student import (Missing, RemoteObject, StudentError, as_float_array, error_message, forward_output,
-                                loss_value, step_reply)
+from autograder.student import (Missing, RemoteObject, StudentError, as_float_array, check_budget, clean_text,
+                                error_message, forward_output, loss_value, step_reply, student_text, too_big)
 
 from .expected_store import ExpectedStore, array_digest, store_path
 
@@ -55,6 +55,12 @@ FD_STEP = 1e-6
 FD_STEP_EXACT = 1e-3
 FD_TOL = 1e-5
 EXACT_TOL = 1e-9
+# The analytic check, on the judge's side: the first backward of the property round against the
+# REFERENCE's analytic backward. A backward by differences (any step h) is off by at least its
+# rounding error eps·|f|/h; equivalent analytic forms differ by rounding only. Measured over 200 seeds
+# (benchmarks/false_failures.py): correct forms at most 1.8e-15 (56× below), the catalog's difference
+# bugs at least 3.6e-12 (sigmoid_numerical_copy, h = 1e-5; 36× above).
+ANALYTIC_TOL = 1e-13
 # The second backward of the property round gets this multiple of the first dout: a backward that
 # neither accumulates nor reuses stale results returns exactly this multiple of its first result.
 REPEAT_FACTOR = -1.5
@@ -90,6 +96,7 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, dout: np.n
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
+        check_budget()
         orig = x[idx]
         x[idx] = orig + h
         fp = np.asarray(f(x), dtype=np.float64)
@@ -116,21 +123,55 @@ def close(got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL) -> bool:
             and max_relative_error(got, expected) <= tol)
 
 
+# --- the inputs of this submission ---------------------------------------------------------------
+# Every grader case is drawn from its seed, its salt AND the submission's key (the judge sets it:
+# HMAC of the course secret and the loaded cells, see autograder/course_secret.py), so hidden
+# inputs learnt from one submission are of no use in another.
+_inputs_key: tuple[int, ...] | None = None
+
+
+@contextmanager
+def inputs_key(key: bytes) -> Iterator[None]:
+    """Within the block, cases are drawn for this key (benchmarks and tests give a fixed one)."""
+    global _inputs_key
+    if not isinstance(key, bytes) or not key:
+        raise ValueError("the inputs key is a non-empty bytes value")
+    words = tuple(int.from_bytes(key[i:i + 4].ljust(4, b"\0"), "little") for i in range(0, min(len(key), 32), 4))
+    saved, _inputs_key = _inputs_key, words
+    try:
+        yield
+    finally:
+        _inputs_key = saved
+
+
+def current_inputs_key() -> tuple[int, ...]:
+    if _inputs_key is None:
+        raise RuntimeError("no inputs key set: the judge draws each submission's inputs under checks.inputs_key()")
+    return _inputs_key
+
+
 def seeded(seed: int, salt: int) -> np.random.Generator:
-    """The generator of one grader case: a hidden seed combined with the case's salt."""
-    return np.random.default_rng([seed, salt])
+    """The generator of one grader case: a hidden seed combined with the case's salt and the
+    submission's key."""
+    return np.random.default_rng([seed, salt, *current_inputs_key()])
 
 
 def case_cache(make: Callable[..., dict]) -> Callable[..., dict]:
-    """Build each grader case once per process (several tests share a case, and seeding a generator
-    alone costs ~0.1 ms). Its arrays are made read-only, so no check can alter a case another reuses."""
+    """Build each grader case once per process and inputs key (several tests share a case, and
+    seeding a generator alone costs ~0.1 ms). Its arrays are made read-only, so no check can alter
+    a case another reuses. A case's "key" gets the inputs key, so that every cache keyed by cases
+    (memo, cached and the store on disk) tells submissions apart."""
     @functools.lru_cache(maxsize=4096)
-    @functools.wraps(make)
-    def build(*args: Any, **kwargs: Any) -> dict:
+    def build(inputs: tuple[int, ...], *args: Any, **kwargs: Any) -> dict:
         case = make(*args, **kwargs)
+        case["key"] = (inputs, case.get("key"))
         _freeze(case)
         return case
-    return build
+
+    @functools.wraps(make)
+    def cached_make(*args: Any, **kwargs: Any) -> dict:
+        return build(current_inputs_key(), *args, **kwargs)
+    return cached_make
 
 
 def _freeze(value: Any) -> None:
@@ -240,8 +281,8 @@ def as_result(raw: Any, what: str, require_ndarray: bool = False) -> np.ndarray:
         raise AssertionError(f"{what} がありません（backward で代入してください）")
     if raw is None:
         raise AssertionError(f"{what} が None です（backward で計算して、return / 代入していますか？）")
-    if require_ndarray and not isinstance(raw, np.ndarray):
-        kind = raw["$obj"] if isinstance(raw, dict) and "$obj" in raw else type(raw).__name__
+    if require_ndarray and not isinstance(raw, np.ndarray) and too_big(raw) is None:
+        kind = student_text(raw["$obj"] if isinstance(raw, dict) and "$obj" in raw else type(raw).__name__, 60)
         raise AssertionError(f"{what} が np.ndarray ではありません（{kind}）。NumPy 配列にしてください")
     try:
         return as_float_array(raw, what)
@@ -274,9 +315,10 @@ def memo(student: Any, key: Any, fn: Callable[[], Any]) -> Any:
     return hit[2]
 
 
-# Expected values depend only on the (hidden, fixed) case and the reference: kept across tests and
-# submissions graded in one process (a batch computes each central difference once), and, while the
-# judge has opened a store (see conftest.py), on disk between grades.
+# Expected values depend only on the (hidden) case and the reference: kept across tests and grades in
+# one process, and, while the judge has opened a store (see conftest.py), on disk between grades. A
+# case's key holds the submission's inputs key, so a regrade of the same code finds its values again
+# while another submission (other inputs) computes its own.
 _expected_cache: "OrderedDict[Any, Any]" = OrderedDict()
 EXPECTED_CACHE_SIZE = 512
 _store: ExpectedStore | None = None
@@ -336,6 +378,7 @@ class Call:
     result: Any
     grads: dict[str, Any] = field(default_factory=dict)
     args_changed: list[bool] = field(default_factory=list)
+    args_after: list[Any] = field(default_factory=list)   # the array arguments as the call left them
     forward_calls: int = 0
 
 
@@ -394,7 +437,8 @@ class BackwardGrader:
             if self.loss:
                 return np.asarray(loss_value(raw, self.class_name))
             return forward_output(raw, self.class_name)
-        call = Call(raw, args_changed=list(obj.last_args_changed), forward_calls=obj.last_forward_calls)
+        call = Call(raw, args_changed=list(obj.last_args_changed), args_after=list(obj.last_args_after),
+                    forward_calls=obj.last_forward_calls)
         call.grads = {k: obj.last_fetched.get(k, MISSING) for k in self.params}
         return call
 
@@ -555,19 +599,51 @@ class BackwardGrader:
                 raise AssertionError(f"{exc}。{why}を確認してください") from None
 
     def check_dout_untouched(self, student: Any, reference: Any, case: dict) -> None:
+        """The dout the student process sends back after the first backward equals, on the judge's
+        side, the dout sent (the runner's own comparison counts too, but only against the student)."""
         self.check_first_call(student, reference, case)
         first = self.stage(student, case, "A")
-        if any(first.args_changed):
+        after = first.args_after[0] if first.args_after else None
+        sent = case["dout"] * 1.0   # what run_plan sent for stage A
+        kept = (isinstance(after, np.ndarray) and after.shape == sent.shape and after.dtype.kind in "biuf"
+                and np.array_equal(after, sent, equal_nan=True))
+        if any(first.args_changed) or not kept:
             raise AssertionError(f"{self.class_name}.backward が引数 dout をその場で書き換えています"
                                  "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
                                  "新しい配列を作って返してください")
 
+    def analytic_expected(self, reference: Any, case: dict) -> dict[str, np.ndarray]:
+        """The reference's analytic backward after the first forward of the case."""
+        def run() -> dict[str, np.ndarray]:
+            ref = getattr(reference, self.class_name)(*(case["W"].shape if self.params else ()))
+            for k in self.params:
+                ref.params[k] = np.array(case[k])
+            if self.loss:
+                ref.forward(case["y"], case["t"])
+                out = {self.result_name: np.asarray(ref.backward(), dtype=np.float64)}
+            else:
+                ref.forward(np.array(case["x"]))
+                out = {self.result_name: np.asarray(ref.backward(np.array(case["dout"])), dtype=np.float64)}
+            out.update({k: np.asarray(ref.grads[k], dtype=np.float64) for k in self.params})
+            return out
+        return cached((self.class_name, case["key"], "analytic"), reference, run)
+
     def check_analytic(self, student: Any, reference: Any, case: dict) -> None:
+        """Judged here: the first backward equals the reference's analytic backward to rounding
+        (ANALYTIC_TOL), which a backward by differences does not. The runner's count of forward
+        calls during backward counts too (it can only cost the student)."""
         self.check_first_call(student, reference, case)
         first = self.stage(student, case, "A")
         if first.forward_calls:
             raise AssertionError(f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
                                  "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください")
+        got = self.results(first)
+        for key, exp in self.analytic_expected(reference, case).items():
+            try:
+                assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp, tol=ANALYTIC_TOL)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}。解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、"
+                                     "キャッシュを使って解析的に勾配を計算してください") from None
 
 
 # --- exercises: the setup of a gradient check, never the student's backward ---------------------
@@ -575,6 +651,11 @@ CHECK_ARGS = ("model", "loss_fn", "X", "t", "h")
 ACTIVATION_CLASSES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 NOTEBOOK_CHECK_TOL = 1e-4   # the criterion of the notebook's numerical_gradient_check
 MAX_CHECK_ROWS = 200        # the judge re-runs an exercise's check on at most this many samples
+# ... and on at most this many parameters and layers (the exercises ask for 27 parameters in 3
+# layers and 145 in 7): the re-run costs about 2·parameters·layers forward passes of the judge.
+MAX_CHECK_PARAMS = 2000
+MAX_CHECK_LAYERS = 30
+MAX_NAMES_SHOWN = 12        # layer names quoted in a message
 _runs: list[tuple[Any, dict]] = []
 
 
@@ -641,34 +722,39 @@ class Exercise:
 
     def layers(self, model: Any) -> list[tuple[str, dict[str, Any]]]:
         if not (isinstance(model, dict) and model.get("$obj") == "MLP" and isinstance(model.get("layers"), list)):
-            kind = model.get("$obj") if isinstance(model, dict) else type(model).__name__
+            kind = student_text(model.get("$obj") if isinstance(model, dict) else type(model).__name__, 60)
             raise AssertionError(f"{self.names[0]} が MLP ではありません（{kind}）。MLP({self.dims}, activation=...) で作ってください")
         out = []
         for layer in model["layers"]:
-            params = dict(layer.get("params", {}).get("$dict", [])) if isinstance(layer, dict) else {}
-            out.append((layer.get("$obj", "?") if isinstance(layer, dict) else "?", params))
+            try:
+                params = dict(layer.get("params", {}).get("$dict", [])) if isinstance(layer, dict) else {}
+            except (AttributeError, TypeError, ValueError):   # not the runner's description of a dict
+                params = {}
+            out.append((student_text(layer.get("$obj", "?"), 60) if isinstance(layer, dict) else "?", params))
         return out
 
     def check_architecture(self, student) -> tuple[list[tuple[str, dict]], str]:
         layers = self.layers(self.setup(student)["model"])
         names = [n for n, _ in layers]
         acts = sorted({n for n in names[1::2]})
+        shown = names if len(names) <= MAX_NAMES_SHOWN else names[:MAX_NAMES_SHOWN] + [f"…ほか {len(names) - MAX_NAMES_SHOWN} 層"]
         expected_names = ["Linear" if i % 2 == 0 else (acts[0] if acts else "?") for i in range(2 * len(self.dims) - 3)]
         shapes = [tuple(np.shape(p.get("W"))) for n, p in layers if n == "Linear"]
         want = [(self.dims[i], self.dims[i + 1]) for i in range(len(self.dims) - 1)]
         if shapes != want or names != expected_names:
-            raise AssertionError(f"{self.names[0]} の構成が違います: 層 {names}、重みの形状 {shapes}。"
-                                 f"MLP({self.dims}) なら重みの形状は {want} です")
+            raise AssertionError(f"{self.names[0]} の構成が違います: 層 {shown}、重みの形状 "
+                                 f"{clean_text(shapes, 300)}。MLP({self.dims}) なら重みの形状は {want} です")
         if len(acts) != 1 or acts[0] not in ACTIVATION_CLASSES:
-            raise AssertionError(f"{self.names[0]} の活性化層 {acts} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください")
+            raise AssertionError(f"{self.names[0]} の活性化層 {clean_text(acts, 300)} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください")
         b_shapes = [tuple(np.shape(p.get("b"))) for n, p in layers if n == "Linear"]
         if b_shapes != [(d,) for _, d in want]:
-            raise AssertionError(f"{self.names[0]} のバイアスの形状 {b_shapes} が違います（期待 {[(d,) for _, d in want]}）")
+            raise AssertionError(f"{self.names[0]} のバイアスの形状 {clean_text(b_shapes, 300)} が違います（期待 {[(d,) for _, d in want]}）")
         return layers, ACTIVATION_CLASSES[acts[0]]
 
     def check_loss_and_data(self, student) -> None:
         s = self.setup(student)
         loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
+        loss = student_text(loss, 60)
         if loss != self.loss:
             raise AssertionError(f"{self.names[1]} が {loss} です。{self.loss}() にしてください")
         X, t = s["X"], s["t"]
@@ -712,9 +798,11 @@ class Exercise:
         s = self.setup(student, need_call=True)
         layers = self.layers(s["model"])
         loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
+        loss = student_text(loss, 60)
         if loss not in ("MSELoss", "SoftmaxCrossEntropy"):
             raise AssertionError(f"{self.names[1]} が {loss} のため、参照実装で勾配チェックを再実行できません"
                                  f"（{self.loss}() にしてください）")
+        self.check_size(layers)
         h = s["h"]
         h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
         if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
@@ -734,6 +822,17 @@ class Exercise:
                                  f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
                                  f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
                                  "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください")
+
+
+    def check_size(self, layers: list[tuple[str, dict[str, Any]]]) -> None:
+        """The judge re-runs a check only on a setup of the size the exercise asks for (give or take):
+        its cost grows with parameters × layers, and the student chooses both."""
+        n_params = sum(int(np.size(v)) for _, p in layers for v in p.values() if isinstance(v, np.ndarray))
+        if len(layers) > MAX_CHECK_LAYERS or n_params > MAX_CHECK_PARAMS:
+            want = sum((self.dims[i] + 1) * self.dims[i + 1] for i in range(len(self.dims) - 1))
+            raise AssertionError(f"{self.names[0]} は {len(layers)} 層・パラメータ {n_params} 個で、採点側で勾配チェックを"
+                                 f"やり直せる大きさ（{MAX_CHECK_LAYERS} 層・{MAX_CHECK_PARAMS} 個まで）を超えています。"
+                                 f"課題のとおり MLP({self.dims})（パラメータ {want} 個）で作ってください")
 
 
 def reference_model(reference: Any, layers: list[tuple[str, dict]]) -> Any:
@@ -777,6 +876,7 @@ def reference_gradient_check(reference: Any, layers: list[tuple[str, dict]], los
                     param = layer.params[name]
                     num = np.zeros_like(param)
                     for idx in np.ndindex(param.shape):
+                        check_budget()
                         orig = param[idx]
                         param[idx] = orig + h
                         plus = loss_fn.forward(model.forward(X), t)

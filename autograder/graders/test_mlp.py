@@ -127,7 +127,7 @@ def make_case(seed: int, activation: str) -> dict[str, Any]:
         x = rng.standard_normal((n, dims[0]))
         if activation != "relu" or min_preactivation(params, x) >= RELU_MARGIN:
             break
-    return {"dims": dims, "params": params, "x": x, "dout": rng.standard_normal((n, dims[-1]))}
+    return {"key": (seed, activation), "dims": dims, "params": params, "x": x, "dout": rng.standard_normal((n, dims[-1]))}
 
 
 def min_preactivation(params, x) -> float:
@@ -175,7 +175,7 @@ def test_mlp_gradients(student, reference, passed_parts, activation, seed=SEED):
     dims, n = CASES[activation]
     net = Network(student, reference, dims, activation, use, case["params"])
     where = f"MLP({dims}, '{activation}')、N={n}（あなたのクラス: {describe_use(use, activation)}）"
-    exp = cached(("mlp", activation, seed), reference, lambda: expected(reference, case, activation))
+    exp = cached(("mlp", activation, case["key"]), reference, lambda: expected(reference, case, activation))
     assert_forward(f"{where} の出力", net.forward(case["x"]), exp["y"])
     dx = net.backward(case["dout"])
     assert_gradient(f"{where} の dx（入力への勾配）", np.asarray(dx, dtype=np.float64), exp["dx"])

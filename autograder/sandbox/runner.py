@@ -79,14 +79,19 @@ def error_info(exc: BaseException) -> dict:
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith(CELL_PREFIX):
             where = {"cell": frame.filename[len(CELL_PREFIX):-1], "line": frame.lineno,
-                     "function": frame.name, "code": (frame.line or "")[:200]}
-    return {"type": type(exc).__name__, "message": str(exc)[:300], "where": where}
+                     "function": str(frame.name)[:100], "code": (frame.line or "")[:200]}
+    try:
+        message = str(exc)[:300]
+    except BaseException:  # a __str__ that raises: the type still says what happened
+        message = ""
+    # the judge bounds and cleans all of this again: this process is the student's
+    return {"type": str(type(exc).__name__)[:100], "message": message, "where": where}
 
 
 def describe(value, depth: int = 0):
     """Plain-data view of any student value: arrays, numbers, strings, containers, objects."""
     if depth > 4:
-        return {"$obj": type(value).__name__}
+        return {"$obj": type(value).__name__[:100]}
     if value is None or isinstance(value, (bool, str)):
         return value if not isinstance(value, str) else value[:1000]
     if isinstance(value, (int, float, complex, np.generic)):
@@ -99,7 +104,7 @@ def describe(value, depth: int = 0):
         return [describe(v, depth + 1) for v in list(value)[:1000]]
     if isinstance(value, dict):
         return {"$dict": [[str(k)[:100], describe(v, depth + 1)] for k, v in list(value.items())[:200]]}
-    out = {"$obj": type(value).__name__}
+    out = {"$obj": type(value).__name__[:100]}
     for attr in ("layers", "params", "grads"):
         try:
             inner = getattr(value, attr)
@@ -217,6 +222,8 @@ class PartServer:
                        for a, s in zip(args, sent) if isinstance(s, np.ndarray)]
             reply = {"result": describe(result), "args_changed": changed,
                      "forward_calls": watch.calls if req["method"] != "forward" else 0}
+            if req.get("echo_args"):  # the judge compares them with what it sent
+                reply["args_after"] = [describe(a) for a in args if isinstance(a, np.ndarray)]
             if req.get("fetch"):  # e.g. ["grads", ["W", "b"]]: read right after the call
                 attr, keys = req["fetch"]
                 container = getattr(obj, attr, None)

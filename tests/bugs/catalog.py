@@ -196,6 +196,13 @@ BUGS: list[Entry] = [
             self.forward(x)
             return dout * slope
         """, forward_extra=CACHE_X),
+    bug("sigmoid_numerical_copy", "sigmoid", "sigmoid",
+        "differences of a copy of the forward formula (no forward call the runner could count)", """
+        def backward(self, dout):
+            x, h = self.cache['x'], 1e-5
+            f = lambda v: 1 / (1 + np.exp(-v))
+            return dout * (f(x + h) - f(x - h)) / (2 * h)
+        """, forward_extra=CACHE_X),
     # -- ReLU ----------------------------------------------------------------------------------------
     bug("relu_on_gradient", "relu", "relu", "ReLU applied to the gradient: np.maximum(0, dout)", """
         def backward(self, dout):
@@ -221,6 +228,11 @@ BUGS: list[Entry] = [
             x, h = self.cache['x'], 1e-3
             return dout * (np.maximum(0, x + h) - np.maximum(0, x - h)) / (2 * h)
         """, forward_extra=CACHE_X),
+    bug("relu_numerical_copy", "relu", "relu", "central differences of np.maximum(0, x) with h = 1e-7", """
+        def backward(self, dout):
+            x, h = self.cache['x'], 1e-7
+            return dout * (np.maximum(0, x + h) - np.maximum(0, x - h)) / (2 * h)
+        """, forward_extra=CACHE_X),
     # -- Tanh ----------------------------------------------------------------------------------------
     bug("tanh_one_minus_y", "tanh", "tanh", "1 - y instead of 1 - y**2", """
         def backward(self, dout):
@@ -243,6 +255,11 @@ BUGS: list[Entry] = [
             x = self.cache['x']
             th = (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
             return dout * (1 - th ** 2)
+        """, forward_extra=CACHE_X),
+    bug("tanh_numerical_copy", "tanh", "tanh", "central differences of np.tanh with h = 1e-6 (forward not called)", """
+        def backward(self, dout):
+            x, h = self.cache['x'], 1e-6
+            return dout * (np.tanh(x + h) - np.tanh(x - h)) / (2 * h)
         """, forward_extra=CACHE_X),
     # -- MSELoss -------------------------------------------------------------------------------------
     bug("mse_seed_2_over_N", "mse", "mse", "the seed's 2(y - t)/N: D times too large for D > 1", """
@@ -280,6 +297,17 @@ BUGS: list[Entry] = [
             d = self.cache['y']
             d -= self.cache['t']
             return 2 * d / d.size
+        """),
+    bug("mse_numerical_loop", "mse", "mse", "central differences of the loss formula, element by element", """
+        def backward(self):
+            y, t, h = self.cache['y'], self.cache['t'], 1e-5
+            grad = np.zeros_like(y)
+            for i in np.ndindex(y.shape):
+                yp, ym = y.copy(), y.copy()
+                yp[i] += h
+                ym[i] -= h
+                grad[i] = (np.mean((yp - t) ** 2) - np.mean((ym - t) ** 2)) / (2 * h)
+            return grad
         """),
     # -- SoftmaxCrossEntropy ------------------------------------------------------------------------
     bug("softmax_no_1_over_N", "softmax_ce", "softmax_ce", "p - t without /N", """
