@@ -35,8 +35,20 @@ STUDENTS_PER_EXAMPLE = 8
 FEEDBACK_EVERY = 4  # nbgrader's generate_feedback costs ~1 s a student: on every 4th class only
 RUNS: list[int] = []
 TOTALS: list[float] = []  # every student's total over all examples (checked by the last test)
+def _one_bug() -> dict:
+    """The solution with the seed's MSE gradient (D times too large): a partial score to mutate."""
+    nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "mse":
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            assert "/ y.size" in src
+            cell["source"] = src.replace("/ y.size", "/ y.shape[0]")
+    return nb
+
+
 BASES = {"solution": json.loads(SOLUTION.read_text(encoding="utf-8")),
-         "release": json.loads(RELEASE.read_text(encoding="utf-8"))}
+         "release": json.loads(RELEASE.read_text(encoding="utf-8")),
+         "one bug": _one_bug()}
 GRADE_IDS = [c["metadata"]["nbgrader"]["grade_id"] for c in BASES["release"]["cells"]
              if "nbgrader" in c.get("metadata", {})]
 
