@@ -3,13 +3,13 @@
 Started by the judge as `python -I -B runner.py FD LEVEL FILTER...` (inside bubblewrap where
 available), FD being the control socket's descriptor number, LEVEL 'bwrap' or 'process' (see
 confine()) and each FILTER a pipe's descriptor carrying a seccomp program the judge built (see
-seccomp.py; empty if it could not): the main one and, at 'process' level, the setsid/setpgid one. It
-imports NumPy once, confines itself, executes the given and answer cells it is sent, then forks
-one child per graded part; each child serves requests on its own socket. It knows nothing of
-the graders, the rubric or the expected values, and sends back plain data only.
+seccomp.py; empty if it could not): the main one and, at 'process' level, the setsid/setpgid
+one. It imports NumPy once, confines itself, executes the given and answer cells it is sent,
+then forks one child per graded part; each child serves requests on its own socket. It knows
+nothing of the graders, the rubric or the expected values, and sends back plain data only.
 
-`runner.py --master FD LEVEL FILTER...` is a fork server instead (see Master): it never runs student code
-and forks a fresh zygote (the loop above) per submission.
+`runner.py --master FD LEVEL FILTER...` is a fork server instead (see Master): it never runs
+student code and forks a fresh zygote (the loop above) per submission.
 """
 from __future__ import annotations
 

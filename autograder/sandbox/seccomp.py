@@ -19,7 +19,6 @@ Two halves, one on each side of the trust boundary:
 """
 from __future__ import annotations
 
-import ctypes
 import errno
 import functools
 
@@ -72,16 +71,17 @@ def programs() -> tuple[bytes, bytes] | None:
         return None
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
 def install(program: bytes) -> bool:
     """Runner side: load a ready BPF program on this process (and all it forks from now on).
     False if there is none or the kernel refuses it. Filters stack: a later one refuses more,
     never less."""
     if not program or len(program) % SOCK_FILTER_BYTES:
         return False
+    import ctypes  # here, not on the judge's way to starting the runner
+
+    class _SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
     libc = ctypes.CDLL(None, use_errno=True)
     buf = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // SOCK_FILTER_BYTES, ctypes.cast(buf, ctypes.c_void_p))
