@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from .sandbox import protocol
+from .sandbox import protocol, seccomp
 
 if TYPE_CHECKING:  # NumPy is imported where first needed: the CLI launches the student before it
     import numpy as np
@@ -301,23 +301,50 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
 
 def _launch(level: str, args: list[str], output: Any, workdir: str,
             master: bool = False) -> tuple[subprocess.Popen, socket.socket]:
-    """Start `runner.py ARGS` sandboxed at `level`; "{fd}" in ARGS becomes the control socket's fd.
+    """Start `runner.py ARGS FILTER...` sandboxed at `level`; "{fd}" in ARGS becomes the control
+    socket's fd, each FILTER a pipe the seccomp programs (seccomp.programs(), built here, outside
+    the sandbox) are written to once the runner is started, so that it imports NumPy meanwhile:
+    the main filter, and at 'process' level the setsid/setpgid one it stacks (runner.main).
     A fork server's master gets no host working folder and is PID 1 of bwrap's PID namespace.
     bwrap itself gets the sandbox's scrubbed environment, never the judge's."""
     judge_end, runner_end = socket.socketpair()
     fd = runner_end.fileno()
-    runner_args = [a.format(fd=fd) for a in args]
+    pipes = [os.pipe() for _ in range(1 if level == "bwrap" else 2)]
+    runner_args = [a.format(fd=fd) for a in args] + [str(r) for r, _ in pipes]
     if level == "bwrap":
         cmd, env = _bwrap_command(runner_args, as_pid_1=master), _runner_env()
     else:
         _give_to_runner(workdir)
         cmd = [sys.executable, "-I", "-B", str(RUNNER_DIR / "runner.py"), *runner_args]
         env = _sandbox_env(level)
-    popen = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-        cwd=workdir, env=env, pass_fds=(fd,), start_new_session=True)
-    runner_end.close()
+    try:
+        popen = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+            cwd=workdir, env=env, pass_fds=(fd, *(r for r, _ in pipes)), start_new_session=True)
+    except BaseException:
+        for _, w in pipes:
+            os.close(w)
+        raise
+    finally:
+        runner_end.close()
+        for r, _ in pipes:
+            os.close(r)
+    _send_filters([w for _, w in pipes])
     return popen, judge_end
+
+
+def _send_filters(ends: list[int]) -> None:
+    """Write the seccomp programs to the runner's pipes and close them (nothing written: no
+    seccomp layer, which the runner then does not report). Each fits in a pipe's buffer."""
+    filters = seccomp.programs() or ()
+    for i, end in enumerate(ends):
+        try:
+            if i < len(filters):
+                os.write(end, filters[i])
+        except OSError:  # the runner is already gone: its hello will say so
+            pass
+        finally:
+            os.close(end)
 
 
 def _hello(control: socket.socket) -> list[str]:

@@ -54,3 +54,120 @@ def test_seccomp_refuses_namespaces_sockets_ptrace_and_kernel_interfaces(level):
         assert all(refused.values()), refused
         assert all(works.values()), works
         assert "seccomp" in proc.recorded_level.split("+")
+
+
+def filtered_calls(stack_session: bool) -> dict:
+    """In a forked child of this (judge-side) process: each denied call before and after loading
+    the exported program(s) the way the runner does, and what still works. Numbers come from
+    libseccomp (first argument -1, the others 0: without the filter each call fails harmlessly
+    with EFAULT, EINVAL, EBADF, ENOENT..., never creates anything)."""
+    import ctypes
+    import errno
+    import json
+    import os
+    import signal
+
+    import pyseccomp as sc
+
+    from autograder.sandbox import seccomp
+
+    nr = {name: sc.resolve_syscall(sc.Arch.NATIVE, name)
+          for name in (*seccomp.DENIED, *seccomp.NEW_SESSION, "clone", "clone3", "getpid")}
+    main, session = seccomp.programs()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.syscall.restype = ctypes.c_long
+
+            def call(number: int, *args: int) -> int:
+                ctypes.set_errno(0)
+                result = libc.syscall(ctypes.c_long(number), *(ctypes.c_long(a) for a in args))
+                return 0 if result >= 0 else ctypes.get_errno()
+
+            def clone(flags: int) -> int:
+                ctypes.set_errno(0)
+                child = libc.syscall(ctypes.c_long(nr["clone"]), ctypes.c_long(flags | signal.SIGCHLD),
+                                     ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+                if child == 0:
+                    os._exit(0)   # a fork-like clone succeeded: the child leaves at once
+                if child > 0:
+                    os.waitpid(child, 0)
+                    return 0
+                return ctypes.get_errno()
+
+            def in_fork(number: int, *args: int) -> int:
+                """The errno of a call made by a fresh child (neither group nor session leader)."""
+                child = os.fork()
+                if child == 0:
+                    os._exit(call(number, *args))
+                return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+
+            before = {name: call(nr[name], -1, 0, 0, 0, 0, 0) for name in seccomp.DENIED}
+            loaded = seccomp.install(main) and (not stack_session or seccomp.install(session))
+            out = {"loaded": loaded, "before": before,
+                   "after": {name: call(nr[name], -1, 0, 0, 0, 0, 0) for name in seccomp.DENIED},
+                   "clone new": {hex(f): clone(f) for f in seccomp.CLONE_NEW},
+                   "clone plain": clone(0), "clone3": call(nr["clone3"], 0, 0),
+                   "getpid": libc.syscall(ctypes.c_long(nr["getpid"])) == os.getpid(),
+                   "setpgid": in_fork(nr["setpgid"], 0, 0), "setsid": in_fork(nr["setsid"])}
+            os.write(w, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        out = json.loads(f.read())
+    os.waitpid(pid, 0)
+    out["eperm"], out["enosys"] = errno.EPERM, errno.ENOSYS
+    return out
+
+
+@pytest.mark.parametrize("level", ["bwrap", "process"])
+def test_exported_program_denies_what_it_should(level):
+    """The programs libseccomp builds, loaded as the runner loads them: every denied call gets
+    EPERM (it did not before), clone with any CLONE_NEW* flag too, clone3 ENOSYS; a plain clone
+    and getpid work; setsid/setpgid are refused only with the 'process' level's second filter."""
+    import os
+    out = filtered_calls(stack_session=level == "process")
+    assert out["loaded"]
+    assert {k: v for k, v in out["after"].items() if v != out["eperm"]} == {}
+    if os.getuid() == 0:  # unprivileged, the kernel itself may answer EPERM to some
+        assert {k: v for k, v in out["before"].items() if v == out["eperm"]} == {}
+    assert set(out["clone new"].values()) == {out["eperm"]}, out["clone new"]
+    assert out["clone plain"] == 0 and out["clone3"] == out["enosys"] and out["getpid"]
+    expected = [out["eperm"]] * 2 if level == "process" else [0, 0]
+    assert [out["setpgid"], out["setsid"]] == expected
+
+
+def test_another_abi_kills_the_process():
+    """An x32 call (number | 0x40000000) from a filtered x86_64 process: killed, as i386's are."""
+    import ctypes
+    import os
+    import platform
+    import signal
+
+    from autograder.sandbox import seccomp
+    if platform.machine() != "x86_64":
+        pytest.skip("x32 exists on x86_64 only")
+    main, _ = seccomp.programs()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            seccomp.install(main)
+            ctypes.CDLL(None).syscall(ctypes.c_long(0x40000000 | 39))  # x32 getpid
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS, status
+
+
+def test_without_libseccomp_the_layer_is_left_out(monkeypatch):
+    """No programs (pyseccomp or libseccomp missing): the runner installs nothing, says so, grades."""
+    from autograder.sandbox import seccomp
+    monkeypatch.setattr(seccomp, "programs", lambda: None)
+    with StudentProcess(isolation="process") as proc:
+        assert [o.ok for o in proc.load([("a", "A = 6 * 7", True)])] == [True]
+        with proc.part_session() as s:
+            assert int(s.var("A")) == 42
+        assert "seccomp" not in proc.recorded_level.split("+"), proc.recorded_level

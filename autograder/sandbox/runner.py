@@ -1,13 +1,15 @@
 """The student process: runs untrusted submission code and answers the judge's requests.
 
-Started by the judge as `python -I -B runner.py FD LEVEL` (inside bubblewrap where available), FD
-being the control socket's descriptor number and LEVEL 'bwrap' or 'process' (see confine()). It
-imports NumPy once, confines itself, executes the given and answer cells it is sent, then forks
-one child per graded part; each child serves requests on its own socket. It knows nothing of
-the graders, the rubric or the expected values, and sends back plain data only.
+Started by the judge as `python -I -B runner.py FD LEVEL FILTER...` (inside bubblewrap where
+available), FD being the control socket's descriptor number, LEVEL 'bwrap' or 'process' (see
+confine()) and each FILTER a pipe's descriptor carrying a seccomp program the judge built (see
+seccomp.py; empty if it could not): the main one and, at 'process' level, the setsid/setpgid
+one. It imports NumPy once, confines itself, executes the given and answer cells it is sent,
+then forks one child per graded part; each child serves requests on its own socket. It knows
+nothing of the graders, the rubric or the expected values, and sends back plain data only.
 
-`runner.py --master FD LEVEL` is a fork server instead (see Master): it never runs student code
-and forks a fresh zygote (the loop above) per submission.
+`runner.py --master FD LEVEL FILTER...` is a fork server instead (see Master): it never runs
+student code and forks a fresh zygote (the loop above) per submission.
 """
 from __future__ import annotations
 
@@ -362,8 +364,8 @@ class Master:
     signals sent from inside cannot kill it. In 'process' mode it kills the previous zygotes'
     process groups, which nothing can leave (setsid and setpgid refused, stay_in_session)."""
 
-    def __init__(self, control: socket.socket, level: str):
-        self.control, self.level = control, level
+    def __init__(self, control: socket.socket, level: str, session_filter: bytes = b""):
+        self.control, self.level, self.session_filter = control, level, session_filter
         _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/PID/mem of the master by same-uid processes
         import ast, numpy.random  # noqa: E401,F401 (lazy imports every zygote would repeat, ~70 ms)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: then no signal from inside gets in
@@ -420,7 +422,7 @@ class Master:
             try:
                 os.setsid()
                 if self.level != "bwrap":
-                    stay_in_session()
+                    stay_in_session(self.session_filter)
                 _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the master in 'process' mode too
                 os.dup2(output_fd, 1)
                 os.dup2(output_fd, 2)
@@ -489,10 +491,10 @@ def process_paths() -> tuple[list[str], list[str]]:
     return read, [os.getcwd()]
 
 
-def confine(level: str) -> list[str]:
+def confine(level: str, seccomp_filter: bytes) -> list[str]:
     """Put in place what the level adds inside this process (inherited by every fork) and name
     each layer that took effect. Under bwrap, which gives the namespaces and the filesystem view:
-    seccomp. In 'process' mode: no privileges, Landlock, seccomp."""
+    seccomp (the judge's program). In 'process' mode: no privileges, Landlock, seccomp."""
     layers = []
     if level != "bwrap":
         layer = drop_privileges()
@@ -503,28 +505,38 @@ def confine(level: str) -> list[str]:
         exposes_kit = any(kit.is_relative_to(p) for p in read + write)  # then Landlock would not help
         if not exposes_kit and _sibling("landlock").restrict(read, write):
             layers.append("landlock")
-    if _sibling("seccomp").install():
+    if _sibling("seccomp").install(seccomp_filter):
         layers.append("seccomp")
     return layers
 
 
-def stay_in_session() -> None:
+def stay_in_session(session_filter: bytes) -> None:
     """'process' level: this process and all it starts stay in its process group, which the judge
-    (one-shot) or the master (fork server) kills as a whole (part of the seccomp layer)."""
-    seccomp = _sibling("seccomp")
-    if "seccomp" in LAYERS and not seccomp.install(seccomp.NEW_SESSION):
+    (one-shot) or the master (fork server) kills as a whole (part of the seccomp layer: the
+    judge's second program, stacked on the first)."""
+    if "seccomp" in LAYERS and not _sibling("seccomp").install(session_filter):
         LAYERS.remove("seccomp")
+
+
+def read_filter(fd: int) -> bytes:
+    """A seccomp program from the judge: all its pipe carries (nothing if it could not build one)."""
+    chunks = []
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(1 << 16):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def main() -> None:
     set_limits()
     master = sys.argv[1] == "--master"
-    fd, level = (sys.argv[2], sys.argv[3]) if master else (sys.argv[1], sys.argv[2])
-    LAYERS.extend(confine(level))
+    fd, level, *filter_fds = sys.argv[2:] if master else sys.argv[1:]
+    seccomp_filter, session_filter = ([read_filter(int(f)) for f in filter_fds] + [b"", b""])[:2]
+    LAYERS.extend(confine(level, seccomp_filter))
     if level != "bwrap" and not master:  # a session leader already (the judge's start_new_session)
-        stay_in_session()
+        stay_in_session(session_filter)
     if master:
-        Master(socket.socket(fileno=int(fd)), level).serve()
+        Master(socket.socket(fileno=int(fd)), level, session_filter).serve()
     else:
         serve(socket.socket(fileno=int(fd)))
 
