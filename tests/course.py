@@ -146,12 +146,18 @@ def install_journal_log(db: Path) -> None:
     con.close()
 
 
-def journal_log(db: Path) -> list[str]:
+def journal_students(db: Path, table: str = "nb74_judge_runs") -> list[str]:
+    """The students of a journal table, sorted, one per row (a student recorded twice shows twice)."""
     con = sqlite3.connect(db)
     try:
-        return sorted(s for (s,) in con.execute("SELECT student FROM test_journal_log"))
+        return sorted(s for (s,) in con.execute(f"SELECT student FROM {table}"))
     finally:
         con.close()
+
+
+def journal_log(db: Path) -> list[str]:
+    """Every insert into the journal since install_journal_log."""
+    return journal_students(db, "test_journal_log")
 
 
 def journal_count(db: Path) -> int:

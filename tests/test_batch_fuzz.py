@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from autograder.assignment import ROOT
-from tests.course import A, FRESH_DB, NB, RUBRIC, batch, comments, make_course, scores
+from tests.course import A, FRESH_DB, NB, RUBRIC, batch, comments, journal_students, make_course, scores
 from tests.submissions import RELEASE, SOLUTION
 
 pytestmark = pytest.mark.slow
@@ -171,14 +170,6 @@ def reset(course: Path) -> None:
     shutil.copy2(course / FRESH_DB, course / "gradebook.db")
 
 
-def journal(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return sorted(s for (s,) in con.execute("SELECT student FROM nb74_judge_runs"))
-    finally:
-        con.close()
-
-
 @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
           phases=[Phase.explicit, Phase.generate], print_blob=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -196,7 +187,7 @@ def test_the_batch_always_finishes_and_records_every_student_once(course, specs,
     done = batch(course, "--workers", "2", *([] if feedback else ["--no-feedback"]), check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "Traceback" not in done.stderr, done.stderr[-4000:]
-    assert journal(course / "gradebook.db") == sorted(students)
+    assert journal_students(course / "gradebook.db") == sorted(students)
     got = scores(course / "gradebook.db")
     assert sorted(got) == sorted(students)
     notes = comments(course / "gradebook.db")
