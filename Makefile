@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ASSIGNMENT := nb74_matrix_backprop
 
-.PHONY: setup system-deps bytecode demo test build check-build bench lock clean
+.PHONY: setup system-deps bytecode demo test lint build check-build bench lock clean
 
 setup: $(VENV)/.installed system-deps bytecode
 
@@ -33,8 +33,14 @@ system-deps:
 demo: setup
 	$(BIN)/python -m autograder demo
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest
+
+# ruff (lint + format) over the project, mypy (strict) over autograder/ (configured in pyproject.toml)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Regenerate everything derived from source/: release/ (nbgrader) and solutions/.
 build: setup
@@ -46,7 +52,7 @@ bench: setup
 # Re-pin: fresh venv from pyproject's direct dependencies, then freeze.
 lock:
 	rm -rf build/lockenv && $(PYTHON) -m venv build/lockenv
-	build/lockenv/bin/pip install --quiet .
+	build/lockenv/bin/pip install --quiet '.[dev]'
 	{ echo "# Full pinned environment (pip freeze of a fresh venv built from pyproject.toml). Regenerate: make lock"; \
 	  build/lockenv/bin/pip freeze --exclude nb74-matrix-backprop-kit; } > requirements.lock
 

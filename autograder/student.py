@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from .sandbox import protocol, seccomp
+from .sandbox import protocol, requests, seccomp
 
 if TYPE_CHECKING:  # NumPy is imported where first needed: the CLI launches the student before it
     import numpy as np
@@ -517,14 +517,6 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
     raise StudentError(f"{what} が数値の配列ではありません（{type(value).__name__}）")
 
 
-def _argument(a: Any) -> Any:
-    """Arrays sent to the student: integer arrays (class labels) stay int64, the rest float64."""
-    import numpy as np
-    if isinstance(a, np.ndarray):
-        return np.asarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64)
-    return a
-
-
 class RemoteObject:
     """A student object living in the student process; methods go through the channel."""
 
@@ -538,19 +530,12 @@ class RemoteObject:
     def call(self, method: str, *args: Any, fetch: tuple[str, Sequence[str]] | None = None) -> Any:
         """obj.method(*args); fetch=(attr, keys) also brings back obj.attr[key] as it is right after
         the call (in last_fetched, keys that are missing left out), saving a round trip per key."""
-        req, what = self.call_request(self.handle, self.class_name, method, *args, fetch=fetch)
+        req, what = requests.call(self.handle, self.class_name, method, *args, fetch=fetch)
         return self.take_reply(self.session.request(req, what))
 
-    @staticmethod
-    def call_request(handle: int | dict, class_name: str, method: str, *args: Any,
-                     fetch: tuple[str, Sequence[str]] | None = None) -> tuple[dict, str]:
-        """The request of call() and what it is called in messages (for PartSession.steps too)."""
-        req = {"op": "call", "h": handle, "method": method, "args": [_argument(a) for a in args]}
-        if method == "backward":   # dout comes back as the call left it: the judge compares it
-            req["echo_args"] = True
-        if fetch is not None:
-            req["fetch"] = [fetch[0], list(fetch[1])]
-        return req, f"{class_name}.{method}"
+    call_request = staticmethod(requests.call)
+    get_request = staticmethod(requests.get)
+    update_request = staticmethod(requests.update)
 
     def take_reply(self, reply: dict) -> Any:
         """The result of a call's reply; what the runner observed goes to the last_* attributes."""
@@ -581,18 +566,9 @@ class RemoteObject:
             raise Missing(f"{self.class_name}.{attr}[{key!r}] がありません")
         return reply.get("value")
 
-    @staticmethod
-    def get_request(handle: int | dict, class_name: str, attr: str, key: str | None = None) -> tuple[dict, str]:
-        return {"op": "get", "h": handle, "attr": attr, "key": key}, f"{class_name}.{attr}"
-
     def update(self, attr: str, items: dict[str, Any]) -> None:
         """obj.attr[key] = value for each item, in one round trip."""
         self.session.request(*self.update_request(self.handle, self.class_name, attr, items))
-
-    @staticmethod
-    def update_request(handle: int | dict, class_name: str, attr: str, items: dict[str, Any]) -> tuple[dict, str]:
-        keys = ", ".join(f"[{k!r}]" for k in items)
-        return {"op": "set", "h": handle, "attr": attr, "items": items}, f"{class_name}.{attr}{keys} への代入"
 
 
 def forward_output(raw: Any, class_name: str) -> np.ndarray:
@@ -705,9 +681,7 @@ class PartSession:
     def new(self, class_name: str, *args: Any) -> RemoteObject:
         return self.made(self.request(*self.new_request(class_name, *args)), class_name)
 
-    @staticmethod
-    def new_request(class_name: str, *args: Any) -> tuple[dict, str]:
-        return {"op": "new", "cls": class_name, "args": list(args)}, f"{class_name}({', '.join(map(repr, args))})"
+    new_request = staticmethod(requests.new)
 
     def made(self, reply: dict, class_name: str) -> RemoteObject:
         """The object a "new" reply names."""
