@@ -1,4 +1,5 @@
 """Grading kit for Notebook 74 (matrix backpropagation): judge, hidden graders, nbgrader glue."""
+
 import sys
 
 # jsonschema (under nbformat) imports the optional `rfc3987_syntax` format checker, which builds a

@@ -1,4 +1,5 @@
 """Command line: python -m autograder {build,grade,batch,demo} ..."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     grade = sub.add_parser("grade", help="score one submitted notebook with the hidden graders")
     grade.add_argument("notebook", help="the submitted .ipynb")
     grade.add_argument("--json", dest="json_path", help="write Gradescope-shaped results here")
-    grade.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto",
-                       help="bwrap: namespaces (required in CI); process: rlimits only")
+    grade.add_argument(
+        "--isolation",
+        choices=["auto", "bwrap", "process"],
+        default="auto",
+        help="bwrap: namespaces (required in CI); process: rlimits only",
+    )
     batch = sub.add_parser("batch", help="grade every submission of an assignment into the gradebook")
     batch.add_argument("assignment")
     batch.add_argument("--root", default=".", help="course root (holds submitted/, release/)")
@@ -32,11 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         from pathlib import Path
 
         from .batch import run_batch, summary_table
+
         root = Path(args.root).resolve()
         db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
-        summary = run_batch(root, args.assignment, db_url, workers=args.workers, dask=args.dask,
-                            isolation=args.isolation, feedback=not args.no_feedback,
-                            progress=not args.no_progress)
+        summary = run_batch(
+            root,
+            args.assignment,
+            db_url,
+            workers=args.workers,
+            dask=args.dask,
+            isolation=args.isolation,
+            feedback=not args.no_feedback,
+            progress=not args.no_progress,
+        )
         print(summary_table(summary))
     if args.command == "grade":
         import gc
@@ -46,14 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         # ~0.05 s per grade scanning NumPy's and pytest's objects (reference counting still frees).
         gc.disable()
         from .student import StudentProcess
+
         try:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
             with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
                 proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
                 from .judge import grade_notebook, write_results
                 from .report import format_report
+
                 results = grade_notebook(Path(args.notebook), proc=proc)
-        except KeyboardInterrupt:   # judge.GradeInterrupted too: a partial grade is no grade
+        except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
             print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
             return 130
         if args.json_path:
@@ -61,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         print(format_report(results))
     if args.command == "demo":
         from .demo import main as demo_main
+
         demo_main()
     if args.command == "build":
         from .build import main as build_main
+
         build_main()
     return 0
 

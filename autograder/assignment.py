@@ -1,4 +1,5 @@
 """Where things are, and the rubric: the facts every grading route shares."""
+
 from __future__ import annotations
 
 import tomllib
@@ -53,8 +54,15 @@ class Rubric:
 def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     parts = {
-        name: Part(name=name, kind=p["kind"], title=p["title"], section=p["section"], answer_cell=p["answer_cell"],
-                   test_cell=p["test_cell"], tests={k: float(v) for k, v in p["tests"].items()})
+        name: Part(
+            name=name,
+            kind=p["kind"],
+            title=p["title"],
+            section=p["section"],
+            answer_cell=p["answer_cell"],
+            test_cell=p["test_cell"],
+            tests={k: float(v) for k, v in p["tests"].items()},
+        )
         for name, p in data["parts"].items()
     }
     return Rubric(assignment=data["assignment"], notebook=data["notebook"], parts=parts)

@@ -10,6 +10,7 @@ transaction together with the hash of what was graded (see gradebook.py). Kill i
 and run it again: finished submissions are skipped, the rest graded; the gradebook ends as after
 one uninterrupted run.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -21,15 +22,26 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .assignment import ROOT, load_rubric
-from .intake import (LINK, SubmissionError, add_memo, collect_notes, link_refused, normalise, open_regular,
-                     read_notebook, read_text, shown)
+from .intake import (
+    LINK,
+    SubmissionError,
+    add_memo,
+    collect_notes,
+    link_refused,
+    normalise,
+    open_regular,
+    read_notebook,
+    read_text,
+    shown,
+)
 
 ISOLATION = "auto"
 
@@ -37,9 +49,9 @@ ISOLATION = "auto"
 @dataclass(frozen=True)
 class Submission:
     student: str
-    path: Path | None            # the notebook graded, None if there is none
-    note: str                    # why this file (several notebooks, another name), or ""
-    sha256: str                  # identifies the content: a resubmission is graded again
+    path: Path | None  # the notebook graded, None if there is none
+    note: str  # why this file (several notebooks, another name), or ""
+    sha256: str  # identifies the content: a resubmission is graded again
     timestamp: str | None
 
 
@@ -78,10 +90,13 @@ def choose_notebook(folder: Path, expected: str) -> tuple[Path | None, str]:
     names = "、".join(shown(p.name) for p in found)
     exact = folder / expected
     if exact in found:
-        return exact, sentences(*refused, f"ノートブックが {len(found)} 個ありました（{names}）。{expected} を採点しました")
+        return exact, sentences(
+            *refused, f"ノートブックが {len(found)} 個ありました（{names}）。{expected} を採点しました"
+        )
     newest = max(found, key=lambda p: (p.lstat().st_mtime, p.name))
-    return newest, sentences(*refused, f"ノートブックが {len(found)} 個ありました（{names}）。"
-                                       f"最も新しい {shown(newest.name)} を採点しました")
+    return newest, sentences(
+        *refused, f"ノートブックが {len(found)} 個ありました（{names}）。最も新しい {shown(newest.name)} を採点しました"
+    )
 
 
 def sentences(*parts: str) -> str:
@@ -93,6 +108,7 @@ def read_timestamp(folder: Path, under: Path) -> tuple[str | None, str]:
     """timestamp.txt as nbgrader reads it, or None and a note when it is not a date (anyone can
     write into the exchange's inbound folder, so the student may have written this file)."""
     from nbgrader.utils import parse_utc
+
     stamp = folder / "timestamp.txt"
     if not os.path.lexists(stamp):
         return None, ""
@@ -121,8 +137,11 @@ def discover(root: Path, assignment: str) -> list[Submission]:
     for student_dir in sorted(top.iterdir()) if top.is_dir() else []:
         student = student_dir.name
         if student != shown(student) or student.startswith(".") or not STUDENT_ID.fullmatch(student):
-            print(f"warning: skipped submitted/{shown(student)!r}: not a student id (not UTF-8, hidden, "
-                  "or characters other than letters, digits and _.@-)", file=sys.stderr)
+            print(
+                f"warning: skipped submitted/{shown(student)!r}: not a student id (not UTF-8, hidden, "
+                "or characters other than letters, digits and _.@-)",
+                file=sys.stderr,
+            )
             continue
         folder = student_dir / assignment
         if not (os.path.lexists(folder) or student_dir.is_symlink()):
@@ -145,6 +164,7 @@ def discover(root: Path, assignment: str) -> list[Submission]:
 
 # -- grading (runs in workers: local processes or Dask) -------------------------------------------
 
+
 def _die_with_parent() -> None:
     """Worker initializer: a SIGKILLed coordinator takes its workers (and their sandboxes) along."""
     try:
@@ -154,6 +174,7 @@ def _die_with_parent() -> None:
     # A coordinator killed while this worker was still starting (seconds: spawn and imports) sent
     # no signal: prctl came too late. Its tasks would still be graded and the worker wait forever.
     import multiprocessing
+
     parent = multiprocessing.parent_process()
     if parent is not None and os.getppid() != parent.pid:
         os._exit(1)
@@ -193,6 +214,7 @@ def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
     fresh student process forked in milliseconds instead of a new sandbox and interpreter."""
     from .judge import _empty_results, grade_submission
     from .student import ForkServer
+
     notes = [note] if note else []
     if path is None:
         results = _empty_results(load_rubric(), note, isolation)
@@ -206,8 +228,11 @@ def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
         except SubmissionError as exc:  # refused by the intake: 0, with the reason
             results = _empty_results(load_rubric(), str(exc), isolation)
         except Exception as exc:  # the judge itself failed: record it, never stop the batch
-            results = _empty_results(load_rubric(), f"採点中にエラーが発生しました（{type(exc).__name__}）。"
-                                                    "担当教員に連絡してください", isolation)
+            results = _empty_results(
+                load_rubric(),
+                f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください",
+                isolation,
+            )
         if notes:
             results["notes"] = notes
     return json.dumps(results, ensure_ascii=False, sort_keys=True)
@@ -252,7 +277,10 @@ class LocalPool:
                         queue.append((s, tries + 1))
                     else:
                         from .judge import _empty_results
-                        res = _empty_results(load_rubric(), f"採点プロセスが異常終了しました（{type(exc).__name__}）", isolation)
+
+                        res = _empty_results(
+                            load_rubric(), f"採点プロセスが異常終了しました（{type(exc).__name__}）", isolation
+                        )
                         yield s, json.dumps(res, ensure_ascii=False, sort_keys=True)
             fill()
 
@@ -265,20 +293,33 @@ class DaskPool:
 
     def __init__(self, address: str):
         from distributed import Client
+
         self.client = Client(address, timeout="30s")
 
     def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
         from distributed import as_completed
-        futures = {self.client.submit(grade_path, str(s.path) if s.path else None, s.note, isolation,
-                                      key=f"grade-{s.student}-{s.sha256[:16]}", pure=False): s
-                   for s in subs}
+
+        futures = {
+            self.client.submit(
+                grade_path,
+                str(s.path) if s.path else None,
+                s.note,
+                isolation,
+                key=f"grade-{s.student}-{s.sha256[:16]}",
+                pure=False,
+            ): s
+            for s in subs
+        }
         for fut in as_completed(futures):
             s = futures[fut]
             try:
                 yield s, fut.result()
             except Exception as exc:
                 from .judge import _empty_results
-                res = _empty_results(load_rubric(), f"採点ワーカーが異常終了しました（{type(exc).__name__}）", isolation)
+
+                res = _empty_results(
+                    load_rubric(), f"採点ワーカーが異常終了しました（{type(exc).__name__}）", isolation
+                )
                 yield s, json.dumps(res, ensure_ascii=False, sort_keys=True)
 
     def close(self) -> None:
@@ -286,6 +327,7 @@ class DaskPool:
 
 
 # -- writing (coordinator only) ------------------------------------------------------------------
+
 
 def write_autograded(root: Path, assignment: str, sub: Submission, results: dict[str, Any]) -> None:
     """autograded/<student>/<assignment>/<notebook>.ipynb: the submission (or, if refused, the
@@ -302,6 +344,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
     from .nbgrader_ext import apply_results  # imports nbgrader: coordinator only, not workers
+
     apply_results(nb, results)
     add_memo(nb, [*results.get("notes", []), *results.get("problems", [])])
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
@@ -334,11 +377,26 @@ def generate_feedback(root: Path, assignment: str, db_url: str) -> list[str]:
     import re
     import subprocess
     import sys
+
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     # run from the kit's folder so that its nbgrader_config.py (ClearHiddenTests) applies
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
-                           f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, errors="replace")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_feedback",
+            assignment,
+            "--force",
+            f"--CourseDirectory.root={root}",
+            f"--CourseDirectory.db_url={db_url}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
     if done.returncode == 0:
         return []
     failed = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", done.stderr + done.stdout)
@@ -352,31 +410,50 @@ def save(root: Path, assignment: str, book: Any, sub: Submission, results: dict[
     from dataclasses import replace
 
     from .judge import _empty_results
+
     errors: list[str] = []
     for attempt in range(3):
         if attempt == 1:
             sub = replace(sub, timestamp=None)
-            results = {**results, "notes": [*results.get("notes", []), "提出時刻を記録できなかったため、提出時刻なしで採点しました"]}
+            results = {
+                **results,
+                "notes": [*results.get("notes", []), "提出時刻を記録できなかったため、提出時刻なしで採点しました"],
+            }
         elif attempt == 2:
-            results = _empty_results(load_rubric(), f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください",
-                                     results.get("isolation", ISOLATION))
+            results = _empty_results(
+                load_rubric(),
+                f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください",
+                results.get("isolation", ISOLATION),
+            )
         try:
             write_autograded(root, assignment, sub, results)
             book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
             return results
         except Exception as exc:  # the gradebook rolled this submission back
             errors.append(type(exc).__name__)
-            print(f"error: recording {shown(sub.student)} (attempt {attempt + 1}): {type(exc).__name__}: "
-                  f"{shown(str(exc))[:300]}", file=sys.stderr)
+            print(
+                f"error: recording {shown(sub.student)} (attempt {attempt + 1}): {type(exc).__name__}: "
+                f"{shown(str(exc))[:300]}",
+                file=sys.stderr,
+            )
     return None
 
 
-def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: str | None = None,
-              isolation: str = ISOLATION, feedback: bool = True, progress: bool = True,
-              course_id: str = "") -> dict[str, Any]:
+def run_batch(
+    root: Path,
+    assignment: str,
+    db_url: str,
+    workers: int = 2,
+    dask: str | None = None,
+    isolation: str = ISOLATION,
+    feedback: bool = True,
+    progress: bool = True,
+    course_id: str = "",
+) -> dict[str, Any]:
     from tqdm import tqdm
 
     from .gradebook import JudgeGradebook
+
     start = time.monotonic()
     root = Path(root).resolve()
     subs = discover(root, assignment)
@@ -404,17 +481,28 @@ def run_batch(root: Path, assignment: str, db_url: str, workers: int = 2, dask: 
             bar.close()
             pool.close()
     no_feedback = generate_feedback(root, assignment, db_url) if feedback and scores else []
-    return {"submissions": len(subs), "graded": len(scores), "skipped": len(subs) - len(todo),
-            "failures": sorted(failures), "scores": scores, "seconds": time.monotonic() - start,
-            "feedback_failures": no_feedback}
+    return {
+        "submissions": len(subs),
+        "graded": len(scores),
+        "skipped": len(subs) - len(todo),
+        "failures": sorted(failures),
+        "scores": scores,
+        "seconds": time.monotonic() - start,
+        "feedback_failures": no_feedback,
+    }
 
 
 def summary_table(summary: dict[str, Any]) -> str:
     scores = list(summary["scores"].values())
     mean = sum(scores) / len(scores) if scores else 0.0
-    rows = [("提出", summary["submissions"]), ("今回採点", summary["graded"]),
-            ("変更なしで省略", summary["skipped"]), ("採点に問題あり", len(summary["failures"])),
-            ("平均点（今回採点分）", f"{mean:.2f}"), ("所要時間", f"{summary['seconds']:.1f} s")]
+    rows = [
+        ("提出", summary["submissions"]),
+        ("今回採点", summary["graded"]),
+        ("変更なしで省略", summary["skipped"]),
+        ("採点に問題あり", len(summary["failures"])),
+        ("平均点（今回採点分）", f"{mean:.2f}"),
+        ("所要時間", f"{summary['seconds']:.1f} s"),
+    ]
     width = max(len(k) for k, _ in rows) + 2
     lines = [f"{k:<{width}}{v}" for k, v in rows]
     if summary["failures"]:

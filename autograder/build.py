@@ -8,6 +8,7 @@ rubric), release/ (`nbgrader generate_assignment`), solutions/<assignment>/refer
 reference implementation as a module) and the executed solution notebook
 (`nbgrader generate_solution`, hidden tests removed).
 """
+
 from __future__ import annotations
 
 import os
@@ -63,9 +64,11 @@ def reference_source(nb, rubric: Rubric) -> str:
         if cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes):
             code = "\n".join(ln for ln in cell.source.split("\n") if not MARKER.match(ln))
             chunks.append(f"# --- cell {gid} ---\n{code.strip()}\n")
-    header = (f'"""Reference implementation of {rubric.assignment}.\n\n'
-              "Generated from the source notebook by `python -m autograder build`; do not edit.\n"
-              '"""\n')
+    header = (
+        f'"""Reference implementation of {rubric.assignment}.\n\n'
+        "Generated from the source notebook by `python -m autograder build`; do not edit.\n"
+        '"""\n'
+    )
     return header + "\n\n".join(chunks)
 
 
@@ -77,8 +80,14 @@ def nbgrader_env() -> dict[str, str]:
 
 def run_nbgrader(args: list[str], course: Path) -> None:
     """Run the real nbgrader CLI with the repository's config on another course root."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}",
-           f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        *args,
+        f"--CourseDirectory.root={course}",
+        f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
+    ]
     env = nbgrader_env()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:

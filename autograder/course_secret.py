@@ -10,15 +10,16 @@ $NB74_COURSE_SECRET_FILE, by default ${XDG_CONFIG_HOME:-~/.config}/nb74/course-s
 with 32 random bytes (mode 0600) on first use. It is kept out of the repository and the release;
 every machine that grades the course (Dask workers too) needs the same secret.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Sequence
 
 ENV_SECRET = "NB74_COURSE_SECRET"
 ENV_FILE = "NB74_COURSE_SECRET_FILE"

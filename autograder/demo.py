@@ -13,15 +13,16 @@ with the same signature to `main(grade=...)` to grade by another route (it must 
 in course/gradebook.db). Inside `nbgrader autograde` the scoring is whatever nbgrader_config.py
 configures; nothing here depends on how the score is computed.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .assignment import ROOT, Rubric, load_rubric
 from .build import MARKER, grade_id, run_nbgrader
@@ -64,10 +65,16 @@ def example_submissions(source_nb: Path, rubric: Rubric) -> list[Example]:
     return [
         Example("full", "every answer cell completed (the solution)", sol),
         Example("untouched", "the release as downloaded, no code written"),
-        Example("mse_2_over_n", "MSELoss.backward as in the seed: (2/N)(y - t), off by D",
-                sol | {"mse": with_bug(sol["mse"], "/ y.size", "/ self.cache['N']")}),
-        Example("linear_dW_T", "Linear.backward with a transposed dW: dout.T @ x",
-                sol | {"linear": with_bug(sol["linear"], "x.T @ dout", "dout.T @ x")}),
+        Example(
+            "mse_2_over_n",
+            "MSELoss.backward as in the seed: (2/N)(y - t), off by D",
+            sol | {"mse": with_bug(sol["mse"], "/ y.size", "/ self.cache['N']")},
+        ),
+        Example(
+            "linear_dW_T",
+            "Linear.backward with a transposed dW: dout.T @ x",
+            sol | {"linear": with_bug(sol["linear"], "x.T @ dout", "dout.T @ x")},
+        ),
         Example("layers_only", "only the four layers done, losses and exercises left", layers),
     ]
 
@@ -125,12 +132,16 @@ def read_gradebook(course: Path, rubric: Rubric, students: list[str]) -> list[di
 
 def format_table(rows: list[dict[str, float | str]], rubric: Rubric) -> str:
     cols = ["student", *rubric.parts, "total"]
-    top: dict[str, float | str] = {"student": "(max)", **{k: p.points for k, p in rubric.parts.items()},
-                                   "total": rubric.max_score}
-    cell = lambda v: v if isinstance(v, str) else f"{v:g}"  # noqa: E731
+    top: dict[str, float | str] = {
+        "student": "(max)",
+        **{k: p.points for k, p in rubric.parts.items()},
+        "total": rubric.max_score,
+    }
+    cell = lambda v: v if isinstance(v, str) else f"{v:g}"
     width = {c: max(len(c), *(len(cell(r[c])) for r in [top, *rows])) for c in cols}
-    line = lambda r: "  ".join(cell(r[c]).ljust(width[c]) if c == "student"  # noqa: E731
-                               else cell(r[c]).rjust(width[c]) for c in cols)
+    line = lambda r: "  ".join(
+        cell(r[c]).ljust(width[c]) if c == "student" else cell(r[c]).rjust(width[c]) for c in cols
+    )
     rule = "  ".join("-" * width[c] for c in cols)
     return "\n".join([line({c: c for c in cols}), rule, line(top), rule, *map(line, rows)])
 

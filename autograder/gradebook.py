@@ -5,6 +5,7 @@ of ours, `nb74_judge_runs`: which content (sha256) of each student's submission 
 written in the same transaction as the scores, so after a crash a submission is either fully
 recorded with its hash or will be graded again: never lost, never counted twice.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ from .assignment import Rubric, load_rubric
 from .nbgrader_ext import part_feedback
 
 JOURNAL = Table(
-    "nb74_judge_runs", MetaData(),
+    "nb74_judge_runs",
+    MetaData(),
     Column("assignment", String(128), primary_key=True),
     Column("student", String(128), primary_key=True),
     Column("sha256", String(64), nullable=False),
@@ -33,6 +35,7 @@ class JudgeGradebook:
         # nbgrader runs `alembic` by name when it creates a database
         os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
         from nbgrader.api import Gradebook
+
         self.gb = Gradebook(db_url, course_id)
         self.rubric = rubric or load_rubric()
         JOURNAL.metadata.create_all(self.gb.engine)
@@ -40,7 +43,7 @@ class JudgeGradebook:
     def close(self) -> None:
         self.gb.close()
 
-    def __enter__(self) -> "JudgeGradebook":
+    def __enter__(self) -> JudgeGradebook:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -48,24 +51,27 @@ class JudgeGradebook:
 
     def check_assignment(self, assignment: str) -> None:
         from nbgrader.api import MissingEntry
+
         try:
             self.gb.find_assignment(assignment)
         except MissingEntry:
-            raise SystemExit(f"assignment {assignment!r} is not in the gradebook: run "
-                             f"`nbgrader generate_assignment {assignment}` first") from None
+            raise SystemExit(
+                f"assignment {assignment!r} is not in the gradebook: run "
+                f"`nbgrader generate_assignment {assignment}` first"
+            ) from None
 
     def graded(self, assignment: str) -> dict[str, str]:
         """student -> sha256 of the content whose grades are recorded."""
-        rows = self.gb.db.execute(select(JOURNAL.c.student, JOURNAL.c.sha256)
-                                  .where(JOURNAL.c.assignment == assignment))
+        rows = self.gb.db.execute(select(JOURNAL.c.student, JOURNAL.c.sha256).where(JOURNAL.c.assignment == assignment))
         return {student: sha for student, sha in rows}
 
     def rollback(self) -> None:
         """Forget a half-written submission (the session stays usable for the next one)."""
         self.gb.db.rollback()
 
-    def record(self, assignment: str, student: str, sha256: str, results: dict[str, Any],
-               timestamp: str | None = None) -> None:
+    def record(
+        self, assignment: str, student: str, sha256: str, results: dict[str, Any], timestamp: str | None = None
+    ) -> None:
         """Scores and feedback comments of one submission, and its hash, in one commit; on any
         error nothing of it is kept (rolled back) and the error is raised."""
         try:
@@ -74,9 +80,11 @@ class JudgeGradebook:
             self.rollback()
             raise
 
-    def _record(self, assignment: str, student: str, sha256: str, results: dict[str, Any],
-                timestamp: str | None) -> None:
+    def _record(
+        self, assignment: str, student: str, sha256: str, results: dict[str, Any], timestamp: str | None
+    ) -> None:
         from nbgrader.api import MissingEntry
+
         gb, notebook = self.gb, self.rubric.notebook
         try:
             gb.find_student(student)
@@ -103,8 +111,9 @@ class JudgeGradebook:
                 first = False
         where = (JOURNAL.c.assignment == assignment) & (JOURNAL.c.student == student)
         gb.db.execute(delete(JOURNAL).where(where))
-        gb.db.execute(insert(JOURNAL).values(assignment=assignment, student=student, sha256=sha256,
-                                             score=float(results["score"])))
+        gb.db.execute(
+            insert(JOURNAL).values(assignment=assignment, student=student, sha256=sha256, score=float(results["score"]))
+        )
         gb.db.commit()
 
     def snapshot(self, assignment: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ back as UTF-8). Everything refused raises SubmissionError with a message for the
 sanitizing step (autograder.nbgrader_intake) both call it, so both grade the same cells and give
 the same notes.
 """
+
 from __future__ import annotations
 
 import errno
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 MB output)
-MAX_SMALL_BYTES = 4096          # timestamp.txt, the collect notes
-MAX_DEPTH = 64                  # JSON nesting; a real notebook stays below 20
+MAX_SMALL_BYTES = 4096  # timestamp.txt, the collect notes
+MAX_DEPTH = 64  # JSON nesting; a real notebook stays below 20
 MEMO_TITLE = "### 採点メモ"
 NOTES_FILE = "nb74_intake_notes.txt"  # written by the kit's `nbgrader collect`: what it refused
 LINK = "シンボリックリンク"
@@ -59,7 +60,9 @@ def _open_regular(path: Path, under: Path | None) -> int:
                 nxt = os.open(step, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=base)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise SubmissionError(f"提出フォルダ「{shown(step)}」が{LINK}などの通常のフォルダでないため採点しません") from None
+                    raise SubmissionError(
+                        f"提出フォルダ「{shown(step)}」が{LINK}などの通常のフォルダでないため採点しません"
+                    ) from None
                 raise SubmissionError(f"提出ファイル {shown(path.name)} が見つかりません") from None
             os.close(base)
             base = nxt
@@ -126,7 +129,9 @@ def read_notebook(path: Path, under: Path | None = None) -> Intake:
     notes = []
     check_structure(nb, name)
     if has_escapes and _replace_surrogates(nb):
-        notes.append(f"提出ファイル {name} に不正な文字（対になっていないサロゲート）があったため「\ufffd」に置き換えて採点しました")
+        notes.append(
+            f"提出ファイル {name} に不正な文字（対になっていないサロゲート）があったため「\ufffd」に置き換えて採点しました"
+        )
     return Intake(nb, notes)
 
 
@@ -138,13 +143,18 @@ def _parse(text: str, name: str) -> dict[str, Any]:
     except ValueError:
         raise SubmissionError(f"提出ファイル {name} は JSON ではないため、ノートブックとして読めません") from None
     if depth_exceeds(nb, MAX_DEPTH):
-        raise SubmissionError(f"提出ファイル {name} は入れ子が深すぎるため（{MAX_DEPTH} 段まで）、ノートブックとして読めません")
+        raise SubmissionError(
+            f"提出ファイル {name} は入れ子が深すぎるため（{MAX_DEPTH} 段まで）、ノートブックとして読めません"
+        )
     if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
         import nbformat  # older formats: nbformat converts them (half a second to import)
+
         try:
             nb = nbformat.reads(text, as_version=4)
         except Exception as exc:  # unknown or broken nbformat
-            raise SubmissionError(f"提出ファイル {name} をノートブックとして読めません（{type(exc).__name__}）") from None
+            raise SubmissionError(
+                f"提出ファイル {name} をノートブックとして読めません（{type(exc).__name__}）"
+            ) from None
     if not isinstance(nb.get("cells"), list):
         raise SubmissionError(f"提出ファイル {name} にセルがありません")
     return nb
@@ -157,7 +167,7 @@ def depth_exceeds(value: Any, limit: int) -> bool:
         v, d = stack.pop()
         if d > limit:
             return True
-        for c in (v.values() if type(v) is dict else v):
+        for c in v.values() if type(v) is dict else v:
             if type(c) is dict or type(c) is list:
                 stack.append((c, d + 1))
     return False
@@ -169,12 +179,17 @@ def check_structure(nb: dict[str, Any], name: str) -> None:
         raise SubmissionError(f"提出ファイル {name} のメタデータが壊れているため、ノートブックとして読めません")
     for i, cell in enumerate(nb["cells"], 1):
         src = cell.get("source", "") if isinstance(cell, dict) else None
-        ok = (isinstance(cell, dict) and isinstance(cell.get("cell_type"), str)
-              and isinstance(cell.get("metadata", {}), dict)
-              and isinstance(cell.get("metadata", {}).get("nbgrader", {}), dict)
-              and (isinstance(src, str) or isinstance(src, list) and all(isinstance(s, str) for s in src)))
+        ok = (
+            isinstance(cell, dict)
+            and isinstance(cell.get("cell_type"), str)
+            and isinstance(cell.get("metadata", {}), dict)
+            and isinstance(cell.get("metadata", {}).get("nbgrader", {}), dict)
+            and (isinstance(src, str) or isinstance(src, list) and all(isinstance(s, str) for s in src))
+        )
         if not ok:
-            raise SubmissionError(f"提出ファイル {name} の {i} 番目のセルが壊れているため、ノートブックとして読めません")
+            raise SubmissionError(
+                f"提出ファイル {name} の {i} 番目のセルが壊れているため、ノートブックとして読めません"
+            )
 
 
 def _replace_surrogates(value: Any) -> bool:
@@ -198,6 +213,7 @@ def _replace_surrogates(value: Any) -> bool:
 
 
 # -- the same cells on every route ------------------------------------------------------------------
+
 
 def grade_id(cell: Any) -> str:
     meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
@@ -247,12 +263,16 @@ def normalise(nb: dict[str, Any], release: dict[str, Any]) -> list[str]:
             else:
                 like = _looks_like(gid, released)
                 hint = f"（「{like}」に似ていますが別の名前です）" if like else ""
-                notes.append(f"grade_id「{ascii(gid)[1:-1]}」は配布ノートブックにないため、採点対象にしませんでした{hint}")
+                notes.append(
+                    f"grade_id「{ascii(gid)[1:-1]}」は配布ノートブックにないため、採点対象にしませんでした{hint}"
+                )
             continue
         seen.add(gid)
         want = orig["metadata"]["nbgrader"]
         if any(meta["nbgrader"].get(k) != want.get(k) for k in GRADING_KEYS):
-            notes.append(f"grade_id「{gid}」のセルの nbgrader 設定（配点など）が配布時と違うため、配布時の設定に戻しました")
+            notes.append(
+                f"grade_id「{gid}」のセルの nbgrader 設定（配点など）が配布時と違うため、配布時の設定に戻しました"
+            )
         meta["nbgrader"] = dict(want)
         if want.get("locked") or (want.get("grade") and not want.get("solution")):
             cell["source"] = orig["source"]
@@ -266,6 +286,7 @@ def add_memo(nb: dict[str, Any], messages: list[str]) -> None:
     """Submission-level messages as the notebook's first cell, so the feedback shows them first."""
     if messages:
         from .sanitize import bounded, markdown_escape  # they quote file names and exceptions
+
         text = MEMO_TITLE + "\n\n" + "\n".join(f"- {markdown_escape(bounded(m))}" for m in messages[:MAX_MEMO_LINES])
         cell = {"cell_type": "markdown", "metadata": {}, "source": text}
         if nb.get("nbformat_minor", 0) >= 5:  # cell ids exist (and are required) from nbformat 4.5

@@ -7,6 +7,7 @@ the trusted given cells from source/, loads them into a StudentProcess, and runs
 autograder/graders in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
 from the rubric. Whatever the submission does, a complete results dict comes back.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,33 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from .intake import SubmissionError, read_notebook  # noqa: F401  (SubmissionError: callers catch it here)
+from .intake import SubmissionError, read_notebook
 from .student import ForkServer, StudentProcess, clean_text
 
 GRADERS = Path(__file__).resolve().parent / "graders"
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
-UNUSED_PYTEST_PLUGINS = ("terminal", "doctest", "junitxml", "pastebin", "unittest", "legacypath",
-                         "tmpdir", "monkeypatch", "recwarn", "stepwise", "setuponly", "setupplan",
-                         "faulthandler", "logging", "warnings", "debugging", "threadexception",
-                         "unraisableexception", "cacheprovider", "capture")
+UNUSED_PYTEST_PLUGINS = (
+    "terminal",
+    "doctest",
+    "junitxml",
+    "pastebin",
+    "unittest",
+    "legacypath",
+    "tmpdir",
+    "monkeypatch",
+    "recwarn",
+    "stepwise",
+    "setuponly",
+    "setupplan",
+    "faulthandler",
+    "logging",
+    "warnings",
+    "debugging",
+    "threadexception",
+    "unraisableexception",
+    "cacheprovider",
+    "capture",
+)
 MAX_OUTPUT_CHARS = 2000  # one test's message in the results (student text in it is bounded before)
 
 
@@ -72,7 +91,9 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
             if gid in answers:
                 cells.append((gid, answers[gid], gid not in exercises))
             else:
-                problems[gid] = f"解答セル「{gid}」が提出ノートブックに見つかりません（セルを削除したか、grade_id を変えていませんか？）"
+                problems[gid] = (
+                    f"解答セル「{gid}」が提出ノートブックに見つかりません（セルを削除したか、grade_id を変えていませんか？）"
+                )
     return cells, problems
 
 
@@ -87,20 +108,40 @@ def source_cells() -> list[dict[str, Any]]:
 
 
 def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, Any]:
-    tests = [{"name": f"{p.title}", "part": p.name, "score": 0.0, "max_score": p.points,
-              "status": "failed", "output": message} for p in rubric.parts.values()]
-    return {"score": 0.0, "max_score": rubric.max_score, "output": message, "tests": tests,
-            "isolation": isolation, "problems": [message]}
+    tests = [
+        {
+            "name": f"{p.title}",
+            "part": p.name,
+            "score": 0.0,
+            "max_score": p.points,
+            "status": "failed",
+            "output": message,
+        }
+        for p in rubric.parts.values()
+    ]
+    return {
+        "score": 0.0,
+        "max_score": rubric.max_score,
+        "output": message,
+        "tests": tests,
+        "isolation": isolation,
+        "problems": [message],
+    }
 
 
-def grade_notebook(path: Path, isolation: str = "auto", server: ForkServer | None = None,
-                   proc: StudentProcess | None = None) -> dict[str, Any]:
+def grade_notebook(
+    path: Path, isolation: str = "auto", server: ForkServer | None = None, proc: StudentProcess | None = None
+) -> dict[str, Any]:
     """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
     return grade_submission(Path(path), isolation=isolation, server=server, proc=proc)
 
 
-def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
-                     server: ForkServer | None = None, proc: StudentProcess | None = None) -> dict[str, Any]:
+def grade_submission(
+    submission: Path | dict[str, Any],
+    isolation: str = "auto",
+    server: ForkServer | None = None,
+    proc: StudentProcess | None = None,
+) -> dict[str, Any]:
     """Grade a notebook given as a file or as an already-read notebook dict.
 
     proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
@@ -122,15 +163,15 @@ def grade_submission(submission: Path | dict[str, Any], isolation: str = "auto",
         from .course_secret import submission_key
         from .graders.checks import inputs_key
         from .judge_plugin import JudgePlugin
+
         plugin = JudgePlugin(proc, rubric, problems, cells)  # loads the cells when a test needs them
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain",
-                str(GRADERS)]
+        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
-        with inputs_key(submission_key(cells)):   # this submission's hidden inputs
+        with inputs_key(submission_key(cells)):  # this submission's hidden inputs
             pytest.main(args, plugins=[plugin])
-        if plugin.interrupted:   # pytest turns Ctrl-C into a partial run: record nothing
+        if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
             raise GradeInterrupted()
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran
         level = proc.recorded_level  # the isolation in effect, with its layers (student.py)
@@ -148,14 +189,28 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> dict[str, Any]
         seen_parts.add(o.part)
         max_score = plugin.points(o)
         label = o.nodeid.split("::", 1)[-1]
-        tests.append({"name": f"{part.title} :: {label}", "part": o.part,
-                      "score": round(max_score if o.passed else 0.0, 6), "max_score": round(max_score, 6),
-                      "status": "passed" if o.passed else "failed",
-                      "output": clean_text(o.message, MAX_OUTPUT_CHARS)})   # the last bound on any text
+        tests.append(
+            {
+                "name": f"{part.title} :: {label}",
+                "part": o.part,
+                "score": round(max_score if o.passed else 0.0, 6),
+                "max_score": round(max_score, 6),
+                "status": "passed" if o.passed else "failed",
+                "output": clean_text(o.message, MAX_OUTPUT_CHARS),
+            }
+        )  # the last bound on any text
     for part in rubric.parts.values():  # a part whose graders did not run still counts its points
         if part.name not in seen_parts:
-            tests.append({"name": part.title, "part": part.name, "score": 0.0, "max_score": part.points,
-                          "status": "failed", "output": "採点できませんでした（テストが実行されませんでした）"})
+            tests.append(
+                {
+                    "name": part.title,
+                    "part": part.name,
+                    "score": 0.0,
+                    "max_score": part.points,
+                    "status": "failed",
+                    "output": "採点できませんでした（テストが実行されませんでした）",
+                }
+            )
     score = round(sum(t["score"] for t in tests), 6)
     return {"score": score, "max_score": rubric.max_score, "tests": tests, "isolation": isolation}
 

@@ -1,4 +1,5 @@
 """The pytest plugin of the judge: grader outcomes -> rubric points and Japanese messages."""
+
 from __future__ import annotations
 
 import sys
@@ -10,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from .assignment import Rubric
 from . import student
+from .assignment import Rubric
 from .student import StudentCrashed, StudentError, StudentProcess, StudentTimeout, check_budget, part_budget
 
 
@@ -29,8 +30,13 @@ class JudgePlugin:
 
     is_nb74_judge = True
 
-    def __init__(self, proc: StudentProcess, rubric: Rubric, cell_problems: dict[str, str],
-                 cells: list[tuple[str, str, bool]] = ()):
+    def __init__(
+        self,
+        proc: StudentProcess,
+        rubric: Rubric,
+        cell_problems: dict[str, str],
+        cells: list[tuple[str, str, bool]] = (),
+    ):
         self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
         self.cells, self.loaded = list(cells), False
         self.outcomes: dict[str, TestOutcome] = {}
@@ -47,7 +53,7 @@ class JudgePlugin:
     def pytest_runtest_call(self, item: Any):
         """Each part has a wall-clock budget (student.PART_BUDGET) for all its tests, the judge's
         work included: student calls end at the deadline, the judge's long loops check it."""
-        self.ensure_loaded()   # loading the cells is the submission's, not the first part's, time
+        self.ensure_loaded()  # loading the cells is the submission's, not the first part's, time
         part = self.part_of(item)
         deadline = self.deadlines.setdefault(part, time.monotonic() + student.PART_BUDGET)
         with part_budget(deadline):
@@ -88,8 +94,9 @@ class JudgePlugin:
         failed_setup = report.when == "setup" and report.failed
         if report.when == "call" or failed_setup:
             message = "OK" if report.passed else self.explain(call.excinfo, item)
-            self.outcomes[item.nodeid] = TestOutcome(self.part_of(item), self.test_name(item), item.nodeid,
-                                                     report.passed, message)
+            self.outcomes[item.nodeid] = TestOutcome(
+                self.part_of(item), self.test_name(item), item.nodeid, report.passed, message
+            )
         return report
 
     def explain(self, excinfo: Any, item: Any) -> str:

@@ -1,4 +1,5 @@
 """nbgrader preprocessors of the kit, loaded by nbgrader_config.py (dotted paths)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +7,8 @@ from typing import Any
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
-from traitlets import Unicode
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 from .assignment import load_rubric
 from .sanitize import bounded, clean_comment, sanitize_notebook
@@ -20,11 +20,11 @@ class StripSolutionMarkers(NbGraderPreprocessor):
     begin_solution_delimeter = Unicode("BEGIN SOLUTION").tag(config=True)
     end_solution_delimeter = Unicode("END SOLUTION").tag(config=True)
 
-    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict,
-                        cell_index: int) -> tuple[NotebookNode, ResourcesDict]:
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: ResourcesDict, cell_index: int
+    ) -> tuple[NotebookNode, ResourcesDict]:
         lines = cell.source.split("\n")
-        kept = [ln for ln in lines
-                if self.begin_solution_delimeter not in ln and self.end_solution_delimeter not in ln]
+        kept = [ln for ln in lines if self.begin_solution_delimeter not in ln and self.end_solution_delimeter not in ln]
         cell.source = "\n".join(kept)
         return cell, resources
 
@@ -62,8 +62,7 @@ def apply_results(nb: Any, results: dict[str, Any]) -> None:
         score = min(round(by_part.get(part.name, 0.0), 6), float(meta.get("points", part.points)))
         cell["outputs"] = [
             nbformat.v4.new_output("stream", name="stdout", text=part_feedback(results, part.name)),
-            nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
-                                   execution_count=None),
+            nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=None),
         ]
         src = cell.get("source", "")
         cell["source"] = strip_hidden_tests("".join(src) if isinstance(src, list) else src)
@@ -89,11 +88,11 @@ class JudgeScores(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         from .judge import grade_submission
+
         results = grade_submission(nb, isolation=self.isolation)
         apply_results(nb, results)
         resources.setdefault("nbgrader", {})["judge_results"] = results
-        self.log.info("judge: %s / %s (isolation %s)", results["score"], results["max_score"],
-                      results.get("isolation"))
+        self.log.info("judge: %s / %s (isolation %s)", results["score"], results["max_score"], results.get("isolation"))
         return nb, resources
 
 
@@ -105,8 +104,12 @@ class SanitizeFeedback(NbGraderPreprocessor):
     the instructor's manual comment is Markdown, rendered and cleaned (autograder.sanitize)."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        graded = [{k: c.metadata.nbgrader[k] for k in ("score", "comment") if k in c.metadata.nbgrader}
-                  if isinstance(c.get("metadata", {}).get("nbgrader"), dict) else {} for c in nb.cells]
+        graded = [
+            {k: c.metadata.nbgrader[k] for k in ("score", "comment") if k in c.metadata.nbgrader}
+            if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+            else {}
+            for c in nb.cells
+        ]
         manual = self._manual_comments(resources) if any("comment" in g for g in graded) else set()
         sanitize_notebook(nb, keep_text_outputs=True)
         for cell, got in zip(nb.cells, graded):
@@ -123,6 +126,7 @@ class SanitizeFeedback(NbGraderPreprocessor):
     def _manual_comments(resources: ResourcesDict) -> set[str]:
         """grade_ids of the cells whose comment the instructor wrote (GetGrades shows either)."""
         from nbgrader.api import Gradebook, MissingEntry
+
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gb:
             try:

@@ -12,6 +12,7 @@
   deleted from autograded/ before anything reads them, so they never reach feedback/ either.
 - IntakeNotes (`c.Autograde.autograde_preprocessors`): the same notes in the gradebook.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,24 @@ from typing import Any
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
+from nbformat.notebooknode import NotebookNode
 from nbformat.v4.rwbase import rejoin_lines
 from nbgrader.exchange.default.collect import ExchangeCollect
-from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import ignore_patterns, parse_utc
 
 from .assignment import load_rubric
-from .intake import (LINK, NOTES_FILE, SubmissionError, add_memo, collect_notes, link_refused, normalise,
-                     read_notebook, read_text)
+from .intake import (
+    LINK,
+    NOTES_FILE,
+    SubmissionError,
+    add_memo,
+    collect_notes,
+    link_refused,
+    normalise,
+    read_notebook,
+    read_text,
+)
 
 
 class SafeCollect(ExchangeCollect):
@@ -44,8 +54,12 @@ class SafeCollect(ExchangeCollect):
             return
         if self.get_size(src) > 1000 * self.coursedir.max_dir_size:  # as nbgrader's do_copy
             raise RuntimeError(f"Directory size is too big (maximum {1000 * self.coursedir.max_dir_size})")
-        nbgrader_ignore = ignore_patterns(exclude=self.coursedir.ignore, include=self.coursedir.include,
-                                          max_file_size=self.coursedir.max_file_size, log=self.log)
+        nbgrader_ignore = ignore_patterns(
+            exclude=self.coursedir.ignore,
+            include=self.coursedir.include,
+            max_file_size=self.coursedir.max_file_size,
+            log=self.log,
+        )
         refused: list[str] = []
 
         def ignore(folder: str, names: list[str]) -> set[str]:
@@ -138,8 +152,9 @@ def take_in(path: Path, root: Path, release: dict[str, Any], log: Any = None) ->
 class IntakeExporter(NotebookExporter):
     """`c.Autograde.exporter_class`: see the module's docstring."""
 
-    def from_filename(self, filename: str, resources: dict[str, Any] | None = None,
-                      **kw: Any) -> tuple[str, dict[str, Any]]:
+    def from_filename(
+        self, filename: str, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
         converter = self.parent
         if not getattr(converter, "_sanitizing", False):  # second pass: nbgrader's own output
             return super().from_filename(filename, resources, **kw)
@@ -150,8 +165,12 @@ class IntakeExporter(NotebookExporter):
         assignment, student = info.get("assignment"), info.get("student")
         release_path = Path(coursedir.format_path(coursedir.release_directory, ".", assignment)) / path.name
         release = json.loads(release_path.read_text(encoding="utf-8"))
-        self._remove_linked_copies(path.parent, root, Path(converter._format_dest(assignment, student)),
-                                   Path(coursedir.format_path(coursedir.source_directory, ".", assignment)))
+        self._remove_linked_copies(
+            path.parent,
+            root,
+            Path(converter._format_dest(assignment, student)),
+            Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
+        )
         nb, notes = take_in(path, root, release, self.log)
         add_memo(nb, notes)
         node = rejoin_lines(nbformat.from_dict(nb))  # as nbformat.read gives it: sources as text
@@ -178,6 +197,7 @@ class IntakeNotes(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         from nbgrader.api import Gradebook
+
         info = resources["nbgrader"]
         converter = self.parent.parent  # the exporter's parent: nbgrader's Autograde
         coursedir = converter.coursedir

@@ -1,4 +1,5 @@
 """A short terminal report of a results dict: one line per part, then what failed and why."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,6 +24,5 @@ def format_report(results: dict[str, Any], max_reasons: int = 2) -> str:
             lines.append(f"    - {r}")
         if len(reasons) > max_reasons:
             lines.append(f"    - …ほか {len(reasons) - max_reasons} 件")
-    lines.append(f"合計 {results['score']:.2f} / {results['max_score']:g}"
-                 f"（隔離: {results.get('isolation', '?')}）")
+    lines.append(f"合計 {results['score']:.2f} / {results['max_score']:g}（隔離: {results.get('isolation', '?')}）")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ sanitizer, so nbgrader_ext.SanitizeFeedback (a GenerateFeedback preprocessor, af
 cleans both again at feedback time; nbgrader_config.py also sets HTMLExporter.sanitize_html
 (cell outputs, JavaScript, widget state) for generate_feedback.
 """
+
 from __future__ import annotations
 
 import html
@@ -31,28 +32,80 @@ import nh3
 
 from .assignment import ROOT, load_rubric, source_notebook
 
-MAX_MESSAGE = 500        # characters of one judge message (it may quote the student's exception)
-MAX_CELL_TEXT = 20_000   # characters of a student's markdown or raw cell that are shown
-MAX_COMMENT = 4_000      # characters of a gradebook comment shown in the feedback
+MAX_MESSAGE = 500  # characters of one judge message (it may quote the student's exception)
+MAX_CELL_TEXT = 20_000  # characters of a student's markdown or raw cell that are shown
+MAX_COMMENT = 4_000  # characters of a gradebook comment shown in the feedback
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s",
-    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
-    "th", "thead", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
-    "td": {"align", "colspan", "rowspan"}, "th": {"align", "colspan", "rowspan"},
-    "ol": {"start"}, "abbr": {"title"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+    "abbr": {"title"},
 }
 RASTER_DATA = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
 RASTER_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 LINK = re.compile(r"(https?:|mailto:|#)", re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat's cell id pattern; grade ids, tags
-NBGRADER_KEYS = {"cell_type", "checksum", "grade", "grade_id", "locked", "points", "schema_version", "solution",
-                 "task"}  # nbgrader's cell metadata (schema 3)
+NBGRADER_KEYS = {
+    "cell_type",
+    "checksum",
+    "grade",
+    "grade_id",
+    "locked",
+    "points",
+    "schema_version",
+    "solution",
+    "task",
+}  # nbgrader's cell metadata (schema 3)
 MD_SYNTAX = str.maketrans({c: f"&#{ord(c)};" for c in "\r\n[]"})  # every Markdown link needs [ ]
 MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, link, code or math
 
@@ -60,7 +113,7 @@ MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, l
 def bounded(text: Any, limit: int = MAX_MESSAGE) -> str:
     """Plain text of at most `limit` characters, without control characters (ANSI escapes too)."""
     text = CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\t", " "))
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def markdown_escape(text: str) -> str:
@@ -82,9 +135,14 @@ def _attribute(tag: str, attr: str, value: str) -> str | None:
 
 @cache
 def _cleaner() -> nh3.Cleaner:
-    return nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_attribute,
-                       url_schemes={"http", "https", "mailto", "data"}, link_rel="noopener noreferrer nofollow",
-                       strip_comments=True)
+    return nh3.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute,
+        url_schemes={"http", "https", "mailto", "data"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
 
 
 def clean_html(fragment: str) -> str:
@@ -95,8 +153,10 @@ def safe_markdown(source: str, attachments: dict[str, Any] | None = None) -> str
     """Markdown from the student -> cleaned HTML on one line inside a <div>: rendered the same by
     nbconvert and Jupyter (an HTML block is passed through), with nothing left to execute."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-    renderer = IPythonRenderer(escape=False, attachments=attachments if isinstance(attachments, dict) else {},
-                               exclude_anchor_links=True)
+
+    renderer = IPythonRenderer(
+        escape=False, attachments=attachments if isinstance(attachments, dict) else {}, exclude_anchor_links=True
+    )
     try:
         rendered = MarkdownWithMath(renderer=renderer).render(bounded(source, MAX_CELL_TEXT))
     except Exception:  # a malformed attachment or a renderer bug: show the text as it is
@@ -143,10 +203,14 @@ def _clean_metadata(meta: Any) -> dict[str, Any]:
     if isinstance(tags, list) and all(isinstance(t, str) and SAFE_NAME.match(t) for t in tags):
         out["tags"] = list(tags)
     nbg = meta.get("nbgrader")
-    if isinstance(nbg, dict) and isinstance(nbg.get("grade_id", ""), str) \
-            and SAFE_NAME.match(nbg.get("grade_id") or "x"):
-        out["nbgrader"] = {k: v for k, v in nbg.items()
-                           if k in NBGRADER_KEYS and isinstance(v, (bool, int, float, str))}
+    if (
+        isinstance(nbg, dict)
+        and isinstance(nbg.get("grade_id", ""), str)
+        and SAFE_NAME.match(nbg.get("grade_id") or "x")
+    ):
+        out["nbgrader"] = {
+            k: v for k, v in nbg.items() if k in NBGRADER_KEYS and isinstance(v, (bool, int, float, str))
+        }
     return out
 
 
@@ -156,11 +220,22 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
     for out in outputs if isinstance(outputs, list) else []:
         kind = out.get("output_type") if isinstance(out, dict) else None
         if kind == "stream" and out.get("name") == "stdout":
-            kept.append({"output_type": "stream", "name": "stdout",
-                         "text": bounded(_text(out.get("text", "")), 6 * MAX_MESSAGE + 200)})
+            kept.append(
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": bounded(_text(out.get("text", "")), 6 * MAX_MESSAGE + 200),
+                }
+            )
         elif kind == "execute_result" and isinstance(out.get("data"), dict) and set(out["data"]) == {"text/plain"}:
-            kept.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                         "data": {"text/plain": bounded(_text(out["data"]["text/plain"]), 100)}})
+            kept.append(
+                {
+                    "output_type": "execute_result",
+                    "execution_count": None,
+                    "metadata": {},
+                    "data": {"text/plain": bounded(_text(out["data"]["text/plain"]), 100)},
+                }
+            )
     return kept
 
 
@@ -171,8 +246,11 @@ def sanitize_notebook(nb: Any, keep_text_outputs: bool = False) -> Any:
     rest; by default every code cell's outputs are dropped (the judge writes its own afterwards)."""
     trusted = trusted_texts()
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
-    nb["metadata"] = {k: {kk: bounded(vv, 100) for kk, vv in v.items() if isinstance(vv, str)}
-                      for k, v in meta.items() if k in ("kernelspec", "language_info") and isinstance(v, dict)}
+    nb["metadata"] = {
+        k: {kk: bounded(vv, 100) for kk, vv in v.items() if isinstance(vv, str)}
+        for k, v in meta.items()
+        if k in ("kernelspec", "language_info") and isinstance(v, dict)
+    }
     seen_ids: set[str] = set()
     all_ids = {c.get("id") for c in nb["cells"]}
     for i, cell in enumerate(nb["cells"]):
@@ -206,20 +284,28 @@ def sanitize_notebook(nb: Any, keep_text_outputs: bool = False) -> Any:
         cell.pop("attachments", None)
     if type(nb) is not dict:  # an nbformat NotebookNode (nbgrader) stays one all the way down
         from nbformat import from_dict
+
         nb.update(from_dict({"metadata": nb["metadata"], "cells": nb["cells"]}))
     return nb
 
 
 def _raster_attachments(attachments: Any) -> dict[str, Any]:
-    return {name: {m: d for m, d in bundle.items() if m in RASTER_TYPES and isinstance(d, str)}
-            for name, bundle in (attachments.items() if isinstance(attachments, dict) else ())
-            if isinstance(bundle, dict)}
+    return {
+        name: {m: d for m, d in bundle.items() if m in RASTER_TYPES and isinstance(d, str)}
+        for name, bundle in (attachments.items() if isinstance(attachments, dict) else ())
+        if isinstance(bundle, dict)
+    }
 
 
 def _is_cleaned(text: str) -> bool:
     """Made by safe_markdown already: one line of HTML in a <div> that the cleaner leaves as it is."""
-    return text.startswith("<div>") and text.endswith("</div>") and "\n" not in text \
-        and "\r" not in text and _inert_line(clean_html(text)) == text
+    return (
+        text.startswith("<div>")
+        and text.endswith("</div>")
+        and "\n" not in text
+        and "\r" not in text
+        and _inert_line(clean_html(text)) == text
+    )
 
 
 def clean_comment(comment: Any, markdown: bool = False) -> str:

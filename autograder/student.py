@@ -13,6 +13,7 @@ Everything coming back is data (JSON and raw numeric arrays, never pickle) and i
 side. A call that raises, hangs or kills the process becomes a StudentError whose message is
 Japanese and names the student's own line; it never takes the judge down.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .sandbox import protocol, requests, seccomp
 
@@ -77,7 +79,7 @@ class Missing(StudentError):
 
 # --- what the student process sends is untrusted text: bounded and cleaned on this side ---------
 TEXT_LIMITS = {"type": 60, "message": 200, "function": 60, "code": 120, "cell": 60}
-RECEIVED_TEXT_LIMIT = 200   # any other string in a reply (class names, dict keys, ...)
+RECEIVED_TEXT_LIMIT = 200  # any other string in a reply (class names, dict keys, ...)
 # Control characters (but newline and tab), lone surrogates, bidi overrides and other format characters
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # A number with 4 or more significant digits: how a hidden input or expected value would be spelled
@@ -93,8 +95,8 @@ def _significant_digits(number: str) -> int:
 def clean_text(value: Any, limit: int) -> str:
     """Student-controlled text as it may be shown: printable, at most `limit` characters."""
     text = value if isinstance(value, str) else str(value)
-    text = _UNPRINTABLE.sub("", text[:4 * limit + 16])
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    text = _UNPRINTABLE.sub("", text[: 4 * limit + 16])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def student_text(value: Any, limit: int) -> str:
@@ -109,6 +111,7 @@ def received(value: Any, depth: int = 0) -> Any:
     """A reply from the student process made safe to keep: strings bounded and cleaned, arrays over
     MAX_ELEMENTS replaced by {"$big": [dtype, shape]} before anything converts or keeps them."""
     import numpy as np
+
     if isinstance(value, str):
         return student_text(value, RECEIVED_TEXT_LIMIT)
     if isinstance(value, np.ndarray):
@@ -147,9 +150,24 @@ def bwrap_available() -> bool:
     if not path:
         return False
     try:
-        done = subprocess.run([path, "--unshare-all", "--uid", "65534", "--gid", "65534",
-                               "--cap-drop", "ALL", "--ro-bind", "/", "/", "true"],
-                              capture_output=True, timeout=10)
+        done = subprocess.run(
+            [
+                path,
+                "--unshare-all",
+                "--uid",
+                "65534",
+                "--gid",
+                "65534",
+                "--cap-drop",
+                "ALL",
+                "--ro-bind",
+                "/",
+                "/",
+                "true",
+            ],
+            capture_output=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
@@ -169,16 +187,23 @@ def isolation_level(requested: str = "auto") -> str:
 
 NOBODY = 65534
 SANDBOX_PYTHON = "/python"  # where a relocated interpreter is seen in the sandbox (no host path)
-TMP_BYTES = 64 << 20   # the sandbox's /tmp (working folder included): tmpfs, i.e. memory
-SHM_BYTES = 16 << 20   # its /dev/shm (POSIX shared memory, multiprocessing)
+TMP_BYTES = 64 << 20  # the sandbox's /tmp (working folder included): tmpfs, i.e. memory
+SHM_BYTES = 16 << 20  # its /dev/shm (POSIX shared memory, multiprocessing)
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "sandbox"  # the judge's, never bound
 
 
 def _runner_env() -> dict[str, str]:
     """The scrubbed environment: the runner's, and bwrap's own (which its PID 1 would show)."""
     threads = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-            "MPLBACKEND": "Agg", "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES), **threads}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "RUNNER_MEMORY_BYTES": str(MEMORY_BYTES),
+        **threads,
+    }
 
 
 def _sandbox_env(level: str) -> dict[str, str]:
@@ -221,6 +246,7 @@ def _sanitized_sysconfig() -> list[str]:
     """bwrap binds hiding the interpreter's build prefix (sysconfig's variables, its Makefile):
     a rewritten copy of _sysconfigdata and an empty folder over config-3.X, kept in CACHE_DIR."""
     import sysconfig
+
     lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     original = lib / f"{sysconfig._get_sysconfigdata_name()}.py"
     inside = f"{SANDBOX_PYTHON}/{lib.relative_to(sys.base_prefix)}"
@@ -260,6 +286,7 @@ def _python_binds() -> tuple[list[str], str]:
     sys.prefix, sys.path, module files and sysconfig name /python only. Else (Debian's Python
     under /usr) as before: the venv, if any, at its own path."""
     import sysconfig
+
     if not _relocated():
         binds = [] if sys.prefix == sys.base_prefix else ["--ro-bind", sys.prefix, sys.prefix]
         return binds, sys.executable
@@ -280,10 +307,33 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
     count). The working folder is /tmp/work (the fork server's master makes its own).
     as_pid_1: the runner is PID 1 (no bwrap init)."""
     python_binds, python = _python_binds()
-    cmd = ["bwrap", *(["--as-pid-1"] if as_pid_1 else []), "--unshare-all", "--uid", str(NOBODY),
-           "--gid", str(NOBODY), "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
-           "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-           "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--ro-bind", "/usr", "/usr"]
+    cmd = [
+        "bwrap",
+        *(["--as-pid-1"] if as_pid_1 else []),
+        "--unshare-all",
+        "--uid",
+        str(NOBODY),
+        "--gid",
+        str(NOBODY),
+        "--cap-drop",
+        "ALL",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--dev",
+        "/dev",
+        "--size",
+        str(TMP_BYTES),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(SHM_BYTES),
+        "--tmpfs",
+        "/dev/shm",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     for link in ("bin", "lib", "lib64", "sbin"):
         p = Path("/") / link
         if p.is_symlink():
@@ -299,8 +349,9 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
     return cmd + ["--", python, "-I", "-B", "/runner/runner.py", *runner_args]
 
 
-def _launch(level: str, args: list[str], output: Any, workdir: str,
-            master: bool = False) -> tuple[subprocess.Popen, socket.socket]:
+def _launch(
+    level: str, args: list[str], output: Any, workdir: str, master: bool = False
+) -> tuple[subprocess.Popen, socket.socket]:
     """Start `runner.py ARGS FILTER...` sandboxed at `level`; "{fd}" in ARGS becomes the control
     socket's fd, each FILTER a pipe the seccomp programs (seccomp.programs(), built here, outside
     the sandbox) are written to once the runner is started, so that it imports NumPy meanwhile:
@@ -319,8 +370,15 @@ def _launch(level: str, args: list[str], output: Any, workdir: str,
         env = _sandbox_env(level)
     try:
         popen = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-            cwd=workdir, env=env, pass_fds=(fd, *(r for r, _ in pipes)), start_new_session=True)
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            cwd=workdir,
+            env=env,
+            pass_fds=(fd, *(r for r, _ in pipes)),
+            start_new_session=True,
+        )
     except BaseException:
         for _, w in pipes:
             os.close(w)
@@ -387,8 +445,9 @@ class ForkServer:
 
     def start(self) -> None:
         self.workdir = tempfile.mkdtemp(prefix="nb74-server-")  # 'process' mode's scratch folder
-        self.popen, self.control = _launch(self.level, ["--master", "{fd}", self.level], self.log,
-                                           self.workdir, master=True)
+        self.popen, self.control = _launch(
+            self.level, ["--master", "{fd}", self.level], self.log, self.workdir, master=True
+        )
         self.starts += 1
         _hello(self.control)  # each zygote reports its layers to its StudentProcess
 
@@ -411,7 +470,7 @@ class ForkServer:
         self.stop()
         self.log.close()
 
-    def __enter__(self) -> "ForkServer":
+    def __enter__(self) -> ForkServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -495,6 +554,7 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
     """Coerce a returned value to a float64 array or explain (in Japanese) why it is not one.
     The size is checked before any conversion."""
     import numpy as np
+
     big = too_big(value)
     if big is not None or (isinstance(value, np.ndarray) and value.size > MAX_ELEMENTS):
         shape = tuple(big[1]) if big is not None else value.shape
@@ -520,10 +580,10 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
 class RemoteObject:
     """A student object living in the student process; methods go through the channel."""
 
-    def __init__(self, session: "PartSession", handle: int, class_name: str):
+    def __init__(self, session: PartSession, handle: int, class_name: str):
         self.session, self.handle, self.class_name = session, handle, class_name
         self.last_args_changed: list[bool] = []
-        self.last_args_after: list[Any] = []   # the array arguments as the call left them
+        self.last_args_after: list[Any] = []  # the array arguments as the call left them
         self.last_forward_calls = 0
         self.last_fetched: dict[str, Any] = {}
 
@@ -603,8 +663,10 @@ def part_time_left() -> float | None:
 
 
 def budget_message() -> str:
-    return (f"この部分の採点が制限時間（{PART_BUDGET:g} 秒）を超えたため打ち切りました。配列や設定が課題より"
-            "大きすぎないか、処理が遅すぎないかを確認してください。この部分の残りのテストは実行できません")
+    return (
+        f"この部分の採点が制限時間（{PART_BUDGET:g} 秒）を超えたため打ち切りました。配列や設定が課題より"
+        "大きすぎないか、処理が遅すぎないかを確認してください。この部分の残りのテストは実行できません"
+    )
 
 
 class OverBudget(StudentTimeout):
@@ -620,7 +682,7 @@ def check_budget() -> None:
 class PartSession:
     """One forked student child serving one graded part. Dead after a timeout or crash."""
 
-    def __init__(self, proc: "StudentProcess", sock: socket.socket, pid: int):
+    def __init__(self, proc: StudentProcess, sock: socket.socket, pid: int):
         self.proc, self.sock, self.pid = proc, sock, pid
         self.dead: str | None = None
         self.timed_out = False
@@ -670,8 +732,11 @@ class PartSession:
             reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
         except protocol.ChannelTimeout:
             self.timed_out = True
-            self._kill(budget_message() if over_budget else
-                       f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません")
+            self._kill(
+                budget_message()
+                if over_budget
+                else f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません"
+            )
             raise StudentTimeout(self.dead) from None
         except (protocol.ChannelClosed, OSError):
             self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
@@ -697,8 +762,9 @@ class PartSession:
 
     def run_exercise(self, cell: str, record: str, timeout: float = CELL_TIMEOUT) -> dict:
         """Execute an exercise cell with `record` (a function) replaced by an argument recorder."""
-        return self.request({"op": "exec_recording", "cell": cell, "record": record},
-                            what=f"セル {cell}", timeout=timeout)
+        return self.request(
+            {"op": "exec_recording", "cell": cell, "record": record}, what=f"セル {cell}", timeout=timeout
+        )
 
     def _kill(self, reason: str) -> None:
         self.dead = reason
@@ -716,7 +782,7 @@ class PartSession:
             self.dead = "closed"
             self.sock.close()
 
-    def __enter__(self) -> "PartSession":
+    def __enter__(self) -> PartSession:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -807,7 +873,7 @@ class StudentProcess:
             shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.output.name), ignore_errors=True)
 
-    def __enter__(self) -> "StudentProcess":
+    def __enter__(self) -> StudentProcess:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -817,7 +883,7 @@ class StudentProcess:
     def _exec(self, cell: str, source: str, run: bool) -> dict:
         """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process."""
         skip = sorted(self.skips.get(cell, ()))
-        if self.sent_ahead:   # load() checked that these are the cells it runs, in order
+        if self.sent_ahead:  # load() checked that these are the cells it runs, in order
             self.sent_ahead.pop(0)
         else:
             protocol.send_encoded(self.control, _exec_request(cell, source, run, skip))
@@ -875,8 +941,8 @@ class StudentProcess:
         A top-level statement that hangs or kills the process is recorded and skipped: the
         process is restarted with what worked so far and the cell runs again without it, so the
         rest of the cell (say, the class defined above an `os._exit(0)`) still counts."""
-        if self.sent_ahead and list(cells[:len(self.sent_ahead)]) != self.sent_ahead:
-            self.stop()   # other cells than those sent ahead: start again from a fresh process
+        if self.sent_ahead and list(cells[: len(self.sent_ahead)]) != self.sent_ahead:
+            self.stop()  # other cells than those sent ahead: start again from a fresh process
         if self.control is None:
             self.spawn()
         self.wait_ready()
@@ -888,8 +954,11 @@ class StudentProcess:
                     reply = self._exec(cell, source, run)
                     break
                 except LoadInterrupted as exc:
-                    why = ("実行が終わりませんでした（無限ループ？）" if exc.timeout
-                           else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+                    why = (
+                        "実行が終わりませんでした（無限ループ？）"
+                        if exc.timeout
+                        else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）"
+                    )
                     where = f" {exc.at[1]} 行目の文" if exc.at else ""
                     notes.append(f"セル {cell}{where}: {why}。この文を飛ばして採点しました")
                     self.stop()
@@ -906,7 +975,7 @@ class StudentProcess:
                 notes.append(error_message(reply["error"], f"セル {cell}"))
             self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
             self.cells.append((cell, source, run))  # definitions that ran still count
-        if self.sent_ahead:   # cells other than those sent ahead: the zygote is out of step
+        if self.sent_ahead:  # cells other than those sent ahead: the zygote is out of step
             self.stop()
         elif self.forks_ahead:
             self._collect_forks()

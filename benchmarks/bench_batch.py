@@ -21,10 +21,10 @@ replaced by a typical bug. Then
 Prints a compact table. The machine's load average is printed too: on a shared machine the times
 move with it.
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -95,6 +95,7 @@ def copy_course(src: Path, dst: Path) -> Path:
 
 # -- memory -----------------------------------------------------------------------------------------
 
+
 def _children_proc(pid: int) -> list[int]:
     kids = []
     try:
@@ -128,6 +129,7 @@ class MemorySampler(threading.Thread):
         self.stop_event = threading.Event()
         try:
             import psutil
+
             self.psutil = psutil
         except ImportError:
             self.psutil = None
@@ -172,12 +174,25 @@ class MemorySampler(threading.Thread):
 
 # -- the two routes ---------------------------------------------------------------------------------
 
+
 def run_batch(course: Path, workers: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--workers",
-           str(workers), "--no-feedback", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "batch",
+        A,
+        "--root",
+        str(course),
+        "--workers",
+        str(workers),
+        "--no-feedback",
+        "--no-progress",
+    ]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     sampler = MemorySampler(proc.pid)
     sampler.start()
     out, err = proc.communicate()
@@ -206,7 +221,8 @@ def run_plain_nbgrader(course: Path) -> dict[str, Any]:
     config_dir = course / "plain-config"
     config_dir.mkdir()
     (config_dir / "nbgrader_config.py").write_text(
-        PLAIN_CONFIG.format(root=str(course), db=f"sqlite:///{course / 'gradebook.db'}"), encoding="utf-8")
+        PLAIN_CONFIG.format(root=str(course), db=f"sqlite:///{course / 'gradebook.db'}"), encoding="utf-8"
+    )
     cmd = [sys.executable, "-m", "nbgrader", "autograde", A, "--force"]
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=config_dir, env=nbgrader_env(), capture_output=True, text=True)
@@ -219,6 +235,7 @@ def run_plain_nbgrader(course: Path) -> dict[str, Any]:
 def gradebook_scores(db: Path) -> dict[str, dict[str, float]]:
     """{student: {grade cell: score, '_total': total}}."""
     from nbgrader.api import Gradebook
+
     out: dict[str, dict[str, float]] = {}
     with Gradebook(f"sqlite:///{db}") as gb:
         for sub in gb.assignment_submissions(A):
@@ -228,8 +245,9 @@ def gradebook_scores(db: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def compare(batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float]],
-            who: dict[str, str]) -> tuple[int, list[str]]:
+def compare(
+    batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float]], who: dict[str, str]
+) -> tuple[int, list[str]]:
     agree, lines = 0, []
     by_variant: dict[str, list[str]] = {}
     for student in sorted(who):
@@ -240,17 +258,22 @@ def compare(batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float
         if abs(b["_total"] - p["_total"]) < 1e-6:
             agree += 1
             continue
-        cells = [f"{c} {b.get(c, 0):g} vs {p.get(c, 0):g}" for c in sorted(b)
-                 if c != "_total" and abs(b.get(c, 0) - p.get(c, 0)) > 1e-6]
-        by_variant.setdefault(f"{who[student]}: judge {b['_total']:g} vs nbgrader {p['_total']:g} "
-                              f"({'; '.join(cells)})", []).append(student)
+        cells = [
+            f"{c} {b.get(c, 0):g} vs {p.get(c, 0):g}"
+            for c in sorted(b)
+            if c != "_total" and abs(b.get(c, 0) - p.get(c, 0)) > 1e-6
+        ]
+        by_variant.setdefault(
+            f"{who[student]}: judge {b['_total']:g} vs nbgrader {p['_total']:g} ({'; '.join(cells)})", []
+        ).append(student)
     for what, students in by_variant.items():
         lines.append(f"{len(students):4d} × {what} — e.g. {', '.join(students[:3])}")
     return agree, lines
 
 
-def consistent(batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float]],
-               who: dict[str, str]) -> tuple[int, list[str]]:
+def consistent(
+    batch: dict[str, dict[str, float]], plain: dict[str, dict[str, float]], who: dict[str, str]
+) -> tuple[int, list[str]]:
     """Where the two routes must agree: the judge takes points off a test cell only where
     nbgrader's execution also does (it adds cascades: a Linear bug also fails the MLP and the
     exercises in the kernel, and gives no partial credit), and a correct submission scores the same."""
@@ -291,20 +314,34 @@ def main() -> None:
         base = tmp / "base"
         who = build_course(base, args.n)
         counts = {label: sum(1 for v in who.values() if v == label) for label, _ in variants()}
-        print(f"course: {args.n} submissions ({', '.join(f'{k} {v}' for k, v in counts.items())}), "
-              f"built in {time.perf_counter() - t:.1f} s")
+        print(
+            f"course: {args.n} submissions ({', '.join(f'{k} {v}' for k, v in counts.items())}), "
+            f"built in {time.perf_counter() - t:.1f} s"
+        )
 
         batch_course = copy_course(base, tmp / "batch")
         batch = run_batch(batch_course, args.workers)
         mem = batch["memory"]
-        rows = [("batch (judge)", f"--workers {args.workers} --no-feedback", f"{batch['wall']:.1f} s",
-                 f"{batch['wall'] / args.n:.2f} s")]
+        rows = [
+            (
+                "batch (judge)",
+                f"--workers {args.workers} --no-feedback",
+                f"{batch['wall']:.1f} s",
+                f"{batch['wall'] / args.n:.2f} s",
+            )
+        ]
         plain = None
         if not args.memory_only:
             plain_course = copy_course(base, tmp / "nbgrader")
             plain = run_plain_nbgrader(plain_course)
-            rows.append(("nbgrader autograde", "Execute (kernel per notebook)", f"{plain['wall']:.1f} s",
-                         f"{plain['wall'] / args.n:.2f} s"))
+            rows.append(
+                (
+                    "nbgrader autograde",
+                    "Execute (kernel per notebook)",
+                    f"{plain['wall']:.1f} s",
+                    f"{plain['wall'] / args.n:.2f} s",
+                )
+            )
 
         print()
         print(f"{'route':<20}{'how':<34}{'wall':>10}{'per submission':>16}")
@@ -313,8 +350,9 @@ def main() -> None:
         if plain is not None:
             print(f"{'ratio':<20}{'nbgrader / batch':<34}{plain['wall'] / batch['wall']:>9.1f}×")
         print()
-        print(f"batch peak memory (N={args.n}, {mem.samples} samples every 50 ms, "
-              f"{'psutil' if mem.psutil else '/proc'}):")
+        print(
+            f"batch peak memory (N={args.n}, {mem.samples} samples every 50 ms, {'psutil' if mem.psutil else '/proc'}):"
+        )
         print(f"  coordinator RSS peak {mib(mem.peak_root)}, VmHWM {mib(mem.hwm_root)}")
         print(f"  process tree RSS sum peak {mib(mem.peak_tree)} over {mem.peak_procs} processes")
         print()
@@ -329,8 +367,10 @@ def main() -> None:
             for line in lines:
                 print("  " + line)
             ok, bad = consistent(b, p, who)
-            print(f"scores agree where they must: {ok} / {args.n} (the judge takes points only from test "
-                  "cells that nbgrader's execution also fails; correct submissions score the same)")
+            print(
+                f"scores agree where they must: {ok} / {args.n} (the judge takes points only from test "
+                "cells that nbgrader's execution also fails; correct submissions score the same)"
+            )
             for line in bad[:10]:
                 print("  DISAGREE " + line)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -7,6 +7,7 @@ the same machine load) and prints the median wall time per submission, the media
 a student process alone (spawn until ready, then close), and the median of
 `python -c "import numpy"` on the same machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,11 +54,17 @@ def main() -> None:
     expected = grade_notebook(solution, isolation=iso)  # warm-up: imports, file cache
     with ForkServer(iso) as server:
         assert grade_notebook(solution, server=server) == expected  # also starts the master
-        one_shot, served = medians([lambda: grade_notebook(solution, isolation=iso),
-                                    lambda: grade_notebook(solution, server=server)], n)
+        one_shot, served = medians(
+            [lambda: grade_notebook(solution, isolation=iso), lambda: grade_notebook(solution, server=server)], n
+        )
         one_shot_start, served_start, numpy = medians(
-            [lambda: start_student(iso, None), lambda: start_student(iso, server),
-             lambda: subprocess.run([sys.executable, "-c", "import numpy"], check=True)], n)
+            [
+                lambda: start_student(iso, None),
+                lambda: start_student(iso, server),
+                lambda: subprocess.run([sys.executable, "-c", "import numpy"], check=True),
+            ],
+            n,
+        )
 
     print(f"isolation {expected['isolation']}, score {expected['score']:g} / {expected['max_score']:g}, {n} runs each")
     print(f"grade one submission, no server   : median {one_shot:.3f} s  (student start-up {one_shot_start:.3f} s)")

@@ -17,6 +17,7 @@ machine's drift affects them alike.
 --compare DIR also times every kind of grade with the kit checked out in DIR (e.g. a git worktree
 of an earlier commit), interleaved with this one's: before and after side by side in one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,6 +72,7 @@ def main() -> None:
 
         def grade(tree: Path, nb: Path) -> list[str]:
             return [sys.executable, "-m", "autograder", "grade", str(nb), "--json", str(out)]
+
         solutions = {t: tree / "solutions" / r.assignment / f"{r.notebook}.ipynb" for t, tree in trees.items()}
         numpy = [sys.executable, "-c", "import numpy"]
         for t, tree in trees.items():

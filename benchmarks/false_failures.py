@@ -19,6 +19,7 @@ called in this process, no sandbox — in place of the student process, over N s
 
 Only trusted code runs here (the reference and the catalog), so executing it in-process is fine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,7 @@ from tests.bugs.catalog import BUGS, FORMS, Entry  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
 
 BACKWARD_PARTS = ["linear", "sigmoid", "relu", "tanh", "mse", "softmax_ce", "mlp"]
-SEED_BASE = 1_000_000   # benchmark seeds never coincide with the graders' hidden seeds
+SEED_BASE = 1_000_000  # benchmark seeds never coincide with the graders' hidden seeds
 # The judge draws each submission's inputs under a key from the course secret; here one fixed key
 # (the benchmark seeds vary the inputs instead).
 BENCHMARK_KEY = b"nb74 false-failure benchmark"
@@ -119,7 +120,7 @@ class LocalStudent:
                 if run:
                     try:
                         runner.run_cell(name, source, self.ns)
-                    except Exception:  # noqa: BLE001 - as in the judge, what ran before still counts
+                    except Exception:
                         pass
 
     def session(self) -> LocalSession:
@@ -162,8 +163,9 @@ def with_seed(fn, k: int) -> dict:
     return {}
 
 
-def run_part(student: LocalStudent, reference: ModuleType, part: str, k: int,
-             passed: set[str]) -> list[tuple[str, bool, str, list]]:
+def run_part(
+    student: LocalStudent, reference: ModuleType, part: str, k: int, passed: set[str]
+) -> list[tuple[str, bool, str, list]]:
     """Every case of one part's graders on seed k: (case, passed, message, recorded comparisons)."""
     session = student.session()
     results = []
@@ -223,7 +225,7 @@ class Bug:
         results = run_part(self.student, reference, self.entry.part, k, passed)
         self.missed += all(ok for _, ok, _, _ in results)
         largest: dict[str, float] = {}
-        for _, ok, _, rec in results:
+        for _, _ok, _, rec in results:
             for _, err, tol in rec:
                 kind = tol_kind(tol)
                 largest[kind] = max(largest.get(kind, 0.0), err)
@@ -250,12 +252,16 @@ def exercise_setups(k: int) -> dict[str, str]:
     onehot = bool(k % 2)
     t81 = f"np.eye(3)[np.random.randint(0, 3, size={n1})]" if onehot else f"np.random.randint(0, 3, size={n1})"
     return {
-        "exercise_8_1": (f"np.random.seed({SEED_BASE + k})\nmodel_81 = MLP([2, 4, 3], activation='{act}')\n"
-                         f"loss_81 = SoftmaxCrossEntropy()\nX_81 = np.random.randn({n1}, 2)\nt_81 = {t81}\n"
-                         "passed_81 = numerical_gradient_check(model_81, loss_81, X_81, t_81)\n"),
-        "exercise_8_2": (f"np.random.seed({SEED_BASE + k})\nmodel_82 = MLP([3, 8, 8, 4, 1], activation='{act}')\n"
-                         f"loss_82 = MSELoss()\nX_82 = np.random.randn({n2}, 3)\nt_82 = np.random.randn({n2}, 1)\n"
-                         "passed_82 = numerical_gradient_check(model_82, loss_82, X_82, t_82)\n"),
+        "exercise_8_1": (
+            f"np.random.seed({SEED_BASE + k})\nmodel_81 = MLP([2, 4, 3], activation='{act}')\n"
+            f"loss_81 = SoftmaxCrossEntropy()\nX_81 = np.random.randn({n1}, 2)\nt_81 = {t81}\n"
+            "passed_81 = numerical_gradient_check(model_81, loss_81, X_81, t_81)\n"
+        ),
+        "exercise_8_2": (
+            f"np.random.seed({SEED_BASE + k})\nmodel_82 = MLP([3, 8, 8, 4, 1], activation='{act}')\n"
+            f"loss_82 = MSELoss()\nX_82 = np.random.randn({n2}, 3)\nt_82 = np.random.randn({n2}, 1)\n"
+            "passed_82 = numerical_gradient_check(model_82, loss_82, X_82, t_82)\n"
+        ),
     }
 
 
@@ -273,7 +279,7 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
     ex_failures: list[str] = []
     ex_counts = {"setups": 0, "notebook check fails": 0}
     start = time.perf_counter()
-    for i, k in enumerate(seeds):        # seeds outermost: the expected values of a seed are cached
+    for i, k in enumerate(seeds):  # seeds outermost: the expected values of a seed are cached
         for c in correct:
             c.run(reference, k, stats)
         for b in bug_runs:
@@ -292,14 +298,25 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
                         ex_failures.append(f"{part} {case_id} setup {k}: {msg}")
         if i and i % 50 == 0:
             print(f"  ... {i}/{len(seeds)} seeds in this worker, {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    return {"names": [c.name for c in correct], "false": [f for c in correct for f in c.failures],
-            "stats": dict(stats), "ex": ex_failures, "ex_counts": ex_counts,
-            "bugs": [(b.entry.name, b.missed, b.smallest, sorted(b.caught_by)) for b in bug_runs]}
+    return {
+        "names": [c.name for c in correct],
+        "false": [f for c in correct for f in c.failures],
+        "stats": dict(stats),
+        "ex": ex_failures,
+        "ex_counts": ex_counts,
+        "bugs": [(b.entry.name, b.missed, b.smallest, sorted(b.caught_by)) for b in bug_runs],
+    }
 
 
 def merge(parts: list[dict]) -> dict:
-    out = {"names": parts[0]["names"], "false": [], "stats": {}, "ex": [], "bugs": {},
-           "ex_counts": {"setups": 0, "notebook check fails": 0}}
+    out = {
+        "names": parts[0]["names"],
+        "false": [],
+        "stats": {},
+        "ex": [],
+        "bugs": {},
+        "ex_counts": {"setups": 0, "notebook check fails": 0},
+    }
     for r in parts:
         out["false"] += r["false"]
         out["ex"] += r["ex"]
@@ -310,8 +327,11 @@ def merge(parts: list[dict]) -> dict:
                 out["stats"][key] = value
         for name, missed, smallest, caught in r["bugs"]:
             m0, s0, c0 = out["bugs"].get(name, (0, {}, set()))
-            out["bugs"][name] = (m0 + missed, {k: min(v, s0.get(k, np.inf)) for k, v in smallest.items()},
-                                 c0 | set(caught))
+            out["bugs"][name] = (
+                m0 + missed,
+                {k: min(v, s0.get(k, np.inf)) for k, v in smallest.items()},
+                c0 | set(caught),
+            )
     return out
 
 
@@ -325,10 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     flags = (not args.no_forms, not args.no_bugs, not args.no_exercises)
-    shares = [list(range(args.seeds))[w::args.workers] for w in range(max(1, args.workers))]
+    shares = [list(range(args.seeds))[w :: args.workers] for w in range(max(1, args.workers))]
     shares = [s for s in shares if s]
     if len(shares) > 1:
-        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:   # trusted code only
+        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:  # trusted code only
             r = merge(pool.starmap(measure, [(s, *flags) for s in shares]))
     else:
         r = merge([measure(shares[0], *flags)])
@@ -340,8 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"false failures (backward parts and mlp): {len(r['false'])}")
     if not args.no_exercises:
         c = r["ex_counts"]
-        print(f"false failures (exercises, {c['setups']} random correct setups; the notebook's own check fails "
-              f"on {c['notebook check fails']} of them, ReLU kinks, and the judge must agree): {len(r['ex'])}")
+        print(
+            f"false failures (exercises, {c['setups']} random correct setups; the notebook's own check fails "
+            f"on {c['notebook check fails']} of them, ReLU kinks, and the judge must agree): {len(r['ex'])}"
+        )
     print("worst error of correct code, per tolerance and part (ratio = error / tolerance):")
     overall: dict[str, tuple] = {}
     for (kind, part), (ratio, err, where) in sorted(r["stats"].items()):
@@ -354,13 +376,17 @@ def main(argv: list[str] | None = None) -> int:
 
     missed_any = 0
     if r["bugs"]:
-        print("realistic bugs on their own part: seeds undetected; smallest over seeds of the largest error per tolerance")
+        print(
+            "realistic bugs on their own part: seeds undetected; smallest over seeds of the largest error per tolerance"
+        )
         smallest: dict[str, tuple[float, str]] = {}
         for name, (missed, small, caught) in r["bugs"].items():
             fd, ex, an = (small.get(k, 0.0) for k in TOLERANCES)
             part = next(e.part for e in BUGS if e.name == name)
-            print(f"  {name:28s} {part:11s} undetected {missed:4d}  FD {fd:9.2e}  EXACT {ex:9.2e}  ANALYTIC {an:9.2e}  "
-                  f"caught by {','.join(sorted(caught)) or 'shape/property'}")
+            print(
+                f"  {name:28s} {part:11s} undetected {missed:4d}  FD {fd:9.2e}  EXACT {ex:9.2e}  ANALYTIC {an:9.2e}  "
+                f"caught by {','.join(sorted(caught)) or 'shape/property'}"
+            )
             missed_any += missed > 0
             for kind, v in zip(TOLERANCES, (fd, ex, an)):
                 if kind in caught and 0 < v < smallest.get(kind, (np.inf, ""))[0]:

@@ -12,6 +12,7 @@ used) with only the course root and the database moved into the course. make_cou
 `gradebook.fresh.db`, the database right after generate_assignment: `copy_course(..., fresh_db=True)`
 starts another grading route from it without running nbgrader again.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,14 @@ def db_url(course: Path) -> str:
 
 def nbgrader(course: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run the real nbgrader CLI on `course`; with check, a failure raises with nbgrader's log."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}",
-           f"--CourseDirectory.db_url={db_url(course)}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        *args,
+        f"--CourseDirectory.root={course}",
+        f"--CourseDirectory.db_url={db_url(course)}",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -89,8 +96,13 @@ def submission_dir(course: Path, student: str) -> Path:
     return course / "submitted" / student / A
 
 
-def place(course: Path, student: str, notebook: Path | bytes | None, name: str = NB,
-          timestamp: str | None = "2024-06-01 10:00:00.000000 UTC") -> Path:
+def place(
+    course: Path,
+    student: str,
+    notebook: Path | bytes | None,
+    name: str = NB,
+    timestamp: str | None = "2024-06-01 10:00:00.000000 UTC",
+) -> Path:
     """submitted/<student>/<assignment>/<name> (a copy of a file, or these bytes) and timestamp.txt.
 
     notebook=None makes an empty submission folder (only timestamp.txt, if any)."""
@@ -126,15 +138,19 @@ def comments(db: Path) -> dict[str, str]:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{db}") as gb:
-        return {sub.student_id: "\n".join(c.auto_comment or "" for nb in sub.notebooks for c in nb.comments)
-                for sub in gb.assignment_submissions(A)}
+        return {
+            sub.student_id: "\n".join(c.auto_comment or "" for nb in sub.notebooks for c in nb.comments)
+            for sub in gb.assignment_submissions(A)
+        }
 
 
 # -- the batch's journal, watched by an SQLite trigger (batch resume and Dask tests) ----------
 
+
 def install_journal_log(db: Path) -> None:
     """Count every insert into the batch's journal (rolled back with its transaction if killed)."""
     from autograder.gradebook import JudgeGradebook
+
     with JudgeGradebook(f"sqlite:///{db}"):  # creates nb74_judge_runs beside nbgrader's tables
         pass
     with sqlite3.connect(db) as con:

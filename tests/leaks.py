@@ -9,6 +9,7 @@ and mark-scheme regions removed (a solution cell without markers entirely), the 
 source/<assignment>/ (nbgrader copies them) and nbgrader's stubs. A fragment counts as secret only
 if it is not contained in the public text, so a grader that repeats a given helper line is no leak.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ def norm(line: str) -> str:
 
 
 def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not SKIP_DIRS & set(p.relative_to(folder).parts) and p.suffix != ".pyc")
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not SKIP_DIRS & set(p.relative_to(folder).parts) and p.suffix != ".pyc"
+    )
 
 
 def cell_source(cell: dict) -> str:

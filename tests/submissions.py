@@ -1,4 +1,5 @@
 """Build submissions for tests: the solution notebook with some answer cells replaced."""
+
 from __future__ import annotations
 
 import json

@@ -14,6 +14,7 @@ timestamp.txt that is not a date, no notebook) it logs an error for that student
 check that it loses no other grade and agrees with the batch wherever it does grade. The batch is
 run twice: the rerun records every student exactly once and changes nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,19 @@ import pytest
 
 from autograder.assignment import ROOT
 from autograder.judge import grade_notebook, part_scores
-from tests.course import (A, NB, RUBRIC, comments, copy_course, env, journal_count, make_course, place, scores,
-                          submission_dir)
+from tests.course import (
+    NB,
+    RUBRIC,
+    A,
+    comments,
+    copy_course,
+    env,
+    journal_count,
+    make_course,
+    place,
+    scores,
+    submission_dir,
+)
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow
@@ -88,8 +100,11 @@ def renamed() -> bytes:
 
 def unknown_kernel() -> bytes:
     nb = solution()
-    nb["metadata"]["kernelspec"] = {"name": "conda-env-dl2024-py", "display_name": "Python [conda env:dl2024]",
-                                    "language": "python"}
+    nb["metadata"]["kernelspec"] = {
+        "name": "conda-env-dl2024-py",
+        "display_name": "Python [conda env:dl2024]",
+        "language": "python",
+    }
     return dumps(nb)
 
 
@@ -192,30 +207,50 @@ CASES = {  # student -> {file name: content}
     "empty-folder": {},
     "deep-json": {NB: deep_json()},
     "lone-surrogate": {NB: lone_surrogate()},
-    "timestamp-not-a-date": {NB: SOLUTION.read_bytes(), "timestamp.txt": "来週出します".encode("utf-8")},
+    "timestamp-not-a-date": {NB: SOLUTION.read_bytes(), "timestamp.txt": "来週出します".encode()},
     "timestamp-not-utf8": {NB: SOLUTION.read_bytes(), "timestamp.txt": b"2024-06-01 \xff\xfe10:00"},
     "name-not-utf8": {os.fsdecode(b"matrix_backprop\xff.ipynb"): SOLUTION.read_bytes()},
     "duplicate-ids": {NB: duplicate_ids()},
     "lookalike-zero-width": {NB: lookalike("linear\u200b")},
     "lookalike-cyrillic": {NB: lookalike("lin\u0435ar")},
     "forged-points": {NB: forged_points()},
-    "two-notebooks": {NB: dumps({**solution(), "cells": [
-        {**c, "source": DW_T} if gid(c) == "linear" else c for c in solution()["cells"]]}),
-        "matrix_backprop-Copy1.ipynb": SOLUTION.read_bytes()},
+    "two-notebooks": {
+        NB: dumps(
+            {**solution(), "cells": [{**c, "source": DW_T} if gid(c) == "linear" else c for c in solution()["cells"]]}
+        ),
+        "matrix_backprop-Copy1.ipynb": SOLUTION.read_bytes(),
+    },
 }
 # Same answers as the control: the same score, part by part.
-LIKE_CONTROL = ["nbformat-v3", "cells-reordered", "test-cell-edited", "unknown-kernel", "huge-output", "odd-file-name",
-                "lone-surrogate", "timestamp-not-a-date", "timestamp-not-utf8", "name-not-utf8", "duplicate-ids",
-                "forged-points"]
+LIKE_CONTROL = [
+    "nbformat-v3",
+    "cells-reordered",
+    "test-cell-edited",
+    "unknown-kernel",
+    "huge-output",
+    "odd-file-name",
+    "lone-surrogate",
+    "timestamp-not-a-date",
+    "timestamp-not-utf8",
+    "name-not-utf8",
+    "duplicate-ids",
+    "forged-points",
+]
 # Malformed notebooks: the same score and the same reason through nbgrader autograde and the batch.
-SAME_VERDICT = {"deep-json": "入れ子が深すぎる", "duplicate-ids": "grade_id「linear」のセルが複数あった",
-                "lookalike-zero-width": "grade_id「linear\\u200b」は配布ノートブックにない",
-                "lookalike-cyrillic": "grade_id「lin\\u0435ar」は配布ノートブックにない",
-                "forged-points": "grade_id「linear」のセルの nbgrader 設定（配点など）が配布時と違う",
-                "lone-surrogate": "対になっていないサロゲート", "not-json": "JSON ではない"}
+SAME_VERDICT = {
+    "deep-json": "入れ子が深すぎる",
+    "duplicate-ids": "grade_id「linear」のセルが複数あった",
+    "lookalike-zero-width": "grade_id「linear\\u200b」は配布ノートブックにない",
+    "lookalike-cyrillic": "grade_id「lin\\u0435ar」は配布ノートブックにない",
+    "forged-points": "grade_id「linear」のセルの nbgrader 設定（配点など）が配布時と違う",
+    "lone-surrogate": "対になっていないサロゲート",
+    "not-json": "JSON ではない",
+}
 
-WRAP = ("import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\n"
-        "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
+WRAP = (
+    "import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\n"
+    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)"
+)
 
 
 class Run:
@@ -248,20 +283,49 @@ def run(tmp_path_factory) -> Run:
     r.ngcourse = copy_course(course, tmp / "nbgrader")
 
     t0 = time.monotonic()
-    batch_cmd = [sys.executable, "-c", WRAP, sys.executable, "-m", "autograder", "batch", A, "--root", str(course),
-                 "--workers", "2", "--no-progress"]
-    ng_cmd = [sys.executable, "-m", "nbgrader", "autograde", A, f"--CourseDirectory.root={r.ngcourse}",
-              f"--CourseDirectory.db_url=sqlite:///{r.ngcourse / 'gradebook.db'}"]
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    errors="replace")
-             for name, cmd in (("batch", batch_cmd), ("autograde", ng_cmd))}
+    batch_cmd = [
+        sys.executable,
+        "-c",
+        WRAP,
+        sys.executable,
+        "-m",
+        "autograder",
+        "batch",
+        A,
+        "--root",
+        str(course),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+    ng_cmd = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "autograde",
+        A,
+        f"--CourseDirectory.root={r.ngcourse}",
+        f"--CourseDirectory.db_url=sqlite:///{r.ngcourse / 'gradebook.db'}",
+    ]
+    procs = {
+        name: subprocess.Popen(
+            cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+        )
+        for name, cmd in (("batch", batch_cmd), ("autograde", ng_cmd))
+    }
     for name, p in procs.items():
         out, err = p.communicate(timeout=1200)
         setattr(r, name, subprocess.CompletedProcess(p.args, p.returncode, out, err))
         r.seconds[name] = round(time.monotonic() - t0, 1)
     r.max_rss_mb = int(re.findall(r"MAXRSS_KB (\d+)", r.batch.stderr)[-1]) / 1024
-    r.feedback = subprocess.run([*ng_cmd[:3], "generate_feedback", *ng_cmd[4:]], cwd=ROOT, env=env(),
-                                capture_output=True, text=True, errors="replace")
+    r.feedback = subprocess.run(
+        [*ng_cmd[:3], "generate_feedback", *ng_cmd[4:]],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
     r.batch_scores = scores(course / "gradebook.db")
     r.nbgrader_scores = scores(r.ngcourse / "gradebook.db")
     r.comments = comments(course / "gradebook.db")
@@ -297,6 +361,7 @@ def explained(run: Run, student: str, *words: str) -> None:
 
 
 # -- the batch ------------------------------------------------------------------------------------
+
 
 def test_batch_finishes_and_records_every_student(run):
     assert run.batch.returncode == 0, run.batch.stderr[-3000:]
@@ -351,7 +416,7 @@ def test_an_edited_test_cell_is_shown_as_released(run, route):
     course = run.course if route == "batch" else run.ngcourse
     nb = json.loads((course / "autograded" / "test-cell-edited" / A / NB).read_text(encoding="utf-8"))
     release = json.loads(RELEASE.read_text(encoding="utf-8"))
-    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]  # noqa: E731
+    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
     shown = [src(c) for c in nb["cells"] if gid(c) == "test_linear"]
     assert shown == [src(c).rstrip("\n") for c in release["cells"] if gid(c) == "test_linear"]
 
@@ -381,6 +446,7 @@ def test_two_notebooks_the_expected_name_is_graded(run):
 
 # -- nbgrader autograde on the same submissions ----------------------------------------------------
 
+
 def test_nbgrader_fails_only_the_students_it_cannot_read(run):
     log = run.autograde.stdout + run.autograde.stderr
     failed = set(re.findall(r"error processing assignment '[^']*' for student '([^']*)'", log))
@@ -394,6 +460,7 @@ def test_nbgrader_agrees_with_the_batch(run, student):
 
 
 # -- the same verdict on every route, and a rerun --------------------------------------------------
+
 
 @pytest.mark.parametrize("student", sorted(SAME_VERDICT))
 def test_malformed_notebooks_get_the_same_verdict_and_reason_on_both_routes(run, student):
@@ -433,6 +500,6 @@ def test_nbgrader_feedback_for_every_student_it_graded(run):
 def test_a_rerun_records_every_student_exactly_once(run):
     assert run.rerun.returncode == 0, run.rerun.stderr[-3000:]
     assert "Traceback" not in run.rerun.stderr
-    assert re.search(r"変更なしで省略\s+%d" % len(CASES), run.rerun.stdout), run.rerun.stdout
+    assert re.search(rf"変更なしで省略\s+{len(CASES)}", run.rerun.stdout), run.rerun.stdout
     assert journal_count(run.course / "gradebook.db") == len(CASES)
     assert scores(run.course / "gradebook.db") == run.batch_scores

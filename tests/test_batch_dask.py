@@ -9,6 +9,7 @@ and both workers took part. Everything started here is stopped (terminate, then 
 process of the course (found by a marker folder in TMPDIR), the workers' fork-server sandboxes
 included, is left behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -37,8 +39,11 @@ A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 BIN = Path(sys.executable).parent
 LINEAR = answer_source("linear")
 SUBMISSIONS: dict[str, Any] = {
-    "hang": {"linear": LINEAR.replace("        x = self.cache['x']\n",
-                                      "        x = self.cache['x']\n        while True:\n            pass\n")},
+    "hang": {
+        "linear": LINEAR.replace(
+            "        x = self.cache['x']\n", "        x = self.cache['x']\n        while True:\n            pass\n"
+        )
+    },
     "ok": {},
     "linear-dw": {"linear": LINEAR.replace("x.T @ dout", "2 * x.T @ dout")},
     "sigmoid": {"sigmoid": answer_source("sigmoid").replace("y * (1 - y)", "y * (1 + y)")},
@@ -61,6 +66,7 @@ def write_submission(course: Path, student: str, spec: Any) -> None:
 
 def snapshot(course: Path) -> dict[str, Any]:
     from autograder.gradebook import JudgeGradebook
+
     with JudgeGradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
         return book.snapshot(A)
 
@@ -76,16 +82,19 @@ def marked_processes(marker: str) -> list[int]:
             stat = (Path("/proc") / entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if fields and fields[0] not in "ZX":
             live[int(entry)] = int(fields[1])
     ours = set()
     for pid in live:
         proc = Path("/proc") / str(pid)
         try:
-            if key in (proc / "cmdline").read_bytes() or key in (proc / "environ").read_bytes() or \
-                    marker in os.readlink(proc / "cwd") or \
-                    marker in (proc / "mountinfo").read_text(errors="replace"):
+            if (
+                key in (proc / "cmdline").read_bytes()
+                or key in (proc / "environ").read_bytes()
+                or marker in os.readlink(proc / "cwd")
+                or marker in (proc / "mountinfo").read_text(errors="replace")
+            ):
                 ours.add(pid)
         except OSError:
             continue
@@ -156,12 +165,33 @@ def cluster(workspace, env) -> Iterator[str]:
 
     def launch(name: str, cmd: list[str]) -> None:
         with (logs / f"{name}.log").open("wb") as log:
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    cmd,
+                    cwd=ROOT,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
 
     try:
-        launch("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                             "--no-dashboard", "--scheduler-file", str(scheduler_file)])
+        launch(
+            "scheduler",
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+        )
         deadline = time.monotonic() + 120
         while not scheduler_file.exists() and time.monotonic() < deadline:
             assert procs[0].poll() is None, (logs / "scheduler.log").read_text(errors="replace")
@@ -170,10 +200,25 @@ def cluster(workspace, env) -> Iterator[str]:
         address = json.loads(scheduler_file.read_text())["address"]
         assert re.fullmatch(r"tcp://127\.0\.0\.1:\d+", address), address
         for i in (1, 2):
-            launch(f"worker{i}", [str(BIN / "dask"), "worker", address, "--name", f"w{i}",
-                                  "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
-                                  "--local-directory", str(workspace / f"w{i}")])
+            launch(
+                f"worker{i}",
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    address,
+                    "--name",
+                    f"w{i}",
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(workspace / f"w{i}"),
+                ],
+            )
         from distributed import Client
+
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=180)
         yield address
@@ -190,8 +235,11 @@ def task_log(address: str) -> dict[str, list[str]]:
     from distributed import Client
 
     def executed(dask_worker) -> list[str]:
-        keys = {str(entry[0]) for entry in dask_worker.state.log
-                if len(entry) >= 3 and entry[2] == "memory" and str(entry[0]).startswith("grade-")}
+        keys = {
+            str(entry[0])
+            for entry in dask_worker.state.log
+            if len(entry) >= 3 and entry[2] == "memory" and str(entry[0]).startswith("grade-")
+        }
         return sorted(keys)
 
     with Client(address, timeout="60s") as client:
@@ -201,8 +249,18 @@ def task_log(address: str) -> dict[str, list[str]]:
 
 
 def run(course: Path, env: dict[str, str], *args: str) -> str:
-    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-feedback",
-           "--no-progress", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "batch",
+        A,
+        "--root",
+        str(course),
+        "--no-feedback",
+        "--no-progress",
+        *args,
+    ]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -227,8 +285,7 @@ def test_dask_cluster_grades_like_local_workers(pristine, cluster, workspace, en
     # written once: one journal row and one insert per submission
     assert journal_count(dask / "gradebook.db") == n
     assert journal_log(dask / "gradebook.db") == sorted(SUBMISSIONS)
-    assert sorted(p.parent.parent.name for p in (dask / "autograded").glob(f"*/{A}/{NB}")) == \
-        sorted(SUBMISSIONS)
+    assert sorted(p.parent.parent.name for p in (dask / "autograded").glob(f"*/{A}/{NB}")) == sorted(SUBMISSIONS)
     # computed on the cluster, once per submission, by both workers
     executed = task_log(cluster)
     keys = [k for ks in executed.values() for k in ks]
@@ -238,4 +295,3 @@ def test_dask_cluster_grades_like_local_workers(pristine, cluster, workspace, en
     again = run(dask, env, "--dask", cluster)
     assert re.search(r"^今回採点\s+0\s*$", again, re.M), again
     assert journal_log(dask / "gradebook.db") == sorted(SUBMISSIONS)
-

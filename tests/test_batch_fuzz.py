@@ -12,6 +12,7 @@ nbgrader's generate_feedback on every FEEDBACK_EVERY-th class). EXAMPLES example
 every run, no example database); no shrinking, which would rerun the batch hundreds of times (a
 failure prints the class that failed). About 2 minutes on 2 cores.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from autograder.assignment import ROOT
-from tests.course import A, FRESH_DB, NB, RUBRIC, batch, comments, journal_students, make_course, scores
+from tests.course import FRESH_DB, NB, RUBRIC, A, batch, comments, journal_students, make_course, scores
 from tests.submissions import RELEASE, SOLUTION
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,8 @@ STUDENTS_PER_EXAMPLE = 8
 FEEDBACK_EVERY = 4  # nbgrader's generate_feedback costs ~1 s a student: on every 4th class only
 RUNS: list[int] = []
 TOTALS: list[float] = []  # every student's total over all examples (checked by the last test)
+
+
 def _one_bug() -> dict:
     """The solution with the seed's MSE gradient (D times too large): a partial score to mutate."""
     nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
@@ -45,18 +48,25 @@ def _one_bug() -> dict:
     return nb
 
 
-BASES = {"solution": json.loads(SOLUTION.read_text(encoding="utf-8")),
-         "release": json.loads(RELEASE.read_text(encoding="utf-8")),
-         "one bug": _one_bug()}
-GRADE_IDS = [c["metadata"]["nbgrader"]["grade_id"] for c in BASES["release"]["cells"]
-             if "nbgrader" in c.get("metadata", {})]
+BASES = {
+    "solution": json.loads(SOLUTION.read_text(encoding="utf-8")),
+    "release": json.loads(RELEASE.read_text(encoding="utf-8")),
+    "one bug": _one_bug(),
+}
+GRADE_IDS = [
+    c["metadata"]["nbgrader"]["grade_id"] for c in BASES["release"]["cells"] if "nbgrader" in c.get("metadata", {})
+]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats() | st.text(max_size=6),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-    max_leaves=6)
-odd_ids = st.sampled_from(GRADE_IDS) | st.sampled_from(
-    ["linear\u200b", "ｌｉｎｅａｒ", "lin\u0435ar", "LINEAR", "", "test_linear ", "\ud800"]) | json_values
+    max_leaves=6,
+)
+odd_ids = (
+    st.sampled_from(GRADE_IDS)
+    | st.sampled_from(["linear\u200b", "ｌｉｎｅａｒ", "lin\u0435ar", "LINEAR", "", "test_linear ", "\ud800"])
+    | json_values
+)
 
 
 @st.composite
@@ -64,8 +74,23 @@ def notebooks(draw) -> bytes:
     nb = json.loads(json.dumps(BASES[draw(st.sampled_from(sorted(BASES)))]))
     cells = nb["cells"]
     for _ in range(draw(st.integers(0, 2))):
-        op = draw(st.sampled_from(["metadata", "nbgrader", "grade_id", "points", "source", "drop", "dup",
-                                   "cell", "deep", "surrogate", "top"]))
+        op = draw(
+            st.sampled_from(
+                [
+                    "metadata",
+                    "nbgrader",
+                    "grade_id",
+                    "points",
+                    "source",
+                    "drop",
+                    "dup",
+                    "cell",
+                    "deep",
+                    "surrogate",
+                    "top",
+                ]
+            )
+        )
         i = draw(st.integers(0, len(cells) - 1)) if cells else 0
         cell = cells[i] if cells else {}
         meta = cell.get("metadata") if isinstance(cell, dict) else None
@@ -99,11 +124,11 @@ def notebooks(draw) -> bytes:
     data = text.encode("utf-8", "surrogatepass")
     how = draw(st.sampled_from(["utf8"] * 6 + ["truncate", "flip", "utf16", "latin1", "empty"]))
     if how == "truncate":
-        data = data[:draw(st.integers(0, len(data)))]
+        data = data[: draw(st.integers(0, len(data)))]
     elif how == "flip":
         for _ in range(draw(st.integers(1, 5))):
             k = draw(st.integers(0, len(data) - 1))
-            data = data[:k] + bytes([draw(st.integers(0, 255))]) + data[k + 1:]
+            data = data[:k] + bytes([draw(st.integers(0, 255))]) + data[k + 1 :]
     elif how == "utf16":
         data = text.encode("utf-16", "surrogatepass")
     elif how == "latin1":
@@ -113,22 +138,38 @@ def notebooks(draw) -> bytes:
     return data
 
 
-NOTEBOOK_NAMES = st.sampled_from([NB, NB, NB, "課題74 (1).ipynb", "matrix_backprop-Copy1.ipynb",
-                                  os.fsdecode(b"matrix\xff_backprop.ipynb")])
-STAMPS = st.sampled_from(["2024-06-01 10:00:00.000000 UTC", "2024-06-01T10:00:00+09:00", "来週", "", "0" * 4000,
-                          "9999999-99-99", None]) | st.binary(max_size=40) | st.text(max_size=30)
-LINK_TARGETS = {"source": lambda course: course / "source" / A / NB, "solution": lambda course: SOLUTION,
-                "rubric": lambda course: ROOT / "autograder" / "rubric.toml", "passwd": lambda course: Path("/etc/passwd"),
-                "dangling": lambda course: course / "nothing-here"}
+NOTEBOOK_NAMES = st.sampled_from(
+    [NB, NB, NB, "課題74 (1).ipynb", "matrix_backprop-Copy1.ipynb", os.fsdecode(b"matrix\xff_backprop.ipynb")]
+)
+STAMPS = (
+    st.sampled_from(
+        ["2024-06-01 10:00:00.000000 UTC", "2024-06-01T10:00:00+09:00", "来週", "", "0" * 4000, "9999999-99-99", None]
+    )
+    | st.binary(max_size=40)
+    | st.text(max_size=30)
+)
+LINK_TARGETS = {
+    "source": lambda course: course / "source" / A / NB,
+    "solution": lambda course: SOLUTION,
+    "rubric": lambda course: ROOT / "autograder" / "rubric.toml",
+    "passwd": lambda course: Path("/etc/passwd"),
+    "dangling": lambda course: course / "nothing-here",
+}
 
-folders = st.fixed_dictionaries({
-    "notebooks": st.lists(st.tuples(NOTEBOOK_NAMES, notebooks()), max_size=2),
-    "stamp": STAMPS,
-    "stamp_kind": st.sampled_from(["file", "file", "file", "link", "folder"]),
-    "links": st.lists(st.tuples(st.sampled_from([NB, "extra.py", "timestamp.txt", "data.csv"]),
-                                st.sampled_from(sorted(LINK_TARGETS))), max_size=2),
-    "special": st.sampled_from([None, None, None, None, "folder-link", "dir-notebook", "fifo-notebook"]),
-})
+folders = st.fixed_dictionaries(
+    {
+        "notebooks": st.lists(st.tuples(NOTEBOOK_NAMES, notebooks()), max_size=2),
+        "stamp": STAMPS,
+        "stamp_kind": st.sampled_from(["file", "file", "file", "link", "folder"]),
+        "links": st.lists(
+            st.tuples(
+                st.sampled_from([NB, "extra.py", "timestamp.txt", "data.csv"]), st.sampled_from(sorted(LINK_TARGETS))
+            ),
+            max_size=2,
+        ),
+        "special": st.sampled_from([None, None, None, None, "folder-link", "dir-notebook", "fifo-notebook"]),
+    }
+)
 classes = st.lists(folders, min_size=STUDENTS_PER_EXAMPLE, max_size=STUDENTS_PER_EXAMPLE)
 
 
@@ -170,10 +211,20 @@ def reset(course: Path) -> None:
     shutil.copy2(course / FRESH_DB, course / "gradebook.db")
 
 
-@settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-          phases=[Phase.explicit, Phase.generate], print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture, HealthCheck.large_base_example])
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.large_base_example,
+    ],
+)
 @given(specs=classes, odd_student=st.booleans())
 def test_the_batch_always_finishes_and_records_every_student_once(course, specs, odd_student):
     reset(course)

@@ -21,6 +21,7 @@ it, so the marker is in the environment of the coordinator and its (spawned) wor
 bwrap's working folder or command line; processes descending from those (the sandboxed runner)
 count too, and so does every process seen in the tree just before a kill.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -56,8 +58,9 @@ WORKERS = 2
 ORPHAN_GRACE = 30.0
 
 LINEAR = answer_source("linear")
-HANG = LINEAR.replace("        x = self.cache['x']\n",
-                      "        x = self.cache['x']\n        while True:\n            pass\n")
+HANG = LINEAR.replace(
+    "        x = self.cache['x']\n", "        x = self.cache['x']\n        while True:\n            pass\n"
+)
 # student -> the submission: answer cells replaced in the solution, or "release" / "notjson"
 SUBMISSIONS: dict[str, Any] = {
     "a00-hang": {"linear": HANG},  # first in the sorted order: starts at once, holds a sandbox ~5 s
@@ -79,6 +82,7 @@ for _spec in SUBMISSIONS.values():  # a variant whose replace() matched nothing 
 
 # -- a temporary course ----------------------------------------------------------------------------
 
+
 def write_submission(course: Path, student: str, spec: Any) -> Path:
     path = course / "submitted" / student / A / NB
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +102,19 @@ def copy_course(pristine: Path, dest: Path) -> Path:
 
 
 def batch_cmd(course: Path) -> list[str]:
-    return [sys.executable, "-m", "autograder", "batch", A, "--root", str(course),
-            "--workers", str(WORKERS), "--no-feedback", "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "autograder",
+        "batch",
+        A,
+        "--root",
+        str(course),
+        "--workers",
+        str(WORKERS),
+        "--no-feedback",
+        "--no-progress",
+    ]
 
 
 def batch_env(course: Path) -> dict[str, str]:
@@ -109,8 +124,14 @@ def batch_env(course: Path) -> dict[str, str]:
 def start_batch(course: Path) -> subprocess.Popen:
     """Output to files, not pipes: an orphaned worker holding a pipe would hang the test."""
     with (course / "killed.out").open("wb") as out:
-        return subprocess.Popen(batch_cmd(course), cwd=ROOT, env=batch_env(course),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            batch_cmd(course),
+            cwd=ROOT,
+            env=batch_env(course),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 SUMMARY = {"submissions": "提出", "graded": "今回採点", "skipped": "変更なしで省略"}
@@ -128,8 +149,9 @@ def parse_summary(text: str) -> dict[str, int]:
 def run_batch(course: Path) -> tuple[dict[str, int], float]:
     """Run the batch to completion; its summary counts and its wall time."""
     start = time.monotonic()
-    done = subprocess.run(batch_cmd(course), cwd=ROOT, env=batch_env(course), text=True,
-                          capture_output=True, timeout=300)
+    done = subprocess.run(
+        batch_cmd(course), cwd=ROOT, env=batch_env(course), text=True, capture_output=True, timeout=300
+    )
     wall = time.monotonic() - start
     assert done.returncode == 0, f"batch failed:\n{done.stdout}\n{done.stderr}"
     return parse_summary(done.stdout), wall
@@ -137,17 +159,18 @@ def run_batch(course: Path) -> tuple[dict[str, int], float]:
 
 def snapshot(course: Path) -> dict[str, Any]:
     from autograder.gradebook import JudgeGradebook
+
     with JudgeGradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
         return book.snapshot(A)
 
 
 def autograded(course: Path) -> dict[str, str]:
     base = course / "autograded"
-    return {str(p.relative_to(base)): p.read_text(encoding="utf-8")
-            for p in sorted(base.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(base)): p.read_text(encoding="utf-8") for p in sorted(base.rglob("*")) if p.is_file()}
 
 
 # -- processes of a course -------------------------------------------------------------------------
+
 
 def _live_processes() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, start time) of every live process but this one (zombies left out)."""
@@ -159,7 +182,7 @@ def _live_processes() -> dict[int, tuple[int, str]]:
             stat = (Path("/proc") / entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if fields and fields[0] not in "ZX":
             out[int(entry)] = (int(fields[1]), fields[19])
     return out
@@ -168,9 +191,12 @@ def _live_processes() -> dict[int, tuple[int, str]]:
 def _marked(pid: int, key: bytes) -> bool:
     proc = Path("/proc") / str(pid)
     try:
-        return (key in (proc / "cmdline").read_bytes() or key in (proc / "environ").read_bytes()
-                or key.decode() in os.readlink(proc / "cwd")
-                or key.decode() in (proc / "mountinfo").read_text(errors="replace"))
+        return (
+            key in (proc / "cmdline").read_bytes()
+            or key in (proc / "environ").read_bytes()
+            or key.decode() in os.readlink(proc / "cwd")
+            or key.decode() in (proc / "mountinfo").read_text(errors="replace")
+        )
     except OSError:
         return False
 
@@ -213,8 +239,9 @@ def kill_leftovers(marker: str) -> None:
             pass
 
 
-def wait_no_processes(marker: str, known: frozenset[tuple[int, str]] = frozenset(),
-                      grace: float = ORPHAN_GRACE) -> list[str]:
+def wait_no_processes(
+    marker: str, known: frozenset[tuple[int, str]] = frozenset(), grace: float = ORPHAN_GRACE
+) -> list[str]:
     deadline = time.monotonic() + grace
     while True:
         left = course_processes(marker, known)
@@ -233,6 +260,7 @@ def sigkill(proc: subprocess.Popen) -> None:
 
 
 # -- fixtures --------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Iterator[Path]:
@@ -269,6 +297,7 @@ def reference(pristine, workspace) -> dict[str, Any]:
 
 # -- tests -----------------------------------------------------------------------------------------
 
+
 def test_reference_run_tells_submissions_apart(reference):
     """Guards the comparisons below: a gradebook where every student looks alike proves little."""
     snap = reference["snapshot"]
@@ -303,9 +332,13 @@ def kill_round(course: Path, marker: str, moment: float | None) -> dict[str, Any
     sigkill(proc)
     left = wait_no_processes(marker, keys(alive))
     assert left == [], f"still running {ORPHAN_GRACE:g} s after SIGKILL:\n" + "\n".join(left)
-    return {"at": at, "finished": finished, "committed": journal_count(course / "gradebook.db"),
-            "workers": sum("spawn_main" in p for p in alive),
-            "sandboxes": sum("runner.py" in p for p in alive)}
+    return {
+        "at": at,
+        "finished": finished,
+        "committed": journal_count(course / "gradebook.db"),
+        "workers": sum("spawn_main" in p for p in alive),
+        "sandboxes": sum("runner.py" in p for p in alive),
+    }
 
 
 def test_sigkill_at_random_moments_then_resume_equals_one_run(reference, pristine, workspace):
@@ -325,14 +358,18 @@ def test_sigkill_at_random_moments_then_resume_equals_one_run(reference, pristin
     marker, log = workspace.name, []
     r = kill_round(course, marker, None)
     startup, committed = min(r["at"], wall), r["committed"]
-    log.append(f"kill at {r['at']:5.1f} s, as soon as a sandbox ran: {r['workers']} workers, "
-               f"{r['sandboxes']} sandboxes alive, finished={r['finished']}, {committed}/{n} committed")
+    log.append(
+        f"kill at {r['at']:5.1f} s, as soon as a sandbox ran: {r['workers']} workers, "
+        f"{r['sandboxes']} sandboxes alive, finished={r['finished']}, {committed}/{n} committed"
+    )
     assert r["sandboxes"] and not r["finished"], log[0]
     for fraction in fractions:
         expected = startup + (wall - startup) * (n - committed) / n
         r = kill_round(course, marker, fraction * expected)
-        log.append(f"kill at {r['at']:5.1f} s ({fraction:.2f} of {expected:.1f} s): {r['workers']} workers, "
-                   f"{r['sandboxes']} sandboxes alive, finished={r['finished']}, {r['committed']}/{n} committed")
+        log.append(
+            f"kill at {r['at']:5.1f} s ({fraction:.2f} of {expected:.1f} s): {r['workers']} workers, "
+            f"{r['sandboxes']} sandboxes alive, finished={r['finished']}, {r['committed']}/{n} committed"
+        )
         assert r["committed"] >= committed, "\n".join(log)  # a commit is never undone
         committed = r["committed"]
     print(f"\nT = {wall:.1f} s, start-up S = {startup:.1f} s\n" + "\n".join(log))
@@ -394,12 +431,16 @@ def test_a_worker_killed_mid_grading_is_replaced(reference, workspace):
             sigkill(proc)
     out = (course / "killed.out").read_text(encoding="utf-8")
     assert proc.returncode == 0, out
-    assert parse_summary(out) == {"submissions": len(SUBMISSIONS), "graded": len(resubmitted),
-                                  "skipped": len(SUBMISSIONS) - len(resubmitted)}
+    assert parse_summary(out) == {
+        "submissions": len(SUBMISSIONS),
+        "graded": len(resubmitted),
+        "skipped": len(SUBMISSIONS) - len(resubmitted),
+    }
     after = snapshot(course)
     for student in resubmitted:
         assert after[student] == before["b01-ok"], student
-    assert {s: after[s] for s in after if s not in resubmitted} == \
-        {s: before[s] for s in before if s not in resubmitted}
+    assert {s: after[s] for s in after if s not in resubmitted} == {
+        s: before[s] for s in before if s not in resubmitted
+    }
     assert journal_log(course / "gradebook.db") == sorted([*logged, *resubmitted])
     assert wait_no_processes(marker) == []

@@ -5,6 +5,7 @@ compared exactly, with no normalisation. The executed solution notebook is not b
 nbclient records wall-clock timestamps in each cell's metadata.execution, and how stdout is split
 into stream outputs depends on kernel timing. So for it: cell sources exactly, outputs error-free.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -30,14 +31,22 @@ def built(tmp_path_factory) -> Path:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not IGNORED & set(p.relative_to(folder).parts) and p.suffix != ".pyc"}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not IGNORED & set(p.relative_to(folder).parts) and p.suffix != ".pyc"
+    }
 
 
 def first_difference(name: str, committed: bytes, fresh: bytes) -> str:
-    diff = difflib.unified_diff(committed.decode("utf-8", "replace").splitlines(),
-                                fresh.decode("utf-8", "replace").splitlines(),
-                                f"committed/{name}", f"regenerated/{name}", lineterm="", n=1)
+    diff = difflib.unified_diff(
+        committed.decode("utf-8", "replace").splitlines(),
+        fresh.decode("utf-8", "replace").splitlines(),
+        f"committed/{name}",
+        f"regenerated/{name}",
+        lineterm="",
+        n=1,
+    )
     return "\n".join(list(diff)[:30])
 
 
@@ -60,8 +69,9 @@ def test_release_tree_is_in_sync(built):
     assert fresh, "the build produced an empty release"
     assert sorted(committed) == sorted(fresh), f"release/{A} has other files than the build; {HINT}"
     stale = [n for n in fresh if committed[n] != fresh[n]]
-    assert not stale, (f"stale in release/{A}: {stale}; {HINT}\n"
-                       + first_difference(stale[0], committed[stale[0]], fresh[stale[0]]))
+    assert not stale, f"stale in release/{A}: {stale}; {HINT}\n" + first_difference(
+        stale[0], committed[stale[0]], fresh[stale[0]]
+    )
 
 
 def test_source_notebook_points_are_in_sync_with_rubric(built):
@@ -75,8 +85,9 @@ def test_reference_module_is_in_sync(built):
 
 def test_solution_notebook_sources_are_in_sync(built):
     committed, fresh = cells(ROOT / "solutions" / A / NB), cells(built / "solutions" / A / NB)
-    assert [(c["cell_type"], source(c)) for c in committed] == [(c["cell_type"], source(c)) for c in fresh], \
+    assert [(c["cell_type"], source(c)) for c in committed] == [(c["cell_type"], source(c)) for c in fresh], (
         f"solutions/{A}/{NB} cell sources are stale; {HINT}"
+    )
 
 
 @pytest.mark.parametrize("which", ["committed", "regenerated"])
@@ -84,18 +95,24 @@ def test_solution_notebook_ran_without_error(built, which):
     path = (ROOT if which == "committed" else built) / "solutions" / A / NB
     code = [c for c in cells(path) if c["cell_type"] == "code"]
     assert code and all(c.get("execution_count") for c in code), "solution notebook not fully executed"
-    errors = [f"{o.get('ename')}: {o.get('evalue')}" for c in code for o in c["outputs"]
-              if o["output_type"] == "error"]
-    stderr = ["".join(o["text"]) for c in code for o in c["outputs"]
-              if o["output_type"] == "stream" and o.get("name") == "stderr"]
+    errors = [f"{o.get('ename')}: {o.get('evalue')}" for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    stderr = [
+        "".join(o["text"])
+        for c in code
+        for o in c["outputs"]
+        if o["output_type"] == "stream" and o.get("name") == "stderr"
+    ]
     assert not errors, f"errors in the {which} solution notebook: {errors}"
     assert not stderr, f"stderr (warnings) in the {which} solution notebook: {stderr}"
 
 
 def test_release_points_match_rubric():
     nb = cells(ROOT / "release" / A / NB)
-    graded = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
-              for c in nb if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    graded = {
+        c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
+        for c in nb
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+    }
     expected = {p.test_cell: p.points for p in RUBRIC.parts.values()}
     assert graded == expected, f"release test-cell points {graded} differ from the rubric {expected}"
     assert sum(graded.values()) == RUBRIC.max_score

@@ -1,6 +1,7 @@
 """The judge's on-disk store of expected values (autograder/graders/expected_store.py): found only
 under the key and code it was computed with, never unpickled, merged between grader processes, used
 by the judge under bwrap only, and never changing a grade."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ def test_an_entry_is_read_back_by_another_store(tmp_path):
     assert np.array_equal(got["dx"], value()["dx"]) and got["n"] == 3
     w, b = got["grads"][0]
     assert np.array_equal(w, np.ones(2)) and np.array_equal(b, [np.inf, -1.0])
-    assert ExpectedStore(path).get(("Linear", (7411, (1, 3, 2), 0), True)) is None   # another key
+    assert ExpectedStore(path).get(("Linear", (7411, (1, 3, 2), 0), True)) is None  # another key
 
 
 def test_an_entry_of_other_grader_code_is_not_found(tmp_path, monkeypatch):
@@ -53,12 +54,13 @@ def test_an_entry_of_other_grader_code_is_not_found(tmp_path, monkeypatch):
     edited.put("k2", value())
     edited.save()
     monkeypatch.undo()
-    assert ExpectedStore(path).entries == {}   # the old code's entry was dropped from the file
+    assert ExpectedStore(path).entries == {}  # the old code's entry was dropped from the file
     assert len(path.read_bytes()) < 2 * len(protocol.encode({"k": "x" * 97, "v": value()}))
 
 
 def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):
     from autograder.assignment import reference_module_path
+
     files = expected_store.digested_files()
     assert {expected_store.GRADERS / n for n in ("checks.py", "test_linear.py", "test_mlp.py")} <= set(files)
     assert reference_module_path() in files
@@ -68,7 +70,7 @@ def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):
         copies[-1].parent.mkdir()
         copies[-1].write_bytes(f.read_bytes())
     before = expected_store.files_digest(copies)
-    assert before == expected_store.code_digest()   # names and bytes, not where the files are
+    assert before == expected_store.code_digest()  # names and bytes, not where the files are
     for edited in (copies[0], copies[-1]):
         edited.write_bytes(edited.read_bytes() + b"# edited\n")
         assert expected_store.files_digest(copies) != before
@@ -82,7 +84,7 @@ def test_a_torn_or_foreign_file_is_recomputed_and_never_unpickled(tmp_path):
     store.put("b", value())
     store.save()
     data = path.read_bytes()
-    path.write_bytes(data[:-7])                       # torn by a crash mid-write: "a" survives
+    path.write_bytes(data[:-7])  # torn by a crash mid-write: "a" survives
     torn = ExpectedStore(path)
     assert torn.get("a") is not None and torn.get("b") is None
 
@@ -91,6 +93,7 @@ def test_a_torn_or_foreign_file_is_recomputed_and_never_unpickled(tmp_path):
     class Exploit:
         def __reduce__(self):
             return (open, (str(marker), "w"))
+
     for payload in (pickle.dumps(Exploit()), b"\x00\x00\x00\x10" + pickle.dumps(Exploit()), b"\xff" * 64):
         path.write_bytes(payload)
         assert ExpectedStore(path).entries == {}
@@ -124,13 +127,15 @@ def test_an_unwritable_place_only_costs_the_disk_copy(tmp_path):
     blocker.write_text("not a folder")
     store = ExpectedStore(blocker / "sub" / "e.frames")
     store.put("k", value())
-    store.save()                                       # no exception: values stay in memory
+    store.save()  # no exception: values stay in memory
     assert store.get("k") is not None
 
 
 def test_cached_reads_the_store_instead_of_recomputing(tmp_path, monkeypatch):
     import importlib.util
+
     from autograder.assignment import reference_module_path
+
     spec = importlib.util.spec_from_file_location("nb74_reference_store_test", reference_module_path())
     reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reference)
@@ -139,8 +144,9 @@ def test_cached_reads_the_store_instead_of_recomputing(tmp_path, monkeypatch):
     def compute():
         calls.append(1)
         return {"dx": np.full((2, 2), 0.5)}
+
     path = tmp_path / "e.frames"
-    for _ in range(2):   # two "processes": the in-memory cache starts empty each time
+    for _ in range(2):  # two "processes": the in-memory cache starts empty each time
         monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
         monkeypatch.setattr(checks, "_opened", {})
         with checks.expected_store(path):
@@ -150,6 +156,7 @@ def test_cached_reads_the_store_instead_of_recomputing(tmp_path, monkeypatch):
 
     class Other:  # a stand-in reference from another file never reads or writes the store
         __file__ = __file__
+
     monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
     with checks.expected_store(path) as store:
         checks.cached(("store-test", 1), Other(), compute)
@@ -173,8 +180,14 @@ def test_process_isolation_keeps_nothing_on_disk(tmp_path, monkeypatch):
 
 def cli_grade(notebook: Path, out: Path, store: Path) -> bytes:
     env = {**os.environ, expected_store.ENV_PATH: str(store)}
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--json", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(notebook), "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return out.read_bytes()
 
@@ -187,10 +200,10 @@ def test_a_grade_from_the_store_is_the_grade_computed_afresh(tmp_path):
     cold = cli_grade(submission, tmp_path / "cold.json", store)
     assert store.is_file()
     entries = len(ExpectedStore(store).entries)
-    assert entries >= 30   # the hidden cases the graders needed, and the exercise re-runs
+    assert entries >= 30  # the hidden cases the graders needed, and the exercise re-runs
     warm = cli_grade(submission, tmp_path / "warm.json", store)
     assert warm == cold
-    assert len(ExpectedStore(store).entries) == entries   # nothing recomputed, nothing added
+    assert len(ExpectedStore(store).entries) == entries  # nothing recomputed, nothing added
     results = json.loads(warm)
     lost = {t["part"] for t in results["tests"] if t["score"] < t["max_score"]}
     assert lost == {b.part for b in bugs}

@@ -1,4 +1,5 @@
 """The fork server: one sandbox for many submissions, as isolated from each other as one-shot ones."""
+
 from __future__ import annotations
 
 import os
@@ -13,13 +14,16 @@ import pytest
 from autograder import student
 from autograder.judge import grade_notebook, part_scores
 from autograder.student import ForkServer, StudentProcess, isolation_level
-
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
+
 # The same StudentProcess behaviour, run here with this module's `proc` (served by a ForkServer).
 from tests.test_judge_isolation import (  # noqa: F401
     test_a_hanging_call_is_cut_and_the_next_part_still_runs,
-    test_cells_that_exit_hang_or_raise_at_load_are_skipped, test_exit_inside_a_call_loses_only_that_session,
-    test_judge_never_unpickles_what_the_student_sends, test_memory_exhaustion_is_a_clear_error)
+    test_cells_that_exit_hang_or_raise_at_load_are_skipped,
+    test_exit_inside_a_call_loses_only_that_session,
+    test_judge_never_unpickles_what_the_student_sends,
+    test_memory_exhaustion_is_a_clear_error,
+)
 
 LEVELS = ["bwrap", "process"] if isolation_level("auto") == "bwrap" else ["process"]
 
@@ -59,6 +63,7 @@ def one_shot():
         if (level, path) not in cache:
             cache[level, path] = grade_notebook(path, isolation=level)
         return cache[level, path]
+
     return get
 
 
@@ -123,8 +128,16 @@ pids = [p for p in range(1, 1 << 15) if exists(p)]
 def test_no_process_but_the_master_survives_between_submissions():
     with ForkServer("bwrap") as server:
         with StudentProcess(server=server) as first:
-            first.load([("fork", "import os\nfor _ in range(5):\n    if os.fork() == 0:\n"
-                                 "        os.setsid()\n        import time; time.sleep(600)\n", True)])
+            first.load(
+                [
+                    (
+                        "fork",
+                        "import os\nfor _ in range(5):\n    if os.fork() == 0:\n"
+                        "        os.setsid()\n        import time; time.sleep(600)\n",
+                        True,
+                    )
+                ]
+            )
         with StudentProcess(server=server) as second:
             second.load([("ps", PIDS_IN_SANDBOX + "me = os.getpid()", True)])
             with second.part_session() as s:
@@ -163,8 +176,15 @@ def test_a_damaged_sandbox_is_replaced():
     with ForkServer("bwrap") as server:
         with StudentProcess(server=server) as first:
             # deeper than the master's clean-up recurses: it cannot restore /tmp
-            assert first.load([("deep", "import os\nos.chdir('/tmp')\nfor _ in range(1200):\n"
-                                        "    os.mkdir('d')\n    os.chdir('d')", True)])[0].ok
+            assert first.load(
+                [
+                    (
+                        "deep",
+                        "import os\nos.chdir('/tmp')\nfor _ in range(1200):\n    os.mkdir('d')\n    os.chdir('d')",
+                        True,
+                    )
+                ]
+            )[0].ok
         assert server.starts == 1
         with StudentProcess(server=server) as second:
             second.load([("deep", "import os\nleft = os.listdir('/tmp')", True)])

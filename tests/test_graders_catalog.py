@@ -4,6 +4,7 @@
   keeps full points on every other part (a bug is charged once).
 - The equivalent correct forms keep 100 (several forms per submission, one per answer cell).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,4 +53,5 @@ def test_equivalent_forms_keep_full_points(tmp_path, group):
     entries = forms_by_round()[group]
     results = grade(tmp_path, {e.cell: e.source for e in entries})
     assert results["score"] == results["max_score"], {
-        e.name: failed_tests(results, e.part) for e in entries if failed_tests(results, e.part)}
+        e.name: failed_tests(results, e.part) for e in entries if failed_tests(results, e.part)
+    }

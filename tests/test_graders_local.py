@@ -5,6 +5,7 @@ rounding drift, the inputs have the promised properties, the messages name what 
 never a hidden value, and the measured tolerances hold on a few seeds (the full measurement is
 benchmarks/false_failures.py).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,8 @@ import pytest
 
 from autograder.assignment import load_rubric
 from autograder.graders import checks
-from benchmarks.false_failures import (BENCHMARK_KEY, LocalStudent, grader_cases, load_reference, main as benchmark_main,
-                                       run_part)
+from benchmarks.false_failures import BENCHMARK_KEY, LocalStudent, grader_cases, load_reference, run_part
+from benchmarks.false_failures import main as benchmark_main
 from tests.bugs.catalog import BUGS
 from tests.submissions import RELEASE
 
@@ -53,8 +54,11 @@ def messages(student: LocalStudent, reference, part: str, passed: set[str] | Non
 
 @pytest.mark.parametrize("part", list(RUBRIC.parts))
 def test_rubric_names_the_grader_functions(part):
-    functions = {n for n, f in inspect.getmembers(module(part), inspect.isfunction)
-                 if n.startswith("test_") and f.__module__ == module(part).__name__}
+    functions = {
+        n
+        for n, f in inspect.getmembers(module(part), inspect.isfunction)
+        if n.startswith("test_") and f.__module__ == module(part).__name__
+    }
     assert functions == set(RUBRIC.parts[part].tests), part
 
 
@@ -62,7 +66,7 @@ def test_rubric_names_the_grader_functions(part):
 def test_points_split_without_rounding_drift(part):
     """Each case's share is a short decimal, so the judge's 6-decimal rounding adds up exactly."""
     cases: dict[str, int] = {}
-    for case_id, fn, _ in grader_cases(part):
+    for _case_id, fn, _ in grader_cases(part):
         cases[fn.__name__] = cases.get(fn.__name__, 0) + 1
     for name, points in RUBRIC.parts[part].tests.items():
         share = points / cases[name]
@@ -99,12 +103,16 @@ def test_inputs_have_the_promised_properties():
     sce = module("softmax_ce")
     y = sce.make_large_case(sce.SEED)["y"]
     assert np.abs(y).max() >= 1000
-    assert sce.make_case(1, (4, 3))["t"].dtype.kind == "i" and sce.make_case(1, (4, 3), onehot=True)["t"].shape == (4, 3)
+    assert sce.make_case(1, (4, 3))["t"].dtype.kind == "i" and sce.make_case(1, (4, 3), onehot=True)["t"].shape == (
+        4,
+        3,
+    )
     assert any(n == 1 for n, _ in module("mse").SHAPES) and any(d > 1 for _, d in module("mse").SHAPES)
 
 
 def test_hidden_seeds_differ_from_the_benchmark_seeds():
     from benchmarks.false_failures import SEED_BASE
+
     for part in RUBRIC.parts:
         mod = module(part)
         for seed in list(getattr(mod, "SEEDS", ())) + [getattr(mod, "SEED", 0)]:
@@ -183,7 +191,7 @@ def test_mlp_charges_an_activation_bug_once(reference):
     student = LocalStudent({entry.cell: entry.source})
     passed = set(RUBRIC.parts) - {"sigmoid"}
     assert messages(student, reference, "mlp", passed) == {}
-    assert messages(student, reference, "mlp", passed | {"sigmoid"})   # would fail with the student's Sigmoid
+    assert messages(student, reference, "mlp", passed | {"sigmoid"})  # would fail with the student's Sigmoid
 
 
 def test_benchmark_runs_clean_on_a_few_seeds(capsys):
@@ -193,9 +201,9 @@ def test_benchmark_runs_clean_on_a_few_seeds(capsys):
     assert "bugs undetected on some seed: 0" in out
 
 
-TRIVIAL = {   # a backward that returns something of the right shape and nothing more
+TRIVIAL = {  # a backward that returns something of the right shape and nothing more
     "linear": "def backward(self, dout):\n    self.grads['W'] = np.zeros_like(self.params['W'])\n"
-              "    self.grads['b'] = np.zeros_like(self.params['b'])\n    return RET\n",
+    "    self.grads['b'] = np.zeros_like(self.params['b'])\n    return RET\n",
     "sigmoid": "def backward(self, dout):\n    return RET\n",
     "relu": "def backward(self, dout):\n    return RET\n",
     "tanh": "def backward(self, dout):\n    return RET\n",
@@ -209,19 +217,35 @@ SHAPED = {"linear": "dout @ np.zeros_like(self.params['W']).T"}
 @pytest.mark.parametrize("ret", ["dout", "np.zeros_like(dout)", "np.full_like(dout, np.nan)"])
 def test_trivial_backward_earns_only_the_shape_test(reference, part, ret):
     from tests.bugs.catalog import with_backward
+
     ret = SHAPED.get(part, ret) if ret == "np.zeros_like(dout)" else ret
     student = LocalStudent({part: with_backward(part, TRIVIAL[part].replace("RET", ret))})
     passed = {case for case, ok, _, _ in run_part(student, reference, part, 0, set()) if ok}
     assert passed <= {"test_gradient_shapes"}, passed
 
 
-@pytest.mark.parametrize("ret", ["None", "0.0", "'abc'", "{'a': 1}", "[dout, dout]", "np.full((2, 2, 2), np.nan)",
-                                 "np.zeros(3, dtype=complex)", "np.array([1, 2], dtype=object)", "object()",
-                                 "np.empty((0,))", "(1, 2)", "dout.T"])
+@pytest.mark.parametrize(
+    "ret",
+    [
+        "None",
+        "0.0",
+        "'abc'",
+        "{'a': 1}",
+        "[dout, dout]",
+        "np.full((2, 2, 2), np.nan)",
+        "np.zeros(3, dtype=complex)",
+        "np.array([1, 2], dtype=object)",
+        "object()",
+        "np.empty((0,))",
+        "(1, 2)",
+        "dout.T",
+    ],
+)
 def test_odd_return_values_are_graded_not_crashing(reference, ret):
     """Whatever a backward returns, the graders answer with a Japanese message (no grader error),
     also when the MLP part would use that class."""
     from tests.bugs.catalog import with_backward
+
     for part, body in TRIVIAL.items():
         student = LocalStudent({part: with_backward(part, body.replace("RET", ret))})
         results = run_part(student, reference, part, 0, set()) + run_part(student, reference, "mlp", 0, {part})

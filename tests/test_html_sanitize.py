@@ -17,6 +17,7 @@ also appear on the page of a clean submission), no on* attribute, no javascript:
 URL. The assignment's own content still renders: a Japanese heading and a formula of the notebook,
 the heading of the cell the student edited, and the exception text, shown as text.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,13 +28,15 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.course import A, NB, add_students, batch, copy_course, make_course, nbgrader, place
+from tests.course import NB, A, add_students, batch, copy_course, make_course, nbgrader, place
 from tests.submissions import SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow
 
-EXC = ("\n        E = type('<script>alert(\"type\")</script>', (Exception,), {})\n"
-       "        raise E('<img src=x onerror=alert(\"msg\")> [x](javascript:alert(1))')\n")
+EXC = (
+    "\n        E = type('<script>alert(\"type\")</script>', (Exception,), {})\n"
+    "        raise E('<img src=x onerror=alert(\"msg\")> [x](javascript:alert(1))')\n"
+)
 MARKDOWN_PAYLOAD = """
 
 [クリック](javascript:alert("link")) <a href="JaVaScRiPt&colon;alert(1)">entity</a>
@@ -55,26 +58,60 @@ MARKDOWN_PAYLOAD = """
 """
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(\'att\')"><script>alert(1)</script></svg>'
 PASTED_OUTPUTS = [
-    {"output_type": "display_data", "metadata": {},
-     "data": {"text/html": "<script>alert('html')</script><img src=x onerror=alert('out')>",
-              "text/plain": "x"}},
-    {"output_type": "display_data", "metadata": {"text/html": {"isolated": True}},
-     "data": {"text/html": "<script>alert('isolated')</script>"}},
+    {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/html": "<script>alert('html')</script><img src=x onerror=alert('out')>", "text/plain": "x"},
+    },
+    {
+        "output_type": "display_data",
+        "metadata": {"text/html": {"isolated": True}},
+        "data": {"text/html": "<script>alert('isolated')</script>"},
+    },
     {"output_type": "display_data", "metadata": {}, "data": {"application/javascript": "alert('js')"}},
     {"output_type": "display_data", "metadata": {}, "data": {"image/svg+xml": SVG}},
-    {"output_type": "display_data", "metadata": {},
-     "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "</script><script>alert(1)</script>",
-                                                           "version_major": 2, "version_minor": 0}}},
-    {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-     "data": {"text/html": "<svg onload=alert('res')></svg>", "text/plain": "100.0"}},
+    {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {
+            "application/vnd.jupyter.widget-view+json": {
+                "model_id": "</script><script>alert(1)</script>",
+                "version_major": 2,
+                "version_minor": 0,
+            }
+        },
+    },
+    {
+        "output_type": "execute_result",
+        "execution_count": 1,
+        "metadata": {},
+        "data": {"text/html": "<svg onload=alert('res')></svg>", "text/plain": "100.0"},
+    },
 ]
 HOSTILE_NAME = '<img src=x onerror=alert("name")>.ipynb'
 
-KNOWN_HEADING = "2. 行列微分の基礎"               # a cell the student left alone
+KNOWN_HEADING = "2. 行列微分の基礎"  # a cell the student left alone
 FORMULA = r"\frac{\partial L}{\partial W} = X^T"  # in that cell
-EDITED_HEADING = "4.3 Tanh層"                     # the cell the payload was appended to
-DANGEROUS = ("script", "style", "link", "meta", "base", "iframe", "frame", "frameset", "object", "embed",
-             "svg", "math", "form", "template", "noscript", "applet", "portal")
+EDITED_HEADING = "4.3 Tanh層"  # the cell the payload was appended to
+DANGEROUS = (
+    "script",
+    "style",
+    "link",
+    "meta",
+    "base",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "form",
+    "template",
+    "noscript",
+    "applet",
+    "portal",
+)
 
 
 def attack_notebook() -> bytes:
@@ -92,12 +129,23 @@ def attack_notebook() -> bytes:
         if src.startswith("### 4.3 Tanh層"):
             cell["source"] = src + MARKDOWN_PAYLOAD
             cell["attachments"] = {"evil.svg": {"image/svg+xml": SVG}}
-    nb["cells"].insert(1, {"cell_type": "raw", "id": "raw-payload", "metadata": {"raw_mimetype": "text/html"},
-                           "source": "<script>alert('raw')</script><img src=x onerror=alert('raw')>"})
-    nb["cells"].insert(2, {"cell_type": "markdown", "id": "md-payload", "metadata": {},
-                           "source": MARKDOWN_PAYLOAD})
-    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "state": {"</script><script>alert('state')</script>": {}}, "version_major": 2, "version_minor": 0}}
+    nb["cells"].insert(
+        1,
+        {
+            "cell_type": "raw",
+            "id": "raw-payload",
+            "metadata": {"raw_mimetype": "text/html"},
+            "source": "<script>alert('raw')</script><img src=x onerror=alert('raw')>",
+        },
+    )
+    nb["cells"].insert(2, {"cell_type": "markdown", "id": "md-payload", "metadata": {}, "source": MARKDOWN_PAYLOAD})
+    nb["metadata"]["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {"</script><script>alert('state')</script>": {}},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
     return json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8")
 
 
@@ -126,27 +174,47 @@ def formgrader_page(course: Path, student: str) -> str:
     from nbconvert.exporters import HTMLExporter
     from nbgrader.server_extensions.formgrader import handlers
     from traitlets.config import Config
+
     config = Config()
     config.HTMLExporter.template_name = "formgrade"
     config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
-    resources = {"assignment_id": A, "notebook_id": NB[:-6], "submission_id": "x", "index": 0, "total": 1,
-                 "base_url": "", "student": student, "last_name": "", "first_name": "", "notebook_path": ""}
+    resources = {
+        "assignment_id": A,
+        "notebook_id": NB[:-6],
+        "submission_id": "x",
+        "index": 0,
+        "total": 1,
+        "base_url": "",
+        "student": student,
+        "last_name": "",
+        "first_name": "",
+        "notebook_path": "",
+    }
     html, _ = HTMLExporter(config=config).from_filename(
-        str(course / "autograded" / student / A / NB), resources=resources)
+        str(course / "autograded" / student / A / NB), resources=resources
+    )
     return html
 
 
 def signature(el) -> tuple:
-    return el.name, tuple(sorted((k, str(v)) for k, v in el.attrs.items() if k != "id")), " ".join(el.get_text().split())
+    return (
+        el.name,
+        tuple(sorted((k, str(v)) for k, v in el.attrs.items() if k != "id")),
+        " ".join(el.get_text().split()),
+    )
 
 
 def event_handlers(soup: BeautifulSoup) -> list[tuple[str, str, str]]:
-    return [(el.name, a, str(v)) for el in soup.find_all(True) for a, v in el.attrs.items() if a.lower().startswith("on")]
+    return [
+        (el.name, a, str(v)) for el in soup.find_all(True) for a, v in el.attrs.items() if a.lower().startswith("on")
+    ]
 
 
 def assert_inert(page: str, clean: str) -> BeautifulSoup:
     soup, own = BeautifulSoup(page, "html.parser"), BeautifulSoup(clean, "html.parser")
-    foreign = Counter(signature(e) for e in soup.find_all(DANGEROUS)) - Counter(signature(e) for e in own.find_all(DANGEROUS))
+    foreign = Counter(signature(e) for e in soup.find_all(DANGEROUS)) - Counter(
+        signature(e) for e in own.find_all(DANGEROUS)
+    )
     assert not foreign, f"elements the template does not have: {list(foreign)[:5]}"
     handlers = set(event_handlers(own))  # formgrader's template has its own onclick handlers
     for el in soup.find_all(True):
@@ -157,8 +225,11 @@ def assert_inert(page: str, clean: str) -> BeautifulSoup:
             url = re.sub(r"[\s\x00-\x1f]", "", value).lower()
             assert not url.startswith(("javascript:", "vbscript:")), (el.name, attr, value)
             if url.startswith("data:"):
-                assert el.name == "img" and attr == "src" and url.startswith(("data:image/png", "data:image/jpeg")), \
-                    (el.name, attr, value[:80])
+                assert el.name == "img" and attr == "src" and url.startswith(("data:image/png", "data:image/jpeg")), (
+                    el.name,
+                    attr,
+                    value[:80],
+                )
             assert attr.lower() not in ("srcdoc", "formaction"), (el.name, attr)
     return soup
 
@@ -175,8 +246,14 @@ def pages(courses: dict[str, Path]) -> dict[str, tuple[str, str]]:
     return out
 
 
-PAGES = ["nbgrader feedback", "nbgrader formgrader", "batch feedback", "batch formgrader",
-         "batch feedback, hostile file name", "batch formgrader, hostile file name"]
+PAGES = [
+    "nbgrader feedback",
+    "nbgrader formgrader",
+    "batch feedback",
+    "batch formgrader",
+    "batch feedback, hostile file name",
+    "batch formgrader, hostile file name",
+]
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +300,7 @@ def test_autograded_notebook_keeps_only_the_judges_outputs(courses, route):
 def test_feedback_comments_are_cleaned(courses):
     """The batch's gradebook comment quotes the exception; the feedback page shows it inert."""
     from tests.course import comments
+
     comment = comments(courses["batch"] / "gradebook.db")["attacker"]
     assert '<script>alert("type")</script>' in comment  # the gradebook keeps the plain text
     soup = BeautifulSoup(feedback_page(courses["batch"], "attacker"), "html.parser")
@@ -236,10 +314,14 @@ def test_instructors_manual_comment_keeps_its_markdown_without_scripts(courses, 
     import shutil
 
     from nbgrader.api import Gradebook
+
     course = shutil.copytree(courses["nbgrader"], tmp_path / "course")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        gb.find_comment("linear", NB[:-6], A, "attacker").manual_comment = \
+        gb.find_comment(
+            "linear", NB[:-6], A, "attacker"
+        ).manual_comment = (
             "**よくできました** `dW` を確認\n\n<script>alert('comment')</script><img src=x onerror=alert(1)>"
+        )
         gb.db.commit()
     nbgrader(course, "generate_feedback", A, "--force")
     page = feedback_page(course, "attacker")

@@ -5,6 +5,7 @@ A link to source/ or to the solution must score 0 with a clear reason (not 100),
 link points to (the solution, a grader module, the rubric, the expected-value cache, reference.py,
 /etc/passwd) may reach submitted/, autograded/, feedback/ or the gradebook.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from autograder.assignment import ROOT
+
 NOTES_FILE = "nb74_intake_notes.txt"  # autograder.intake.NOTES_FILE, spelled out: the test also runs on older commits
-from tests.course import A, NB, RUBRIC, batch, comments, copy_course, make_course, nbgrader, place, scores
-from tests.submissions import SOLUTION, answer_source
+from tests.course import NB, RUBRIC, A, batch, comments, copy_course, make_course, nbgrader, place, scores  # noqa: E402
+from tests.submissions import SOLUTION, answer_source  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +75,7 @@ def run(tmp_path_factory) -> Run:
     os.symlink(other, exchange / "dl-nb74" / "inbound" / f"ex-folder-link+{A}+{STAMP}+0123abcd")
     stamped = inbound(exchange, "ex-bad-timestamp")  # anyone can write there: not a date
     shutil.copyfile(SOLUTION, stamped / NB)
-    (stamped / "timestamp.txt").write_bytes("来週\xff".encode("utf-8") + b"\xff")
+    (stamped / "timestamp.txt").write_bytes("来週\xff".encode() + b"\xff")
     exchange.chmod(0o777)
     done = nbgrader(course, "collect", A, f"--Exchange.root={exchange}")
     r.collect_log = done.stdout + done.stderr
@@ -177,8 +179,13 @@ def test_the_one_shot_route_refuses_a_linked_notebook(tmp_path):
     link = tmp_path / "matrix_backprop.ipynb"
     os.symlink(SOLUTION, link)
     out = tmp_path / "results.json"
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(link), "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(link), "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text(encoding="utf-8"))
     assert results["score"] == 0.0

@@ -1,6 +1,7 @@
 """autograder.intake, the one reader of submissions: links, special files, size, nesting, encoding,
 structure, and the metadata normalisation shared by the batch and nbgrader. Fast (no nbgrader).
 (The routes themselves, with links: tests/test_intake_links.py.)"""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def test_size_nesting_encoding_and_structure(tmp_path, monkeypatch):
     cases = {
         b"\xff\xfe" + SOLUTION.read_bytes(): "UTF-8 ではない",
         json.dumps({**sol(), "metadata": {"x": json.loads("[" * 100 + "]" * 100)}}).encode(): "入れ子が深すぎる",
-        SOLUTION.read_bytes().replace(b'"metadata": {', b'"metadata": {"x": ' + b"[" * 5000 + b"]" * 5000 + b", ", 1):
-            "入れ子が深すぎる",
+        SOLUTION.read_bytes().replace(
+            b'"metadata": {', b'"metadata": {"x": ' + b"[" * 5000 + b"]" * 5000 + b", ", 1
+        ): "入れ子が深すぎる",
         json.dumps({**sol(), "cells": [{"cell_type": "code", "metadata": [], "source": ""}]}).encode(): "1 番目のセル",
         json.dumps({**sol(), "cells": [{"cell_type": "code", "metadata": {}, "source": 3}]}).encode(): "1 番目のセル",
         json.dumps({**sol(), "cells": ["文字列"]}).encode(): "1 番目のセル",
@@ -68,7 +70,7 @@ def test_lone_surrogates_are_replaced_with_a_note(tmp_path):
     path.write_text(json.dumps(nb, ensure_ascii=True), encoding="ascii")
     got = read_notebook(path)
     assert got.notebook["cells"][0]["source"] == "a \ufffd b"
-    assert got.notebook["metadata"]["\ufffd"] == "\U0001F600 ok"
+    assert got.notebook["metadata"]["\ufffd"] == "\U0001f600 ok"
     assert "サロゲート" in got.notes[0]
     json.dumps(got.notebook, ensure_ascii=False).encode("utf-8")  # writable now
 
@@ -99,8 +101,9 @@ def test_normalise_duplicates_lookalikes_and_forged_points():
 def test_batch_discovery_skips_folder_names_that_are_not_student_ids(tmp_path, capsys):
     """A student id reaches formgrader's pages unescaped: a folder name with quotes or markup is
     not taken as one (reported on stderr), while ids in any script are."""
-    from autograder.batch import discover
     from autograder.assignment import load_rubric
+    from autograder.batch import discover
+
     rubric = load_rubric()
     names = ["s001", "yamada-山田", 'x";alert(1);"', "<img src=x onerror=alert(1)>"]
     for name in names:

@@ -3,6 +3,7 @@
 
 The notebook's own plot cell runs in tests/test_source_notebook.py (no stderr allowed there).
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,12 @@ import matplotlib
 
 matplotlib.use("Agg", force=True)
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
+from matplotlib.text import Text
 
 TITLE, XLABEL, YLABEL = "活性化関数の比較", "入力 x", "出力 y"
 LEGEND = ["シグモイド", "ReLU（正規化線形関数）", "双曲線正接 tanh"]

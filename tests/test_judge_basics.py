@@ -1,5 +1,6 @@
 """The judge end to end on the three reference submissions: the solution, the untouched release,
 and one with bugs. Scores, determinism, and the Gradescope shape of the results."""
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,14 @@ def test_grading_twice_writes_identical_json(tmp_path):
 def test_cli_grades_the_solution(tmp_path):
     import subprocess
     import sys
+
     out = tmp_path / "results.json"
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--json", str(out)],
-                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--json", str(out)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["score"] == 100

@@ -1,4 +1,5 @@
 """The trust boundary: student code cannot see the graders, fake a score, or take the judge down."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,14 @@ import pytest
 
 from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
 from autograder.judge import grade_notebook, part_scores
-from autograder.student import (CALL_TIMEOUT, StudentCrashed, StudentError, StudentProcess,
-                                StudentTimeout, isolation_level)
-
+from autograder.student import (
+    CALL_TIMEOUT,
+    StudentCrashed,
+    StudentError,
+    StudentProcess,
+    StudentTimeout,
+    isolation_level,
+)
 from tests.submissions import answer_source, make_submission
 
 BWRAP = isolation_level("auto") == "bwrap"
@@ -39,12 +45,19 @@ def load(proc: StudentProcess, *sources: str, ahead: bool = False, forks: int = 
 @needs_bwrap
 def test_student_sees_no_graders_no_source_and_no_network(proc):
     from autograder.graders.expected_store import DEFAULT_PATH, ExpectedStore
-    if not DEFAULT_PATH.exists():   # the judge's store of expected values, as after a grade
+
+    if not DEFAULT_PATH.exists():  # the judge's store of expected values, as after a grade
         store = ExpectedStore(DEFAULT_PATH)
         store.put(("isolation test",), {"x": 1.0})
         store.save()
-    secrets = [ROOT / "autograder" / "graders" / "conftest.py", RUBRIC_PATH, source_notebook(),
-               reference_module_path(), ROOT / "autograder" / "judge.py", DEFAULT_PATH]
+    secrets = [
+        ROOT / "autograder" / "graders" / "conftest.py",
+        RUBRIC_PATH,
+        source_notebook(),
+        reference_module_path(),
+        ROOT / "autograder" / "judge.py",
+        DEFAULT_PATH,
+    ]
     assert all(p.is_file() for p in secrets)
     probe = f"""
 import socket
@@ -98,8 +111,11 @@ class Layer:
 
 
 def test_a_hanging_call_is_cut_and_the_next_part_still_runs(proc):
-    load(proc, "class Hang:\n    def backward(self, dout):\n        while True:\n            pass\n"
-               "class Fine:\n    def backward(self, dout):\n        return dout + 1\n")
+    load(
+        proc,
+        "class Hang:\n    def backward(self, dout):\n        while True:\n            pass\n"
+        "class Fine:\n    def backward(self, dout):\n        return dout + 1\n",
+    )
     start = time.monotonic()
     with proc.part_session() as s:
         with pytest.raises(StudentTimeout, match="秒以内に終わりませんでした"):
@@ -110,16 +126,18 @@ def test_a_hanging_call_is_cut_and_the_next_part_still_runs(proc):
 
 
 def test_memory_exhaustion_is_a_clear_error(proc):
-    load(proc, "import numpy as np\nclass Greedy:\n    def backward(self, dout):\n"
-               "        return np.ones((1 << 31,))\n")
+    load(proc, "import numpy as np\nclass Greedy:\n    def backward(self, dout):\n        return np.ones((1 << 31,))\n")
     with proc.part_session() as s:
         with pytest.raises(StudentError, match="メモリが足りなく"):
             s.new("Greedy").backward(np.zeros(3))
 
 
 def test_exit_inside_a_call_loses_only_that_session(proc):
-    load(proc, "import os\nclass Quit:\n    def backward(self, dout):\n        os._exit(0)\n"
-               "class Fine:\n    def backward(self, dout):\n        return dout\n")
+    load(
+        proc,
+        "import os\nclass Quit:\n    def backward(self, dout):\n        os._exit(0)\n"
+        "class Fine:\n    def backward(self, dout):\n        return dout\n",
+    )
     with proc.part_session() as s:
         with pytest.raises(StudentCrashed, match="プロセスが終了しました"):
             s.new("Quit").backward(np.zeros(3))
@@ -129,25 +147,34 @@ def test_exit_inside_a_call_loses_only_that_session(proc):
 
 @pytest.mark.parametrize("ahead", [False, True], ids=["sent-one-by-one", "sent-ahead"])
 def test_cells_that_exit_hang_or_raise_at_load_are_skipped(proc, ahead):
-    outcomes = load(proc, "A = 1", "import os\nos._exit(3)", "import sys\nsys.exit(0)",
-                    "raise ImportError('no torch')", "while True:\n    pass", "B = 2", ahead=ahead)
+    outcomes = load(
+        proc,
+        "A = 1",
+        "import os\nos._exit(3)",
+        "import sys\nsys.exit(0)",
+        "raise ImportError('no torch')",
+        "while True:\n    pass",
+        "B = 2",
+        ahead=ahead,
+    )
     assert [o.ok for o in outcomes] == [True, False, False, False, False, True]
     assert "プロセスが終了しました" in outcomes[1].message
     assert "SystemExit" in outcomes[2].message and "ImportError" in outcomes[3].message
     assert "無限ループ" in outcomes[4].message
-    assert proc.forked == [] and proc.forks_ahead == []   # children of a replaced process: dropped
+    assert proc.forked == [] and proc.forks_ahead == []  # children of a replaced process: dropped
     with proc.part_session() as s:
         assert int(s.var("A")) == 1 and int(s.var("B")) == 2
 
 
 def test_children_forked_ahead_serve_the_parts_then_more_are_forked(proc):
-    outcomes = load(proc, "A = 1", "class Twice:\n    def backward(self, dout):\n        return 2 * dout\n",
-                    ahead=True, forks=3)
+    outcomes = load(
+        proc, "A = 1", "class Twice:\n    def backward(self, dout):\n        return 2 * dout\n", ahead=True, forks=3
+    )
     assert all(o.ok for o in outcomes)
     pids = [pid for _, pid in proc.forked]
     assert len(set(pids)) == 3 and proc.forks_ahead == []
     seen = []
-    for _ in range(4):   # three children made ahead, then one forked on demand
+    for _ in range(4):  # three children made ahead, then one forked on demand
         with proc.part_session() as s:
             seen.append(s.pid)
             assert s.new("Twice").backward(np.ones(2)).tolist() == [2.0, 2.0] and int(s.var("A")) == 1
@@ -155,8 +182,11 @@ def test_children_forked_ahead_serve_the_parts_then_more_are_forked(proc):
 
 
 def test_a_closed_part_child_ends_by_itself(proc):
-    load(proc, "import os\nclass Probe:\n    def alive(self, pid):\n        try:\n            os.kill(pid, 0)\n"
-               "            return True\n        except ProcessLookupError:\n            return False\n")
+    load(
+        proc,
+        "import os\nclass Probe:\n    def alive(self, pid):\n        try:\n            os.kill(pid, 0)\n"
+        "            return True\n        except ProcessLookupError:\n            return False\n",
+    )
     with proc.part_session() as s:
         first = s.pid
         assert bool(s.new("Probe").call("alive", first))
@@ -170,7 +200,7 @@ def test_a_closed_part_child_ends_by_itself(proc):
 def test_a_child_made_ahead_that_died_is_skipped(proc):
     load(proc, "A = 1", ahead=True, forks=3)
     (_, first), (_, second), (_, third) = proc.forked
-    proc.kill_child(second)   # as a sibling could
+    proc.kill_child(second)  # as a sibling could
     time.sleep(0.2)
     with proc.part_session() as s:
         assert s.pid == first
@@ -181,7 +211,7 @@ def test_a_child_made_ahead_that_died_is_skipped(proc):
 def test_loading_other_cells_than_those_sent_ahead_starts_afresh(proc):
     proc.spawn()
     proc.preload([("c0", "A = 1", True), ("c1", "B = 1", True)], forks=2)
-    outcomes = proc.load([("c0", "A = 5", True)])   # same cell name, other source
+    outcomes = proc.load([("c0", "A = 5", True)])  # same cell name, other source
     assert [o.ok for o in outcomes] == [True] and proc.sent_ahead == [] and proc.forked == []
     with proc.part_session() as s:
         assert int(s.var("A")) == 5
@@ -191,46 +221,67 @@ def test_loading_other_cells_than_those_sent_ahead_starts_afresh(proc):
 
 def test_steps_run_in_one_round_trip_until_the_first_failure(proc):
     from autograder.student import RemoteObject
-    load(proc, "class Box:\n    def __init__(self, n):\n        self.params = {'n': n}\n"
-               "    def forward(self, x):\n        return x * self.params['n']\n"
-               "    def backward(self, dout):\n        raise ValueError('not yet')\n")
+
+    load(
+        proc,
+        "class Box:\n    def __init__(self, n):\n        self.params = {'n': n}\n"
+        "    def forward(self, x):\n        return x * self.params['n']\n"
+        "    def backward(self, dout):\n        raise ValueError('not yet')\n",
+    )
     with proc.part_session() as s:
         h = {"$step": 0}
-        replies, error = s.steps([s.new_request("Box", 2), RemoteObject.update_request(h, "Box", "params", {"n": 3}),
-                                  RemoteObject.call_request(h, "Box", "forward", np.ones(2)),
-                                  RemoteObject.call_request(h, "Box", "backward", np.ones(2)),
-                                  RemoteObject.call_request(h, "Box", "forward", np.ones(2))])
+        replies, error = s.steps(
+            [
+                s.new_request("Box", 2),
+                RemoteObject.update_request(h, "Box", "params", {"n": 3}),
+                RemoteObject.call_request(h, "Box", "forward", np.ones(2)),
+                RemoteObject.call_request(h, "Box", "backward", np.ones(2)),
+                RemoteObject.call_request(h, "Box", "forward", np.ones(2)),
+            ]
+        )
         assert len(replies) == 3 and replies[2]["result"].tolist() == [3.0, 3.0]
         assert isinstance(error, StudentError) and "Box.backward" in str(error) and "not yet" in str(error)
-        assert s.new("Box", 4).forward(np.ones(1)).tolist() == [4.0]   # the channel is still in step
+        assert s.new("Box", 4).forward(np.ones(1)).tolist() == [4.0]  # the channel is still in step
         replies, error = s.steps([s.new_request("Nothing"), RemoteObject.call_request(h, "Nothing", "forward", 1)])
         assert error is None and replies == [{"missing": True}]
 
 
 def test_a_hanging_step_is_cut_like_a_single_call(proc):
     from autograder.student import RemoteObject
-    load(proc, "class Hang:\n    def forward(self, x):\n        return x\n"
-               "    def backward(self, dout):\n        while True:\n            pass\n")
+
+    load(
+        proc,
+        "class Hang:\n    def forward(self, x):\n        return x\n"
+        "    def backward(self, dout):\n        while True:\n            pass\n",
+    )
     start = time.monotonic()
     with proc.part_session() as s:
         h = {"$step": 0}
         with pytest.raises(StudentTimeout, match="Hang.backward"):
-            s.steps([s.new_request("Hang"), RemoteObject.call_request(h, "Hang", "forward", np.ones(2)),
-                     RemoteObject.call_request(h, "Hang", "backward", np.ones(2))])
+            s.steps(
+                [
+                    s.new_request("Hang"),
+                    RemoteObject.call_request(h, "Hang", "forward", np.ones(2)),
+                    RemoteObject.call_request(h, "Hang", "backward", np.ones(2)),
+                ]
+            )
     assert time.monotonic() - start < CALL_TIMEOUT + 3
 
 
 @needs_bwrap
 def test_processes_the_student_starts_do_not_outlive_grading(proc):
     marker = f"nb74-orphan-{os.getpid()}-{time.time_ns()}"
-    load(proc, f"""
+    load(
+        proc,
+        f"""
 import os, subprocess, sys
 class Spawn:
     def backward(self, dout):
         subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{marker}'],
                          start_new_session=True)
         return dout
-""")
+""",
+    )
     with proc.part_session() as s:
         s.new("Spawn").backward(np.zeros(1))
     running = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
@@ -244,18 +295,18 @@ class Spawn:
 
 TAMPERING = {
     "monkeypatch numpy": "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
-                         "np.isfinite = lambda a: np.ones(np.shape(a), bool)\n",
+    "np.isfinite = lambda a: np.ones(np.shape(a), bool)\n",
     "monkeypatch print and builtins": "import builtins\nbuiltins.print = lambda *a, **k: None\n"
-                                      "builtins.input = lambda *a: '100'\n",
+    "builtins.input = lambda *a: '100'\n",
     "monkeypatch pytest": "import sys, types\nfake = types.ModuleType('pytest')\nfake.main = lambda *a, **k: 0\n"
-                          "sys.modules['pytest'] = fake\n",
+    "sys.modules['pytest'] = fake\n",
     "fake results files": "import json, os\nfor p in ['results.json', '/tmp/results.json', '../results.json',"
-                          " '/autograder/results/results.json']:\n    try:\n"
-                          "        open(p, 'w').write(json.dumps({'score': 100, 'max_score': 100}))\n"
-                          "    except OSError:\n        pass\n",
+    " '/autograder/results/results.json']:\n    try:\n"
+    "        open(p, 'w').write(json.dumps({'score': 100, 'max_score': 100}))\n"
+    "    except OSError:\n        pass\n",
     "read files around": "import glob\nfor p in glob.glob('../../*/*') + glob.glob('/work/*/autograder/*/*')"
-                         " + glob.glob('/*/*.toml'):\n    try:\n        print(open(p).read()[:100])\n"
-                         "    except OSError:\n        pass\n",
+    " + glob.glob('/*/*.toml'):\n    try:\n        print(open(p).read()[:100])\n"
+    "    except OSError:\n        pass\n",
     "sys.exit(0)": "import sys\nsys.exit(0)\n",
 }
 
@@ -277,8 +328,10 @@ def test_tampering_earns_exactly_what_the_backward_passes_earn(name, baseline, t
     code = TAMPERING[name]
     host_file = Path("/tmp/results.json")
     existed = host_file.exists()
-    sub = make_submission(tmp_path / "t.ipynb", {"linear": answer_source("linear") + "\n" + code,
-                                                 "sigmoid": answer_source("sigmoid") + "\n" + code})
+    sub = make_submission(
+        tmp_path / "t.ipynb",
+        {"linear": answer_source("linear") + "\n" + code, "sigmoid": answer_source("sigmoid") + "\n" + code},
+    )
     assert part_scores(grade_notebook(sub)) == correct
     sub = make_submission(tmp_path / "b.ipynb", {"linear": BUGGY_LINEAR + "\n" + code})
     assert part_scores(grade_notebook(sub)) == buggy
@@ -305,6 +358,7 @@ def test_exit_or_hang_after_a_correct_class_keeps_its_points(tail, baseline, tmp
 
 def test_cells_too_large_to_send_ahead_are_sent_one_by_one(proc):
     from autograder.student import PRELOAD_BYTES
+
     big = "X = 1\n" + "#" * PRELOAD_BYTES
     proc.spawn()
     proc.preload([("c0", big, True)])
@@ -314,8 +368,12 @@ def test_cells_too_large_to_send_ahead_are_sent_one_by_one(proc):
 
 def test_a_result_too_large_to_send_is_a_clear_error(proc):
     from autograder.sandbox.protocol import MAX_ARRAY
-    load(proc, f"import numpy as np\nclass Huge:\n    def backward(self, dout):\n"
-               f"        return np.zeros({MAX_ARRAY // 8 + 1})\n")
+
+    load(
+        proc,
+        f"import numpy as np\nclass Huge:\n    def backward(self, dout):\n"
+        f"        return np.zeros({MAX_ARRAY // 8 + 1})\n",
+    )
     with proc.part_session() as s:
         with pytest.raises(StudentError, match="採点側に送れません"):
             s.new("Huge").backward(np.zeros(3))

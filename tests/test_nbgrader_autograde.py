@@ -5,10 +5,10 @@ submitted/<student>/<assignment>/, one `nbgrader autograde` over both, scores re
 nbgrader.api.Gradebook. Whatever nbgrader_config.py routes scoring through (the judge) is used,
 because every command runs from the repository root with only the course root and database moved.
 """
+
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -39,6 +39,7 @@ def grades(tmp_path_factory) -> dict[str, dict[str, tuple[float, float]]]:
     run_nbgrader(["autograde", A], course)
 
     from nbgrader.api import Gradebook  # 2 s to import: only here
+
     out: dict[str, dict[str, tuple[float, float]]] = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in SUBMISSIONS:

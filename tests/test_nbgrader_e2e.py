@@ -10,6 +10,7 @@ Expected numbers are never written here: each student's score is whatever the ju
 earn exactly what the same submission without the tampering earns, and the two grading routes
 must agree cell by cell. The only fixed numbers are the invariants solution == max and release == 0.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,8 +27,19 @@ import pytest
 
 from autograder.assignment import ROOT, RUBRIC_PATH, source_notebook
 from autograder.judge import GRADERS, grade_notebook, part_scores
-from tests.course import (A, NB, RUBRIC, add_students, batch, copy_course, env, make_course, nbgrader,
-                          scores, submission_dir)
+from tests.course import (
+    NB,
+    RUBRIC,
+    A,
+    add_students,
+    batch,
+    copy_course,
+    env,
+    make_course,
+    nbgrader,
+    scores,
+    submission_dir,
+)
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow
@@ -44,41 +56,56 @@ def bug(cell: str, correct: str, wrong: str) -> str:
 
 DW_T = {"linear": bug("linear", "x.T @ dout", "dout.T @ x")}  # transposed dW
 SEED_MSE = {"mse": bug("mse", "/ y.size", "/ self.cache['N']")}  # the seed's (2/N)(y - t), off by D
-NUMPY_PATCH = ("\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
-               "np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)\n")
-PRINT_PATCH = ("\nimport builtins\n_print = builtins.print\nbuiltins.print = lambda *a, **k: _print('100.0')\n"
-               "print('All tests passed: 100.0 / 100')\n")
-RESULTS_FILES = ("\nimport json\nfor _p in ['results.json', '../results.json', '/tmp/results.json',"
-                 " '../autograded/results.json']:\n    try:\n        with open(_p, 'w') as _f:\n"
-                 "            json.dump({'score': 100.0, 'max_score': 100.0, 'tests': []}, _f)\n"
-                 "    except OSError:\n        pass\n")
-FAKE_RESULT = [{"output_type": "execute_result", "data": {"text/plain": "100.0"}, "metadata": {},
-                "execution_count": 1}]
+NUMPY_PATCH = (
+    "\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+    "np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)\n"
+)
+PRINT_PATCH = (
+    "\nimport builtins\n_print = builtins.print\nbuiltins.print = lambda *a, **k: _print('100.0')\n"
+    "print('All tests passed: 100.0 / 100')\n"
+)
+RESULTS_FILES = (
+    "\nimport json\nfor _p in ['results.json', '../results.json', '/tmp/results.json',"
+    " '../autograded/results.json']:\n    try:\n        with open(_p, 'w') as _f:\n"
+    "            json.dump({'score': 100.0, 'max_score': 100.0, 'tests': []}, _f)\n"
+    "    except OSError:\n        pass\n"
+)
+FAKE_RESULT = [{"output_type": "execute_result", "data": {"text/plain": "100.0"}, "metadata": {}, "execution_count": 1}]
 
 # student -> (base notebook, {answer cell: source}, test cells get pasted outputs)
 STUDENTS: dict[str, tuple[Path, dict[str, str], bool]] = {
     "correct": (SOLUTION, {}, False),
     "dw-transposed": (SOLUTION, DW_T, False),
     "seed-mse": (SOLUTION, SEED_MSE, False),
-    "tamper-numpy": (SOLUTION, {"linear": DW_T["linear"] + NUMPY_PATCH,
-                                "sigmoid": answer_source("sigmoid") + NUMPY_PATCH}, False),
+    "tamper-numpy": (
+        SOLUTION,
+        {"linear": DW_T["linear"] + NUMPY_PATCH, "sigmoid": answer_source("sigmoid") + NUMPY_PATCH},
+        False,
+    ),
     "tamper-print": (SOLUTION, {"mse": SEED_MSE["mse"] + PRINT_PATCH}, False),
     "fake-outputs": (SOLUTION, DW_T, True),
     "fake-results": (SOLUTION, {"linear": DW_T["linear"] + RESULTS_FILES}, False),
     "crash-exit": (SOLUTION, {"linear": bug("linear", "x = self.cache['x']", "import os; os._exit(1)")}, False),
-    "hang-loop": (SOLUTION, {"sigmoid": bug("sigmoid", "y = self.cache['y']\n",
-                                            "while True:\n            pass\n")}, False),
+    "hang-loop": (
+        SOLUTION,
+        {"sigmoid": bug("sigmoid", "y = self.cache['y']\n", "while True:\n            pass\n")},
+        False,
+    ),
     "unimplemented": (RELEASE, {}, False),
 }
 # A tampering student earns exactly what this student (the same backward, no tampering) earns.
-UNTAMPERED = {"tamper-numpy": "dw-transposed", "tamper-print": "seed-mse", "fake-outputs": "dw-transposed",
-              "fake-results": "dw-transposed"}
+UNTAMPERED = {
+    "tamper-numpy": "dw-transposed",
+    "tamper-print": "seed-mse",
+    "fake-outputs": "dw-transposed",
+    "fake-results": "dw-transposed",
+}
 # Bugs of one part: that part costs points, and no other backward part loses any.
 ONE_PART_BUGS = {"dw-transposed": "linear", "seed-mse": "mse", "crash-exit": "linear", "hang-loop": "sigmoid"}
 BACKWARD = [p for p in RUBRIC.parts.values() if p.kind == "backward"]
 
 # LMS download names (Blackboard style): <assignment>_<student>_attempt_<YYYYmmddHHMMSS>_<file>.
-NAME_REGEXP = (rf".*/{A}_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[0-9]{{14}})_(?P<file_id>[^/]+)$")
+NAME_REGEXP = rf".*/{A}_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[0-9]{{14}})_(?P<file_id>[^/]+)$"
 ATTEMPT = "20240603091500"
 EARLIER_ATTEMPT = "20240601080000"  # an earlier upload by "correct" (the untouched release)
 
@@ -97,6 +124,7 @@ def notebook_bytes(base: Path, answers: dict[str, str], fake_outputs: bool) -> b
 
 
 # -- what must never reach a student ----------------------------------------------------------------
+
 
 def norm(line: str) -> str:
     return " ".join(line.split())
@@ -163,6 +191,7 @@ def leaks(path: Path, submitted: Path, secret: dict[str, str]) -> list[str]:
 
 # -- the run --------------------------------------------------------------------------------------
 
+
 class Run:
     course: Path
     batch_course: Path
@@ -198,8 +227,15 @@ def run(tmp_path_factory) -> Run:
 
     # nbgrader autograde runs in the background while this process asks the judge directly.
     t0 = time.monotonic()
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", A, f"--CourseDirectory.root={course}",
-           f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "autograde",
+        A,
+        f"--CourseDirectory.root={course}",
+        f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
+    ]
     autograde = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     r.judge = {s: grade_notebook(submission_dir(course, s) / NB) for s in STUDENTS}
     r.seconds["judge, in-process (10 notebooks)"] = round(time.monotonic() - t0, 1)
@@ -220,6 +256,7 @@ def run(tmp_path_factory) -> Run:
 
 
 # -- the tests ------------------------------------------------------------------------------------
+
 
 def test_zip_collect_put_every_student_in_place_with_the_newest_attempt(run):
     for student in STUDENTS:
@@ -244,8 +281,10 @@ def test_every_grade_cell_holds_the_judges_part_score(run):
     for student, results in run.judge.items():
         by_part = part_scores(results)
         got = run.nbgrader_scores[student]
-        want = {p.test_cell: pytest.approx(min(by_part.get(name, 0.0), p.points), abs=1e-6)
-                for name, p in RUBRIC.parts.items()}
+        want = {
+            p.test_cell: pytest.approx(min(by_part.get(name, 0.0), p.points), abs=1e-6)
+            for name, p in RUBRIC.parts.items()
+        }
         assert {k: v for k, v in got.items() if k != "_total"} == want, student
 
 
@@ -259,8 +298,9 @@ def test_tampering_earns_exactly_what_the_backward_passes_earn(run, tamperer):
     plain = UNTAMPERED[tamperer]
     assert run.nbgrader_scores[tamperer] == run.nbgrader_scores[plain]
     assert run.export[tamperer]["score"] == run.export[plain]["score"]
-    assert run.nbgrader_scores[plain]["_total"] < run.nbgrader_scores["correct"]["_total"], \
+    assert run.nbgrader_scores[plain]["_total"] < run.nbgrader_scores["correct"]["_total"], (
         f"the bug of {plain} must cost points, or this comparison proves nothing"
+    )
 
 
 @pytest.mark.parametrize("student", list(ONE_PART_BUGS))
@@ -268,12 +308,18 @@ def test_a_bug_crash_or_hang_costs_only_its_own_backward_part(run, student):
     part = RUBRIC.parts[ONE_PART_BUGS[student]]
     got, full = run.nbgrader_scores[student], run.nbgrader_scores["correct"]
     assert got[part.test_cell] < part.points
-    assert {p.test_cell: got[p.test_cell] for p in BACKWARD if p is not part} == \
-           {p.test_cell: full[p.test_cell] for p in BACKWARD if p is not part}
+    assert {p.test_cell: got[p.test_cell] for p in BACKWARD if p is not part} == {
+        p.test_cell: full[p.test_cell] for p in BACKWARD if p is not part
+    }
 
 
-@pytest.mark.parametrize("student, cell, words", [("crash-exit", "test_linear", "プロセスが終了しました"),
-                                                  ("hang-loop", "test_sigmoid", "秒以内に終わりませんでした")])
+@pytest.mark.parametrize(
+    "student, cell, words",
+    [
+        ("crash-exit", "test_linear", "プロセスが終了しました"),
+        ("hang-loop", "test_sigmoid", "秒以内に終わりませんでした"),
+    ],
+)
 def test_crash_and_hang_are_explained_in_the_graded_notebook(run, student, cell, words):
     nb = json.loads((run.course / "autograded" / student / A / NB).read_text(encoding="utf-8"))
     cells = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell]
@@ -302,8 +348,10 @@ def test_feedback_and_graded_notebooks_show_no_hidden_tests_or_grader_code(run, 
     found = {}
     for student in STUDENTS:
         submitted = submission_dir(course, student) / NB
-        for path in (course / "feedback" / student / A / NB.replace(".ipynb", ".html"),
-                     course / "autograded" / student / A / NB):
+        for path in (
+            course / "feedback" / student / A / NB.replace(".ipynb", ".html"),
+            course / "autograded" / student / A / NB,
+        ):
             assert path.is_file(), path
             if hits := leaks(path, submitted, secret):
                 found[str(path.relative_to(course))] = hits

@@ -1,4 +1,5 @@
 """The wire format between judge and student: arrays travel as raw bytes of plain numeric dtypes."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,18 @@ def roundtrip(value: dict) -> dict:
 
 def test_values_and_arrays_come_back_equal_and_writable():
     a = np.arange(12, dtype=np.float64).reshape(3, 4)
-    sent = {"t": a.T, "zero_d": np.asarray(7), "empty": np.zeros((0, 3)), "labels": np.array([2, 0, 1]),
-            "mask": np.array([True, False]), "big_endian": np.arange(3, dtype=">f4"),
-            "c": np.array([1 + 2j]), "nested": [{"x": a[:, 1]}, None, "文字", 3, 2.5, True],
-            "inf": math.inf, "nan": float("nan")}
+    sent = {
+        "t": a.T,
+        "zero_d": np.asarray(7),
+        "empty": np.zeros((0, 3)),
+        "labels": np.array([2, 0, 1]),
+        "mask": np.array([True, False]),
+        "big_endian": np.arange(3, dtype=">f4"),
+        "c": np.array([1 + 2j]),
+        "nested": [{"x": a[:, 1]}, None, "文字", 3, 2.5, True],
+        "inf": math.inf,
+        "nan": float("nan"),
+    }
     got = roundtrip(sent)
     for key in ("t", "zero_d", "empty", "labels", "mask", "big_endian", "c"):
         assert got[key].dtype == sent[key].dtype and got[key].shape == sent[key].shape, key
@@ -37,28 +46,57 @@ def test_values_and_arrays_come_back_equal_and_writable():
     assert got["inf"] == math.inf and np.isnan(got["nan"])
 
 
-@pytest.mark.parametrize("value", [np.array([object()], dtype=object), np.array(["a"]),
-                                   np.zeros(2, dtype="M8[s]"), np.zeros(1, dtype=[("a", "f8")]), object()])
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.array([object()], dtype=object),
+        np.array(["a"]),
+        np.zeros(2, dtype="M8[s]"),
+        np.zeros(1, dtype=[("a", "f8")]),
+        object(),
+    ],
+)
 def test_sender_refuses_what_is_not_plain_data(value):
     with pytest.raises(TypeError):
         protocol.encode({"v": value})
 
 
-@pytest.mark.parametrize("spec", [["|O", [1]], ["|O8", [1]], ["|V8", [1]], ["<M8[s]", [1]], ["<U1", [1]],
-                                  ["<f8", [-1]], ["<f8", [True]], ["<f8", "1"], ["f8", [1]], "<f8",
-                                  ["<f8", [1] * 33]])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ["|O", [1]],
+        ["|O8", [1]],
+        ["|V8", [1]],
+        ["<M8[s]", [1]],
+        ["<U1", [1]],
+        ["<f8", [-1]],
+        ["<f8", [True]],
+        ["<f8", "1"],
+        ["f8", [1]],
+        "<f8",
+        ["<f8", [1] * 33],
+    ],
+)
 def test_receiver_refuses_other_dtypes_and_bad_shapes(spec):
     with pytest.raises(protocol.ChannelClosed):
         protocol.decode(frame({"body": {"v": {"$a": 0}}, "arrays": [spec]}, b"\0" * 8))
 
 
-@pytest.mark.parametrize("payload", [
-    b"", b"\0\0", frame({"body": {}, "arrays": [["<f8", [2]]]}, b"\0" * 8),          # array cut short
-    frame({"body": {}, "arrays": []}, b"extra"),                                        # trailing bytes
-    frame({"body": [], "arrays": []}), frame({"arrays": "x"}), b"\0\0\0\5{]]]]",         # not a message
-    frame({"body": {}, "arrays": [["<f8", [1]]] * (protocol.MAX_ARRAYS + 1)}, b"\0" * 8 * 300),
-    frame({"body": {}, "arrays": [["<f8", [protocol.MAX_ARRAY // 8 + 1]]]}),           # over the limit
-    struct.pack(">I", protocol.MAX_HEADER + 1) + b"{}"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\0\0",
+        frame({"body": {}, "arrays": [["<f8", [2]]]}, b"\0" * 8),  # array cut short
+        frame({"body": {}, "arrays": []}, b"extra"),  # trailing bytes
+        frame({"body": [], "arrays": []}),
+        frame({"arrays": "x"}),
+        b"\0\0\0\5{]]]]",  # not a message
+        frame({"body": {}, "arrays": [["<f8", [1]]] * (protocol.MAX_ARRAYS + 1)}, b"\0" * 8 * 300),
+        frame({"body": {}, "arrays": [["<f8", [protocol.MAX_ARRAY // 8 + 1]]]}),  # over the limit
+        struct.pack(">I", protocol.MAX_HEADER + 1) + b"{}",
+    ],
+)
 def test_receiver_refuses_malformed_messages(payload):
     with pytest.raises(protocol.ChannelClosed):
         protocol.decode(payload)
@@ -100,6 +138,7 @@ def test_sender_refuses_arrays_over_the_limit_with_a_clear_error():
 def test_a_spinning_receiver_gets_a_message_that_comes_after_the_spin():
     import threading
     import time
+
     a, b = socket.socketpair()
     with a, b:
         late = threading.Timer(0.05, protocol.send, (b, {"x": np.arange(3.0)}))
@@ -111,6 +150,7 @@ def test_a_spinning_receiver_gets_a_message_that_comes_after_the_spin():
 
 def test_a_spinning_receiver_gets_a_message_already_there_and_keeps_the_deadline():
     import time
+
     a, b = socket.socketpair()
     with a, b:
         protocol.send(b, {"n": 1})

@@ -6,15 +6,16 @@ to 1000), where differences lose accuracy: the mathematically exact derivative, 
 Re-measure the worst errors behind the tolerances (many seeds):
     .venv/bin/python tests/test_reference_gradients.py [n_seeds]
 """
+
 from __future__ import annotations
 
 import importlib.util
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -125,6 +126,7 @@ def extreme_inputs(rng: np.random.Generator) -> np.ndarray:
 
 # ---- the cases: each returns the measured errors (used by the tests and by the sweep) ----
 
+
 def mse_error(ref: ModuleType, shape: tuple[int, int], rng: np.random.Generator) -> float:
     y, t = rng.standard_normal(shape), rng.standard_normal(shape)
     loss = ref.MSELoss()
@@ -146,13 +148,14 @@ def linear_errors(ref: ModuleType, shape: tuple[int, int, int], rng: np.random.G
     layer.params["W"], layer.params["b"] = W.copy(), b.copy()
     layer.forward(x)
     dx = layer.backward(dout.copy())
-    return {"dx": max_rel(dx, central_diff(lambda v: loss(v, W, b), x)),
-            "dW": max_rel(layer.grads["W"], central_diff(lambda v: loss(x, v, b), W)),
-            "db": max_rel(layer.grads["b"], central_diff(lambda v: loss(x, W, v), b))}
+    return {
+        "dx": max_rel(dx, central_diff(lambda v: loss(v, W, b), x)),
+        "dW": max_rel(layer.grads["W"], central_diff(lambda v: loss(x, v, b), W)),
+        "db": max_rel(layer.grads["b"], central_diff(lambda v: loss(x, W, v), b)),
+    }
 
 
-def activation_fd_error(ref: ModuleType, name: str, x: np.ndarray, rng: np.random.Generator,
-                        h: float = H) -> float:
+def activation_fd_error(ref: ModuleType, name: str, x: np.ndarray, rng: np.random.Generator, h: float = H) -> float:
     cls = getattr(ref, name)
     dout = rng.standard_normal(x.shape)
     layer = cls()
@@ -194,11 +197,14 @@ def sce_exact_error(ref: ModuleType, x: np.ndarray, t: np.ndarray) -> float:
 def large_logits(rng: np.random.Generator, shape: tuple[int, int]) -> dict[str, np.ndarray]:
     """Logits of magnitude 1000: spread out (confident, p nearly one-hot), and huge but close
     together (a naive exp overflows, yet the gradient is far from one-hot)."""
-    return {"spread": rng.uniform(-1000, 1000, shape),
-            "close": 1000 * rng.choice([-1.0, 1.0]) + rng.standard_normal(shape)}
+    return {
+        "spread": rng.uniform(-1000, 1000, shape),
+        "close": 1000 * rng.choice([-1.0, 1.0]) + rng.standard_normal(shape),
+    }
 
 
 # ---- tests ----
+
 
 @pytest.fixture(scope="module")
 def ref() -> ModuleType:
@@ -334,6 +340,7 @@ def test_seed_relative_error_fails_correct_near_zero_gradients(ref):
 
 # ---- measurement sweep (not a test) ----
 
+
 def sweep(n_seeds: int) -> dict[str, float]:
     """Worst error of every case over n_seeds seeds: the numbers behind the tolerances above."""
     ref, worst = load_reference(), {}
@@ -359,8 +366,10 @@ def sweep(n_seeds: int) -> dict[str, float]:
             keep("fd_smooth SoftmaxCE one-hot", sce_fd_error(ref, x, np.eye(shape[1])[t]))
             for kind, xl in large_logits(rng, shape).items():
                 keep(f"exact SoftmaxCE {kind}", sce_exact_error(ref, xl, t))
-        keep("fd_smooth SoftmaxCE close ±1000", sce_fd_error(ref, large_logits(rng, (5, 4))["close"],
-                                                             rng.integers(0, 4, 5)))
+        keep(
+            "fd_smooth SoftmaxCE close ±1000",
+            sce_fd_error(ref, large_logits(rng, (5, 4))["close"], rng.integers(0, 4, 5)),
+        )
     return worst
 
 

@@ -5,6 +5,7 @@ The checker (tests/leaks.py) walks all of release/ and derives the secrets from 
 graders and answer cells added later are covered without editing this file. The planted-leak tests
 prove that every kind of check can fail, for every answer cell, test cell and autograder/ file.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from leaks import collect_secrets, files_under, find_leaks
 
 from autograder.assignment import ROOT, load_rubric, release_notebook
-from leaks import collect_secrets, files_under, find_leaks
 
 RUBRIC = load_rubric()
 SECRETS = collect_secrets()
@@ -58,6 +59,7 @@ def append_line(cell: dict, line: str) -> None:
 
 # --- the real release --------------------------------------------------------------------------
 
+
 def test_release_has_no_leaks():
     assert release_notebook().is_file(), "release notebook missing: run `python -m autograder build`"
     leaks = find_leaks(ROOT / "release")
@@ -76,6 +78,7 @@ def test_the_checker_knows_every_secret_region():
 
 # --- each check can fail: plant a leak in a copy of release/ -----------------------------------
 
+
 @pytest.mark.parametrize("answer_cell", RUBRIC.answer_cells)
 def test_planted_solution_line_is_found(release_copy, answer_cell):
     line = "    " + fragments_from(cell_origin(answer_cell), "solution")[0] + "   "  # reindented
@@ -90,8 +93,9 @@ def test_planted_hidden_test_is_found(release_copy, test_cell):
     assert "hidden-test" in kinds(find_leaks(release_copy))
 
 
-@pytest.mark.parametrize("marker", ["### BEGIN SOLUTION", "### END SOLUTION",
-                                    "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"])
+@pytest.mark.parametrize(
+    "marker", ["### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"]
+)
 def test_planted_marker_is_found(release_copy, marker):
     edit_notebook(release_copy, lambda _, cells: append_line(cells[0], marker))
     assert [leak.detail for leak in find_leaks(release_copy) if leak.kind == "marker"] == [marker.strip("# ")]

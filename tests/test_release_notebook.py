@@ -3,6 +3,7 @@
 Given code and forward-only cells run; each answer cell still defines its class; every visible test
 of a backward part fails fast with a Japanese AssertionError naming the unimplemented method.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,11 @@ def test_release_has_stubs_and_no_solutions(by_id):
 
 def test_cells_not_needing_a_stub_run_without_error(cells):
     # given code, answer cells of the classes (only backward is a stub), forward-only demos, the plot
-    bad = [f"{i} {grade_id(c)}: {[(e.ename, e.evalue) for e in errors(c)]}"
-           for i, c in enumerate(cells) if not stub_dependent(c) and errors(c)]
+    bad = [
+        f"{i} {grade_id(c)}: {[(e.ename, e.evalue) for e in errors(c)]}"
+        for i, c in enumerate(cells)
+        if not stub_dependent(c) and errors(c)
+    ]
     assert not bad, f"cells that need no student code failed: {bad}"
     first = next(i for i, c in enumerate(cells) if stub_dependent(c))
     assert first > 0 and all(c.get("execution_count") for c in cells[:first]), "cells before the first stub"
@@ -115,8 +119,12 @@ def test_cells_not_needing_a_stub_run_without_error(cells):
 
 def test_no_stderr_output(cells):
     # failures show as error outputs (tracebacks); nothing may warn on stderr (plot, forward demos)
-    stderr = [(i, o.text) for i, c in enumerate(cells) for o in c.get("outputs", [])
-              if o.output_type == "stream" and o.name == "stderr"]
+    stderr = [
+        (i, o.text)
+        for i, c in enumerate(cells)
+        for o in c.get("outputs", [])
+        if o.output_type == "stream" and o.name == "stderr"
+    ]
     assert not stderr, stderr
 
 

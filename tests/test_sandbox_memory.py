@@ -6,6 +6,7 @@ the host's Shmem (/proc/meminfo: SysV shm, memfd and tmpfs pages) and MemAvailab
 submission leaves SysV shared memory, a POSIX message queue and /dev/shm files behind in a fork
 server, and the next submission looks for them.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -21,7 +22,7 @@ CHUNK = 256 << 20
 TRY = 5 * CHUNK  # per channel, beyond MEMORY_BYTES
 MQ = "/nb74-left"
 
-COMMON = f"""
+COMMON = """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
@@ -30,7 +31,7 @@ libc.shmat.restype = ctypes.c_void_p
 libc.shmdt.argtypes = [ctypes.c_void_p]
 libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
 IPC_CREAT, FAILED = 0o1000, ctypes.c_void_p(-1).value
-GOT = {{}}
+GOT = {}
 """
 
 ALLOCATE = {
@@ -65,7 +66,8 @@ except OSError:
     pass
 GOT['memfd'] = got
 """,
-    **{f"tmpfs {folder}": f"""
+    **{
+        f"tmpfs {folder}": f"""
 got, block, i = 0, b'x' * (1 << 20), 0
 try:
     while got < {TRY}:
@@ -80,7 +82,9 @@ try:
 except OSError:
     pass
 GOT['tmpfs {folder}'] = got
-""" for folder in ("/tmp", "/dev/shm")},
+"""
+        for folder in ("/tmp", "/dev/shm")
+    },
 }
 
 
@@ -135,7 +139,7 @@ def test_shared_memory_beyond_the_limit_fails_and_the_host_does_not_grow(level, 
             fs.close()
     assert [o.ok for o in outcomes] == [True] * len(cells), [o.message for o in outcomes]
     assert set(got) == set(channels)
-    assert got["sysv"] == 0 and got["memfd"] == 0, got          # denied (seccomp)
+    assert got["sysv"] == 0 and got["memfd"] == 0, got  # denied (seccomp)
     assert got["tmpfs /tmp"] <= TMP_BYTES and got["tmpfs /dev/shm"] <= SHM_BYTES, got  # size-capped
     assert during["Shmem"] - before["Shmem"] < MEMORY_BYTES
     assert before["MemAvailable"] - during["MemAvailable"] < MEMORY_BYTES
@@ -145,7 +149,9 @@ def test_shared_memory_beyond_the_limit_fails_and_the_host_does_not_grow(level, 
 def test_kernel_shared_memory_is_refused_at_every_level(level):
     """SysV IPC, POSIX message queues and memfd are refused outright (no cgroup needed for them);
     without bwrap /dev/shm is out of the student's reach too (Landlock)."""
-    probe = COMMON + f"""
+    probe = (
+        COMMON
+        + f"""
 import errno
 def refused(call):
     try:
@@ -166,6 +172,7 @@ try:
 except OSError:
     SEEN['/dev/shm writable'] = False
 """
+    )
     with StudentProcess(isolation=level) as proc:
         assert [o.ok for o in proc.load([("probe", probe, True)])] == [True]
         with proc.part_session() as s:
@@ -175,7 +182,9 @@ except OSError:
         assert not seen["/dev/shm writable"]
 
 
-LEAVE = COMMON + f"""
+LEAVE = (
+    COMMON
+    + f"""
 sid = libc.shmget({KEY}, 4096, IPC_CREAT | 0o666)
 if sid >= 0:
     addr = libc.shmat(sid, None, 0)
@@ -188,8 +197,11 @@ for folder in ('/dev/shm', '/tmp', '.'):
     except OSError:
         pass
 """
+)
 
-LOOK = COMMON + f"""
+LOOK = (
+    COMMON
+    + f"""
 SEEN = []
 sid = libc.shmget({KEY}, 0, 0)
 if sid >= 0:
@@ -201,6 +213,7 @@ for folder in ('/dev/shm', '/tmp', '.'):
     if os.path.exists(folder + '/nb74-left'):
         SEEN.append(folder)
 """
+)
 
 
 @pytest.mark.parametrize("level", LEVELS)

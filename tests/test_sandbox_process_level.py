@@ -5,6 +5,7 @@ The layers: no privileges (uid 65534 where it can reach the interpreter, else ui
 capability dropped), Landlock (reads beneath the interpreter and the runner's folder only, writes
 beneath the working folder only, no signals out of its domain), seccomp (no network, ptrace or IPC).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ import pytest
 
 from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path
 from autograder.student import ForkServer, StudentProcess
-
 from tests.submissions import SOLUTION
 
 GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py"))
@@ -108,14 +108,19 @@ def test_fork_server_process_level_keeps_the_kit_out_of_reach():
 
 def test_cli_grade_records_the_layers_in_effect(tmp_path):
     out = tmp_path / "r.json"
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--isolation", "process",
-                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--isolation", "process", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text(encoding="utf-8"))
-    assert results["score"] == results["max_score"]   # the solution still earns everything
+    assert results["score"] == results["max_score"]  # the solution still earns everything
     layers = results["isolation"].split("+")
     assert layers[0] == "process" and {"landlock", "seccomp"} <= set(layers), results["isolation"]
-    assert results["isolation"] in done.stdout   # the report says it too
+    assert results["isolation"] in done.stdout  # the report says it too
 
 
 LEAVE_SESSION = """

@@ -1,5 +1,6 @@
 """The seccomp filter (autograder/sandbox/seccomp.py) at every level: what it refuses, and that
 threads, forks and subprocesses, which NumPy and ordinary submissions use, still work."""
+
 from __future__ import annotations
 
 import pytest
@@ -71,8 +72,10 @@ def filtered_calls(stack_session: bool) -> dict:
 
     from autograder.sandbox import seccomp
 
-    nr = {name: sc.resolve_syscall(sc.Arch.NATIVE, name)
-          for name in (*seccomp.DENIED, *seccomp.NEW_SESSION, "clone", "clone3", "getpid")}
+    nr = {
+        name: sc.resolve_syscall(sc.Arch.NATIVE, name)
+        for name in (*seccomp.DENIED, *seccomp.NEW_SESSION, "clone", "clone3", "getpid")
+    }
     main, session = seccomp.programs()
     r, w = os.pipe()
     pid = os.fork()
@@ -88,10 +91,16 @@ def filtered_calls(stack_session: bool) -> dict:
 
             def clone(flags: int) -> int:
                 ctypes.set_errno(0)
-                child = libc.syscall(ctypes.c_long(nr["clone"]), ctypes.c_long(flags | signal.SIGCHLD),
-                                     ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+                child = libc.syscall(
+                    ctypes.c_long(nr["clone"]),
+                    ctypes.c_long(flags | signal.SIGCHLD),
+                    ctypes.c_long(0),
+                    ctypes.c_long(0),
+                    ctypes.c_long(0),
+                    ctypes.c_long(0),
+                )
                 if child == 0:
-                    os._exit(0)   # a fork-like clone succeeded: the child leaves at once
+                    os._exit(0)  # a fork-like clone succeeded: the child leaves at once
                 if child > 0:
                     os.waitpid(child, 0)
                     return 0
@@ -106,12 +115,17 @@ def filtered_calls(stack_session: bool) -> dict:
 
             before = {name: call(nr[name], -1, 0, 0, 0, 0, 0) for name in seccomp.DENIED}
             loaded = seccomp.install(main) and (not stack_session or seccomp.install(session))
-            out = {"loaded": loaded, "before": before,
-                   "after": {name: call(nr[name], -1, 0, 0, 0, 0, 0) for name in seccomp.DENIED},
-                   "clone new": {hex(f): clone(f) for f in seccomp.CLONE_NEW},
-                   "clone plain": clone(0), "clone3": call(nr["clone3"], 0, 0),
-                   "getpid": libc.syscall(ctypes.c_long(nr["getpid"])) == os.getpid(),
-                   "setpgid": in_fork(nr["setpgid"], 0, 0), "setsid": in_fork(nr["setsid"])}
+            out = {
+                "loaded": loaded,
+                "before": before,
+                "after": {name: call(nr[name], -1, 0, 0, 0, 0, 0) for name in seccomp.DENIED},
+                "clone new": {hex(f): clone(f) for f in seccomp.CLONE_NEW},
+                "clone plain": clone(0),
+                "clone3": call(nr["clone3"], 0, 0),
+                "getpid": libc.syscall(ctypes.c_long(nr["getpid"])) == os.getpid(),
+                "setpgid": in_fork(nr["setpgid"], 0, 0),
+                "setsid": in_fork(nr["setsid"]),
+            }
             os.write(w, json.dumps(out).encode())
         finally:
             os._exit(0)
@@ -129,6 +143,7 @@ def test_exported_program_denies_what_it_should(level):
     EPERM (it did not before), clone with any CLONE_NEW* flag too, clone3 ENOSYS; a plain clone
     and getpid work; setsid/setpgid are refused only with the 'process' level's second filter."""
     import os
+
     out = filtered_calls(stack_session=level == "process")
     assert out["loaded"]
     assert {k: v for k, v in out["after"].items() if v != out["eperm"]} == {}
@@ -148,6 +163,7 @@ def test_another_abi_kills_the_process():
     import signal
 
     from autograder.sandbox import seccomp
+
     if platform.machine() != "x86_64":
         pytest.skip("x32 exists on x86_64 only")
     main, _ = seccomp.programs()
@@ -165,6 +181,7 @@ def test_another_abi_kills_the_process():
 def test_without_libseccomp_the_layer_is_left_out(monkeypatch):
     """No programs (pyseccomp or libseccomp missing): the runner installs nothing, says so, grades."""
     from autograder.sandbox import seccomp
+
     monkeypatch.setattr(seccomp, "programs", lambda: None)
     with StudentProcess(isolation="process") as proc:
         assert [o.ok for o in proc.load([("a", "A = 6 * 7", True)])] == [True]

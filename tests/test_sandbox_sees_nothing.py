@@ -7,6 +7,7 @@ code in every place it can read: its environment, every /proc file of every proc
 Through a StudentProcess (one-shot and fork server), `python -m autograder grade`, and
 `nbgrader autograde` + `generate_feedback`, where it must not reach the notebook or the feedback.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,8 @@ import pytest
 from autograder.assignment import ROOT, load_rubric
 from autograder.judge import part_scores
 from autograder.student import ForkServer, StudentProcess, isolation_level
-
 from tests import course
-from tests.submissions import SOLUTION, answer_source, make_submission
+from tests.submissions import answer_source, make_submission
 
 RUBRIC = load_rubric()
 BWRAP = isolation_level("auto") == "bwrap"
@@ -98,8 +98,10 @@ def exposed(name):
 
 def needles(*extra: str) -> list[str]:
     """The secret and the judge's host paths, as the student would have to find them."""
-    return sorted({SECRET, SECRET_NAME, str(ROOT), sys.prefix, sys.base_prefix, os.path.realpath(sys.executable),
-                   *extra} - {"/usr", "/"})
+    return sorted(
+        {SECRET, SECRET_NAME, str(ROOT), sys.prefix, sys.base_prefix, os.path.realpath(sys.executable), *extra}
+        - {"/usr", "/"}
+    )
 
 
 @pytest.fixture
@@ -156,9 +158,15 @@ def test_process_level_shows_no_secret(server):
     bwrap the student sees the host's paths (no mount namespace), but neither the judge's
     environment nor any other process's through /proc."""
     env = {**os.environ, SECRET_NAME: SECRET}
-    done = subprocess.run([sys.executable, "-c", JUDGE, "process", "server" if server else "one-shot"],
-                          input=json.dumps([SECRET, SECRET_NAME]), cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", JUDGE, "process", "server" if server else "one-shot"],
+        input=json.dumps([SECRET, SECRET_NAME]),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
@@ -167,8 +175,10 @@ def leaking_submission(path: Path, probe: str) -> Path:
     """The solution, whose Linear.backward raises whatever `probe` (an expression) found, so that
     the judge's message carries it to the results, the notebook and the feedback; correct otherwise."""
     linear = answer_source("linear").replace(
-        "x = self.cache['x']", f"_found = {probe}\n        if _found:\n"
-                               f"            raise ValueError(' | '.join(_found))\n        x = self.cache['x']")
+        "x = self.cache['x']",
+        f"_found = {probe}\n        if _found:\n"
+        f"            raise ValueError(' | '.join(_found))\n        x = self.cache['x']",
+    )
     assert "_found" in linear
     return make_submission(path, {"linear": PROBE + "\n" + linear})
 
@@ -178,8 +188,14 @@ def test_cli_grade_results_show_no_secret_and_no_host_path(tmp_path):
     look_for = needles(str(tmp_path))
     sub = leaking_submission(tmp_path / "leak.ipynb", f"where({look_for!r})")
     env = {**os.environ, SECRET_NAME: SECRET}
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(sub), "--json", str(tmp_path / "r.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(sub), "--json", str(tmp_path / "r.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     shown = json.dumps(results, ensure_ascii=False) + done.stdout

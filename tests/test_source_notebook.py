@@ -1,4 +1,5 @@
 """The instructor's source notebook (solutions + hidden tests) runs clean top to bottom in a real kernel."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,7 @@ def label(i: int, cell) -> str:
 
 
 def stream_text(cell, name: str) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.output_type == "stream" and o.name == name)
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == name)
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +38,18 @@ def test_every_code_cell_ran_without_error(executed):
     code = [(i, c) for i, c in enumerate(executed.cells) if c.cell_type == "code"]
     assert code, "no code cells"
     not_run = [label(i, c) for i, c in code if c.get("execution_count") is None]
-    errors = [f"{label(i, c)}: {o.ename}: {o.evalue}" for i, c in code
-              for o in c.outputs if o.output_type == "error"]
+    errors = [f"{label(i, c)}: {o.ename}: {o.evalue}" for i, c in code for o in c.outputs if o.output_type == "error"]
     assert not not_run, f"cells not executed: {not_run}"
     assert not errors, "cells raised:\n" + "\n".join(errors)
 
 
 def test_no_stderr_output_anywhere(executed):
     # the seed silenced warnings globally; the source must simply not emit any (overflow etc.)
-    stderr = {label(i, c): stream_text(c, "stderr") for i, c in enumerate(executed.cells)
-              if c.cell_type == "code" and stream_text(c, "stderr")}
+    stderr = {
+        label(i, c): stream_text(c, "stderr")
+        for i, c in enumerate(executed.cells)
+        if c.cell_type == "code" and stream_text(c, "stderr")
+    }
     assert not stderr, f"stderr output: {stderr}"
 
 

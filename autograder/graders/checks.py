@@ -27,21 +27,35 @@ tests/bugs/catalog.py, and on the catalog's 45 realistic bugs of the backward an
   exercises: 2,000 random correct setups, the judge's re-run agrees with the notebook's own check
   on every one (it fails on 8, all ReLU networks whose pre-activations sit on the kink).
 """
+
 from __future__ import annotations
 
 import functools
 import os
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from autograder.assignment import reference_module_path
-from autograder.student import (Missing, RemoteObject, StudentError, as_float_array, check_budget, clean_text,
-                                error_message, forward_output, loss_value, step_reply, student_text, too_big)
+from autograder.student import (
+    Missing,
+    RemoteObject,
+    StudentError,
+    as_float_array,
+    check_budget,
+    clean_text,
+    error_message,
+    forward_output,
+    loss_value,
+    step_reply,
+    student_text,
+    too_big,
+)
 
 from .expected_store import ExpectedStore, array_digest, store_path
 
@@ -86,8 +100,9 @@ def _record(what: str, err: float, tol: float) -> None:
 
 
 # --- expected values ---------------------------------------------------------------------------
-def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, dout: np.ndarray | None = None,
-                       h: float = FD_STEP) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[np.ndarray], Any], x: np.ndarray, dout: np.ndarray | None = None, h: float = FD_STEP
+) -> np.ndarray:
     """Central differences of f at x (x is not modified).
 
     f scalar-valued: d f / d x. f array-valued: the vector-Jacobian product with `dout`, i.e. the
@@ -119,8 +134,7 @@ def max_relative_error(got: np.ndarray, expected: np.ndarray) -> float:
 def close(got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL) -> bool:
     """Same shape, finite and within tol (for hints; records nothing)."""
     expected = np.asarray(expected, dtype=np.float64)
-    return (got.shape == expected.shape and bool(np.all(np.isfinite(got)))
-            and max_relative_error(got, expected) <= tol)
+    return got.shape == expected.shape and bool(np.all(np.isfinite(got))) and max_relative_error(got, expected) <= tol
 
 
 # --- the inputs of this submission ---------------------------------------------------------------
@@ -136,7 +150,7 @@ def inputs_key(key: bytes) -> Iterator[None]:
     global _inputs_key
     if not isinstance(key, bytes) or not key:
         raise ValueError("the inputs key is a non-empty bytes value")
-    words = tuple(int.from_bytes(key[i:i + 4].ljust(4, b"\0"), "little") for i in range(0, min(len(key), 32), 4))
+    words = tuple(int.from_bytes(key[i : i + 4].ljust(4, b"\0"), "little") for i in range(0, min(len(key), 32), 4))
     saved, _inputs_key = _inputs_key, words
     try:
         yield
@@ -161,6 +175,7 @@ def case_cache(make: Callable[..., dict]) -> Callable[..., dict]:
     seeding a generator alone costs ~0.1 ms). Its arrays are made read-only, so no check can alter
     a case another reuses. A case's "key" gets the inputs key, so that every cache keyed by cases
     (memo, cached and the store on disk) tells submissions apart."""
+
     @functools.lru_cache(maxsize=4096)
     def build(inputs: tuple[int, ...], *args: Any, **kwargs: Any) -> dict:
         case = make(*args, **kwargs)
@@ -171,6 +186,7 @@ def case_cache(make: Callable[..., dict]) -> Callable[..., dict]:
     @functools.wraps(make)
     def cached_make(*args: Any, **kwargs: Any) -> dict:
         return build(current_inputs_key(), *args, **kwargs)
+
     return cached_make
 
 
@@ -204,8 +220,9 @@ def assert_shape(what: str, got: np.ndarray, shape: tuple[int, ...]) -> None:
         raise AssertionError(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}")
 
 
-def assert_gradient(what: str, got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL,
-                    hints: Sequence[tuple[np.ndarray, str]] = ()) -> None:
+def assert_gradient(
+    what: str, got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL, hints: Sequence[tuple[np.ndarray, str]] = ()
+) -> None:
     """Shape, finiteness, then max-normalised error; the message says where and by what factor.
 
     hints: (a known wrong answer, what it means) pairs; a match is named in the message."""
@@ -214,8 +231,10 @@ def assert_gradient(what: str, got: np.ndarray, expected: np.ndarray, tol: float
     if bad.any():
         _record(what, float("inf"), tol)
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）。"
-                             "exp のオーバーフローや 0 による割り算を確認してください")
+        raise AssertionError(
+            f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）。"
+            "exp のオーバーフローや 0 による割り算を確認してください"
+        )
     err = max_relative_error(got, expected)
     _record(what, err, tol)
     if err <= tol:
@@ -233,7 +252,7 @@ def assert_gradient(what: str, got: np.ndarray, expected: np.ndarray, tol: float
 
 def factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
     """Zero, sign, transposition, or one constant factor between got and expected."""
-    if got.size < 2:   # one number: a ratio would just reveal the expected value
+    if got.size < 2:  # one number: a ratio would just reveal the expected value
         return ""
     if not np.any(got) and np.any(expected):
         return "。すべて 0 になっています"
@@ -264,11 +283,12 @@ def simple_number(r: float) -> str:
 def assert_forward(what: str, got: np.ndarray, expected: np.ndarray) -> None:
     """The student's forward output (or loss) against the reference's: the given forward must be kept."""
     try:
-        assert_gradient(what, np.atleast_1d(got), np.atleast_1d(np.asarray(expected, dtype=np.float64)),
-                        tol=EXACT_TOL)
+        assert_gradient(what, np.atleast_1d(got), np.atleast_1d(np.asarray(expected, dtype=np.float64)), tol=EXACT_TOL)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}。順伝播（forward）が用意されたものと違う値を返しています。"
-                             "forward は変更しないでください（採点は用意された順伝播の勾配と比べます）") from None
+        raise AssertionError(
+            f"{exc}。順伝播（forward）が用意されたものと違う値を返しています。"
+            "forward は変更しないでください（採点は用意された順伝播の勾配と比べます）"
+        ) from None
 
 
 # --- calling the student -------------------------------------------------------------------------
@@ -319,10 +339,10 @@ def memo(student: Any, key: Any, fn: Callable[[], Any]) -> Any:
 # one process, and, while the judge has opened a store (see conftest.py), on disk between grades. A
 # case's key holds the submission's inputs key, so a regrade of the same code finds its values again
 # while another submission (other inputs) computes its own.
-_expected_cache: "OrderedDict[Any, Any]" = OrderedDict()
+_expected_cache: OrderedDict[Any, Any] = OrderedDict()
 EXPECTED_CACHE_SIZE = 512
 _store: ExpectedStore | None = None
-_opened: dict[Path, ExpectedStore] = {}   # read once per process (a batch worker grades many)
+_opened: dict[Path, ExpectedStore] = {}  # read once per process (a batch worker grades many)
 
 
 @contextmanager
@@ -375,10 +395,11 @@ def cached(key: Any, reference: Any, fn: Callable[[], Any]) -> Any:
 @dataclass
 class Call:
     """What one backward call gave: the described result and grads, and what the runner observed."""
+
     result: Any
     grads: dict[str, Any] = field(default_factory=dict)
     args_changed: list[bool] = field(default_factory=list)
-    args_after: list[Any] = field(default_factory=list)   # the array arguments as the call left them
+    args_after: list[Any] = field(default_factory=list)  # the array arguments as the call left them
     forward_calls: int = 0
 
 
@@ -388,8 +409,14 @@ class BackwardGrader:
     and "t" for a loss), "dout" for a layer, "W"/"b" for Linear; a property case adds "x2" (or
     "y2"/"t2"), the input of a second forward."""
 
-    def __init__(self, class_name: str, loss: bool = False, params: tuple[str, ...] = (),
-                 result_name: str = "dx", fd_step: float = FD_STEP):
+    def __init__(
+        self,
+        class_name: str,
+        loss: bool = False,
+        params: tuple[str, ...] = (),
+        result_name: str = "dx",
+        fd_step: float = FD_STEP,
+    ):
         self.class_name, self.loss, self.params = class_name, loss, params
         self.result_name, self.fd_step = result_name, fd_step
 
@@ -404,8 +431,9 @@ class BackwardGrader:
         handle = {"$step": 0}
         steps = [student.new_request(self.class_name, *(case["W"].shape if self.params else ()))]
         if self.params:
-            steps.append(RemoteObject.update_request(handle, self.class_name, "params",
-                                                     {k: case[k] for k in self.params}))
+            steps.append(
+                RemoteObject.update_request(handle, self.class_name, "params", {k: case[k] for k in self.params})
+            )
         for kind, arg in plan:
             s = "2" if kind == "forward" and arg else ""
             if kind == "forward":
@@ -413,12 +441,19 @@ class BackwardGrader:
                 steps.append(RemoteObject.call_request(handle, self.class_name, "forward", *args))
             else:
                 args = () if self.loss else (case["dout"] * arg,)
-                steps.append(RemoteObject.call_request(handle, self.class_name, "backward", *args,
-                                                       fetch=("grads", self.params) if self.params else None))
+                steps.append(
+                    RemoteObject.call_request(
+                        handle,
+                        self.class_name,
+                        "backward",
+                        *args,
+                        fetch=("grads", self.params) if self.params else None,
+                    )
+                )
         replies, error = student.steps(steps)
         setup = len(steps) - len(plan)
         obj = student.made(step_reply(replies, error, 0), self.class_name)
-        step_reply(replies, error, setup - 1)   # the params were set
+        step_reply(replies, error, setup - 1)  # the params were set
         outcomes: list[tuple[bool, Any]] = []
         failed: Exception | None = None
         for i, (kind, _) in enumerate(plan):
@@ -437,19 +472,25 @@ class BackwardGrader:
             if self.loss:
                 return np.asarray(loss_value(raw, self.class_name))
             return forward_output(raw, self.class_name)
-        call = Call(raw, args_changed=list(obj.last_args_changed), args_after=list(obj.last_args_after),
-                    forward_calls=obj.last_forward_calls)
+        call = Call(
+            raw,
+            args_changed=list(obj.last_args_changed),
+            args_after=list(obj.last_args_after),
+            forward_calls=obj.last_forward_calls,
+        )
         call.grads = {k: obj.last_fetched.get(k, MISSING) for k in self.params}
         return call
 
     def round(self, student: Any, case: dict) -> tuple[np.ndarray, Call]:
         """new, forward, backward (memoised per case: one call serves the shape and value tests)."""
+
         def run():
             outcomes = self.run_plan(student, case, [("forward", False), ("backward", 1.0)])
             for ok, value in outcomes:
                 if not ok:
                     raise value
             return outcomes[0][1], outcomes[1][1]
+
         return memo(student, (self.class_name, "round", case["key"]), run)
 
     def property_round(self, student: Any, case: dict) -> dict[str, tuple[bool, Any]]:
@@ -459,16 +500,23 @@ class BackwardGrader:
         and a new forward) the latest-cache check, C (a second backward after the same forward,
         c = REPEAT_FACTOR) the repeat check. Each stage is (True, Call) or (False, exception), so
         a failure in a later stage costs only the tests that need it."""
+
         def run():
-            plan = [("forward", False), ("backward", 1.0), ("forward", True), ("backward", 1.0),
-                    ("backward", REPEAT_FACTOR)]
+            plan = [
+                ("forward", False),
+                ("backward", 1.0),
+                ("forward", True),
+                ("backward", 1.0),
+                ("backward", REPEAT_FACTOR),
+            ]
             outcomes = self.run_plan(student, case, plan)
             if not outcomes[0][0]:
                 raise outcomes[0][1]
-            return {"A": outcomes[1], "B": outcomes[3], "C": outcomes[4]}   # B failed too if x2's forward did
+            return {"A": outcomes[1], "B": outcomes[3], "C": outcomes[4]}  # B failed too if x2's forward did
+
         return memo(student, (self.class_name, "property", case["key"]), run)
 
-    def stage(self, student: Any, case: dict, name: str) -> "Call":
+    def stage(self, student: Any, case: dict, name: str) -> Call:
         ok, value = self.property_round(student, case)[name]
         if not ok:
             raise value.with_traceback(None)
@@ -483,7 +531,9 @@ class BackwardGrader:
         return ref.forward(case["y" + s], case["t" + s]) if self.loss else ref.forward(case["x" + s])
 
     def expected(self, reference: Any, case: dict, second: bool = False) -> dict[str, np.ndarray]:
-        return cached((self.class_name, case["key"], second), reference, lambda: self._expected(reference, case, second))
+        return cached(
+            (self.class_name, case["key"], second), reference, lambda: self._expected(reference, case, second)
+        )
 
     def _expected(self, reference: Any, case: dict, second: bool) -> dict[str, np.ndarray]:
         s = "2" if second else ""
@@ -531,15 +581,28 @@ class BackwardGrader:
                 what = "入力" if key == self.result_name else f"params['{key}']"
                 assert_shape(f"{self.name(key)}（{what}と同じ形状）{label(case)}", got[key], shape)
 
-    def check_values(self, student: Any, reference: Any, cases: list[dict], label: Callable[[dict], str],
-                     expected: Callable[[dict], dict] | None = None, tol: float = FD_TOL) -> None:
+    def check_values(
+        self,
+        student: Any,
+        reference: Any,
+        cases: list[dict],
+        label: Callable[[dict], str],
+        expected: Callable[[dict], dict] | None = None,
+        tol: float = FD_TOL,
+    ) -> None:
         for case in cases:
             out, call = self.round(student, case)
             what = "損失の値" if self.loss else "出力"
-            assert_forward(f"{self.class_name}.forward の{what}{label(case)}", out, self.reference_forward(reference, case))
+            assert_forward(
+                f"{self.class_name}.forward の{what}{label(case)}", out, self.reference_forward(reference, case)
+            )
             got = self.results(call)
             exp = expected(case) if expected else self.expected(reference, case)
-            hints = [] if self.loss or self.params else [(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）")]
+            hints = (
+                []
+                if self.loss or self.params
+                else [(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）")]
+            )
             for key in exp:
                 assert_gradient(f"{self.name(key)}{label(case)}", got[key], exp[key], tol=tol, hints=hints)
 
@@ -548,12 +611,27 @@ class BackwardGrader:
         got = self.results(self.stage(student, case, "B"))
         stale = self.expected(reference, case)
         for key, exp in self.expected(reference, case, second=True).items():
-            hints = [(stale[key], "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
-                                  "backward では毎回、直前の forward のキャッシュから計算してください")]
+            hints = [
+                (
+                    stale[key],
+                    "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
+                    "backward では毎回、直前の forward のキャッシュから計算してください",
+                )
+            ]
             if key in self.params:
-                hints.insert(0, (stale[key] + exp, "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"))
-            assert_gradient(f"forward → backward → 別の入力で forward → backward としたときの {self.name(key)}"
-                            f"（形状 {exp.shape}）", got[key], exp, hints=hints)
+                hints.insert(
+                    0,
+                    (
+                        stale[key] + exp,
+                        "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください",
+                    ),
+                )
+            assert_gradient(
+                f"forward → backward → 別の入力で forward → backward としたときの {self.name(key)}（形状 {exp.shape}）",
+                got[key],
+                exp,
+                hints=hints,
+            )
 
     def check_first_call(self, student: Any, reference: Any, case: dict) -> None:
         """The precondition of the property tests (repeat, dout untouched, analytic): the first
@@ -564,7 +642,9 @@ class BackwardGrader:
             try:
                 assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp)
             except AssertionError as exc:
-                raise AssertionError(f"この項目は backward が正しい勾配を返すようになってから採点されます（{exc}）") from None
+                raise AssertionError(
+                    f"この項目は backward が正しい勾配を返すようになってから採点されます（{exc}）"
+                ) from None
 
     def check_repeat(self, student: Any, reference: Any, case: dict) -> None:
         """Two backward calls after the same forward: the second is REPEAT_FACTOR (losses: 1) times
@@ -575,9 +655,11 @@ class BackwardGrader:
         c = 1.0 if self.loss else REPEAT_FACTOR
         exp = self.expected(reference, case, second=True) if self.params else {}
         for key in g1:
-            what = (f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.name(key)}"
-                    + ("（1 回目と同じになるはずです）" if self.loss
-                       else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"))
+            what = f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.name(key)}" + (
+                "（1 回目と同じになるはずです）"
+                if self.loss
+                else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"
+            )
             hints = [(g1[key], "1 回目の値のままです。毎回計算し直してください")] if c != 1 else []
             if key in self.params:
                 accumulated = "前の backward の勾配に足し込んでいます。grads には += で足し込まず、代入してください"
@@ -594,8 +676,10 @@ class BackwardGrader:
                 elif self.loss:
                     why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
                 else:
-                    why = ("backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
-                           "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）")
+                    why = (
+                        "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
+                        "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）"
+                    )
                 raise AssertionError(f"{exc}。{why}を確認してください") from None
 
     def check_dout_untouched(self, student: Any, reference: Any, case: dict) -> None:
@@ -604,16 +688,23 @@ class BackwardGrader:
         self.check_first_call(student, reference, case)
         first = self.stage(student, case, "A")
         after = first.args_after[0] if first.args_after else None
-        sent = case["dout"] * 1.0   # what run_plan sent for stage A
-        kept = (isinstance(after, np.ndarray) and after.shape == sent.shape and after.dtype.kind in "biuf"
-                and np.array_equal(after, sent, equal_nan=True))
+        sent = case["dout"] * 1.0  # what run_plan sent for stage A
+        kept = (
+            isinstance(after, np.ndarray)
+            and after.shape == sent.shape
+            and after.dtype.kind in "biuf"
+            and np.array_equal(after, sent, equal_nan=True)
+        )
         if any(first.args_changed) or not kept:
-            raise AssertionError(f"{self.class_name}.backward が引数 dout をその場で書き換えています"
-                                 "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
-                                 "新しい配列を作って返してください")
+            raise AssertionError(
+                f"{self.class_name}.backward が引数 dout をその場で書き換えています"
+                "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
+                "新しい配列を作って返してください"
+            )
 
     def analytic_expected(self, reference: Any, case: dict) -> dict[str, np.ndarray]:
         """The reference's analytic backward after the first forward of the case."""
+
         def run() -> dict[str, np.ndarray]:
             ref = getattr(reference, self.class_name)(*(case["W"].shape if self.params else ()))
             for k in self.params:
@@ -626,6 +717,7 @@ class BackwardGrader:
                 out = {self.result_name: np.asarray(ref.backward(np.array(case["dout"])), dtype=np.float64)}
             out.update({k: np.asarray(ref.grads[k], dtype=np.float64) for k in self.params})
             return out
+
         return cached((self.class_name, case["key"], "analytic"), reference, run)
 
     def check_analytic(self, student: Any, reference: Any, case: dict) -> None:
@@ -635,27 +727,31 @@ class BackwardGrader:
         self.check_first_call(student, reference, case)
         first = self.stage(student, case, "A")
         if first.forward_calls:
-            raise AssertionError(f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
-                                 "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください")
+            raise AssertionError(
+                f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
+                "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください"
+            )
         got = self.results(first)
         for key, exp in self.analytic_expected(reference, case).items():
             try:
                 assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp, tol=ANALYTIC_TOL)
             except AssertionError as exc:
-                raise AssertionError(f"{exc}。解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、"
-                                     "キャッシュを使って解析的に勾配を計算してください") from None
+                raise AssertionError(
+                    f"{exc}。解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、"
+                    "キャッシュを使って解析的に勾配を計算してください"
+                ) from None
 
 
 # --- exercises: the setup of a gradient check, never the student's backward ---------------------
 CHECK_ARGS = ("model", "loss_fn", "X", "t", "h")
 ACTIVATION_CLASSES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
-NOTEBOOK_CHECK_TOL = 1e-4   # the criterion of the notebook's numerical_gradient_check
-MAX_CHECK_ROWS = 200        # the judge re-runs an exercise's check on at most this many samples
+NOTEBOOK_CHECK_TOL = 1e-4  # the criterion of the notebook's numerical_gradient_check
+MAX_CHECK_ROWS = 200  # the judge re-runs an exercise's check on at most this many samples
 # ... and on at most this many parameters and layers (the exercises ask for 27 parameters in 3
 # layers and 145 in 7): the re-run costs about 2·parameters·layers forward passes of the judge.
 MAX_CHECK_PARAMS = 2000
 MAX_CHECK_LAYERS = 30
-MAX_NAMES_SHOWN = 12        # layer names quoted in a message
+MAX_NAMES_SHOWN = 12  # layer names quoted in a message
 _runs: list[tuple[Any, dict]] = []
 
 
@@ -667,8 +763,8 @@ class Exercise:
         self.names = [f"{n}_{suffix}" for n in ("model", "loss", "X", "t", "passed")]
 
     def call_text(self) -> str:
-        m, l, x, t, _ = self.names
-        return f"numerical_gradient_check({m}, {l}, {x}, {t})"
+        model, loss, x, t, _ = self.names
+        return f"numerical_gradient_check({model}, {loss}, {x}, {t})"
 
     def run(self, student) -> dict:
         """Execute the cell once per student session (the recorder keeps what every run recorded)."""
@@ -723,12 +819,14 @@ class Exercise:
     def layers(self, model: Any) -> list[tuple[str, dict[str, Any]]]:
         if not (isinstance(model, dict) and model.get("$obj") == "MLP" and isinstance(model.get("layers"), list)):
             kind = student_text(model.get("$obj") if isinstance(model, dict) else type(model).__name__, 60)
-            raise AssertionError(f"{self.names[0]} が MLP ではありません（{kind}）。MLP({self.dims}, activation=...) で作ってください")
+            raise AssertionError(
+                f"{self.names[0]} が MLP ではありません（{kind}）。MLP({self.dims}, activation=...) で作ってください"
+            )
         out = []
         for layer in model["layers"]:
             try:
                 params = dict(layer.get("params", {}).get("$dict", [])) if isinstance(layer, dict) else {}
-            except (AttributeError, TypeError, ValueError):   # not the runner's description of a dict
+            except (AttributeError, TypeError, ValueError):  # not the runner's description of a dict
                 params = {}
             out.append((student_text(layer.get("$obj", "?"), 60) if isinstance(layer, dict) else "?", params))
         return out
@@ -737,18 +835,28 @@ class Exercise:
         layers = self.layers(self.setup(student)["model"])
         names = [n for n, _ in layers]
         acts = sorted({n for n in names[1::2]})
-        shown = names if len(names) <= MAX_NAMES_SHOWN else names[:MAX_NAMES_SHOWN] + [f"…ほか {len(names) - MAX_NAMES_SHOWN} 層"]
+        shown = (
+            names
+            if len(names) <= MAX_NAMES_SHOWN
+            else names[:MAX_NAMES_SHOWN] + [f"…ほか {len(names) - MAX_NAMES_SHOWN} 層"]
+        )
         expected_names = ["Linear" if i % 2 == 0 else (acts[0] if acts else "?") for i in range(2 * len(self.dims) - 3)]
         shapes = [tuple(np.shape(p.get("W"))) for n, p in layers if n == "Linear"]
         want = [(self.dims[i], self.dims[i + 1]) for i in range(len(self.dims) - 1)]
         if shapes != want or names != expected_names:
-            raise AssertionError(f"{self.names[0]} の構成が違います: 層 {shown}、重みの形状 "
-                                 f"{clean_text(shapes, 300)}。MLP({self.dims}) なら重みの形状は {want} です")
+            raise AssertionError(
+                f"{self.names[0]} の構成が違います: 層 {shown}、重みの形状 "
+                f"{clean_text(shapes, 300)}。MLP({self.dims}) なら重みの形状は {want} です"
+            )
         if len(acts) != 1 or acts[0] not in ACTIVATION_CLASSES:
-            raise AssertionError(f"{self.names[0]} の活性化層 {clean_text(acts, 300)} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください")
+            raise AssertionError(
+                f"{self.names[0]} の活性化層 {clean_text(acts, 300)} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください"
+            )
         b_shapes = [tuple(np.shape(p.get("b"))) for n, p in layers if n == "Linear"]
         if b_shapes != [(d,) for _, d in want]:
-            raise AssertionError(f"{self.names[0]} のバイアスの形状 {clean_text(b_shapes, 300)} が違います（期待 {[(d,) for _, d in want]}）")
+            raise AssertionError(
+                f"{self.names[0]} のバイアスの形状 {clean_text(b_shapes, 300)} が違います（期待 {[(d,) for _, d in want]}）"
+            )
         return layers, ACTIVATION_CLASSES[acts[0]]
 
     def check_loss_and_data(self, student) -> None:
@@ -769,16 +877,20 @@ class Exercise:
             raise AssertionError(f"{self.names[3]} が数値の np.ndarray ではありません")
         if self.classes is None:
             if t.shape != (n, self.dims[-1]):
-                raise AssertionError(f"{self.names[3]} の形状が {t.shape} です。({n}, {self.dims[-1]}) にしてください"
-                                     f"（{self.names[2]} と同じ N。(N,) だと y - t が (N, N) に広がってしまいます）")
+                raise AssertionError(
+                    f"{self.names[3]} の形状が {t.shape} です。({n}, {self.dims[-1]}) にしてください"
+                    f"（{self.names[2]} と同じ N。(N,) だと y - t が (N, N) に広がってしまいます）"
+                )
             if not np.all(np.isfinite(t)):
                 raise AssertionError(f"{self.names[3]} に NaN または inf が含まれています")
             return
         c = self.classes
         if t.shape == (n,):
             if t.dtype.kind not in "iu":
-                raise AssertionError(f"{self.names[3]} がクラス番号なら整数型にしてください（dtype {t.dtype}）。"
-                                     "浮動小数点の配列は添字に使えません")
+                raise AssertionError(
+                    f"{self.names[3]} がクラス番号なら整数型にしてください（dtype {t.dtype}）。"
+                    "浮動小数点の配列は添字に使えません"
+                )
             if t.min() < 0 or t.max() >= c:
                 raise AssertionError(f"{self.names[3]} のクラス番号は 0〜{c - 1} にしてください")
             return
@@ -786,7 +898,9 @@ class Exercise:
             if not (np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1)):
                 raise AssertionError(f"{self.names[3]} が one-hot になっていません（各行にちょうど 1 つの 1、他は 0）")
             return
-        raise AssertionError(f"{self.names[3]} の形状が {t.shape} です。クラス番号なら ({n},)、one-hot なら ({n}, {c}) にしてください")
+        raise AssertionError(
+            f"{self.names[3]} の形状が {t.shape} です。クラス番号なら ({n},)、one-hot なら ({n}, {c}) にしてください"
+        )
 
     def check_gradient(self, student, reference) -> None:
         """The recorded setup, re-run in the judge with the REFERENCE classes, passes the notebook's check.
@@ -800,17 +914,21 @@ class Exercise:
         loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
         loss = student_text(loss, 60)
         if loss not in ("MSELoss", "SoftmaxCrossEntropy"):
-            raise AssertionError(f"{self.names[1]} が {loss} のため、参照実装で勾配チェックを再実行できません"
-                                 f"（{self.loss}() にしてください）")
+            raise AssertionError(
+                f"{self.names[1]} が {loss} のため、参照実装で勾配チェックを再実行できません"
+                f"（{self.loss}() にしてください）"
+            )
         self.check_size(layers)
         h = s["h"]
         h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
         if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
             raise AssertionError("numerical_gradient_check の h は 0 < h < 1 の数にしてください")
+
         def run() -> list[tuple[int, str, float]]:
             return reference_gradient_check(reference, layers, loss, s["X"], s["t"], float(h))
+
         arrays = [s["X"], s["t"], *(v for _, p in layers for _, v in sorted(p.items()))]
-        if all(isinstance(a, np.ndarray) for a in arrays):   # the same setup is checked once
+        if all(isinstance(a, np.ndarray) for a in arrays):  # the same setup is checked once
             key = ("exercise", loss, float(h), tuple(name for name, _ in layers), array_digest(*arrays))
             errors = [(int(k), str(name), float(err)) for k, name, err in cached(key, reference, run)]
         else:
@@ -818,11 +936,12 @@ class Exercise:
         bad = [(k, name, err) for k, name, err in errors if not err < NOTEBOOK_CHECK_TOL]
         if bad:
             k, name, err = max(bad, key=lambda e: e[2] if np.isfinite(e[2]) else np.inf)
-            raise AssertionError(f"あなたのモデルのパラメータ・{self.names[2]}・{self.names[3]} で、参照実装を使って勾配チェックを"
-                                 f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
-                                 f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
-                                 "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください")
-
+            raise AssertionError(
+                f"あなたのモデルのパラメータ・{self.names[2]}・{self.names[3]} で、参照実装を使って勾配チェックを"
+                f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
+                f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
+                "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください"
+            )
 
     def check_size(self, layers: list[tuple[str, dict[str, Any]]]) -> None:
         """The judge re-runs a check only on a setup of the size the exercise asks for (give or take):
@@ -830,9 +949,11 @@ class Exercise:
         n_params = sum(int(np.size(v)) for _, p in layers for v in p.values() if isinstance(v, np.ndarray))
         if len(layers) > MAX_CHECK_LAYERS or n_params > MAX_CHECK_PARAMS:
             want = sum((self.dims[i] + 1) * self.dims[i + 1] for i in range(len(self.dims) - 1))
-            raise AssertionError(f"{self.names[0]} は {len(layers)} 層・パラメータ {n_params} 個で、採点側で勾配チェックを"
-                                 f"やり直せる大きさ（{MAX_CHECK_LAYERS} 層・{MAX_CHECK_PARAMS} 個まで）を超えています。"
-                                 f"課題のとおり MLP({self.dims})（パラメータ {want} 個）で作ってください")
+            raise AssertionError(
+                f"{self.names[0]} は {len(layers)} 層・パラメータ {n_params} 個で、採点側で勾配チェックを"
+                f"やり直せる大きさ（{MAX_CHECK_LAYERS} 層・{MAX_CHECK_PARAMS} 個まで）を超えています。"
+                f"課題のとおり MLP({self.dims})（パラメータ {want} 個）で作ってください"
+            )
 
 
 def reference_model(reference: Any, layers: list[tuple[str, dict]]) -> Any:
@@ -841,10 +962,19 @@ def reference_model(reference: Any, layers: list[tuple[str, dict]]) -> Any:
     for k, (name, params) in enumerate(layers):
         if name == "Linear":
             W, b = params.get("W"), params.get("b")
-            if not (isinstance(W, np.ndarray) and isinstance(b, np.ndarray) and W.ndim == 2 and b.ndim == 1
-                    and W.dtype.kind in "iuf" and b.dtype.kind in "iuf" and b.shape[0] == W.shape[1]):
-                raise AssertionError(f"{k + 1} 番目の層（Linear）の params['W'], params['b'] が数値の配列"
-                                     "（形状 (入力, 出力) と (出力,)）ではありません")
+            if not (
+                isinstance(W, np.ndarray)
+                and isinstance(b, np.ndarray)
+                and W.ndim == 2
+                and b.ndim == 1
+                and W.dtype.kind in "iuf"
+                and b.dtype.kind in "iuf"
+                and b.shape[0] == W.shape[1]
+            ):
+                raise AssertionError(
+                    f"{k + 1} 番目の層（Linear）の params['W'], params['b'] が数値の配列"
+                    "（形状 (入力, 出力) と (出力,)）ではありません"
+                )
             layer = reference.Linear(*W.shape)
             layer.params["W"], layer.params["b"] = W.astype(np.float64), b.astype(np.float64)
         elif name in ACTIVATION_CLASSES:
@@ -857,15 +987,16 @@ def reference_model(reference: Any, layers: list[tuple[str, dict]]) -> Any:
     return model
 
 
-def reference_gradient_check(reference: Any, layers: list[tuple[str, dict]], loss_name: str,
-                             X: Any, t: Any, h: float) -> list[tuple[int, str, float]]:
+def reference_gradient_check(
+    reference: Any, layers: list[tuple[str, dict]], loss_name: str, X: Any, t: Any, h: float
+) -> list[tuple[int, str, float]]:
     """The notebook's numerical_gradient_check, quietly, with reference classes: (linear index, name, error)."""
     model = reference_model(reference, layers)
     loss_fn = getattr(reference, loss_name)()
     try:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 2 and X.shape[0] > MAX_CHECK_ROWS and np.ndim(t) >= 1 and np.shape(t)[0] == X.shape[0]:
-            X, t = X[:MAX_CHECK_ROWS], t[:MAX_CHECK_ROWS]   # keeps the judge fast; the check stays meaningful
+            X, t = X[:MAX_CHECK_ROWS], t[:MAX_CHECK_ROWS]  # keeps the judge fast; the check stays meaningful
         with np.errstate(all="ignore"):
             loss_fn.forward(model.forward(X), t)
             model.backward(loss_fn.backward())
@@ -886,6 +1017,8 @@ def reference_gradient_check(reference: Any, layers: list[tuple[str, dict]], los
                         num[idx] = (plus - minus) / (2 * h)
                     out.append((k, name, float(reference.relative_error(layer.grads[name], num))))
     except Exception as exc:  # the student's X/t do not fit their model or the loss
-        raise AssertionError(f"参照実装で勾配チェックを実行できませんでした（{type(exc).__name__}）。"
-                             "モデル・X・t の形状と型を確認してください") from None
+        raise AssertionError(
+            f"参照実装で勾配チェックを実行できませんでした（{type(exc).__name__}）。"
+            "モデル・X・t の形状と型を確認してください"
+        ) from None
     return out

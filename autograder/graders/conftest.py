@@ -7,11 +7,12 @@
 - `passed_parts`: names of the parts graded so far with full points (for the integration part).
 - `exercise`: the recorded numerical_gradient_check calls of this part's exercise cell.
 """
+
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Iterator
 
 import pytest
 
@@ -72,10 +73,10 @@ def reference(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
     spec = importlib.util.spec_from_file_location("nb74_reference", reference_module_path())
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if _plugin(request).proc.level != "bwrap":   # the student runs as our user: nothing kept on disk
+    if _plugin(request).proc.level != "bwrap":  # the student runs as our user: nothing kept on disk
         yield module
         return
-    with expected_store():   # expected values from earlier grades (see expected_store.py)
+    with expected_store():  # expected values from earlier grades (see expected_store.py)
         yield module
 
 

@@ -10,6 +10,7 @@ The judge opens the store only where the student's process cannot write to it (i
 'bwrap'); in 'process' mode the student runs as the judge's user and values stay in memory.
 Where: autograder/.cache/expected.frames, or $NB74_EXPECTED_STORE (empty: nowhere).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,8 @@ from autograder.sandbox import protocol
 
 GRADERS = Path(__file__).resolve().parent
 DEFAULT_PATH = GRADERS.parent / ".cache" / "expected.frames"
-ENV_PATH = "NB74_EXPECTED_STORE"   # another file for the store; empty: keep nothing on disk
-MAX_ENTRIES = 512   # the graders' own cases need ~70; the rest are exercise setups of submissions
+ENV_PATH = "NB74_EXPECTED_STORE"  # another file for the store; empty: keep nothing on disk
+MAX_ENTRIES = 512  # the graders' own cases need ~70; the rest are exercise setups of submissions
 
 
 def store_path() -> Path | None:
@@ -102,12 +103,12 @@ class ExpectedStore:
         try:
             while at < len(data):
                 (size,) = struct.unpack_from(">I", data, at)
-                entry = protocol.decode(data[at + 4:at + 4 + size])
+                entry = protocol.decode(data[at + 4 : at + 4 + size])
                 if self.current(str(entry["k"])):
                     out[str(entry["k"])] = entry["v"]
                 at += 4 + size
         except (struct.error, protocol.ChannelClosed, KeyError):
-            return out   # a torn or foreign file: keep what was read, the rest is recomputed
+            return out  # a torn or foreign file: keep what was read, the rest is recomputed
         return out
 
     def save(self) -> None:
@@ -129,7 +130,7 @@ class ExpectedStore:
                 for d, v in keep:
                     f.write(protocol.encode({"k": d, "v": v}))
             os.replace(tmp, self.path)
-        except (OSError, TypeError, ValueError):   # read-only checkout, full disk: stay in memory
+        except (OSError, TypeError, ValueError):  # read-only checkout, full disk: stay in memory
             if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
             return

@@ -6,6 +6,7 @@ REFERENCE classes on the student's parameters and data, so a backward bug is nev
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 from .checks import Exercise

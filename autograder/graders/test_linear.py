@@ -5,17 +5,18 @@ weights, a single output, and a square layer (where a transposed gradient keeps 
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from .checks import FD_STEP_EXACT, BackwardGrader, case_cache, seeded
 
-GRADER = BackwardGrader("Linear", params=("W", "b"), fd_step=FD_STEP_EXACT)   # affine in x, W, b
-SHAPES = [(1, 3, 2), (5, 4, 7), (8, 6, 1), (4, 3, 3)]   # (N, D_in, D_out)
+GRADER = BackwardGrader("Linear", params=("W", "b"), fd_step=FD_STEP_EXACT)  # affine in x, W, b
+SHAPES = [(1, 3, 2), (5, 4, 7), (8, 6, 1), (4, 3, 3)]  # (N, D_in, D_out)
 IDS = [f"N{n}_Din{i}_Dout{o}" for n, i, o in SHAPES]
-SEEDS = (7411, 7412, 7413, 7414)   # one per shape
-SEED = 7415                        # the property round
+SEEDS = (7411, 7412, 7413, 7414)  # one per shape
+SEED = 7415  # the property round
 PROPERTY_SHAPE = (5, 4, 3)
 
 
@@ -23,10 +24,15 @@ PROPERTY_SHAPE = (5, 4, 3)
 def make_case(seed: int, shape: tuple[int, int, int], salt: int = 0) -> dict:
     n, d_in, d_out = shape
     rng = seeded(seed, 100 + salt * 1000 + n * 100 + d_in * 10 + d_out)
-    return {"key": (seed, shape, salt), "shape": shape,
-            "W": rng.standard_normal((d_in, d_out)), "b": rng.standard_normal(d_out),
-            "x": rng.standard_normal((n, d_in)), "x2": rng.standard_normal((n, d_in)),
-            "dout": rng.standard_normal((n, d_out))}
+    return {
+        "key": (seed, shape, salt),
+        "shape": shape,
+        "W": rng.standard_normal((d_in, d_out)),
+        "b": rng.standard_normal(d_out),
+        "x": rng.standard_normal((n, d_in)),
+        "x2": rng.standard_normal((n, d_in)),
+        "dout": rng.standard_normal((n, d_out)),
+    }
 
 
 def label(case: dict) -> str:

@@ -8,6 +8,7 @@ waits for. Expected values: central differences of the same network built from r
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,15 +18,26 @@ import pytest
 
 from autograder.student import RemoteObject, forward_output, step_reply
 
-from .checks import (MISSING, array_digest, as_result, assert_forward, assert_gradient, assert_shape, cached,
-                     call_array, case_cache, numerical_gradient, seeded)
+from .checks import (
+    MISSING,
+    array_digest,
+    as_result,
+    assert_forward,
+    assert_gradient,
+    assert_shape,
+    cached,
+    call_array,
+    case_cache,
+    numerical_gradient,
+    seeded,
+)
 
 # activation -> (class name, part name)
 ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
 # activation -> (layer dims, N): a deeper chain (two layers of each class), a batch of one, a single output
 CASES = {"relu": ([3, 5, 4, 2], 4), "sigmoid": ([2, 4, 3], 1), "tanh": ([4, 3, 1], 6)}
 SEED = 6113
-RELU_MARGIN = 1e-3   # no pre-activation of a ReLU closer to 0 than this (differences stay on one piece)
+RELU_MARGIN = 1e-3  # no pre-activation of a ReLU closer to 0 than this (differences stay on one piece)
 # The chain's rounding error grows with its depth: a larger step than FD_STEP (truncation ~h² ≈ 1e-10
 # for Sigmoid/Tanh, none for ReLU's linear pieces, as h·|input| ≪ RELU_MARGIN).
 FD_STEP_MLP = 1e-5
@@ -35,26 +47,32 @@ class Network:
     """A chain of layers, each a student RemoteObject or a local reference layer. The student's
     layers are made, and given their parameters, in one round trip."""
 
-    def __init__(self, student, reference, dims, activation: str, use_student: set[str],
-                 params: list[tuple[np.ndarray, np.ndarray]]):
+    def __init__(
+        self,
+        student,
+        reference,
+        dims,
+        activation: str,
+        use_student: set[str],
+        params: list[tuple[np.ndarray, np.ndarray]],
+    ):
         cls_name, part = ACTIVATIONS[activation]
-        specs = []   # (class name, constructor args, (W, b) for a Linear, is the student's)
+        specs = []  # (class name, constructor args, (W, b) for a Linear, is the student's)
         for i in range(len(dims) - 1):
             specs.append(("Linear", (dims[i], dims[i + 1]), params[i], "linear" in use_student))
             if i < len(dims) - 2:
                 specs.append((cls_name, (), None, part in use_student))
-        steps, made = [], {}   # made: layer index -> its "new" step
+        steps, made = [], {}  # made: layer index -> its "new" step
         for k, (name, args, _, theirs) in enumerate(specs):
             if theirs:
                 made[k] = len(steps)
                 steps.append(student.new_request(name, *args))
         for k, (name, _, wb, theirs) in enumerate(specs):
             if theirs and wb is not None:
-                steps.append(RemoteObject.update_request({"$step": made[k]}, name, "params",
-                                                         {"W": wb[0], "b": wb[1]}))
+                steps.append(RemoteObject.update_request({"$step": made[k]}, name, "params", {"W": wb[0], "b": wb[1]}))
         replies, error = student.steps(steps)
         self.student = student
-        self.layers: list[tuple[str, Any, bool]] = []   # (class name, layer, is the student's)
+        self.layers: list[tuple[str, Any, bool]] = []  # (class name, layer, is the student's)
         for k, (name, args, wb, theirs) in enumerate(specs):
             if theirs:
                 layer = student.made(step_reply(replies, error, made[k]), name)
@@ -63,7 +81,7 @@ class Network:
                 if wb is not None:
                     layer.params["W"], layer.params["b"] = wb[0].copy(), wb[1].copy()
             self.layers.append((name, layer, theirs))
-        if error is not None:   # a params assignment failed
+        if error is not None:  # a params assignment failed
             raise error
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -76,8 +94,10 @@ class Network:
     def backward(self, dout: np.ndarray) -> np.ndarray:
         for k in reversed(range(len(self.layers))):
             name, layer, theirs = self.layers[k]
-            if theirs:   # checked before a reference layer gets it
-                dout = call_array(layer, "backward", dout, what=f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値")
+            if theirs:  # checked before a reference layer gets it
+                dout = call_array(
+                    layer, "backward", dout, what=f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値"
+                )
                 assert_shape(f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値", dout, self.input_shapes[k])
             else:
                 dout = layer.backward(dout)
@@ -87,8 +107,9 @@ class Network:
         """Every Linear's grads['W'] and grads['b'], the student's read in one round trip."""
         linears = [(layer, theirs) for name, layer, theirs in self.layers if name == "Linear"]
         wanted = [(k, key) for k, (_, theirs) in enumerate(linears) if theirs for key in ("W", "b")]
-        replies, error = self.student.steps([RemoteObject.get_request(linears[k][0].handle, "Linear", "grads", key)
-                                             for k, key in wanted])
+        replies, error = self.student.steps(
+            [RemoteObject.get_request(linears[k][0].handle, "Linear", "grads", key) for k, key in wanted]
+        )
         out = []
         for k, (layer, theirs) in enumerate(linears):
             for key in ("W", "b"):
@@ -122,12 +143,20 @@ def make_case(seed: int, activation: str) -> dict[str, Any]:
     dims, n = CASES[activation]
     rng = seeded(seed, 700 + list(ACTIVATIONS).index(activation))
     while True:
-        params = [(rng.standard_normal((dims[i], dims[i + 1])) / np.sqrt(dims[i]), 0.5 * rng.standard_normal(dims[i + 1]))
-                  for i in range(len(dims) - 1)]
+        params = [
+            (rng.standard_normal((dims[i], dims[i + 1])) / np.sqrt(dims[i]), 0.5 * rng.standard_normal(dims[i + 1]))
+            for i in range(len(dims) - 1)
+        ]
         x = rng.standard_normal((n, dims[0]))
         if activation != "relu" or min_preactivation(params, x) >= RELU_MARGIN:
             break
-    return {"key": (seed, activation), "dims": dims, "params": params, "x": x, "dout": rng.standard_normal((n, dims[-1]))}
+    return {
+        "key": (seed, activation),
+        "dims": dims,
+        "params": params,
+        "x": x,
+        "dout": rng.standard_normal((n, dims[-1])),
+    }
 
 
 def min_preactivation(params, x) -> float:
@@ -141,15 +170,19 @@ def min_preactivation(params, x) -> float:
 
 def expected(reference, case, activation) -> dict[str, Any]:
     dims, params, x, dout = case["dims"], case["params"], case["x"], case["dout"]
-    f = lambda x_, p_: reference_forward(reference, dims, activation, p_, x_)  # noqa: E731
+    f = lambda x_, p_: reference_forward(reference, dims, activation, p_, x_)
     grads = []
     for k, (W, b) in enumerate(params):
+
         def with_W(v, k=k):
             return f(x, [(v, pb) if j == k else (pW, pb) for j, (pW, pb) in enumerate(params)])
 
         def with_b(v, k=k):
             return f(x, [(pW, v) if j == k else (pW, pb) for j, (pW, pb) in enumerate(params)])
-        grads.append((numerical_gradient(with_W, W, dout, h=FD_STEP_MLP), numerical_gradient(with_b, b, dout, h=FD_STEP_MLP)))
+
+        grads.append(
+            (numerical_gradient(with_W, W, dout, h=FD_STEP_MLP), numerical_gradient(with_b, b, dout, h=FD_STEP_MLP))
+        )
     return {"y": f(x, params), "dx": numerical_gradient(lambda v: f(v, params), x, dout, h=FD_STEP_MLP), "grads": grads}
 
 
@@ -158,8 +191,10 @@ def usable(passed_parts: set[str], activation: str) -> set[str]:
     cls_name, part = ACTIVATIONS[activation]
     use = {p for p in ("linear", part) if p in passed_parts}
     if not use:
-        raise AssertionError(f"この問題（Linear と {cls_name} をつないだ MLP）は、Linear.backward か {cls_name}.backward の"
-                             "少なくとも一方が満点になってから採点されます（採点にはあなたのクラスを使います）")
+        raise AssertionError(
+            f"この問題（Linear と {cls_name} をつないだ MLP）は、Linear.backward か {cls_name}.backward の"
+            "少なくとも一方が満点になってから採点されます（採点にはあなたのクラスを使います）"
+        )
     return use
 
 
@@ -190,13 +225,18 @@ def test_layers_independent(student, reference, passed_parts, seed=SEED):
     A layer that keeps its state anywhere but in its own instance (a class attribute, a global)
     gives A the gradient of B's input."""
     rng = seeded(seed, 790)
-    classes = [c for c, p in (("Linear", "linear"), ("Sigmoid", "sigmoid"), ("ReLU", "relu"), ("Tanh", "tanh"))
-               if p in passed_parts]
+    classes = [
+        c
+        for c, p in (("Linear", "linear"), ("Sigmoid", "sigmoid"), ("ReLU", "relu"), ("Tanh", "tanh"))
+        if p in passed_parts
+    ]
     if not classes:
-        raise AssertionError("この問題は Linear・Sigmoid・ReLU・Tanh の backward のどれかが満点になってから採点されます"
-                             "（同じクラスの 2 つの層が状態を共有しないかを、あなたのクラスで調べます）")
+        raise AssertionError(
+            "この問題は Linear・Sigmoid・ReLU・Tanh の backward のどれかが満点になってから採点されます"
+            "（同じクラスの 2 つの層が状態を共有しないかを、あなたのクラスで調べます）"
+        )
     for name in classes:
-        drawn = []   # (x, (W, b) for a Linear) of each instance
+        drawn = []  # (x, (W, b) for a Linear) of each instance
         for _ in range(2):
             x = away(rng.standard_normal((3, 4)))
             drawn.append((x, (rng.standard_normal((4, 2)), rng.standard_normal(2)) if name == "Linear" else None))
@@ -204,10 +244,12 @@ def test_layers_independent(student, reference, passed_parts, seed=SEED):
         dout = rng.standard_normal(ref.forward(x).shape)
         dx, grads = forward_both_backward_first(student, name, drawn, dout)
         label = f"{name} の層を 2 つ作り、1 つ目、2 つ目の順に forward してから 1 つ目の backward を呼んだときの"
-        hint = ("。2 つの層が状態を共有しています。キャッシュや勾配はクラス変数やグローバル変数ではなく、"
-                "その層の self.cache / self.grads に保存してください")
-        key = ("independent", name, array_digest(x, dout, *(drawn[0][1] or ())))   # draws depend on the classes
-        exp = cached(key, reference, lambda: _independent_expected(reference, ref, x, dout))
+        hint = (
+            "。2 つの層が状態を共有しています。キャッシュや勾配はクラス変数やグローバル変数ではなく、"
+            "その層の self.cache / self.grads に保存してください"
+        )
+        key = ("independent", name, array_digest(x, dout, *(drawn[0][1] or ())))  # draws depend on the classes
+        exp = cached(key, reference, lambda: _independent_expected(reference, ref, x, dout))  # noqa: B023 (called at once)
         try:
             assert_gradient(f"{label} dx", dx, exp["dx"])
             for key in ("W", "b") if name == "Linear" else ():
@@ -229,8 +271,11 @@ def forward_both_backward_first(student, name: str, drawn, dout) -> tuple[np.nda
     setup = len(steps)
     for i, (x, _) in enumerate(drawn):
         steps.append(RemoteObject.call_request({"$step": news[i]}, name, "forward", x))
-    steps.append(RemoteObject.call_request({"$step": news[0]}, name, "backward", dout,
-                                           fetch=("grads", ("W", "b")) if name == "Linear" else None))
+    steps.append(
+        RemoteObject.call_request(
+            {"$step": news[0]}, name, "backward", dout, fetch=("grads", ("W", "b")) if name == "Linear" else None
+        )
+    )
     replies, error = student.steps(steps)
     first, _ = (student.made(step_reply(replies, error, i), name) for i in news)
     for i in range(setup, setup + len(drawn)):
@@ -251,4 +296,3 @@ def _independent_expected(reference, ref, x, dout) -> dict[str, np.ndarray]:
 def away(x: np.ndarray) -> np.ndarray:
     """Inputs kept at |x| ≥ 1e-3 (ReLU's kink)."""
     return np.where(np.abs(x) < 1e-3, 0.5, x)
-

@@ -4,24 +4,30 @@ Shapes with D > 1 and with N = 1 tell 2/(N·D) apart from 2/N and from 2/D.
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from .checks import FD_STEP_EXACT, BackwardGrader, case_cache, seeded
 
-GRADER = BackwardGrader("MSELoss", loss=True, result_name="dL/dy", fd_step=FD_STEP_EXACT)   # quadratic in y
-SHAPES = [(1, 3), (4, 1), (5, 3), (3, 4)]   # (N, D)
+GRADER = BackwardGrader("MSELoss", loss=True, result_name="dL/dy", fd_step=FD_STEP_EXACT)  # quadratic in y
+SHAPES = [(1, 3), (4, 1), (5, 3), (3, 4)]  # (N, D)
 IDS = [f"N{n}_D{d}" for n, d in SHAPES]
-SEEDS = (5111, 5112, 5113, 5114)   # one per shape
+SEEDS = (5111, 5112, 5113, 5114)  # one per shape
 SEED = 5115
 
 
 @case_cache
 def make_case(seed: int, shape: tuple[int, int], salt: int = 0) -> dict:
     rng = seeded(seed, 500 + salt * 1000 + shape[0] * 10 + shape[1])
-    return {"key": (seed, shape, salt), "y": rng.standard_normal(shape), "t": rng.standard_normal(shape),
-            "y2": rng.standard_normal(shape), "t2": rng.standard_normal(shape)}
+    return {
+        "key": (seed, shape, salt),
+        "y": rng.standard_normal(shape),
+        "t": rng.standard_normal(shape),
+        "y2": rng.standard_normal(shape),
+        "t2": rng.standard_normal(shape),
+    }
 
 
 def cases(seeds=SEEDS) -> list[dict]:

@@ -6,6 +6,7 @@ difference stays on one linear piece and is exact up to rounding; x = 0 itself i
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,9 +17,9 @@ from .checks import BackwardGrader, away_from_zero, case_cache, seeded
 GRADER = BackwardGrader("ReLU")
 SHAPES = [(1, 4), (3, 5), (6, 2), (4, 4)]
 IDS = [f"{n}x{d}" for n, d in SHAPES]
-SEEDS = (4211, 4212, 4213, 4214)   # one per shape
+SEEDS = (4211, 4212, 4213, 4214)  # one per shape
 SEED = 4215
-KINK_MIN, KINK_MAX = 1e-4, 1e-2     # |x| of the near-kink inputs
+KINK_MIN, KINK_MAX = 1e-4, 1e-2  # |x| of the near-kink inputs
 
 
 @case_cache
@@ -59,8 +60,12 @@ def test_gradients(student, reference, k, seeds=SEEDS):
 
 
 def test_near_kink(student, reference, seed=SEED):
-    GRADER.check_values(student, reference, [make_kink_case(seed)],
-                        lambda c: f"（0 にごく近い入力 {KINK_MIN:g} ≤ |x| ≤ {KINK_MAX:g}、形状 {c['x'].shape}）")
+    GRADER.check_values(
+        student,
+        reference,
+        [make_kink_case(seed)],
+        lambda c: f"（0 にごく近い入力 {KINK_MIN:g} ≤ |x| ≤ {KINK_MAX:g}、形状 {c['x'].shape}）",
+    )
 
 
 def test_latest_cache(student, reference, seed=SEED):

@@ -8,6 +8,7 @@ and the student's loss is compared with the reference's.
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,10 +17,10 @@ import pytest
 from .checks import EXACT_TOL, BackwardGrader, case_cache, seeded
 
 GRADER = BackwardGrader("SoftmaxCrossEntropy", loss=True, result_name="dL/dx")
-SHAPES = [(1, 3), (4, 3), (5, 2), (3, 5)]   # (N, C)
+SHAPES = [(1, 3), (4, 3), (5, 2), (3, 5)]  # (N, C)
 IDS = [f"N{n}_C{c}" for n, c in SHAPES]
 ONEHOT_SHAPES = [(4, 3), (2, 5)]
-SEEDS = (5211, 5212, 5213, 5214)   # one per shape
+SEEDS = (5211, 5212, 5213, 5214)  # one per shape
 SEED = 5215
 
 
@@ -30,8 +31,14 @@ def make_case(seed: int, shape: tuple[int, int], salt: int = 0, onehot: bool = F
     rng = seeded(seed, 600 + salt * 1000 + n * 10 + c + 10000 * onehot)
     labels, labels2 = rng.integers(0, c, n), rng.integers(0, c, n)
     t, t2 = (np.eye(c)[labels], np.eye(c)[labels2]) if onehot else (labels, labels2)
-    return {"key": (seed, shape, salt, onehot), "onehot": onehot, "y": 2.0 * rng.standard_normal(shape), "t": t,
-            "y2": 2.0 * rng.standard_normal(shape), "t2": t2}
+    return {
+        "key": (seed, shape, salt, onehot),
+        "onehot": onehot,
+        "y": 2.0 * rng.standard_normal(shape),
+        "t": t,
+        "y2": 2.0 * rng.standard_normal(shape),
+        "t2": t2,
+    }
 
 
 @case_cache
@@ -41,8 +48,8 @@ def make_large_case(seed: int) -> dict:
     n, c = 5, 4
     y = rng.choice([-1000.0, 1000.0], (n, c)) + rng.standard_normal((n, c))
     t = rng.integers(0, c, n)
-    y[0] = [1000.0, -1000.0, 1000.0, 999.0]            # ties and a near-tie at 1000
-    y[1], t[1] = [-1000.0, 1000.0, 1000.0, -1000.0], 0   # the target's p underflows to 0
+    y[0] = [1000.0, -1000.0, 1000.0, 999.0]  # ties and a near-tie at 1000
+    y[1], t[1] = [-1000.0, 1000.0, 1000.0, -1000.0], 0  # the target's p underflows to 0
     return {"key": (seed, "large"), "y": y, "t": t}
 
 
@@ -76,9 +83,14 @@ def analytic(reference, case: dict) -> dict:
 
 
 def test_large_logits(student, reference, seed=SEED):
-    GRADER.check_values(student, reference, [make_large_case(seed)],
-                        lambda c: f"（絶対値 1000 程度のロジット、N={c['y'].shape[0]}, C={c['y'].shape[1]}。比較相手は解析的な勾配）",
-                        expected=lambda c: analytic(reference, c), tol=EXACT_TOL)
+    GRADER.check_values(
+        student,
+        reference,
+        [make_large_case(seed)],
+        lambda c: f"（絶対値 1000 程度のロジット、N={c['y'].shape[0]}, C={c['y'].shape[1]}。比較相手は解析的な勾配）",
+        expected=lambda c: analytic(reference, c),
+        tol=EXACT_TOL,
+    )
 
 
 def test_latest_cache(student, reference, seed=SEED):

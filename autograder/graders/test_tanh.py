@@ -2,6 +2,7 @@
 
 PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from .checks import BackwardGrader, case_cache, seeded
 GRADER = BackwardGrader("Tanh")
 SHAPES = [(1, 4), (3, 5), (6, 2), (4, 4)]
 IDS = [f"{n}x{d}" for n, d in SHAPES]
-SEEDS = (4311, 4312, 4313, 4314)   # one per shape
+SEEDS = (4311, 4312, 4313, 4314)  # one per shape
 SEED = 4315
 SCALE = 2.0
 LARGE = np.array([1000.0, 710.0, 100.0, 40.0, 20.0])  # tanh(20) rounds to 1; exp(710) overflows
@@ -21,8 +22,12 @@ LARGE = np.array([1000.0, 710.0, 100.0, 40.0, 20.0])  # tanh(20) rounds to 1; ex
 @case_cache
 def make_case(seed: int, shape: tuple[int, int], salt: int = 0) -> dict:
     rng = seeded(seed, 400 + salt * 1000 + shape[0] * 10 + shape[1])
-    return {"key": (seed, shape, salt), "x": SCALE * rng.standard_normal(shape),
-            "x2": SCALE * rng.standard_normal(shape), "dout": rng.standard_normal(shape)}
+    return {
+        "key": (seed, shape, salt),
+        "x": SCALE * rng.standard_normal(shape),
+        "x2": SCALE * rng.standard_normal(shape),
+        "dout": rng.standard_normal(shape),
+    }
 
 
 @case_cache
@@ -54,8 +59,14 @@ def test_gradients(student, reference, k, seeds=SEEDS):
 
 
 def test_large_inputs(student, reference, seed=SEED):
-    GRADER.check_values(student, reference, [make_large_case(seed)],
-                        lambda c: f"（|x| が最大 1000 の入力、形状 {c['x'].shape}。cache['y'] を使えば x から exp を計算し直す必要はありません）")
+    GRADER.check_values(
+        student,
+        reference,
+        [make_large_case(seed)],
+        lambda c: (
+            f"（|x| が最大 1000 の入力、形状 {c['x'].shape}。cache['y'] を使えば x から exp を計算し直す必要はありません）"
+        ),
+    )
 
 
 def test_latest_cache(student, reference, seed=SEED):

@@ -4,6 +4,7 @@ bubblewrap filesystem view: the repository, the graders, the rubric and the refe
 
 Through the raw syscalls (ctypes), as Python has no binding. Loaded by runner.py by path.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -9,6 +9,7 @@ header, and the arrays' bytes back to back. The header lists each array's dtype 
 plain numeric dtypes (bool, integer, float, complex) are accepted, so nothing on this channel is
 ever unpickled or turned into an object. Values in the body refer to arrays as {"$a": index}.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-MAX_HEADER = 1 << 20        # 1 MiB of JSON
-MAX_ARRAY = 64 << 20        # 64 MiB per array
-MAX_ARRAYS = 256            # arrays per message
+MAX_HEADER = 1 << 20  # 1 MiB of JSON
+MAX_ARRAY = 64 << 20  # 64 MiB per array
+MAX_ARRAYS = 256  # arrays per message
 MAX_MESSAGE = MAX_HEADER + 4 * MAX_ARRAY
-_DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")   # e.g. "<f8", "|b1", "<i4"
+_DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")  # e.g. "<f8", "|b1", "<i4"
 
 
 class ChannelClosed(Exception):
@@ -51,7 +52,7 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearra
             sock.settimeout(None)
         try:
             k = sock.recv_into(view[got:], min(n - got, 1 << 22))
-        except socket.timeout:
+        except TimeoutError:
             raise ChannelTimeout() from None
         except OSError as exc:
             raise ChannelClosed(str(exc)) from None
@@ -64,6 +65,7 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytearra
 def pack(value: Any, arrays: list[np.ndarray] | None = None) -> tuple[Any, list[np.ndarray]]:
     """Replace arrays in a JSON-like value by {"$a": i}; numbers become 0-d arrays if not finite."""
     import numpy as np
+
     arrays = [] if arrays is None else arrays
 
     def walk(v: Any, depth: int) -> Any:
@@ -126,11 +128,18 @@ def send_encoded(sock: socket.socket, frames: bytes) -> None:
 
 
 def _array(spec: Any, data: memoryview | bytes, at: int) -> tuple[np.ndarray, int]:
-    if not (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], str)
-            and _DTYPE.fullmatch(spec[0]) and isinstance(spec[1], list) and len(spec[1]) <= 32
-            and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in spec[1])):
+    if not (
+        isinstance(spec, list)
+        and len(spec) == 2
+        and isinstance(spec[0], str)
+        and _DTYPE.fullmatch(spec[0])
+        and isinstance(spec[1], list)
+        and len(spec[1]) <= 32
+        and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in spec[1])
+    ):
         raise ChannelClosed(f"bad array spec: {str(spec)[:80]}")
     import numpy as np
+
     dtype, shape = np.dtype(spec[0]), tuple(spec[1])
     count = math.prod(shape)
     nbytes = count * dtype.itemsize
@@ -148,7 +157,7 @@ def decode(payload: bytes | bytearray) -> dict[str, Any]:
     if n > MAX_HEADER or 4 + n > len(payload):
         raise ChannelClosed(f"header of {n} bytes exceeds the message or the limit")
     try:
-        head = json.loads(bytes(payload[4:4 + n]).decode("utf-8"))
+        head = json.loads(bytes(payload[4 : 4 + n]).decode("utf-8"))
         specs = head["arrays"]
         if not isinstance(specs, list):
             raise TypeError("arrays is not a list")

@@ -4,6 +4,7 @@ A request names an object by its handle, or, inside one batch of steps, by the s
 ({"$step": i}). Built on the judge's side only (NumPy conversion of arguments); the wire format
 itself is protocol.py's.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ Request = tuple[dict[str, Any], str]
 def argument(a: Any) -> Any:
     """Arrays sent to the student: integer arrays (class labels) stay int64, the rest float64."""
     import numpy as np
+
     if isinstance(a, np.ndarray):
         return np.asarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64)
     return a
@@ -25,11 +27,12 @@ def new(class_name: str, *args: Any) -> Request:
     return {"op": "new", "cls": class_name, "args": list(args)}, f"{class_name}({', '.join(map(repr, args))})"
 
 
-def call(handle: Handle, class_name: str, method: str, *args: Any,
-         fetch: tuple[str, Sequence[str]] | None = None) -> Request:
+def call(
+    handle: Handle, class_name: str, method: str, *args: Any, fetch: tuple[str, Sequence[str]] | None = None
+) -> Request:
     """obj.method(*args); fetch=(attr, keys) also brings back obj.attr[key] right after the call."""
     req: dict[str, Any] = {"op": "call", "h": handle, "method": method, "args": [argument(a) for a in args]}
-    if method == "backward":   # dout comes back as the call left it: the judge compares it
+    if method == "backward":  # dout comes back as the call left it: the judge compares it
         req["echo_args"] = True
     if fetch is not None:
         req["fetch"] = [fetch[0], list(fetch[1])]

@@ -11,6 +11,7 @@ nothing of the graders, the rubric or the expected values, and sends back plain 
 `runner.py --master FD LEVEL FILTER...` is a fork server instead (see Master): it never runs
 student code and forks a fresh zygote (the loop above) per submission.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -50,8 +51,7 @@ MAX_SPIN = 0.01  # seconds a part server may poll for the next request before bl
 def set_limits() -> None:
     mem = int(os.environ.get("RUNNER_MEMORY_BYTES", 1 << 30))
     fsize = int(os.environ.get("RUNNER_FILE_BYTES", 8 << 20))
-    for res, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, fsize),
-                       (resource.RLIMIT_CORE, 0)):
+    for res, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_CORE, 0)):
         try:
             resource.setrlimit(res, (value, value))
         except (ValueError, OSError):
@@ -64,6 +64,7 @@ def run_cell(name: str, source: str, ns: dict, skip: frozenset = frozenset(), pr
     tracebacks). `progress(i, line)` announces each top-level statement before it runs, so that the
     judge can skip one that hangs or kills the process and still keep the rest of the cell."""
     import ast
+
     filename = f"{CELL_PREFIX}{name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     tree = ast.parse(source, filename)
@@ -80,8 +81,12 @@ def error_info(exc: BaseException) -> dict:
     where = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith(CELL_PREFIX):
-            where = {"cell": frame.filename[len(CELL_PREFIX):-1], "line": frame.lineno,
-                     "function": str(frame.name)[:100], "code": (frame.line or "")[:200]}
+            where = {
+                "cell": frame.filename[len(CELL_PREFIX) : -1],
+                "line": frame.lineno,
+                "function": str(frame.name)[:100],
+                "code": (frame.line or "")[:200],
+            }
     try:
         message = str(exc)[:300]
     except BaseException:  # a __str__ that raises: the type still says what happened
@@ -124,8 +129,7 @@ class ForwardWatch:
     """Counts calls to any `forward` of the student's classes while a request runs."""
 
     def __init__(self, ns: dict):
-        self.classes = [v for v in list(ns.values())
-                        if isinstance(v, type) and callable(getattr(v, "forward", None))]
+        self.classes = [v for v in list(ns.values()) if isinstance(v, type) and callable(getattr(v, "forward", None))]
         self.calls = 0
         self.saved = []
 
@@ -139,12 +143,12 @@ class ForwardWatch:
                     self.calls += 1
                     return __original(*args, **kwargs)
 
-                setattr(cls, "forward", counting)
+                cls.forward = counting
         return self
 
     def __exit__(self, *exc):
         for cls, original in self.saved:
-            setattr(cls, "forward", original)
+            cls.forward = original
 
 
 class PartServer:
@@ -219,18 +223,24 @@ class PartServer:
             method = getattr(obj, req["method"])
             with ForwardWatch(self.ns) as watch:
                 result = method(*args)
-            changed = [not (isinstance(a, np.ndarray) and a.shape == s.shape
-                            and np.array_equal(a, s, equal_nan=True))
-                       for a, s in zip(args, sent) if isinstance(s, np.ndarray)]
-            reply = {"result": describe(result), "args_changed": changed,
-                     "forward_calls": watch.calls if req["method"] != "forward" else 0}
+            changed = [
+                not (isinstance(a, np.ndarray) and a.shape == s.shape and np.array_equal(a, s, equal_nan=True))
+                for a, s in zip(args, sent)
+                if isinstance(s, np.ndarray)
+            ]
+            reply = {
+                "result": describe(result),
+                "args_changed": changed,
+                "forward_calls": watch.calls if req["method"] != "forward" else 0,
+            }
             if req.get("echo_args"):  # the judge compares them with what it sent
                 reply["args_after"] = [describe(a) for a in args if isinstance(a, np.ndarray)]
             if req.get("fetch"):  # e.g. ["grads", ["W", "b"]]: read right after the call
                 attr, keys = req["fetch"]
                 container = getattr(obj, attr, None)
-                reply["fetched"] = ({k: describe(container[k]) for k in keys if k in container}
-                                    if isinstance(container, dict) else {})
+                reply["fetched"] = (
+                    {k: describe(container[k]) for k in keys if k in container} if isinstance(container, dict) else {}
+                )
             return reply
         if op == "get":
             container = getattr(self.obj(req), req["attr"], None)
@@ -255,8 +265,9 @@ class PartServer:
             original = self.ns.get(target)
 
             def recorder(*args, **kwargs):
-                self.recorded.append({"args": [describe(a) for a in args],
-                                      "kwargs": {k: describe(v) for k, v in kwargs.items()}})
+                self.recorded.append(
+                    {"args": [describe(a) for a in args], "kwargs": {k: describe(v) for k, v in kwargs.items()}}
+                )
                 return True
 
             self.ns[target] = recorder
@@ -288,8 +299,13 @@ def serve(control: socket.socket) -> None:
             cells[req["cell"]] = req["source"]
             try:
                 if req.get("run", True):
-                    run_cell(req["cell"], req["source"], ns, frozenset(req.get("skip", [])),
-                             lambda i, line: protocol.send(control, {"at": i, "line": line}))
+                    run_cell(
+                        req["cell"],
+                        req["source"],
+                        ns,
+                        frozenset(req.get("skip", [])),
+                        lambda i, line: protocol.send(control, {"at": i, "line": line}),
+                    )
                 reply = {"ok": True}
             except BaseException as exc:
                 reply = {"ok": False, "error": error_info(exc)}
@@ -324,6 +340,7 @@ BWRAP_WRITABLE = ("/tmp", "/dev/shm")  # size-capped tmpfs mounts (student.py's 
 
 def _prctl(option: int, value: int) -> None:
     import ctypes  # only the fork server needs it
+
     ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
 
 
@@ -367,7 +384,8 @@ class Master:
     def __init__(self, control: socket.socket, level: str, session_filter: bytes = b""):
         self.control, self.level, self.session_filter = control, level, session_filter
         _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/PID/mem of the master by same-uid processes
-        import ast, numpy.random  # noqa: E401,F401 (lazy imports every zygote would repeat, ~70 ms)
+        import ast  # noqa: F401 (lazy imports every zygote would repeat, ~70 ms)
+
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: then no signal from inside gets in
         if level == "bwrap":  # the sandbox's only writable mounts (/ and /dev are read-only; no /proc)
             self.roots, self.workdir = list(BWRAP_WRITABLE), "/tmp/work"
@@ -470,6 +488,7 @@ def drop_privileges() -> str | None:
         os.setuid(NOBODY)  # all capabilities go with uid 0
         return "uid-nobody"
     import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
     cap = 0
     while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:  # no capability regained by an execve
@@ -486,8 +505,18 @@ def process_paths() -> tuple[list[str], list[str]]:
     folder (this file and its siblings only), a few system files; and write: the working folder."""
     here = os.path.dirname(os.path.abspath(__file__))
     read = sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
-    read += ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/localtime", "/dev/null",
-             "/dev/zero", "/dev/urandom", here]
+    read += [
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/bin",
+        "/etc/ld.so.cache",
+        "/etc/localtime",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/urandom",
+        here,
+    ]
     return read, [os.getcwd()]
 
 

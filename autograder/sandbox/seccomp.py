@@ -17,24 +17,59 @@ Two halves, one on each side of the trust boundary:
 - install(program), in runner.py (which loads this file by path, no package): no_new_privs and
   PR_SET_SECCOMP with that ready program, inherited by every fork. No syscall table of ours.
 """
+
 from __future__ import annotations
 
 import errno
 import functools
 
 DENIED = (
-    "socket", "ptrace", "process_vm_readv", "process_vm_writev",
-    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
-    "msgget", "msgsnd", "msgrcv", "msgctl",
-    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
-    "memfd_create", "memfd_secret", "unshare", "setns", "bpf", "perf_event_open", "userfaultfd",
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "add_key", "request_key", "keyctl",
-    "mount", "umount2", "pivot_root", "open_tree", "move_mount", "fsopen", "fsmount",
+    "socket",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "shmget",
+    "shmat",
+    "shmctl",
+    "shmdt",
+    "semget",
+    "semop",
+    "semctl",
+    "semtimedop",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
+    "memfd_create",
+    "memfd_secret",
+    "unshare",
+    "setns",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsmount",
 )
 # clone's flags that make a namespace (linux/sched.h; os.CLONE_* exist from Python 3.12 only):
 # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
-CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
-             0x40000000, 0x00000080)
+CLONE_NEW = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
 # 'process' level only (no PID namespace): a process that left the zygote's process group would
 # escape the judge's killpg, so the zygote and all it starts stay in theirs (a second filter)
 NEW_SESSION = ("setsid", "setpgid")
@@ -51,6 +86,7 @@ def programs() -> tuple[bytes, bytes] | None:
         import tempfile
 
         import pyseccomp as sc
+
         eperm = sc.ERRNO(errno.EPERM)
 
         def export(rules) -> bytes:
