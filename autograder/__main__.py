@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         # One short-lived process with bounded memory: the cyclic collector would only spend
         # ~0.05 s per grade scanning NumPy's and pytest's objects (reference counting still frees).
         gc.disable()
-        from .student import StudentProcess
+        from .sandbox.process import StudentProcess
 
         try:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)

@@ -213,7 +213,7 @@ def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
     Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
     fresh student process forked in milliseconds instead of a new sandbox and interpreter."""
     from .judge import _empty_results, grade_submission
-    from .student import ForkServer
+    from .sandbox.fork_server import ForkServer
 
     notes = [note] if note else []
     if path is None:

@@ -20,7 +20,9 @@ from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
 from .intake import SubmissionError, read_notebook
-from .student import ForkServer, StudentProcess, clean_text
+from .sandbox.fork_server import ForkServer
+from .sandbox.process import StudentProcess
+from .sandbox.received import clean_text
 
 GRADERS = Path(__file__).resolve().parent / "graders"
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.

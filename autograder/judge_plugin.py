@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from . import student
 from .assignment import Rubric
-from .student import StudentCrashed, StudentError, StudentProcess, StudentTimeout, check_budget, part_budget
+from .sandbox.errors import StudentCrashed, StudentError, StudentTimeout
+from .sandbox.process import StudentProcess
 
 
 @dataclass
@@ -51,13 +50,14 @@ class JudgePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: Any):
-        """Each part has a wall-clock budget (student.PART_BUDGET) for all its tests, the judge's
+        """Each part has a wall-clock budget (proc.budget) for all its tests, the judge's
         work included: student calls end at the deadline, the judge's long loops check it."""
         self.ensure_loaded()  # loading the cells is the submission's, not the first part's, time
         part = self.part_of(item)
-        deadline = self.deadlines.setdefault(part, time.monotonic() + student.PART_BUDGET)
-        with part_budget(deadline):
-            check_budget()
+        budget = self.proc.budget
+        deadline = self.deadlines.setdefault(part, budget.deadline_from_now())
+        with budget.until(deadline):
+            budget.check()
             return (yield)
 
     def pytest_configure(self, config: Any) -> None:

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.assignment import load_rubric  # noqa: E402
 from autograder.judge import grade_notebook  # noqa: E402
-from autograder.student import ForkServer, StudentProcess  # noqa: E402
+from autograder.sandbox.fork_server import ForkServer  # noqa: E402
+from autograder.sandbox.process import StudentProcess  # noqa: E402
 
 
 def medians(fns: list[Callable[[], object]], runs: int) -> list[float]:

@@ -49,7 +49,8 @@ from autograder.assignment import load_rubric, reference_module_path  # noqa: E4
 from autograder.graders import checks  # noqa: E402
 from autograder.judge import collect_cells  # noqa: E402
 from autograder.sandbox import runner  # noqa: E402
-from autograder.student import PartSession, StudentError  # noqa: E402
+from autograder.sandbox.errors import StudentError  # noqa: E402
+from autograder.sandbox.part_session import PartSession  # noqa: E402
 from tests.bugs.catalog import BUGS, FORMS, Entry  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
 

@@ -20,7 +20,7 @@ from autograder.graders import checks, expected_store
 from autograder.graders.expected_store import ExpectedStore
 from autograder.judge import grade_notebook
 from autograder.sandbox import protocol
-from autograder.student import bwrap_available
+from autograder.sandbox.launch import bwrap_available
 from tests.bugs.catalog import BUGS
 from tests.submissions import SOLUTION, make_submission
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import student
 from autograder.judge import grade_notebook, part_scores
-from autograder.student import ForkServer, StudentProcess, isolation_level
+from autograder.sandbox import fork_server
+from autograder.sandbox.fork_server import ForkServer
+from autograder.sandbox.launch import isolation_level
+from autograder.sandbox.process import StudentProcess
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
 # The same StudentProcess behaviour, run here with this module's `proc` (served by a ForkServer).
@@ -210,7 +212,7 @@ def test_a_master_killed_during_a_submission_is_restarted(server, proc):
 
 
 def test_a_master_that_stops_answering_is_replaced(server, monkeypatch):
-    monkeypatch.setattr(student, "MASTER_TIMEOUT", 1.0)
+    monkeypatch.setattr(fork_server, "MASTER_TIMEOUT", 1.0)
     with StudentProcess(server=server) as p:  # make sure a master is running
         p.load([("a", "A = 1", True)])
     starts, stuck = server.starts, master_pid(server)

@@ -320,9 +320,9 @@ def test_ctrl_c_during_a_grade_writes_no_results(tmp_path):
 
 
 def test_a_part_over_its_wall_clock_budget_is_cut_with_a_reason(tmp_path, monkeypatch):
-    from autograder import student
+    from autograder.sandbox import budget
 
-    monkeypatch.setattr(student, "PART_BUDGET", 2.0)  # read when each part starts
+    monkeypatch.setattr(budget, "PART_BUDGET", 2.0)  # read when each StudentProcess is made
     nb = make_submission(tmp_path / "slow.ipynb", {"linear": SLOW_LINEAR.replace("1.5", "0.4")})
     results = grade_notebook(nb)
     linear = part_tests(results, "linear")

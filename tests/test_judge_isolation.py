@@ -12,14 +12,10 @@ import pytest
 
 from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
 from autograder.judge import grade_notebook, part_scores
-from autograder.student import (
-    CALL_TIMEOUT,
-    StudentCrashed,
-    StudentError,
-    StudentProcess,
-    StudentTimeout,
-    isolation_level,
-)
+from autograder.sandbox.errors import StudentCrashed, StudentError, StudentTimeout
+from autograder.sandbox.launch import isolation_level
+from autograder.sandbox.part_session import CALL_TIMEOUT
+from autograder.sandbox.process import StudentProcess
 from tests.submissions import answer_source, make_submission
 
 BWRAP = isolation_level("auto") == "bwrap"
@@ -220,7 +216,7 @@ def test_loading_other_cells_than_those_sent_ahead_starts_afresh(proc):
 
 
 def test_steps_run_in_one_round_trip_until_the_first_failure(proc):
-    from autograder.student import RemoteObject
+    from autograder.sandbox.part_session import RemoteObject
 
     load(
         proc,
@@ -247,7 +243,7 @@ def test_steps_run_in_one_round_trip_until_the_first_failure(proc):
 
 
 def test_a_hanging_step_is_cut_like_a_single_call(proc):
-    from autograder.student import RemoteObject
+    from autograder.sandbox.part_session import RemoteObject
 
     load(
         proc,
@@ -357,7 +353,7 @@ def test_exit_or_hang_after_a_correct_class_keeps_its_points(tail, baseline, tmp
 
 
 def test_cells_too_large_to_send_ahead_are_sent_one_by_one(proc):
-    from autograder.student import PRELOAD_BYTES
+    from autograder.sandbox.process import PRELOAD_BYTES
 
     big = "X = 1\n" + "#" * PRELOAD_BYTES
     proc.spawn()

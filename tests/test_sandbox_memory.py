@@ -14,7 +14,9 @@ import os
 
 import pytest
 
-from autograder.student import MEMORY_BYTES, SHM_BYTES, TMP_BYTES, ForkServer, StudentProcess, isolation_level
+from autograder.sandbox.fork_server import ForkServer
+from autograder.sandbox.launch import MEMORY_BYTES, SHM_BYTES, TMP_BYTES, isolation_level
+from autograder.sandbox.process import StudentProcess
 
 LEVELS = ["bwrap", "process"] if isolation_level("auto") == "bwrap" else ["process"]
 KEY = 0x4E420000  # SysV keys KEY.. of these tests (removed from the host afterwards)

@@ -18,7 +18,8 @@ import time
 import pytest
 
 from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path
-from autograder.student import ForkServer, StudentProcess
+from autograder.sandbox.fork_server import ForkServer
+from autograder.sandbox.process import StudentProcess
 from tests.submissions import SOLUTION
 
 GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.student import StudentProcess, isolation_level
+from autograder.sandbox.launch import isolation_level
+from autograder.sandbox.process import StudentProcess
 
 LEVELS = ["bwrap", "process"] if isolation_level("auto") == "bwrap" else ["process"]
 

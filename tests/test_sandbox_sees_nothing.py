@@ -20,7 +20,9 @@ import pytest
 
 from autograder.assignment import ROOT, load_rubric
 from autograder.judge import part_scores
-from autograder.student import ForkServer, StudentProcess, isolation_level
+from autograder.sandbox.fork_server import ForkServer
+from autograder.sandbox.launch import isolation_level
+from autograder.sandbox.process import StudentProcess
 from tests import course
 from tests.submissions import answer_source, make_submission
 
@@ -139,7 +141,8 @@ def test_fork_server_sandbox_shows_no_secret_and_no_host_path(secret_env):
 
 JUDGE = """
 import json, sys
-from autograder.student import ForkServer, StudentProcess
+from autograder.sandbox.fork_server import ForkServer
+from autograder.sandbox.process import StudentProcess
 from tests.test_sandbox_sees_nothing import probe_seen
 level, server = sys.argv[1], sys.argv[2] == "server"
 look_for = json.loads(sys.stdin.read())  # not in argv: /proc/PID/cmdline

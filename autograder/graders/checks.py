@@ -42,20 +42,11 @@ from typing import Any
 import numpy as np
 
 from autograder.assignment import reference_module_path
-from autograder.student import (
-    Missing,
-    RemoteObject,
-    StudentError,
-    as_float_array,
-    check_budget,
-    clean_text,
-    error_message,
-    forward_output,
-    loss_value,
-    step_reply,
-    student_text,
-    too_big,
-)
+from autograder.sandbox.budget import check_running
+from autograder.sandbox.errors import Missing, StudentError
+from autograder.sandbox.part_session import RemoteObject, step_reply
+from autograder.sandbox.received import clean_text, error_message, student_text
+from autograder.sandbox.values import as_float_array, forward_output, loss_value, too_big
 
 from .expected_store import ExpectedStore, array_digest, store_path
 
@@ -111,7 +102,7 @@ def numerical_gradient(
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
-        check_budget()
+        check_running()
         orig = x[idx]
         x[idx] = orig + h
         fp = np.asarray(f(x), dtype=np.float64)
@@ -1007,7 +998,7 @@ def reference_gradient_check(
                     param = layer.params[name]
                     num = np.zeros_like(param)
                     for idx in np.ndindex(param.shape):
-                        check_budget()
+                        check_running()
                         orig = param[idx]
                         param[idx] = orig + h
                         plus = loss_fn.forward(model.forward(X), t)

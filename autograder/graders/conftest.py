@@ -17,7 +17,8 @@ from types import ModuleType
 import pytest
 
 from autograder.assignment import reference_module_path
-from autograder.student import PartSession, StudentTimeout
+from autograder.sandbox.errors import StudentTimeout
+from autograder.sandbox.part_session import PartSession
 
 from .checks import expected_store
 

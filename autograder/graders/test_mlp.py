@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.student import RemoteObject, forward_output, step_reply
+from autograder.sandbox.part_session import RemoteObject, step_reply
+from autograder.sandbox.values import forward_output
 
 from .checks import (
     MISSING,

@@ -8,7 +8,7 @@ one. It imports NumPy once, confines itself, executes the given and answer cells
 then forks one child per graded part; each child serves requests on its own socket. It knows
 nothing of the graders, the rubric or the expected values, and sends back plain data only.
 
-`runner.py --master FD LEVEL FILTER...` is a fork server instead (see Master): it never runs
+`runner.py --master FD LEVEL FILTER...` is a fork server instead (fork_master.py): it never runs
 student code and forks a fresh zygote (the loop above) per submission.
 """
 
@@ -22,9 +22,7 @@ import os
 import resource
 import signal
 import socket
-import stat
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -333,146 +331,6 @@ def serve(control: socket.socket) -> None:
             return
 
 
-# --- fork server --------------------------------------------------------------------------------
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
-BWRAP_WRITABLE = ("/tmp", "/dev/shm")  # size-capped tmpfs mounts (student.py's bwrap command)
-
-
-def _prctl(option: int, value: int) -> None:
-    import ctypes  # only the fork server needs it
-
-    ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
-
-
-def snapshot(roots: list[str]) -> dict[str, tuple]:
-    """Type, mode and link target of every entry on the given mounts (never crossing into another)."""
-    seen: dict[str, tuple] = {}
-    for root in roots:
-        dev, stack = os.lstat(root).st_dev, [root]
-        while stack:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    st = entry.stat(follow_symlinks=False)
-                    seen[entry.path] = (st.st_mode, os.readlink(entry.path) if entry.is_symlink() else None)
-                    if stat.S_ISDIR(st.st_mode) and st.st_dev == dev:
-                        stack.append(entry.path)
-    return seen
-
-
-def scrub(path: str) -> None:
-    """Delete a file or tree left by a submission, whatever modes it set (all of it is ours).
-    Path-based, so only with nothing else running (under bwrap; 'process' mode gives no
-    filesystem isolation to protect anyway)."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        os.chmod(path, 0o700)
-        for name in os.listdir(path):
-            scrub(os.path.join(path, name))
-        os.rmdir(path)
-    else:
-        os.unlink(path)
-
-
-class Master:
-    """Fork server inside the sandbox: has NumPy imported, never runs student code, and forks a
-    fresh zygote per submission after killing every other process and restoring the writable mounts.
-
-    Under bwrap it is PID 1 of the sandbox's PID namespace (bwrap --as-pid-1, so no bwrap init a
-    submission could ptrace and leave code in): `kill(-1)` reaches every other process there, and
-    signals sent from inside cannot kill it. In 'process' mode it kills the previous zygotes'
-    process groups, which nothing can leave (setsid and setpgid refused, stay_in_session)."""
-
-    def __init__(self, control: socket.socket, level: str, session_filter: bytes = b""):
-        self.control, self.level, self.session_filter = control, level, session_filter
-        _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/PID/mem of the master by same-uid processes
-        import ast  # noqa: F401 (lazy imports every zygote would repeat, ~70 ms)
-
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: then no signal from inside gets in
-        if level == "bwrap":  # the sandbox's only writable mounts (/ and /dev are read-only; no /proc)
-            self.roots, self.workdir = list(BWRAP_WRITABLE), "/tmp/work"
-        else:  # the judge's temporary folder for this server
-            self.roots, self.workdir = [os.getcwd()], os.path.join(os.getcwd(), "work")
-        self.baseline = snapshot(self.roots)
-        self.zygotes: list[int] = []
-
-    def kill_others(self) -> None:
-        """Under bwrap: every process but us. (A stuck one makes the judge replace the sandbox.)"""
-        if self.level != "bwrap":
-            for pid in self.zygotes:  # unreaped until here, so their pids (and groups) are not reused
-                for kill in (os.killpg, os.kill):
-                    try:
-                        kill(pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-                os.waitpid(pid, 0)
-        else:
-            while True:
-                try:
-                    os.kill(-1, signal.SIGKILL)  # all but PID 1 (us); zombies count until reaped
-                except ProcessLookupError:
-                    break
-                try:
-                    os.waitpid(-1, 0)  # orphans are ours as PID 1
-                except ChildProcessError:
-                    time.sleep(0.001)  # a dying process not yet handed to us
-        self.zygotes.clear()
-
-    def clear(self) -> bool:
-        """Kill every process left by earlier zygotes and delete every file they made. False if not
-        everything is back as it was at start (the judge then replaces the whole sandbox).
-        Leaves a new empty working folder for the next zygote."""
-        try:
-            self.kill_others()
-            for path in sorted(set(snapshot(self.roots)) - set(self.baseline)):
-                if os.path.lexists(path):  # not already gone with its folder
-                    scrub(path)
-            if snapshot(self.roots) != self.baseline:
-                return False
-            os.mkdir(self.workdir, 0o700)
-            return True
-        except Exception:  # e.g. a tree too deep or too odd to delete: replace the sandbox
-            return False
-
-    def fork_zygote(self, control_fd: int, output_fd: int) -> int:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setsid()
-                if self.level != "bwrap":
-                    stay_in_session(self.session_filter)
-                _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the master in 'process' mode too
-                os.dup2(output_fd, 1)
-                os.dup2(output_fd, 2)
-                os.closerange(3, control_fd)  # the master's socket among them
-                os.closerange(control_fd + 1, 1 << 16)
-                os.chdir(self.workdir)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                np.random.seed()  # a fresh process would have its own entropy
-                serve(socket.socket(fileno=control_fd))
-            finally:
-                os._exit(0)
-        self.zygotes.append(pid)
-        return pid
-
-    def serve(self) -> None:
-        protocol.send(self.control, {"ready": True, "pid": os.getpid(), "layers": LAYERS})
-        while True:
-            try:
-                req = protocol.recv(self.control)
-            except protocol.ChannelClosed:
-                return
-            if req.get("op") == "clear":
-                protocol.send(self.control, {"clean": self.clear()})
-            elif req.get("op") == "zygote":  # fds: the zygote's control socket and output file
-                _, fds, _, _ = socket.recv_fds(self.control, 1, 2)
-                clean = len(fds) == 2 and self.clear()
-                pid = self.fork_zygote(*fds) if clean else None
-                for fd in fds:
-                    os.close(fd)
-                protocol.send(self.control, {"clean": clean, "pid": pid})
-
-
 # --- confinement --------------------------------------------------------------------------------
 PR_CAPBSET_DROP = 24
 
@@ -501,8 +359,9 @@ def drop_privileges() -> str | None:
 
 
 def process_paths() -> tuple[list[str], list[str]]:
-    """What the student may read ('process' level): the interpreter, its packages, the runner's
-    folder (this file and its siblings only), a few system files; and write: the working folder."""
+    """What the student may read ('process' level): the interpreter, its packages, the student-side
+    files of this folder (never the judge's modules beside them), a few system files; and write:
+    the working folder."""
     here = os.path.dirname(os.path.abspath(__file__))
     read = sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
     read += [
@@ -515,7 +374,7 @@ def process_paths() -> tuple[list[str], list[str]]:
         "/dev/null",
         "/dev/zero",
         "/dev/urandom",
-        here,
+        *(os.path.join(here, name) for name in protocol.SANDBOX_FILES),
     ]
     return read, [os.getcwd()]
 
@@ -537,6 +396,12 @@ def confine(level: str, seccomp_filter: bytes) -> list[str]:
     if _sibling("seccomp").install(seccomp_filter):
         layers.append("seccomp")
     return layers
+
+
+def serve_forked_zygote(control: socket.socket) -> None:
+    """A zygote the fork server forked: as serve(), with its own entropy as a fresh process would have."""
+    np.random.seed()
+    serve(control)
 
 
 def stay_in_session(session_filter: bytes) -> None:
@@ -565,7 +430,10 @@ def main() -> None:
     if level != "bwrap" and not master:  # a session leader already (the judge's start_new_session)
         stay_in_session(session_filter)
     if master:
-        Master(socket.socket(fileno=int(fd)), level, session_filter).serve()
+        confine_zygote = (lambda: None) if level == "bwrap" else (lambda: stay_in_session(session_filter))
+        _sibling("fork_master").Master(
+            socket.socket(fileno=int(fd)), level, protocol, LAYERS, confine_zygote, serve_forked_zygote
+        ).serve()
     else:
         serve(socket.socket(fileno=int(fd)))
 

@@ -1,0 +1,187 @@
+"""One graded part's channel to a forked child of the student's process, and the objects living there.
+
+    with proc.part_session() as s:
+        lin = s.new("Linear", 3, 2)
+        y = lin.forward(x); dx = lin.backward(dout)
+
+A call that raises, hangs or kills the child becomes a StudentError whose message is Japanese and
+names the student's own line; the session is then dead and the next one is a fresh child.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import protocol, requests
+from .errors import Missing, StudentCrashed, StudentError, StudentTimeout
+from .received import error_message, received
+from .values import as_float_array, forward_output
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .process import StudentProcess
+
+CALL_TIMEOUT = 5.0
+CELL_TIMEOUT = 10.0
+
+
+def step_reply(replies: list[dict[str, Any]], error: StudentError | None, i: int) -> dict[str, Any]:
+    """Reply i of PartSession.steps; raises the error that stopped the student before step i."""
+    if i < len(replies):
+        return replies[i]
+    # without an error the student stopped at a "missing" reply, which callers raise before
+    raise error or StudentError(f"ステップ {i + 1} は実行されませんでした")
+
+
+class RemoteObject:
+    """A student object living in the student process; methods go through the channel."""
+
+    def __init__(self, session: PartSession, handle: int, class_name: str) -> None:
+        self.session, self.handle, self.class_name = session, handle, class_name
+        self.last_args_changed: list[bool] = []
+        self.last_args_after: list[Any] = []  # the array arguments as the call left them
+        self.last_forward_calls = 0
+        self.last_fetched: dict[str, Any] = {}
+
+    def call(self, method: str, *args: Any, fetch: tuple[str, Sequence[str]] | None = None) -> Any:
+        """obj.method(*args); fetch=(attr, keys) also brings back obj.attr[key] as it is right after
+        the call (in last_fetched, keys that are missing left out), saving a round trip per key."""
+        req, what = requests.call(self.handle, self.class_name, method, *args, fetch=fetch)
+        return self.take_reply(self.session.request(req, what))
+
+    call_request = staticmethod(requests.call)
+    get_request = staticmethod(requests.get)
+    update_request = staticmethod(requests.update)
+
+    def take_reply(self, reply: dict) -> Any:
+        """The result of a call's reply; what the runner observed goes to the last_* attributes."""
+        changed, after = reply.get("args_changed", []), reply.get("args_after", [])
+        self.last_args_changed = [bool(c) for c in changed] if isinstance(changed, list) else []
+        self.last_args_after = after if isinstance(after, list) else []
+        try:
+            self.last_forward_calls = max(0, int(reply.get("forward_calls", 0)))
+        except (TypeError, ValueError, OverflowError):
+            self.last_forward_calls = 0
+        fetched = reply.get("fetched")
+        self.last_fetched = fetched if isinstance(fetched, dict) else {}
+        return reply.get("result")
+
+    def forward(self, *args: Any) -> np.ndarray:
+        return forward_output(self.call("forward", *args), self.class_name)
+
+    def backward(self, *args: Any) -> np.ndarray:
+        return as_float_array(self.call("backward", *args), f"{self.class_name}.backward の戻り値")
+
+
+class PartSession:
+    """One forked student child serving one graded part. Dead after a timeout or crash."""
+
+    def __init__(self, proc: StudentProcess, sock: socket.socket, pid: int) -> None:
+        self.proc, self.sock, self.pid = proc, sock, pid
+        self.dead: str | None = None
+        self.timed_out = False
+
+    def request(self, req: dict, what: str, timeout: float = CALL_TIMEOUT) -> dict:
+        self._send(req, what)
+        reply = self._receive(what, timeout)
+        if "error" in reply and isinstance(reply["error"], dict):
+            raise StudentError(error_message(reply["error"], what))
+        return reply
+
+    def steps(self, steps: list[tuple[dict, str]]) -> tuple[list[dict], StudentError | None]:
+        """Several requests in one round trip: (request, what) pairs, run in order by the student
+        until the first that fails. A step may name the object made by an earlier one as
+        {"h": {"$step": i}}. Each step has its own time limit, as if sent alone.
+
+        Returns the replies received (up to the first that fails, or the first "missing") and the
+        error of the failing step, if any, as request() would have raised it."""
+        replies: list[dict] = []
+        if not steps:
+            return replies, None
+        self._send({"op": "steps", "steps": [req for req, _ in steps]}, steps[0][1])
+        for _, what in steps:
+            reply = self._receive(what, CALL_TIMEOUT)
+            if "error" in reply and isinstance(reply["error"], dict):
+                return replies, StudentError(error_message(reply["error"], what))
+            replies.append(reply)
+            if reply.get("missing"):
+                break
+        return replies, None
+
+    def _send(self, req: dict, what: str) -> None:
+        if self.dead:
+            raise StudentCrashed(self.dead)
+        try:
+            protocol.send(self.sock, req)
+        except OSError:
+            self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+            raise StudentCrashed(self.dead) from None
+
+    def _receive(self, what: str, timeout: float) -> dict:
+        left = self.proc.budget.time_left()
+        over_budget = left is not None and left < timeout
+        if over_budget:
+            timeout = max(left, 0.0)
+        try:
+            reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
+        except protocol.ChannelTimeout:
+            self.timed_out = True
+            self._kill(
+                self.proc.budget.message()
+                if over_budget
+                else f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません"
+            )
+            raise StudentTimeout(self.dead) from None
+        except (protocol.ChannelClosed, OSError):
+            self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+            raise StudentCrashed(self.dead) from None
+        return received(reply)
+
+    def new(self, class_name: str, *args: Any) -> RemoteObject:
+        return self.made(self.request(*self.new_request(class_name, *args)), class_name)
+
+    new_request = staticmethod(requests.new)
+
+    def made(self, reply: dict, class_name: str) -> RemoteObject:
+        """The object a "new" reply names."""
+        if reply.get("missing"):
+            raise Missing(f"クラス {class_name} が定義されていません")
+        return RemoteObject(self, int(reply["h"]), class_name)
+
+    def var(self, name: str) -> Any:
+        reply = self.request({"op": "var", "name": name}, what=f"変数 {name}")
+        if reply.get("missing"):
+            raise Missing(f"変数 {name} が定義されていません")
+        return reply.get("value")
+
+    def run_exercise(self, cell: str, record: str, timeout: float = CELL_TIMEOUT) -> dict:
+        """Execute an exercise cell with `record` (a function) replaced by an argument recorder."""
+        return self.request(
+            {"op": "exec_recording", "cell": cell, "record": record}, what=f"セル {cell}", timeout=timeout
+        )
+
+    def _kill(self, reason: str) -> None:
+        self.dead = reason
+        self.proc.kill_child(self.pid)
+        self.sock.close()
+
+    def close(self) -> None:
+        """The child leaves its loop on "exit" (or on the closed socket) and ends itself; one whose
+        loop the submission took over goes with the whole student process when grading ends."""
+        if not self.dead:
+            try:
+                protocol.send(self.sock, {"op": "exit"})
+            except OSError:
+                pass
+            self.dead = "closed"
+            self.sock.close()
+
+    def __enter__(self) -> PartSession:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

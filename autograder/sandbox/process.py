@@ -1,0 +1,308 @@
+"""The student's process for one submission: a zygote that runs its cells and forks one child per part.
+
+    with StudentProcess() as proc:
+        report = proc.load(cells)                 # [(grade_id, source, run)], per-cell outcome
+        with proc.part_session() as s:            # a forked child for one graded part
+            ...
+
+Without a server the zygote is a new sandboxed Python (launch.py); with one (fork_server.py) it is
+forked by the server's master, and the isolation level is the server's. Making a StudentProcess only
+stores its settings: spawn() (or load(), or part_session()) starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from . import protocol
+from .budget import PartBudget
+from .errors import LoadInterrupted, StudentCrashed
+from .fork_server import ForkServer
+from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
+from .part_session import CELL_TIMEOUT, PartSession
+from .received import error_message
+
+MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
+PRELOAD_BYTES = 64 << 10  # cells sent ahead must fit in the socket's buffer (never wait to send)
+Cell = tuple[str, str, bool]  # (grade_id, source, run)
+
+
+@dataclass
+class CellOutcome:
+    cell: str
+    ok: bool
+    message: str = ""
+
+
+class StudentProcess:
+    """The untrusted process for one submission; `budget` is the wall-clock budget of its parts."""
+
+    def __init__(self, isolation: str = "auto", server: ForkServer | None = None, spin: float = 0.0) -> None:
+        self.isolation, self.server = isolation, server
+        # Seconds each side polls for the other's next message before blocking (protocol.recv): for a
+        # one-shot grade, where the judge and the student each have a core; 0 in batches.
+        self.spin = spin
+        self.budget = PartBudget()
+        self._level: str | None = None
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.control: socket.socket | None = None
+        self.generation = 0  # of the server's zygote
+        self.layers: list[str] = []  # isolation layers the runner reported (recorded_level)
+        self.workdir: str | None = None
+        self.output: IO[bytes] | None = None  # the student's stdout and stderr, size-capped
+        self.outcomes: list[CellOutcome] = []
+        self.cells: list[Cell] = []
+        self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited
+        self.ready = False
+        self.sent_ahead: list[Cell] = []  # cells sent by preload(), outcome unread
+        self.forks_ahead: list[socket.socket] = []  # part children asked for by preload(), unread
+        self.forked: list[tuple[socket.socket, int]] = []  # part children ready for part_session()
+
+    @property
+    def level(self) -> str:
+        """'bwrap' or 'process' (launch.isolation_level), decided on first use."""
+        if self._level is None:
+            self._level = self.server.level if self.server else isolation_level(self.isolation)
+        return self._level
+
+    @property
+    def recorded_level(self) -> str:
+        """The isolation in effect, for the results: the level and each layer the runner confirmed,
+        e.g. 'bwrap+seccomp' or 'process+uid-nobody+landlock+seccomp' (see README, Isolation)."""
+        return "+".join([self.level, *self.layers])
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Launch the runner without waiting: it imports NumPy while the judge gets ready."""
+        level, output = self.level, self._output()
+        self.ready = False
+        if self.server is not None:
+            self.control, self.generation = self.server.zygote(output)
+        else:
+            if self.workdir is None:
+                self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
+            self.popen, self.control = launch_runner(level, ["{fd}", level], output, self.workdir)
+
+    def _output(self) -> IO[bytes]:
+        if self.output is None:
+            self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
+        return self.output
+
+    def _channel(self) -> socket.socket:
+        if self.control is None:
+            raise protocol.ChannelClosed("the student process is not running")
+        return self.control
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
+        self.layers = hello(self._channel())
+        self.ready = True
+
+    def alive(self) -> bool:
+        """Started and, as far as this side can tell, not dead."""
+        return self.control is not None and (self.popen is None or self.popen.poll() is None)
+
+    def stop(self) -> None:
+        if self.control is None:
+            return
+        if self.popen is not None:
+            kill_group(self.popen)
+            self.popen = None
+        elif self.server is not None:
+            self.server.clear(self.generation)
+        self.ready = False
+        self.sent_ahead = []
+        self._drop_forks()
+        self.control.close()
+        self.control = None
+
+    def _drop_forks(self) -> None:
+        for sock in self.forks_ahead + [sock for sock, _ in self.forked]:
+            sock.close()
+        self.forks_ahead, self.forked = [], []
+
+    def close(self) -> None:
+        self.stop()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.output is not None:
+            self.output.close()
+            shutil.rmtree(os.path.dirname(self.output.name), ignore_errors=True)
+
+    def __enter__(self) -> StudentProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- loading cells -----------------------------------------------------------------------
+    def _exec(self, cell: str, source: str, run: bool) -> dict[str, Any]:
+        """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process."""
+        skip = sorted(self.skips.get(cell, ()))
+        if self.sent_ahead:  # load() checked that these are the cells it runs, in order
+            self.sent_ahead.pop(0)
+        else:
+            protocol.send_encoded(self._channel(), _exec_request(cell, source, run, skip))
+        deadline, at = time.monotonic() + CELL_TIMEOUT, None
+        while True:
+            try:
+                reply = protocol.recv(self._channel(), deadline)
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
+                raise LoadInterrupted(isinstance(exc, protocol.ChannelTimeout), at) from None
+            if "at" not in reply:
+                return reply
+            at = (int(reply["at"]), int(reply["line"]))
+
+    def preload(self, cells: list[Cell], forks: int = 0) -> None:
+        """Send the cells now, so that the student runs them while the judge gets ready; load()
+        then reads their outcomes. Only when they fit in the socket's buffer, and only first.
+
+        forks: also ask for this many part children, forked once the cells have run (the zygote
+        forks them while the judge is still starting); part_session() hands them out."""
+        if self.control is None or self.cells or self.sent_ahead:
+            return
+        frames = b"".join(_exec_request(c, s, r) for c, s, r in cells)
+        if len(frames) + forks * 256 > PRELOAD_BYTES:
+            return
+        protocol.send_encoded(self.control, frames)
+        self.sent_ahead = list(cells)
+        for _ in range(forks):
+            self.forks_ahead.append(self._ask_fork())
+
+    def _ask_fork(self) -> socket.socket:
+        """Send one fork request; the zygote answers with the child's pid once it gets there."""
+        control = self._channel()
+        judge_end, child_end = socket.socketpair()
+        with child_end:
+            protocol.send(control, {"op": "fork", "spin": self.spin})
+            socket.send_fds(control, [b"F"], [child_end.fileno()])
+        return judge_end
+
+    def _collect_forks(self) -> None:
+        """After load: read the replies to the forks preload() asked for (the zygote sends them after
+        the cells' outcomes). If the zygote was replaced meanwhile, stop() already dropped them."""
+        ahead, self.forks_ahead = self.forks_ahead, []
+        for i, judge_end in enumerate(ahead):
+            try:
+                reply = protocol.recv(self._channel(), time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
+                self.forked.append((judge_end, int(reply["pid"])))
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError, KeyError, TypeError, ValueError):
+                for sock in ahead[i:]:
+                    sock.close()
+                self.stop()  # out of step with the zygote: part_session() starts a new one
+                return
+
+    def load(self, cells: list[Cell]) -> list[CellOutcome]:
+        """Execute cells in order (run=False only stores the source for later, e.g. exercises).
+
+        A top-level statement that hangs or kills the process is recorded and skipped: the
+        process is restarted with what worked so far and the cell runs again without it, so the
+        rest of the cell (say, the class defined above an `os._exit(0)`) still counts."""
+        if self.sent_ahead and list(cells[: len(self.sent_ahead)]) != self.sent_ahead:
+            self.stop()  # other cells than those sent ahead: start again from a fresh process
+        if self.control is None:
+            self.spawn()
+        self.wait_ready()
+        self.cells, self.outcomes = [], []
+        for cell, source, run in cells:
+            notes: list[str] = []
+            for _attempt in range(MAX_SKIPS + 1):
+                try:
+                    reply = self._exec(cell, source, run)
+                    break
+                except LoadInterrupted as exc:
+                    why = (
+                        "実行が終わりませんでした（無限ループ？）"
+                        if exc.timeout
+                        else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）"
+                    )
+                    where = f" {exc.at[1]} 行目の文" if exc.at else ""
+                    notes.append(f"セル {cell}{where}: {why}。この文を飛ばして採点しました")
+                    self._restart()
+                    if exc.at is None:
+                        reply = {"ok": False, "error": None}
+                        break
+                    self.skips.setdefault(cell, set()).add(exc.at[0])
+            else:
+                reply = {"ok": False, "error": None}
+            if reply.get("error"):
+                notes.append(error_message(reply["error"], f"セル {cell}"))
+            self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
+            self.cells.append((cell, source, run))  # definitions that ran still count
+        if self.sent_ahead:  # cells other than those sent ahead: the zygote is out of step
+            self.stop()
+        elif self.forks_ahead:
+            self._collect_forks()
+        return self.outcomes
+
+    def _restart(self) -> None:
+        """A fresh zygote given the cells loaded so far."""
+        self.stop()
+        self.start()
+        for c, s, r in self.cells:
+            self._exec(c, s, r)
+
+    # -- parts -------------------------------------------------------------------------------
+    def part_session(self) -> PartSession:
+        """A forked child for one part; a dead zygote is first replaced and given the good cells."""
+        for attempt in range(2):
+            if attempt or not self.alive():
+                self._restart()
+            while self.forked:
+                sock, pid = self.forked.pop(0)
+                if not _hung_up(sock):
+                    return PartSession(self, sock, pid)
+                sock.close()  # a child made ahead that died meanwhile (killed by a sibling, say)
+            judge_end = None
+            try:
+                judge_end = self._ask_fork()
+                reply = protocol.recv(self._channel(), time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
+                return PartSession(self, judge_end, int(reply["pid"]))
+            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
+                if judge_end is not None:
+                    judge_end.close()  # a zygote that died unnoticed (possible in server mode)
+        raise StudentCrashed("学生のプロセスを起動できませんでした")
+
+    def kill_child(self, pid: int) -> None:
+        """Ask the zygote to kill a part child (pids are the sandbox's); restart it if it is stuck."""
+        try:
+            protocol.send(self._channel(), {"op": "kill", "pid": pid})
+            protocol.recv(self._channel(), time.monotonic() + 2.0, spin=self.spin)
+        except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
+            self.stop()
+
+    def student_output(self, limit: int = 4000) -> str:
+        if self.output is None:
+            return ""
+        self.output.flush()
+        self.output.seek(0)
+        return self.output.read(limit).decode("utf-8", "replace")
+
+
+def _hung_up(sock: socket.socket) -> bool:
+    """True if the other end of an idle channel is gone (it never writes unasked)."""
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except OSError:
+        return True
+
+
+def _exec_request(cell: str, source: str, run: bool, skip: Sequence[int] = ()) -> bytes:
+    """The frame asking the zygote to run a cell, skipping the top-level statements in skip."""
+    return protocol.encode({"op": "exec", "cell": cell, "source": source, "run": run, "skip": list(skip)})

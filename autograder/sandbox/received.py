@@ -1,0 +1,83 @@
+"""What the student's process sends is untrusted text: bounded and cleaned on the judge's side.
+
+Code that runs on the hidden inputs can put them into an exception's type name or message, so
+every long number is masked before any of it reaches feedback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .launch import MEMORY_BYTES
+
+TEXT_LIMITS = {"type": 60, "message": 200, "function": 60, "code": 120, "cell": 60}
+RECEIVED_TEXT_LIMIT = 200  # any other string in a reply (class names, dict keys, ...)
+# The largest array the judge takes from the student (elements): the graders' own arrays have at
+# most a few dozen, an exercise's recorded setup a few hundred. Anything larger is refused when it
+# arrives, before it is converted or kept (a 60 MiB bool array would be 480 MiB as float64).
+MAX_ELEMENTS = 1 << 20
+# Control characters (but newline and tab), lone surrogates, bidi overrides and other format characters
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+# A number with 4 or more significant digits: how a hidden input or expected value would be spelled
+_LONG_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _significant_digits(number: str) -> int:
+    mantissa = re.split("[eE]", number.lstrip("+-"))[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0"))
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """Student-controlled text as it may be shown: printable, at most `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    text = _UNPRINTABLE.sub("", text[: 4 * limit + 16])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def student_text(value: Any, limit: int) -> str:
+    """clean_text, with every long number (4+ significant digits) masked: code that runs on the
+    hidden inputs can put them into an exception's type name or message, never into feedback."""
+    text = clean_text(value, 4 * limit)
+    text = _LONG_NUMBER.sub(lambda m: m.group(0) if _significant_digits(m.group(0)) < 4 else "…", text)
+    return clean_text(text, limit)
+
+
+def received(value: Any, depth: int = 0) -> Any:
+    """A reply from the student process made safe to keep: strings bounded and cleaned, arrays over
+    MAX_ELEMENTS replaced by {"$big": [dtype, shape]} before anything converts or keeps them."""
+    import numpy as np
+
+    if isinstance(value, str):
+        return student_text(value, RECEIVED_TEXT_LIMIT)
+    if isinstance(value, np.ndarray):
+        return value if value.size <= MAX_ELEMENTS else {"$big": [value.dtype.str, list(value.shape)]}
+    if depth > 32:
+        return None
+    if isinstance(value, list):
+        return [received(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {student_text(k, RECEIVED_TEXT_LIMIT): received(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _where(err: dict[str, Any]) -> str:
+    w = err.get("where")
+    if not isinstance(w, dict):
+        return ""
+    f = {k: student_text(w.get(k, ""), TEXT_LIMITS[k]) for k in ("cell", "function", "code")}
+    return f"（セル {f['cell']} の {f['function']}、{student_text(w.get('line', ''), 12)} 行目: {f['code']}）"
+
+
+def error_message(err: dict[str, Any], what: str) -> str:
+    """The Japanese message for an error the runner reported (runner.error_info) while doing `what`."""
+    kind = student_text(err.get("type", "Error"), TEXT_LIMITS["type"])
+    msg = student_text(err.get("message", ""), TEXT_LIMITS["message"])
+    if kind == "NotImplementedError":
+        return f"{what} はまだ実装されていません（NotImplementedError）{_where(err)}"
+    if kind == "UnsendableValue":
+        return f"{what} の結果を採点側に送れません（NumPy の数値配列・数値・リスト・辞書にしてください。詳細: {msg}）"
+    if kind == "MemoryError":
+        return f"{what} でメモリが足りなくなりました（上限 {MEMORY_BYTES >> 20} MiB）{_where(err)}"
+    return f"{what} で例外 {kind}: {msg} が発生しました{_where(err)}"
