@@ -125,7 +125,7 @@ def _sanitized_sysconfig() -> list[str]:
     import sysconfig
 
     lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    original = lib / f"{sysconfig._get_sysconfigdata_name()}.py"
+    original = lib / f"{sysconfig._get_sysconfigdata_name()}.py"  # type: ignore[attr-defined]
     inside = f"{SANDBOX_PYTHON}/{lib.relative_to(sys.base_prefix)}"
     binds: list[str] = []
     try:

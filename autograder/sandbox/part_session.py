@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import protocol, requests
 from .errors import Missing, StudentCrashed, StudentError, StudentTimeout
@@ -57,7 +57,7 @@ class RemoteObject:
     get_request = staticmethod(requests.get)
     update_request = staticmethod(requests.update)
 
-    def take_reply(self, reply: dict) -> Any:
+    def take_reply(self, reply: dict[str, Any]) -> Any:
         """The result of a call's reply; what the runner observed goes to the last_* attributes."""
         changed, after = reply.get("args_changed", []), reply.get("args_after", [])
         self.last_args_changed = [bool(c) for c in changed] if isinstance(changed, list) else []
@@ -85,21 +85,21 @@ class PartSession:
         self.dead: str | None = None
         self.timed_out = False
 
-    def request(self, req: dict, what: str, timeout: float = CALL_TIMEOUT) -> dict:
+    def request(self, req: dict[str, Any], what: str, timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
         self._send(req, what)
         reply = self._receive(what, timeout)
         if "error" in reply and isinstance(reply["error"], dict):
             raise StudentError(error_message(reply["error"], what))
         return reply
 
-    def steps(self, steps: list[tuple[dict, str]]) -> tuple[list[dict], StudentError | None]:
+    def steps(self, steps: list[tuple[dict[str, Any], str]]) -> tuple[list[dict[str, Any]], StudentError | None]:
         """Several requests in one round trip: (request, what) pairs, run in order by the student
         until the first that fails. A step may name the object made by an earlier one as
         {"h": {"$step": i}}. Each step has its own time limit, as if sent alone.
 
         Returns the replies received (up to the first that fails, or the first "missing") and the
         error of the failing step, if any, as request() would have raised it."""
-        replies: list[dict] = []
+        replies: list[dict[str, Any]] = []
         if not steps:
             return replies, None
         self._send({"op": "steps", "steps": [req for req, _ in steps]}, steps[0][1])
@@ -112,7 +112,7 @@ class PartSession:
                 break
         return replies, None
 
-    def _send(self, req: dict, what: str) -> None:
+    def _send(self, req: dict[str, Any], what: str) -> None:
         if self.dead:
             raise StudentCrashed(self.dead)
         try:
@@ -121,10 +121,10 @@ class PartSession:
             self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
             raise StudentCrashed(self.dead) from None
 
-    def _receive(self, what: str, timeout: float) -> dict:
+    def _receive(self, what: str, timeout: float) -> dict[str, Any]:
         left = self.proc.budget.time_left()
         over_budget = left is not None and left < timeout
-        if over_budget:
+        if left is not None and over_budget:
             timeout = max(left, 0.0)
         try:
             reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
@@ -139,14 +139,14 @@ class PartSession:
         except (protocol.ChannelClosed, OSError):
             self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
             raise StudentCrashed(self.dead) from None
-        return received(reply)
+        return cast(dict[str, Any], received(reply))
 
     def new(self, class_name: str, *args: Any) -> RemoteObject:
         return self.made(self.request(*self.new_request(class_name, *args)), class_name)
 
     new_request = staticmethod(requests.new)
 
-    def made(self, reply: dict, class_name: str) -> RemoteObject:
+    def made(self, reply: dict[str, Any], class_name: str) -> RemoteObject:
         """The object a "new" reply names."""
         if reply.get("missing"):
             raise Missing(f"クラス {class_name} が定義されていません")
@@ -158,7 +158,7 @@ class PartSession:
             raise Missing(f"変数 {name} が定義されていません")
         return reply.get("value")
 
-    def run_exercise(self, cell: str, record: str, timeout: float = CELL_TIMEOUT) -> dict:
+    def run_exercise(self, cell: str, record: str, timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
         """Execute an exercise cell with `record` (a function) replaced by an argument recorder."""
         return self.request(
             {"op": "exec_recording", "cell": cell, "record": record}, what=f"セル {cell}", timeout=timeout
