@@ -176,7 +176,7 @@ def grade_submission(
         if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
             raise GradeInterrupted()
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran
-        level = proc.recorded_level  # the isolation in effect, with its layers (student.py)
+        level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
     results = build_results(plugin, rubric, level)
     results["problems"] = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
     return results

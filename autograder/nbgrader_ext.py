@@ -84,7 +84,7 @@ class JudgeScores(NbGraderPreprocessor):
     """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors`: no student code runs in
     nbgrader's kernel; the isolated judge decides every test cell's score."""
 
-    isolation = Unicode("auto", help="auto, bwrap or process (see autograder.student)").tag(config=True)
+    isolation = Unicode("auto", help="auto, bwrap or process (see autograder.sandbox.launch)").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         from .judge import grade_submission

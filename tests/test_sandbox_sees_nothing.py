@@ -227,3 +227,21 @@ def test_nbgrader_autograde_and_feedback_show_no_secret(tmp_path, secret_env):
         assert not [p for p in (str(ROOT), sys.prefix, sys.base_prefix) if p in text]
     linear = RUBRIC.parts["linear"]
     assert course.scores(c / "gradebook.db")["leaky"][linear.test_cell] == linear.points  # nothing exposed
+
+
+@needs_bwrap
+def test_sandbox_sees_only_the_student_side_files_of_the_package():
+    """launch.py, process.py, part_session.py... are the judge's: bound one by one, the student-side
+    files are all the sandbox's /runner holds."""
+    from autograder.sandbox.protocol import SANDBOX_FILES
+
+    judge_side = {p.name for p in (ROOT / "autograder" / "sandbox").glob("*.py")} - set(SANDBOX_FILES)
+    assert {"launch.py", "process.py", "part_session.py"} <= judge_side
+    with StudentProcess(isolation="bwrap") as proc:
+        proc.spawn()
+        cells = [("probe", "import os\nLISTING = sorted(os.listdir('/runner'))\n", True)]
+        assert [o.ok for o in proc.load(cells)] == [True]
+        with proc.part_session() as s:
+            listing = set(s.var("LISTING"))
+    assert listing - {"__pycache__"} == set(SANDBOX_FILES)
+    assert not listing & judge_side
