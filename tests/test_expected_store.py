@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 
 from autograder.assignment import ROOT
-from autograder.graders import checks, expected_store
+from autograder.graders import expected_store
+from autograder.graders.cache import ExpectedCache, cached
+from autograder.graders.cache import expected_store as on_disk
 from autograder.graders.expected_store import ExpectedStore
+from autograder.graders.session import SHARED_CACHE, GradingSession, current
 from autograder.judge import grade_notebook
 from autograder.sandbox import protocol
 from autograder.sandbox.launch import bwrap_available
@@ -147,33 +150,30 @@ def test_cached_reads_the_store_instead_of_recomputing(tmp_path, monkeypatch):
 
     path = tmp_path / "e.frames"
     for _ in range(2):  # two "processes": the in-memory cache starts empty each time
-        monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
-        monkeypatch.setattr(checks, "_opened", {})
-        with checks.expected_store(path):
-            got = checks.cached(("store-test", 1), reference, compute)
+        with GradingSession(cache=ExpectedCache()).active(), on_disk(path):
+            got = cached(("store-test", 1), reference, compute)
         assert np.array_equal(got["dx"], np.full((2, 2), 0.5))
     assert len(calls) == 1 and path.is_file()
 
     class Other:  # a stand-in reference from another file never reads or writes the store
         __file__ = __file__
 
-    monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
-    with checks.expected_store(path) as store:
-        checks.cached(("store-test", 1), Other(), compute)
+    with GradingSession(cache=ExpectedCache()).active(), on_disk(path) as store:
+        cached(("store-test", 1), Other(), compute)
         assert not store.added
     assert len(calls) == 2
 
 
 def test_the_store_can_be_turned_off(monkeypatch):
     monkeypatch.setenv(expected_store.ENV_PATH, "")
-    with checks.expected_store() as store:
-        assert store is None and checks._store is None
+    with on_disk() as store:
+        assert store is None and current().cache.store is None
 
 
 def test_process_isolation_keeps_nothing_on_disk(tmp_path, monkeypatch):
     path = tmp_path / "e.frames"
     monkeypatch.setenv(expected_store.ENV_PATH, str(path))
-    monkeypatch.setattr(checks, "_expected_cache", OrderedDict())
+    monkeypatch.setattr(SHARED_CACHE, "expected", OrderedDict())
     results = grade_notebook(SOLUTION, isolation="process")
     assert results["score"] == 100 and not path.exists()
 

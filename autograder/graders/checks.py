@@ -30,257 +30,60 @@ tests/bugs/catalog.py, and on the catalog's 45 realistic bugs of the backward an
 
 from __future__ import annotations
 
-import functools
-import os
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autograder.assignment import reference_module_path
 from autograder.sandbox.budget import check_running
 from autograder.sandbox.errors import Missing, StudentError
 from autograder.sandbox.part_session import RemoteObject, step_reply
 from autograder.sandbox.received import clean_text, error_message, student_text
 from autograder.sandbox.values import as_float_array, forward_output, loss_value, too_big
 
-from .expected_store import ExpectedStore, array_digest, store_path
+from .cache import cached, case_cache, expected_store, memo
+from .expected_store import array_digest
+from .messages import assert_forward, assert_gradient, assert_shape, factor_hint, simple_number
+from .numerics import (
+    ANALYTIC_TOL,
+    EXACT_TOL,
+    FD_STEP,
+    FD_STEP_EXACT,
+    FD_TOL,
+    REPEAT_FACTOR,
+    away_from_zero,
+    close,
+    max_relative_error,
+    numerical_gradient,
+)
+from .session import current, inputs_key, recording, seeded
 
-# Central-difference step. Inputs of the graders are O(1) (or much larger, where the step is tiny
-# relative to them); ReLU inputs keep |x| ≥ 100·FD_STEP so a difference never crosses the kink.
-# Truncation ~h²·f''' ≈ 1e-12, rounding ~eps·|f|/h ≈ 1e-10.
-FD_STEP = 1e-6
-# Where the reference forward is affine (Linear, in each of x, W, b) or quadratic (MSELoss, in y),
-# central differences have no truncation error at any step, and a larger step only divides the
-# rounding error: these graders use FD_STEP_EXACT.
-FD_STEP_EXACT = 1e-3
-FD_TOL = 1e-5
-EXACT_TOL = 1e-9
-# The analytic check, on the judge's side: the first backward of the property round against the
-# REFERENCE's analytic backward. A backward by differences (any step h) is off by at least its
-# rounding error eps·|f|/h; equivalent analytic forms differ by rounding only. Measured over 200 seeds
-# (benchmarks/false_failures.py): correct forms at most 1.8e-15 (56× below), the catalog's difference
-# bugs at least 3.6e-12 (sigmoid_numerical_copy, h = 1e-5; 36× above).
-ANALYTIC_TOL = 1e-13
-# The second backward of the property round gets this multiple of the first dout: a backward that
-# neither accumulates nor reuses stale results returns exactly this multiple of its first result.
-REPEAT_FACTOR = -1.5
-
-# --- measurement hook (benchmarks/false_failures.py) -------------------------------------------
-_recorder: list[tuple[str, float, float]] | None = None
-
-
-@contextmanager
-def recording() -> Iterator[list[tuple[str, float, float]]]:
-    """Collect (what, error, tolerance) of every numeric comparison made inside the block."""
-    global _recorder
-    saved, _recorder = _recorder, []
-    try:
-        yield _recorder
-    finally:
-        _recorder = saved
-
-
-def _record(what: str, err: float, tol: float) -> None:
-    if _recorder is not None:
-        _recorder.append((what, err, tol))
-
-
-# --- expected values ---------------------------------------------------------------------------
-def numerical_gradient(
-    f: Callable[[np.ndarray], Any], x: np.ndarray, dout: np.ndarray | None = None, h: float = FD_STEP
-) -> np.ndarray:
-    """Central differences of f at x (x is not modified).
-
-    f scalar-valued: d f / d x. f array-valued: the vector-Jacobian product with `dout`, i.e. the
-    gradient of L = sum(dout * f(x)), differenced output by output before the weighted sum, so the
-    outputs a perturbation does not touch cancel exactly instead of adding rounding noise."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        check_running()
-        orig = x[idx]
-        x[idx] = orig + h
-        fp = np.asarray(f(x), dtype=np.float64)
-        x[idx] = orig - h
-        fm = np.asarray(f(x), dtype=np.float64)
-        x[idx] = orig
-        diff = fp - fm
-        grad[idx] = (float(np.sum(dout * diff)) if dout is not None else float(diff)) / (2 * h)
-    return grad
-
-
-def max_relative_error(got: np.ndarray, expected: np.ndarray) -> float:
-    """max|got - expected| / max(max|got|, max|expected|): stable where gradients are near 0."""
-    scale = max(float(np.max(np.abs(got), initial=0.0)), float(np.max(np.abs(expected), initial=0.0)))
-    if scale == 0.0:
-        return 0.0
-    return float(np.max(np.abs(got - expected)) / scale)
-
-
-def close(got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL) -> bool:
-    """Same shape, finite and within tol (for hints; records nothing)."""
-    expected = np.asarray(expected, dtype=np.float64)
-    return got.shape == expected.shape and bool(np.all(np.isfinite(got))) and max_relative_error(got, expected) <= tol
-
-
-# --- the inputs of this submission ---------------------------------------------------------------
-# Every grader case is drawn from its seed, its salt AND the submission's key (the judge sets it:
-# HMAC of the course secret and the loaded cells, see autograder/course_secret.py), so hidden
-# inputs learnt from one submission are of no use in another.
-_inputs_key: tuple[int, ...] | None = None
-
-
-@contextmanager
-def inputs_key(key: bytes) -> Iterator[None]:
-    """Within the block, cases are drawn for this key (benchmarks and tests give a fixed one)."""
-    global _inputs_key
-    if not isinstance(key, bytes) or not key:
-        raise ValueError("the inputs key is a non-empty bytes value")
-    words = tuple(int.from_bytes(key[i : i + 4].ljust(4, b"\0"), "little") for i in range(0, min(len(key), 32), 4))
-    saved, _inputs_key = _inputs_key, words
-    try:
-        yield
-    finally:
-        _inputs_key = saved
-
-
-def current_inputs_key() -> tuple[int, ...]:
-    if _inputs_key is None:
-        raise RuntimeError("no inputs key set: the judge draws each submission's inputs under checks.inputs_key()")
-    return _inputs_key
-
-
-def seeded(seed: int, salt: int) -> np.random.Generator:
-    """The generator of one grader case: a hidden seed combined with the case's salt and the
-    submission's key."""
-    return np.random.default_rng([seed, salt, *current_inputs_key()])
-
-
-def case_cache(make: Callable[..., dict]) -> Callable[..., dict]:
-    """Build each grader case once per process and inputs key (several tests share a case, and
-    seeding a generator alone costs ~0.1 ms). Its arrays are made read-only, so no check can alter
-    a case another reuses. A case's "key" gets the inputs key, so that every cache keyed by cases
-    (memo, cached and the store on disk) tells submissions apart."""
-
-    @functools.lru_cache(maxsize=4096)
-    def build(inputs: tuple[int, ...], *args: Any, **kwargs: Any) -> dict:
-        case = make(*args, **kwargs)
-        case["key"] = (inputs, case.get("key"))
-        _freeze(case)
-        return case
-
-    @functools.wraps(make)
-    def cached_make(*args: Any, **kwargs: Any) -> dict:
-        return build(current_inputs_key(), *args, **kwargs)
-
-    return cached_make
-
-
-def _freeze(value: Any) -> None:
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _freeze(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _freeze(v)
-
-
-def away_from_zero(x: np.ndarray, margin: float) -> np.ndarray:
-    """x with every |entry| ≥ margin (entries closer to 0 are pushed out, keeping their sign)."""
-    sign = np.where(x < 0, -1.0, 1.0)
-    return np.where(np.abs(x) < margin, sign * (margin + np.abs(x)), x)
-
-
-# --- assertions ----------------------------------------------------------------------------------
-def assert_shape(what: str, got: np.ndarray, shape: tuple[int, ...]) -> None:
-    shape = tuple(shape)
-    if got.shape != shape:
-        if len(shape) == 2 and got.shape == shape[::-1] and shape[0] != shape[1]:
-            hint = "（転置になっていませんか？）"
-        elif got.size != int(np.prod(shape)):
-            hint = "（sum の axis や keepdims、行列積の順番を確認してください）"
-        else:
-            hint = "（reshape や keepdims を確認してください）"
-        raise AssertionError(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}")
-
-
-def assert_gradient(
-    what: str, got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL, hints: Sequence[tuple[np.ndarray, str]] = ()
-) -> None:
-    """Shape, finiteness, then max-normalised error; the message says where and by what factor.
-
-    hints: (a known wrong answer, what it means) pairs; a match is named in the message."""
-    assert_shape(what, got, expected.shape)
-    bad = ~np.isfinite(got)
-    if bad.any():
-        _record(what, float("inf"), tol)
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(
-            f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）。"
-            "exp のオーバーフローや 0 による割り算を確認してください"
-        )
-    err = max_relative_error(got, expected)
-    _record(what, err, tol)
-    if err <= tol:
-        return
-    idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
-    msg = f"{what} の値が違います: 最大相対誤差 {err:.2e}（許容 {tol:.0e}）、最大のずれは位置 {idx}"
-    for candidate, meaning in hints:
-        if close(got, candidate):
-            msg += f"。{meaning}"
-            break
-    else:
-        msg += factor_hint(got, expected)
-    raise AssertionError(msg)
-
-
-def factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
-    """Zero, sign, transposition, or one constant factor between got and expected."""
-    if got.size < 2:  # one number: a ratio would just reveal the expected value
-        return ""
-    if not np.any(got) and np.any(expected):
-        return "。すべて 0 になっています"
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1 and close(got, expected.T):
-        return "。転置になっています（行列積の順番を確認してください）"
-    big = np.abs(expected) > 1e-3 * np.max(np.abs(expected), initial=0.0)
-    if not big.any():
-        return ""
-    ratio = got[big] / expected[big]
-    if abs(ratio[0]) < 1e-3:
-        return ""
-    if np.allclose(ratio, -1.0, rtol=1e-6):
-        return "。符号が逆です"
-    if np.allclose(ratio, ratio[0], rtol=1e-6) and abs(ratio[0] - 1) > 1e-6:
-        return f"。全体が約 {simple_number(ratio[0])} 倍ずれています（係数、平均の取り方、割る数を確認してください）"
-    return ""
-
-
-def simple_number(r: float) -> str:
-    """r as an integer or 1/integer when it is one (the usual factor bugs: N, D, 2, 1/N), else 3 digits."""
-    for value, text in ((r, "{:d}"), (1 / r if r else 0.0, "1/{:d}")):
-        n = round(value)
-        if n and abs(value - n) <= 1e-6 * abs(value):
-            return text.format(n) if text != "{:d}" or n != -1 else "-1"
-    return f"{r:.3g}"
-
-
-def assert_forward(what: str, got: np.ndarray, expected: np.ndarray) -> None:
-    """The student's forward output (or loss) against the reference's: the given forward must be kept."""
-    try:
-        assert_gradient(what, np.atleast_1d(got), np.atleast_1d(np.asarray(expected, dtype=np.float64)), tol=EXACT_TOL)
-    except AssertionError as exc:
-        raise AssertionError(
-            f"{exc}。順伝播（forward）が用意されたものと違う値を返しています。"
-            "forward は変更しないでください（採点は用意された順伝播の勾配と比べます）"
-        ) from None
-
+__all__ = [
+    "ANALYTIC_TOL",
+    "EXACT_TOL",
+    "FD_STEP",
+    "FD_STEP_EXACT",
+    "FD_TOL",
+    "REPEAT_FACTOR",
+    "array_digest",
+    "assert_forward",
+    "assert_gradient",
+    "assert_shape",
+    "away_from_zero",
+    "cached",
+    "case_cache",
+    "close",
+    "expected_store",
+    "factor_hint",
+    "inputs_key",
+    "max_relative_error",
+    "memo",
+    "numerical_gradient",
+    "recording",
+    "seeded",
+    "simple_number",
+]
 
 # --- calling the student -------------------------------------------------------------------------
 MISSING = object()
@@ -304,83 +107,6 @@ def as_result(raw: Any, what: str, require_ndarray: bool = False) -> np.ndarray:
 def call_array(obj: Any, method: str, *args: Any, what: str) -> np.ndarray:
     """obj.method(*args) as a float64 array."""
     return as_result(obj.call(method, *args), what)
-
-
-# Results of student calls shared by several tests of one part (one backward call serves, e.g.,
-# the shape test and the first value check). Entries live as long as their student session.
-_memo: dict[Any, tuple[Any, bool, Any]] = {}
-
-
-def memo(student: Any, key: Any, fn: Callable[[], Any]) -> Any:
-    hit = _memo.get(key)
-    if hit is None or hit[0] is not student:
-        for k in [k for k, v in _memo.items() if v[0] is not student]:
-            del _memo[k]
-        try:
-            hit = (student, True, fn())
-        except (AssertionError, StudentError) as exc:
-            hit = (student, False, exc)
-        _memo[key] = hit
-    if not hit[1]:
-        raise hit[2].with_traceback(None)  # a fresh traceback each time (pytest formats every frame)
-    return hit[2]
-
-
-# Expected values depend only on the (hidden) case and the reference: kept across tests and grades in
-# one process, and, while the judge has opened a store (see conftest.py), on disk between grades. A
-# case's key holds the submission's inputs key, so a regrade of the same code finds its values again
-# while another submission (other inputs) computes its own.
-_expected_cache: OrderedDict[Any, Any] = OrderedDict()
-EXPECTED_CACHE_SIZE = 512
-_store: ExpectedStore | None = None
-_opened: dict[Path, ExpectedStore] = {}  # read once per process (a batch worker grades many)
-
-
-@contextmanager
-def expected_store(path: Path | None = None) -> Iterator[ExpectedStore | None]:
-    """Within the block, cached() also reads and writes expected values on disk (saved at the end).
-    path: by default expected_store.store_path(), which may say to keep nothing (then None)."""
-    global _store
-    path = path or store_path()
-    if path is None:
-        yield None
-        return
-    saved = _store
-    if path not in _opened:
-        _opened[path] = ExpectedStore(path)
-    _store = _opened[path]
-    try:
-        yield _store
-    finally:
-        _store.save()
-        _store = saved
-
-
-@functools.cache
-def _is_the_reference(path: str) -> bool:
-    """Only the reference solution's values go to disk (the store's digest covers its bytes)."""
-    return os.path.samefile(path, reference_module_path())
-
-
-def cached(key: Any, reference: Any, fn: Callable[[], Any]) -> Any:
-    """fn(), computed once per key: the reference's path is part of the key (and, on disk, the
-    bytes of the reference and of the graders: see expected_store)."""
-    reference_file = getattr(reference, "__file__", None)
-    memory_key = (reference_file or id(reference), key)
-    if memory_key in _expected_cache:
-        _expected_cache.move_to_end(memory_key)
-        return _expected_cache[memory_key]
-    if _store is not None and reference_file and _is_the_reference(reference_file):
-        value = _store.get(key)
-        if value is None:
-            value = fn()
-            _store.put(key, value)
-    else:
-        value = fn()
-    _expected_cache[memory_key] = value
-    if len(_expected_cache) > EXPECTED_CACHE_SIZE:
-        _expected_cache.popitem(last=False)
-    return value
 
 
 @dataclass
@@ -743,7 +469,6 @@ MAX_CHECK_ROWS = 200  # the judge re-runs an exercise's check on at most this ma
 MAX_CHECK_PARAMS = 2000
 MAX_CHECK_LAYERS = 30
 MAX_NAMES_SHOWN = 12  # layer names quoted in a message
-_runs: list[tuple[Any, dict]] = []
 
 
 class Exercise:
@@ -759,11 +484,12 @@ class Exercise:
 
     def run(self, student) -> dict:
         """Execute the cell once per student session (the recorder keeps what every run recorded)."""
-        for session, result in _runs:
+        runs = current().exercise_runs
+        for session, result in runs:
             if session is student:
                 return result
         result = student.run_exercise(self.cell, "numerical_gradient_check")
-        _runs[:] = [(student, result)]
+        runs[:] = [(student, result)]
         return result
 
     def setup(self, student, need_call: bool = False) -> dict[str, Any]:
