@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -48,31 +49,46 @@ class Submission:
 
 
 def _replacing(cells: dict[str, str]) -> Callable[[Path], None]:
-    return lambda path: make_submission(path, cells) and None
+    def write(path: Path) -> None:
+        make_submission(path, cells)
+
+    return write
+
+
+def _copy(notebook: Path) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(notebook.read_bytes()) and None
 
 
 def _text(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(text, encoding="utf-8") and None
 
 
-def _renamed_answer_cell(path: Path) -> None:
-    nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "linear":
+def _edited_solution(edit: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Callable[[Path], None]:
+    """The solution with its cell list edited by `edit` (cells the intake must notice are gone)."""
+
+    def write(path: Path) -> None:
+        nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
+        nb["cells"] = edit(nb["cells"])
+        path.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    return write
+
+
+def _grade_id(cell: dict[str, Any]) -> str:
+    return str(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
+
+
+def _rename_linear(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for cell in cells:
+        if _grade_id(cell) == "linear":
             cell["metadata"]["nbgrader"]["grade_id"] = "linear_renamed"
-    path.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def _deleted_answer_cell(path: Path) -> None:
-    nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
-    nb["cells"] = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "sigmoid"]
-    path.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+    return cells
 
 
 def submissions() -> list[Submission]:
     subs = [
-        Submission("solution", lambda p: p.write_bytes(SOLUTION.read_bytes()) and None),
-        Submission("release", lambda p: p.write_bytes(RELEASE.read_bytes()) and None),
+        Submission("solution", _copy(SOLUTION)),
+        Submission("release", _copy(RELEASE)),
     ]
     subs += [Submission(f"bug-{e.name}", _replacing({e.cell: e.source})) for e in BUGS]
     subs += [Submission(f"form-{e.name}", _replacing({e.cell: e.source})) for e in FORMS]
@@ -92,8 +108,10 @@ def submissions() -> list[Submission]:
         Submission("intake-symlink", lambda p: p.symlink_to(SOLUTION)),
         Submission("intake-invalid-json", _text('{"cells": [')),
         Submission("intake-not-a-notebook", _text('{"hello": "world"}')),
-        Submission("intake-renamed-cell", _renamed_answer_cell),
-        Submission("intake-deleted-cell", _deleted_answer_cell),
+        Submission("intake-renamed-cell", _edited_solution(_rename_linear)),
+        Submission(
+            "intake-deleted-cell", _edited_solution(lambda cells: [c for c in cells if _grade_id(c) != "sigmoid"])
+        ),
     ]
     return subs
 

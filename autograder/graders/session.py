@@ -1,17 +1,19 @@
 """The state of one grading run: the submission's inputs key, the measurement recorder, the caches.
 
-The judge's pytest plugin (autograder.judge_plugin.JudgePlugin) owns one GradingSession and makes it
-the active one while pytest runs; benchmarks and tests that call graders in-process activate their
-own (`with GradingSession(key).active(): ...`). The graders reach it through the `grading` fixture
-(conftest.py) or, below a fixture, through current(): one pointer instead of a global per concern.
+The judge activates one for each submission around its pytest run (`inputs_key(submission_key)` in
+judge.py); benchmarks and tests that call graders in-process activate their own. The graders reach
+it through current(): one pointer instead of a global per concern. (Issue 10's next step: the
+judge's plugin owns the session and a fixture hands it to the graders.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+import numpy as np
 
 from .cache import ExpectedCache
 
@@ -32,15 +34,6 @@ class GradingSession:
         if self.inputs_key is None:
             raise RuntimeError("no inputs key set: the judge draws each submission's inputs under its key")
         return self.inputs_key
-
-    @contextmanager
-    def inputs(self, key: bytes) -> Iterator[None]:
-        """Within the block, cases are drawn for this key."""
-        saved, self.inputs_key = self.inputs_key, words(key)
-        try:
-            yield
-        finally:
-            self.inputs_key = saved
 
     @contextmanager
     def recording(self) -> Iterator[list[Measurement]]:
@@ -82,20 +75,18 @@ def current() -> GradingSession:
 
 
 # --- for callers outside the judge's pytest run (benchmarks, tests) --------------------------------
-def inputs_key(key: bytes) -> Any:
+def inputs_key(key: bytes) -> AbstractContextManager[GradingSession]:
     """A session drawing cases for this key, active within the block."""
     return GradingSession(key).active()
 
 
-def recording() -> Any:
+def recording() -> AbstractContextManager[list[Measurement]]:
     """The active session's recorder, within the block (see GradingSession.recording)."""
     return current().recording()
 
 
-def seeded(seed: int, salt: int) -> Any:
+def seeded(seed: int, salt: int) -> np.random.Generator:
     """The generator of one grader case: a hidden seed combined with the case's salt and the
     submission's key (HMAC of the course secret and the loaded cells, see
     autograder/course_secret.py), so hidden inputs learnt from one submission are of no use in another."""
-    import numpy as np
-
     return np.random.default_rng([seed, salt, *current().current_inputs_key()])
