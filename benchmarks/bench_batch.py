@@ -1,6 +1,7 @@
 """The batch against plain nbgrader on one class, and the batch's peak memory.
 
     .venv/bin/python benchmarks/bench_batch.py [--n 100] [--workers 2] [--memory-only] [--keep DIR]
+    .venv/bin/python benchmarks/bench_batch.py --n 40 --compare /tmp/base [--rounds 3]
 
 Builds a temporary course (`nbgrader generate_assignment` from the committed source) with N
 submissions, student ids s0000..., cycling through a few variants: correct, and one answer cell
@@ -175,7 +176,8 @@ class MemorySampler(threading.Thread):
 # -- the two routes ---------------------------------------------------------------------------------
 
 
-def run_batch(course: Path, workers: int) -> dict[str, Any]:
+def run_batch(course: Path, workers: int, tree: Path = ROOT) -> dict[str, Any]:
+    """The batch of the kit checked out in `tree` (this one by default) over `course`."""
     cmd = [
         sys.executable,
         "-m",
@@ -191,7 +193,7 @@ def run_batch(course: Path, workers: int) -> dict[str, Any]:
     ]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=tree, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     sampler = MemorySampler(proc.pid)
     sampler.start()
@@ -304,7 +306,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="batch workers (default 2)")
     parser.add_argument("--memory-only", action="store_true", help="time and measure the batch only (no nbgrader run)")
     parser.add_argument("--keep", metavar="DIR", help="build the courses in DIR and keep them")
+    parser.add_argument(
+        "--compare",
+        metavar="TREE",
+        type=Path,
+        help="also run the batch of the kit checked out in TREE (e.g. a git worktree of the previous commit), "
+        "alternating with this one, on copies of the same course; prints both and checks their gradebooks agree",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --compare: alternating runs per tree (default 1)")
     args = parser.parse_args()
+    if args.compare is not None:
+        compare_trees(args)
+        return
 
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="nb74-bench-batch-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -374,6 +387,42 @@ def main() -> None:
             for line in bad[:10]:
                 print("  DISAGREE " + line)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compare_trees(args: argparse.Namespace) -> None:
+    """This tree's batch and TREE's, alternating on copies of one course: wall time and peak memory of each."""
+    trees = {"this": ROOT, "compare": args.compare.resolve()}
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="nb74-bench-batch-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+        base = tmp / "base"
+        build_course(base, args.n)
+        print(f"course: {args.n} submissions; trees: this = {ROOT}, compare = {trees['compare']}")
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+        scores: dict[str, dict[str, dict[str, float]]] = {}
+        for r in range(args.rounds):
+            for name, tree in trees.items():
+                course = copy_course(base, tmp / f"{name}-{r}")
+                runs[name].append(run_batch(course, args.workers, tree))
+                scores[name] = gradebook_scores(course / "gradebook.db")
+                shutil.rmtree(course, ignore_errors=True)
+        print()
+        print(f"{'tree':<10}{'walls (s)':<28}{'median':>9}{'per submission':>16}{'tree RSS peak':>15}")
+        for name, rs in runs.items():
+            walls = sorted(x["wall"] for x in rs)
+            median = walls[len(walls) // 2]
+            peak = max(x["memory"].peak_tree for x in rs)
+            shown = " ".join(f"{x['wall']:.1f}" for x in rs)
+            print(f"{name:<10}{shown:<28}{median:>8.1f}s{median / args.n:>15.2f}s{mib(peak):>15}")
+        same = scores["this"] == scores["compare"]
+        print(f"\ngradebook scores identical between the two trees: {same}")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if not same:
+            raise SystemExit(1)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
