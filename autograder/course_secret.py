@@ -75,5 +75,5 @@ def cells_digest(cells: Sequence[tuple[str, str, bool]] | Sequence[tuple[str, st
 
 
 def submission_key(cells: Sequence[tuple[str, str, bool]]) -> bytes:
-    """The per-submission key the graders' inputs are drawn from (see checks.inputs_key)."""
+    """The per-submission key the graders' inputs are drawn from (see graders/session.py)."""
     return hmac.new(course_secret(), cells_digest(cells), hashlib.sha256).digest()

@@ -163,16 +163,15 @@ def grade_submission(
         import pytest
 
         from .course_secret import submission_key
-        from .graders.checks import inputs_key
         from .judge_plugin import JudgePlugin
 
-        plugin = JudgePlugin(proc, rubric, problems, cells)  # loads the cells when a test needs them
+        # the plugin loads the cells when a test needs them; the key draws this submission's hidden inputs
+        plugin = JudgePlugin(proc, rubric, problems, cells, inputs_key=submission_key(cells))
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
-        with inputs_key(submission_key(cells)):  # this submission's hidden inputs
-            pytest.main(args, plugins=[plugin])
+        pytest.main(args, plugins=[plugin])
         if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
             raise GradeInterrupted()
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran

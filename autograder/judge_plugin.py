@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from .assignment import Rubric
+from .graders.session import GradingSession
 from .sandbox.errors import StudentCrashed, StudentError, StudentTimeout
 from .sandbox.process import StudentProcess
 
@@ -35,8 +36,10 @@ class JudgePlugin:
         rubric: Rubric,
         cell_problems: dict[str, str],
         cells: list[tuple[str, str, bool]] = (),
+        inputs_key: bytes | None = None,
     ):
         self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
+        self.grading_session = GradingSession(inputs_key)  # the graders' state for this submission
         self.cells, self.loaded = list(cells), False
         self.outcomes: dict[str, TestOutcome] = {}
         self.cases: Counter[tuple[str, str]] = Counter()

@@ -46,7 +46,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from autograder.assignment import load_rubric, reference_module_path  # noqa: E402
-from autograder.graders import checks  # noqa: E402
+from autograder.graders import numerics  # noqa: E402
+from autograder.graders import session as grading  # noqa: E402
 from autograder.judge import collect_cells  # noqa: E402
 from autograder.sandbox import runner  # noqa: E402
 from autograder.sandbox.errors import StudentError  # noqa: E402
@@ -175,7 +176,7 @@ def run_part(
         sig = inspect.signature(fn).parameters
         fixtures = {"student": session, "reference": reference, "passed_parts": passed}
         kwargs.update({n: v for n, v in fixtures.items() if n in sig})
-        with checks.inputs_key(BENCHMARK_KEY), checks.recording() as rec, warnings.catch_warnings():
+        with grading.inputs_key(BENCHMARK_KEY), grading.recording() as rec, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 fn(**kwargs)
@@ -190,7 +191,7 @@ TOLERANCES = ("FD_TOL", "EXACT_TOL", "ANALYTIC_TOL")
 
 
 def tol_kind(tol: float) -> str:
-    return next((kind for kind in TOLERANCES if tol == getattr(checks, kind)), f"tol={tol:g}")
+    return next((kind for kind in TOLERANCES if tol == getattr(numerics, kind)), f"tol={tol:g}")
 
 
 class Correct:
@@ -372,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         if ratio >= overall.get(kind, (-1,))[0]:
             overall[kind] = (ratio, err, part)
     for kind, (ratio, err, part) in sorted(overall.items()):
-        print(f"WORST correct {kind}: error {err:.2e} ({part}) = {ratio:.2e} × {kind} ({getattr(checks, kind):.0e})")
+        print(f"WORST correct {kind}: error {err:.2e} ({part}) = {ratio:.2e} × {kind} ({getattr(numerics, kind):.0e})")
     print(f"worst error-to-tolerance ratio of correct code: {max((v[0] for v in overall.values()), default=0):.2e}")
 
     missed_any = 0
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                 if kind in caught and 0 < v < smallest.get(kind, (np.inf, ""))[0]:
                     smallest[kind] = (v, name)
         for kind, (v, name) in sorted(smallest.items()):
-            print(f"SMALLEST bug error caught by {kind}: {v:.2e} ({name}) = {v / getattr(checks, kind):.2e} × {kind}")
+            print(f"SMALLEST bug error caught by {kind}: {v:.2e} ({name}) = {v / getattr(numerics, kind):.2e} × {kind}")
         print(f"bugs undetected on some seed: {missed_any}")
     print(f"time {time.perf_counter() - start:.1f} s")
     return 1 if r["false"] or r["ex"] or missed_any else 0

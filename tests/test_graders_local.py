@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from autograder.assignment import load_rubric
-from autograder.graders import checks
+from autograder.graders import numerics, session
 from benchmarks.false_failures import BENCHMARK_KEY, LocalStudent, grader_cases, load_reference, run_part
 from benchmarks.false_failures import main as benchmark_main
 from tests.bugs.catalog import BUGS
@@ -29,7 +29,7 @@ BY_NAME = {e.name: e for e in BUGS}
 @pytest.fixture(autouse=True)
 def inputs_key():
     """Cases drawn here directly (not through run_part) need a key too, as in the judge."""
-    with checks.inputs_key(BENCHMARK_KEY):
+    with session.inputs_key(BENCHMARK_KEY):
         yield
 
 
@@ -95,7 +95,7 @@ def test_inputs_have_the_promised_properties():
         assert x.max() == 1000 and x.min() == -1000 and (np.abs(x) < 5).any()
     relu = module("relu")
     x = relu.make_kink_case(relu.SEED)["x"]
-    assert np.abs(x).min() >= 100 * checks.FD_STEP and np.abs(x).max() <= 1e-2
+    assert np.abs(x).min() >= 100 * numerics.FD_STEP and np.abs(x).max() <= 1e-2
     assert (x > 0).any() and (x < 0).any()
     for seed in relu.SEEDS:
         for shape in relu.SHAPES:

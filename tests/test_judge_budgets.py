@@ -26,7 +26,7 @@ import pytest
 
 from autograder.assignment import ROOT, load_rubric
 from autograder.course_secret import ENV_SECRET, submission_key
-from autograder.graders import checks
+from autograder.graders.session import inputs_key
 from autograder.judge import MAX_OUTPUT_CHARS, collect_cells, grade_notebook, part_scores, read_submission
 from tests.bugs.catalog import CACHE_X, with_backward
 from tests.submissions import answer_source, make_submission
@@ -60,7 +60,7 @@ def linear_inputs(notebook: Path) -> list[dict]:
     from autograder.graders import test_linear
 
     cells, _ = collect_cells(read_submission(notebook), RUBRIC)
-    with checks.inputs_key(submission_key(cells)):
+    with inputs_key(submission_key(cells)):
         return test_linear.cases() + [test_linear.property_case(test_linear.SEED)]
 
 

@@ -5,7 +5,13 @@
 - `reference`: the trusted reference implementation (solutions/<assignment>/reference.py); while
   it is in use, expected values computed from it are also kept on disk between grades (bwrap only).
 - `passed_parts`: names of the parts graded so far with full points (for the integration part).
-- `exercise`: the recorded numerical_gradient_check calls of this part's exercise cell.
+- `grading` (autouse): the GradingSession of this run (graders/session.py: the submission's inputs
+  key, the measurement recorder, the caches), owned by the plugin and active while the graders run.
+
+The plugin is the judge's JudgePlugin (autograder/judge_plugin.py); a caller running the graders
+in-process (benchmarks/false_failures.py) passes its own object with the same interface:
+`is_nb74_judge`, `grading_session`, `ensure_loaded()`, `proc` (`part_session()`, `level`) and
+`parts_with_full_points()`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from autograder.assignment import reference_module_path
 from autograder.sandbox.errors import StudentTimeout
 from autograder.sandbox.part_session import PartSession
 
-from .checks import expected_store
+from .cache import expected_store
+from .session import GradingSession
 
 
 def _plugin(request: pytest.FixtureRequest):
@@ -29,6 +36,12 @@ def _plugin(request: pytest.FixtureRequest):
         if getattr(plugin, "is_nb74_judge", False):
             return plugin
     raise RuntimeError("the graders run only under the judge: python -m autograder grade ...")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def grading(request: pytest.FixtureRequest) -> Iterator[GradingSession]:
+    with _plugin(request).grading_session.active() as session:
+        yield session
 
 
 class LiveSession:

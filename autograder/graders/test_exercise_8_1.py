@@ -3,13 +3,11 @@
 The answer cell runs with numerical_gradient_check replaced by a recorder; the recorded arguments
 (model as described layers, loss class, X, t) are graded, and the check is re-run here with the
 REFERENCE classes on the student's parameters and data, so a backward bug is never charged twice.
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
 
-from .checks import Exercise
+from .exercise import Exercise
 
 EXERCISE = Exercise("exercise_8_1", "81", dims=[2, 4, 3], loss="SoftmaxCrossEntropy", classes=3)
 

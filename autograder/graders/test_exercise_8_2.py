@@ -3,13 +3,11 @@
 The answer cell runs with numerical_gradient_check replaced by a recorder; the recorded arguments
 (model as described layers, loss class, X, t) are graded, and the check is re-run here with the
 REFERENCE classes on the student's parameters and data, so a backward bug is never charged twice.
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
 
-from .checks import Exercise
+from .exercise import Exercise
 
 EXERCISE = Exercise("exercise_8_2", "82", dims=[3, 8, 8, 4, 1], loss="MSELoss", classes=None)
 

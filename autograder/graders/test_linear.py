@@ -2,15 +2,16 @@
 
 Inputs come from hidden seeds (the visible test uses other values): a batch of one, non-square
 weights, a single output, and a square layer (where a transposed gradient keeps its shape).
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from .checks import FD_STEP_EXACT, BackwardGrader, case_cache, seeded
+from .backward import BackwardGrader
+from .cache import case_cache
+from .numerics import FD_STEP_EXACT
+from .session import seeded
 
 GRADER = BackwardGrader("Linear", params=("W", "b"), fd_step=FD_STEP_EXACT)  # affine in x, W, b
 SHAPES = [(1, 3, 2), (5, 4, 7), (8, 6, 1), (4, 3, 3)]  # (N, D_in, D_out)

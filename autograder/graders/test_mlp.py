@@ -5,8 +5,6 @@ The network is composed here, layer by layer, from the student's Linear and acti
 full points, so a bug in a layer is charged once, on that layer's part; a case where neither the
 Linear nor the activation would be the student's cannot be graded and fails, saying which parts it
 waits for. Expected values: central differences of the same network built from reference layers.
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
@@ -16,22 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.sandbox.part_session import RemoteObject, step_reply
-from autograder.sandbox.values import forward_output
-
-from .checks import (
-    MISSING,
-    array_digest,
-    as_result,
-    assert_forward,
-    assert_gradient,
-    assert_shape,
-    cached,
-    call_array,
-    case_cache,
-    numerical_gradient,
-    seeded,
-)
+from .backward import as_result
+from .cache import cached, case_cache
+from .calls import MISSING, Round
+from .expected_store import array_digest
+from .messages import assert_forward, assert_gradient, assert_shape
+from .numerics import numerical_gradient
+from .session import seeded
 
 # activation -> (class name, part name)
 ACTIVATIONS = {"relu": ("ReLU", "relu"), "sigmoid": ("Sigmoid", "sigmoid"), "tanh": ("Tanh", "tanh")}
@@ -63,27 +52,25 @@ class Network:
             specs.append(("Linear", (dims[i], dims[i + 1]), params[i], "linear" in use_student))
             if i < len(dims) - 2:
                 specs.append((cls_name, (), None, part in use_student))
-        steps, made = [], {}  # made: layer index -> its "new" step
-        for k, (name, args, _, theirs) in enumerate(specs):
-            if theirs:
-                made[k] = len(steps)
-                steps.append(student.new_request(name, *args))
-        for k, (name, _, wb, theirs) in enumerate(specs):
-            if theirs and wb is not None:
-                steps.append(RemoteObject.update_request({"$step": made[k]}, name, "params", {"W": wb[0], "b": wb[1]}))
-        replies, error = student.steps(steps)
+        with Round(student) as r:  # every layer made first, then every Linear given its parameters
+            made = {k: r.new(name, *args) for k, (name, args, _, theirs) in enumerate(specs) if theirs}
+            assigned = [
+                made[k].set("params", {"W": wb[0], "b": wb[1]})
+                for k, (_, _, wb, _) in enumerate(specs)
+                if k in made and wb is not None
+            ]
         self.student = student
         self.layers: list[tuple[str, Any, bool]] = []  # (class name, layer, is the student's)
         for k, (name, args, wb, theirs) in enumerate(specs):
             if theirs:
-                layer = student.made(step_reply(replies, error, made[k]), name)
+                layer = made[k].object()
             else:
                 layer = getattr(reference, name)(*args)
                 if wb is not None:
                     layer.params["W"], layer.params["b"] = wb[0].copy(), wb[1].copy()
             self.layers.append((name, layer, theirs))
-        if error is not None:  # a params assignment failed
-            raise error
+        for done in assigned:
+            done.value()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shapes = []
@@ -96,9 +83,8 @@ class Network:
         for k in reversed(range(len(self.layers))):
             name, layer, theirs = self.layers[k]
             if theirs:  # checked before a reference layer gets it
-                dout = call_array(
-                    layer, "backward", dout, what=f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値"
-                )
+                what = f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値"
+                dout = as_result(layer.call("backward", dout), what)
                 assert_shape(f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値", dout, self.input_shapes[k])
             else:
                 dout = layer.backward(dout)
@@ -107,19 +93,20 @@ class Network:
     def grads(self) -> list[tuple[int, str, np.ndarray]]:
         """Every Linear's grads['W'] and grads['b'], the student's read in one round trip."""
         linears = [(layer, theirs) for name, layer, theirs in self.layers if name == "Linear"]
-        wanted = [(k, key) for k, (_, theirs) in enumerate(linears) if theirs for key in ("W", "b")]
-        replies, error = self.student.steps(
-            [RemoteObject.get_request(linears[k][0].handle, "Linear", "grads", key) for k, key in wanted]
-        )
+        with Round(self.student) as r:
+            read = {
+                (k, key): r.on(layer).get("grads", key)
+                for k, (layer, theirs) in enumerate(linears)
+                if theirs
+                for key in ("W", "b")
+            }
         out = []
         for k, (layer, theirs) in enumerate(linears):
             for key in ("W", "b"):
                 if not theirs:
                     out.append((k, key, np.asarray(layer.grads[key])))
                     continue
-                reply = step_reply(replies, error, wanted.index((k, key)))
-                raw = MISSING if reply.get("missing") else reply.get("value")
-                out.append((k, key, as_result(raw, f"Linear.grads['{key}']")))
+                out.append((k, key, as_result(read[k, key].value(), f"Linear.grads['{key}']")))
         return out
 
 
@@ -263,26 +250,17 @@ def forward_both_backward_first(student, name: str, drawn, dout) -> tuple[np.nda
     """Two instances of the student's class (with their params), forward each, backward the first:
     one round trip. Returns dx and the first instance's grads (MISSING where absent)."""
     args = (4, 2) if name == "Linear" else ()
-    steps, news = [], []
-    for _, wb in drawn:
-        news.append(len(steps))
-        steps.append(student.new_request(name, *args))
-        if wb is not None:
-            steps.append(RemoteObject.update_request({"$step": news[-1]}, name, "params", {"W": wb[0], "b": wb[1]}))
-    setup = len(steps)
-    for i, (x, _) in enumerate(drawn):
-        steps.append(RemoteObject.call_request({"$step": news[i]}, name, "forward", x))
-    steps.append(
-        RemoteObject.call_request(
-            {"$step": news[0]}, name, "backward", dout, fetch=("grads", ("W", "b")) if name == "Linear" else None
-        )
-    )
-    replies, error = student.steps(steps)
-    first, _ = (student.made(step_reply(replies, error, i), name) for i in news)
-    for i in range(setup, setup + len(drawn)):
-        forward_output(step_reply(replies, error, i).get("result"), name)
-    dx = as_result(first.take_reply(step_reply(replies, error, len(steps) - 1)), f"{name}.backward の戻り値")
-    return dx, {k: first.last_fetched.get(k, MISSING) for k in ("W", "b")}
+    with Round(student) as r:
+        layers = [r.new(name, *args, params=None if wb is None else {"W": wb[0], "b": wb[1]}) for _, wb in drawn]
+        outputs = [layer.forward(x) for layer, (x, _) in zip(layers, drawn, strict=True)]
+        first = layers[0].backward(dout, grads=("W", "b") if name == "Linear" else ())
+    for layer in layers:
+        layer.object()
+    for out in outputs:
+        out.value()
+    call = first.value()
+    dx = as_result(call.result, f"{name}.backward の戻り値")
+    return dx, {k: call.grads.get(k, MISSING) for k in ("W", "b")}
 
 
 def _independent_expected(reference, ref, x, dout) -> dict[str, np.ndarray]:

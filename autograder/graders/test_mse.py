@@ -1,15 +1,16 @@
 """MSELoss.backward: dL/dy against central differences of the reference forward (mean over all N·D).
 
 Shapes with D > 1 and with N = 1 tell 2/(N·D) apart from 2/N and from 2/D.
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from .checks import FD_STEP_EXACT, BackwardGrader, case_cache, seeded
+from .backward import BackwardGrader
+from .cache import case_cache
+from .numerics import FD_STEP_EXACT
+from .session import seeded
 
 GRADER = BackwardGrader("MSELoss", loss=True, result_name="dL/dy", fd_step=FD_STEP_EXACT)  # quadratic in y
 SHAPES = [(1, 3), (4, 1), (5, 3), (3, 4)]  # (N, D)

@@ -3,8 +3,6 @@
 No input is closer to 0 than 100 difference steps (|x| ≥ 1e-4 > FD_STEP = 1e-6), so every
 difference stays on one linear piece and is exact up to rounding; x = 0 itself is never used
 (any subgradient there is accepted: masks x > 0 and x >= 0 are both correct).
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
@@ -12,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .checks import BackwardGrader, away_from_zero, case_cache, seeded
+from .backward import BackwardGrader
+from .cache import case_cache
+from .numerics import away_from_zero
+from .session import seeded
 
 GRADER = BackwardGrader("ReLU")
 SHAPES = [(1, 4), (3, 5), (6, 2), (4, 4)]

@@ -5,8 +5,6 @@ is of order 1000, and a difference of it loses about eps·1000/h of the gradient
 9.8e-7 relative (200 seeds), a tenth of FD_TOL, where moderate inputs stay below 1e-8 — so there the
 expected value is the reference's analytic gradient (p - t)/N, compared to rounding (EXACT_TOL),
 and the student's loss is compared with the reference's.
-
-PYTEST_DONT_REWRITE: no bare asserts here; the checks raise AssertionError with Japanese messages.
 """
 
 from __future__ import annotations
@@ -14,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .checks import EXACT_TOL, BackwardGrader, case_cache, seeded
+from .backward import BackwardGrader
+from .cache import case_cache
+from .numerics import EXACT_TOL
+from .session import seeded
 
 GRADER = BackwardGrader("SoftmaxCrossEntropy", loss=True, result_name="dL/dx")
 SHAPES = [(1, 3), (4, 3), (5, 2), (3, 5)]  # (N, C)

@@ -1,0 +1,265 @@
+"""Grading one class's backward (Linear, the activations, the losses) against the reference.
+
+Expected values are central differences of the REFERENCE forward on the grader's hidden inputs
+(never the student's forward, never the student's backward of another part). Every check reads
+the student's results from two memoised rounds per case: `round` (forward, backward) serves the
+shape and value tests; `property_round` (forward, backward, a second forward, backward, backward
+again) the latest-cache, repeat, dout-untouched and analytic tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox.errors import StudentError
+from autograder.sandbox.part_session import PartSession
+from autograder.sandbox.received import student_text
+from autograder.sandbox.values import as_float_array, too_big
+
+from .backward_part import BackwardPart
+from .cache import Case, memo
+from .calls import MISSING, Backward, Future, Remote, Round
+from .messages import assert_forward, assert_gradient, assert_shape
+from .numerics import ANALYTIC_TOL, EXACT_TOL, FD_TOL, REPEAT_FACTOR
+
+
+def as_result(raw: Any, what: str, require_ndarray: bool = False) -> np.ndarray:
+    """A described value from the student as a float64 array, or a Japanese AssertionError."""
+    if raw is MISSING:
+        raise AssertionError(f"{what} がありません（backward で代入してください）")
+    if raw is None:
+        raise AssertionError(f"{what} が None です（backward で計算して、return / 代入していますか？）")
+    if require_ndarray and not isinstance(raw, np.ndarray) and too_big(raw) is None:
+        kind = student_text(raw["$obj"] if isinstance(raw, dict) and "$obj" in raw else type(raw).__name__, 60)
+        raise AssertionError(f"{what} が np.ndarray ではありません（{kind}）。NumPy 配列にしてください")
+    try:
+        return as_float_array(raw, what)
+    except StudentError as exc:
+        raise AssertionError(str(exc)) from None
+
+
+@dataclass
+class PropertyRound:
+    """The three backward calls of a property round, each its own Future.
+
+    first: after forward(x), for the dout-untouched and analytic checks; latest: after a backward
+    and a new forward(x2), for the latest-cache check; repeat: a second backward after that same
+    forward, with dout × REPEAT_FACTOR, for the repeat check. latest fails too if forward(x2) did."""
+
+    first: Future[Backward]
+    latest: Future[Backward]
+    repeat: Future[Backward]
+
+
+class BackwardGrader(BackwardPart):
+    """Grades one class's backward (see BackwardPart for what a case holds)."""
+
+    # -- the student's rounds --
+    def new(self, r: Round, case: Case) -> Remote:
+        """The student's object, with the case's parameters."""
+        shape = case["W"].shape if self.params else ()
+        return r.new(self.class_name, *shape, params={k: case[k] for k in self.params})
+
+    def forward(self, obj: Remote, case: Case, second: bool = False) -> Future[np.ndarray]:
+        inputs = self.forward_inputs(case, second)
+        return obj.loss(*inputs) if self.loss else obj.forward(*inputs)
+
+    def backward(self, obj: Remote, case: Case, scale: float = 1.0) -> Future[Backward]:
+        """backward(scale · dout) (a loss's backward() takes no argument), reading the grads after it."""
+        args = () if self.loss else (case["dout"] * scale,)
+        return obj.backward(*args, grads=self.params)
+
+    def round(self, student: PartSession, case: Case) -> tuple[np.ndarray, Backward]:
+        """forward, backward (memoised per case: one call serves the shape and value tests)."""
+
+        def run() -> tuple[np.ndarray, Backward]:
+            with Round(student) as r:
+                obj = self.new(r, case)
+                out, call = self.forward(obj, case), self.backward(obj, case)
+            return out.value(), call.value()
+
+        return memo(student, (self.class_name, "round", case["key"]), run)
+
+    def property_round(self, student: PartSession, case: Case) -> PropertyRound:
+        """forward(x); backward; forward(x2); backward; backward(REPEAT_FACTOR · dout), one round.
+
+        A failing call costs only the tests that need it or a later one (see PropertyRound)."""
+
+        def run() -> PropertyRound:
+            with Round(student) as r:
+                obj = self.new(r, case)
+                out = self.forward(obj, case)
+                first = self.backward(obj, case)
+                self.forward(obj, case, second=True)
+                latest = self.backward(obj, case)
+                repeat = self.backward(obj, case, REPEAT_FACTOR)
+            out.value()
+            return PropertyRound(first, latest, repeat)
+
+        return memo(student, (self.class_name, "property", case["key"]), run)
+
+    def results(self, call: Backward, require_ndarray: bool = False) -> dict[str, np.ndarray]:
+        out = {self.result_name: as_result(call.result, self.name(self.result_name), require_ndarray)}
+        for k in self.params:
+            out[k] = as_result(call.grads[k], self.name(k), require_ndarray)
+        return out
+
+    def input_shapes(self, case: Case) -> dict[str, tuple[int, ...]]:
+        shapes = {self.result_name: np.shape(case["y" if self.loss else "x"])}
+        shapes.update({k: np.shape(case[k]) for k in self.params})
+        return shapes
+
+    # -- the graded properties --
+    def check_shapes(self, student: PartSession, cases: list[Case], label: Callable[[Case], str]) -> None:
+        for case in cases:
+            _, call = self.round(student, case)
+            got = self.results(call, require_ndarray=True)
+            for key, shape in self.input_shapes(case).items():
+                what = "入力" if key == self.result_name else f"params['{key}']"
+                assert_shape(f"{self.name(key)}（{what}と同じ形状）{label(case)}", got[key], shape)
+
+    def check_values(
+        self,
+        student: PartSession,
+        reference: Any,
+        cases: list[Case],
+        label: Callable[[Case], str],
+        expected: Callable[[Case], dict[str, np.ndarray]] | None = None,
+        tol: float = FD_TOL,
+    ) -> None:
+        for case in cases:
+            out, call = self.round(student, case)
+            what = "損失の値" if self.loss else "出力"
+            assert_forward(
+                f"{self.class_name}.forward の{what}{label(case)}", out, self.reference_forward(reference, case)
+            )
+            got = self.results(call)
+            exp = expected(case) if expected else self.expected(reference, case)
+            hints = (
+                []
+                if self.loss or self.params
+                else [(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）")]
+            )
+            for key in exp:
+                assert_gradient(f"{self.name(key)}{label(case)}", got[key], exp[key], tol=tol, hints=hints)
+
+    def check_latest_cache(self, student: PartSession, reference: Any, case: Case) -> None:
+        """forward(x), backward, forward(x2), backward: the gradients at x2."""
+        got = self.results(self.property_round(student, case).latest.value())
+        stale = self.expected(reference, case)
+        for key, exp in self.expected(reference, case, second=True).items():
+            hints = [
+                (
+                    stale[key],
+                    "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
+                    "backward では毎回、直前の forward のキャッシュから計算してください",
+                )
+            ]
+            if key in self.params:
+                hints.insert(
+                    0,
+                    (
+                        stale[key] + exp,
+                        "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください",
+                    ),
+                )
+            assert_gradient(
+                f"forward → backward → 別の入力で forward → backward としたときの {self.name(key)}（形状 {exp.shape}）",
+                got[key],
+                exp,
+                hints=hints,
+            )
+
+    def check_first_call(self, student: PartSession, reference: Any, case: Case) -> None:
+        """The precondition of the property tests (repeat, dout untouched, analytic): the first
+        backward of the property round returns the right gradient, so that a backward that does
+        nothing useful (return dout, return 0, …) earns no property points."""
+        got = self.results(self.property_round(student, case).first.value())
+        for key, exp in self.expected(reference, case).items():
+            try:
+                assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp)
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"この項目は backward が正しい勾配を返すようになってから採点されます（{exc}）"
+                ) from None
+
+    def check_repeat(self, student: PartSession, reference: Any, case: Case) -> None:
+        """Two backward calls after the same forward: the second is REPEAT_FACTOR (losses: 1) times
+        the first (pass/fail needs no expected value; the reference names an accumulation)."""
+        self.check_first_call(student, reference, case)
+        g1 = self.results(self.property_round(student, case).latest.value())
+        g2 = self.results(self.property_round(student, case).repeat.value())
+        c = 1.0 if self.loss else REPEAT_FACTOR
+        exp = self.expected(reference, case, second=True) if self.params else {}
+        for key in g1:
+            what = f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.name(key)}" + (
+                "（1 回目と同じになるはずです）"
+                if self.loss
+                else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"
+            )
+            hints = [(g1[key], "1 回目の値のままです。毎回計算し直してください")] if c != 1 else []
+            if key in self.params:
+                accumulated = "前の backward の勾配に足し込んでいます。grads には += で足し込まず、代入してください"
+                hints.insert(0, ((1 + c) * g1[key], accumulated))
+                if key in exp and g1[key].shape == exp[key].shape:
+                    hints.insert(0, (g1[key] + c * exp[key], accumulated))
+            try:
+                assert_gradient(what, g2[key], c * g1[key], tol=EXACT_TOL, hints=hints)
+            except AssertionError as exc:
+                if any(meaning in str(exc) for _, meaning in hints):
+                    raise
+                if key in self.params:
+                    why = f"grads['{key}'] に前の値を足し込んだり、前の値を使い回したりしていないか"
+                elif self.loss:
+                    why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
+                else:
+                    why = (
+                        "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
+                        "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）"
+                    )
+                raise AssertionError(f"{exc}。{why}を確認してください") from None
+
+    def check_dout_untouched(self, student: PartSession, reference: Any, case: Case) -> None:
+        """The dout the student process sends back after the first backward equals, on the judge's
+        side, the dout sent (the runner's own comparison counts too, but only against the student)."""
+        self.check_first_call(student, reference, case)
+        first = self.property_round(student, case).first.value()
+        after = first.args_after[0] if first.args_after else None
+        sent = case["dout"] * 1.0  # what the first backward was sent
+        kept = (
+            isinstance(after, np.ndarray)
+            and after.shape == sent.shape
+            and after.dtype.kind in "biuf"
+            and np.array_equal(after, sent, equal_nan=True)
+        )
+        if any(first.args_changed) or not kept:
+            raise AssertionError(
+                f"{self.class_name}.backward が引数 dout をその場で書き換えています"
+                "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
+                "新しい配列を作って返してください"
+            )
+
+    def check_analytic(self, student: PartSession, reference: Any, case: Case) -> None:
+        """Judged here: the first backward equals the reference's analytic backward to rounding
+        (ANALYTIC_TOL), which a backward by differences does not. The runner's count of forward
+        calls during backward counts too (it can only cost the student)."""
+        self.check_first_call(student, reference, case)
+        first = self.property_round(student, case).first.value()
+        if first.forward_calls:
+            raise AssertionError(
+                f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
+                "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください"
+            )
+        got = self.results(first)
+        for key, exp in self.analytic_expected(reference, case).items():
+            try:
+                assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp, tol=ANALYTIC_TOL)
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"{exc}。解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、"
+                    "キャッシュを使って解析的に勾配を計算してください"
+                ) from None

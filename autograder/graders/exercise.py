@@ -1,0 +1,304 @@
+"""Grading an exercise: the setup of a gradient check, never the student's backward.
+
+The answer cell runs with numerical_gradient_check replaced by a recorder; the recorded arguments
+(model as described layers, loss class, X, t, h) are graded, and the check is re-run here with the
+REFERENCE classes on the student's parameters and data, so a backward bug is never charged twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox.errors import Missing
+from autograder.sandbox.part_session import PartSession
+from autograder.sandbox.received import clean_text, error_message, student_text
+
+from .cache import cached
+from .expected_store import array_digest
+from .numerics import numerical_gradient
+from .session import current
+
+Layers = list[tuple[str, dict[str, Any]]]  # the runner's description of a model: (class name, params)
+CHECK_ARGS = ("model", "loss_fn", "X", "t", "h")
+ACTIVATION_CLASSES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+NOTEBOOK_CHECK_TOL = 1e-4  # the criterion of the notebook's numerical_gradient_check
+MAX_CHECK_ROWS = 200  # the judge re-runs an exercise's check on at most this many samples
+# ... and on at most this many parameters and layers (the exercises ask for 27 parameters in 3
+# layers and 145 in 7): the re-run costs about 2·parameters·layers forward passes of the judge.
+MAX_CHECK_PARAMS = 2000
+MAX_CHECK_LAYERS = 30
+MAX_NAMES_SHOWN = 12  # layer names quoted in a message
+
+
+class Exercise:
+    """One exercise: the answer cell runs with numerical_gradient_check replaced by a recorder."""
+
+    def __init__(self, cell: str, suffix: str, dims: list[int], loss: str, classes: int | None):
+        self.cell, self.suffix, self.dims, self.loss, self.classes = cell, suffix, dims, loss, classes
+        self.names = [f"{n}_{suffix}" for n in ("model", "loss", "X", "t", "passed")]
+
+    def call_text(self) -> str:
+        model, loss, x, t, _ = self.names
+        return f"numerical_gradient_check({model}, {loss}, {x}, {t})"
+
+    def run(self, student: PartSession) -> dict[str, Any]:
+        """Execute the cell once per student session (the recorder keeps what every run recorded)."""
+        runs = current().exercise_runs
+        for session, result in runs:
+            if session is student:
+                return result
+        result = student.run_exercise(self.cell, "numerical_gradient_check")
+        runs[:] = [(student, result)]
+        return result
+
+    def setup(self, student: PartSession, need_call: bool = False) -> dict[str, Any]:
+        """model, loss_fn, X, t, h of the last recorded call; without one, the variables of the table."""
+        calls = self.run(student).get("calls") or []
+        if calls:
+            call = calls[-1]
+            bound = dict(zip(CHECK_ARGS, call.get("args", [])))
+            for k, v in (call.get("kwargs") or {}).items():
+                bound.setdefault(k, v)
+            missing = [k for k in CHECK_ARGS[:4] if k not in bound]
+            if missing:
+                raise AssertionError(f"{self.call_text()} の呼び出しに引数 {', '.join(missing)} がありません")
+            bound.setdefault("h", 1e-5)
+            bound["source"] = "call"
+            return bound
+        if need_call:
+            raise AssertionError(f"{self.call_text()} が呼ばれていません（勾配チェックを実行してください）")
+        out = {"h": 1e-5, "source": "variables"}
+        for key, name in zip(CHECK_ARGS, self.names):
+            try:
+                out[key] = student.var(name)
+            except Missing:
+                raise AssertionError(f"{self.call_text()} が呼ばれておらず、変数 {name} もありません") from None
+        return out
+
+    # -- the four graded properties --
+    def check_variables(self, student: PartSession) -> None:
+        result = self.run(student)
+        err = result.get("error_in_cell")
+        if err:
+            raise AssertionError(error_message(err, f"演習 {self.cell[-3:].replace('_', '.')} の解答セル"))
+        missing = []
+        for name in self.names:
+            try:
+                student.var(name)
+            except Missing:
+                missing.append(name)
+        if missing:
+            raise AssertionError(f"変数 {', '.join(missing)} が定義されていません（表のとおりの名前で作ってください）")
+        if not result.get("calls"):
+            raise AssertionError(f"{self.call_text()} が呼ばれていません。{self.names[4]} はその戻り値にしてください")
+
+    def layers(self, model: Any) -> list[tuple[str, dict[str, Any]]]:
+        if not (isinstance(model, dict) and model.get("$obj") == "MLP" and isinstance(model.get("layers"), list)):
+            kind = student_text(model.get("$obj") if isinstance(model, dict) else type(model).__name__, 60)
+            raise AssertionError(
+                f"{self.names[0]} が MLP ではありません（{kind}）。MLP({self.dims}, activation=...) で作ってください"
+            )
+        out = []
+        for layer in model["layers"]:
+            try:
+                params = dict(layer.get("params", {}).get("$dict", [])) if isinstance(layer, dict) else {}
+            except (AttributeError, TypeError, ValueError):  # not the runner's description of a dict
+                params = {}
+            out.append((student_text(layer.get("$obj", "?"), 60) if isinstance(layer, dict) else "?", params))
+        return out
+
+    def check_architecture(self, student: PartSession) -> tuple[Layers, str]:
+        layers = self.layers(self.setup(student)["model"])
+        names = [n for n, _ in layers]
+        acts = sorted({n for n in names[1::2]})
+        shown = (
+            names
+            if len(names) <= MAX_NAMES_SHOWN
+            else names[:MAX_NAMES_SHOWN] + [f"…ほか {len(names) - MAX_NAMES_SHOWN} 層"]
+        )
+        expected_names = ["Linear" if i % 2 == 0 else (acts[0] if acts else "?") for i in range(2 * len(self.dims) - 3)]
+        shapes = [shape_of(p.get("W")) for n, p in layers if n == "Linear"]
+        want = [(self.dims[i], self.dims[i + 1]) for i in range(len(self.dims) - 1)]
+        if shapes != want or names != expected_names:
+            raise AssertionError(
+                f"{self.names[0]} の構成が違います: 層 {shown}、重みの形状 "
+                f"{clean_text(shapes, 300)}。MLP({self.dims}) なら重みの形状は {want} です"
+            )
+        if len(acts) != 1 or acts[0] not in ACTIVATION_CLASSES:
+            raise AssertionError(
+                f"{self.names[0]} の活性化層 {clean_text(acts, 300)} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください"
+            )
+        b_shapes = [shape_of(p.get("b")) for n, p in layers if n == "Linear"]
+        if b_shapes != [(d,) for _, d in want]:
+            raise AssertionError(
+                f"{self.names[0]} のバイアスの形状 {clean_text(b_shapes, 300)} が違います（期待 {[(d,) for _, d in want]}）"
+            )
+        return layers, ACTIVATION_CLASSES[acts[0]]
+
+    def check_loss_and_data(self, student: PartSession) -> None:
+        s = self.setup(student)
+        loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
+        loss = student_text(loss, 60)
+        if loss != self.loss:
+            raise AssertionError(f"{self.names[1]} が {loss} です。{self.loss}() にしてください")
+        X, t = s["X"], s["t"]
+        if not (isinstance(X, np.ndarray) and X.dtype.kind in "iuf"):
+            raise AssertionError(f"{self.names[2]} が数値の np.ndarray ではありません")
+        if X.ndim != 2 or X.shape[1] != self.dims[0] or X.shape[0] < 2:
+            raise AssertionError(f"{self.names[2]} の形状が {X.shape} です。(N, {self.dims[0]})（N ≥ 2）にしてください")
+        if not np.all(np.isfinite(X)):
+            raise AssertionError(f"{self.names[2]} に NaN または inf が含まれています")
+        n = X.shape[0]
+        if not (isinstance(t, np.ndarray) and t.dtype.kind in "biuf"):
+            raise AssertionError(f"{self.names[3]} が数値の np.ndarray ではありません")
+        if self.classes is None:
+            if t.shape != (n, self.dims[-1]):
+                raise AssertionError(
+                    f"{self.names[3]} の形状が {t.shape} です。({n}, {self.dims[-1]}) にしてください"
+                    f"（{self.names[2]} と同じ N。(N,) だと y - t が (N, N) に広がってしまいます）"
+                )
+            if not np.all(np.isfinite(t)):
+                raise AssertionError(f"{self.names[3]} に NaN または inf が含まれています")
+            return
+        c = self.classes
+        if t.shape == (n,):
+            if t.dtype.kind not in "iu":
+                raise AssertionError(
+                    f"{self.names[3]} がクラス番号なら整数型にしてください（dtype {t.dtype}）。"
+                    "浮動小数点の配列は添字に使えません"
+                )
+            if t.min() < 0 or t.max() >= c:
+                raise AssertionError(f"{self.names[3]} のクラス番号は 0〜{c - 1} にしてください")
+            return
+        if t.shape == (n, c):
+            if not (np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1)):
+                raise AssertionError(f"{self.names[3]} が one-hot になっていません（各行にちょうど 1 つの 1、他は 0）")
+            return
+        raise AssertionError(
+            f"{self.names[3]} の形状が {t.shape} です。クラス番号なら ({n},)、one-hot なら ({n}, {c}) にしてください"
+        )
+
+    def check_gradient(self, student: PartSession, reference: Any) -> None:
+        """The recorded setup, re-run in the judge with the REFERENCE classes, passes the notebook's check.
+
+        The check runs on whatever the student set up (their layers' parameters, their X and t, their
+        loss class, their h), so a wrong architecture or loss is charged by its own test only; it
+        fails when the setup cannot be run or when the check itself would fail with correct layers
+        (e.g. inputs on ReLU's kink)."""
+        s = self.setup(student, need_call=True)
+        layers = self.layers(s["model"])
+        loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
+        loss = student_text(loss, 60)
+        if loss not in ("MSELoss", "SoftmaxCrossEntropy"):
+            raise AssertionError(
+                f"{self.names[1]} が {loss} のため、参照実装で勾配チェックを再実行できません"
+                f"（{self.loss}() にしてください）"
+            )
+        self.check_size(layers)
+        h = s["h"]
+        h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
+        if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
+            raise AssertionError("numerical_gradient_check の h は 0 < h < 1 の数にしてください")
+
+        def run() -> list[tuple[int, str, float]]:
+            return reference_gradient_check(reference, layers, loss, s["X"], s["t"], float(h))
+
+        arrays = [s["X"], s["t"], *(v for _, p in layers for _, v in sorted(p.items()))]
+        if all(isinstance(a, np.ndarray) for a in arrays):  # the same setup is checked once
+            key = ("exercise", loss, float(h), tuple(name for name, _ in layers), array_digest(*arrays))
+            errors = [(int(k), str(name), float(err)) for k, name, err in cached(key, reference, run)]
+        else:
+            errors = run()
+        bad = [(k, name, err) for k, name, err in errors if not err < NOTEBOOK_CHECK_TOL]
+        if bad:
+            k, name, err = max(bad, key=lambda e: e[2] if np.isfinite(e[2]) else np.inf)
+            raise AssertionError(
+                f"あなたのモデルのパラメータ・{self.names[2]}・{self.names[3]} で、参照実装を使って勾配チェックを"
+                f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
+                f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
+                "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください"
+            )
+
+    def check_size(self, layers: list[tuple[str, dict[str, Any]]]) -> None:
+        """The judge re-runs a check only on a setup of the size the exercise asks for (give or take):
+        its cost grows with parameters × layers, and the student chooses both."""
+        n_params = sum(int(np.size(v)) for _, p in layers for v in p.values() if isinstance(v, np.ndarray))
+        if len(layers) > MAX_CHECK_LAYERS or n_params > MAX_CHECK_PARAMS:
+            want = sum((self.dims[i] + 1) * self.dims[i + 1] for i in range(len(self.dims) - 1))
+            raise AssertionError(
+                f"{self.names[0]} は {len(layers)} 層・パラメータ {n_params} 個で、採点側で勾配チェックを"
+                f"やり直せる大きさ（{MAX_CHECK_LAYERS} 層・{MAX_CHECK_PARAMS} 個まで）を超えています。"
+                f"課題のとおり MLP({self.dims})（パラメータ {want} 個）で作ってください"
+            )
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    """np.shape of a described value (None: ())."""
+    return tuple(np.shape(value))
+
+
+def reference_model(reference: Any, layers: Layers) -> Any:
+    """The student's described layers rebuilt from reference classes, in a reference MLP shell."""
+    built = []
+    for k, (name, params) in enumerate(layers):
+        if name == "Linear":
+            W, b = params.get("W"), params.get("b")
+            if not (
+                isinstance(W, np.ndarray)
+                and isinstance(b, np.ndarray)
+                and W.ndim == 2
+                and b.ndim == 1
+                and W.dtype.kind in "iuf"
+                and b.dtype.kind in "iuf"
+                and b.shape[0] == W.shape[1]
+            ):
+                raise AssertionError(
+                    f"{k + 1} 番目の層（Linear）の params['W'], params['b'] が数値の配列"
+                    "（形状 (入力, 出力) と (出力,)）ではありません"
+                )
+            layer = reference.Linear(*W.shape)
+            layer.params["W"], layer.params["b"] = W.astype(np.float64), b.astype(np.float64)
+        elif name in ACTIVATION_CLASSES:
+            layer = getattr(reference, name)()
+        else:
+            raise AssertionError(f"{k + 1} 番目の層 {name} は参照実装にないため、勾配チェックを再実行できません")
+        built.append(layer)
+    model = object.__new__(reference.MLP)
+    model.layers = built
+    return model
+
+
+def reference_gradient_check(
+    reference: Any, layers: Layers, loss_name: str, X: Any, t: Any, h: float
+) -> list[tuple[int, str, float]]:
+    """The notebook's numerical_gradient_check, quietly, with reference classes: (linear index, name, error)."""
+    model = reference_model(reference, layers)
+    loss_fn = getattr(reference, loss_name)()
+    try:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 2 and X.shape[0] > MAX_CHECK_ROWS and np.ndim(t) >= 1 and np.shape(t)[0] == X.shape[0]:
+            X, t = X[:MAX_CHECK_ROWS], t[:MAX_CHECK_ROWS]  # keeps the judge fast; the check stays meaningful
+        with np.errstate(all="ignore"):
+            loss_fn.forward(model.forward(X), t)
+            model.backward(loss_fn.backward())
+            out = []
+            linears = [layer for layer in model.layers if isinstance(layer, reference.Linear)]
+            for k, layer in enumerate(linears):
+                for name in ("W", "b"):
+                    param = layer.params[name]
+
+                    def loss(v: np.ndarray, layer: Any = layer, name: str = name) -> Any:
+                        layer.params[name] = v
+                        return loss_fn.forward(model.forward(X), t)
+
+                    num = numerical_gradient(loss, param, h=h)
+                    layer.params[name] = param
+                    out.append((k, name, float(reference.relative_error(layer.grads[name], num))))
+    except Exception as exc:  # the student's X/t do not fit their model or the loss
+        raise AssertionError(
+            f"参照実装で勾配チェックを実行できませんでした（{type(exc).__name__}）。"
+            "モデル・X・t の形状と型を確認してください"
+        ) from None
+    return out
