@@ -216,7 +216,7 @@ def test_loading_other_cells_than_those_sent_ahead_starts_afresh(proc):
 
 
 def test_steps_run_in_one_round_trip_until_the_first_failure(proc):
-    from autograder.sandbox.part_session import RemoteObject
+    from autograder.sandbox import requests
 
     load(
         proc,
@@ -228,22 +228,54 @@ def test_steps_run_in_one_round_trip_until_the_first_failure(proc):
         h = {"$step": 0}
         replies, error = s.steps(
             [
-                s.new_request("Box", 2),
-                RemoteObject.update_request(h, "Box", "params", {"n": 3}),
-                RemoteObject.call_request(h, "Box", "forward", np.ones(2)),
-                RemoteObject.call_request(h, "Box", "backward", np.ones(2)),
-                RemoteObject.call_request(h, "Box", "forward", np.ones(2)),
+                requests.new("Box", 2),
+                requests.update(h, "Box", "params", {"n": 3}),
+                requests.call(h, "Box", "forward", np.ones(2)),
+                requests.call(h, "Box", "backward", np.ones(2)),
+                requests.call(h, "Box", "forward", np.ones(2)),
             ]
         )
         assert len(replies) == 3 and replies[2]["result"].tolist() == [3.0, 3.0]
         assert isinstance(error, StudentError) and "Box.backward" in str(error) and "not yet" in str(error)
         assert s.new("Box", 4).forward(np.ones(1)).tolist() == [4.0]  # the channel is still in step
-        replies, error = s.steps([s.new_request("Nothing"), RemoteObject.call_request(h, "Nothing", "forward", 1)])
+        replies, error = s.steps([requests.new("Nothing"), requests.call(h, "Nothing", "forward", 1)])
         assert error is None and replies == [{"missing": True}]
 
 
+def test_a_round_sends_its_calls_at_once_and_its_first_failure_reaches_every_later_future(proc):
+    from autograder.graders.calls import MISSING, Round
+
+    load(
+        proc,
+        "class Box:\n    def __init__(self, n):\n        self.params, self.grads = {'n': n}, {}\n"
+        "    def forward(self, x):\n        return x * self.params['n']\n"
+        "    def backward(self, dout):\n        if self.params['n'] == 5:\n            raise ValueError('not yet')\n"
+        "        self.grads['n'] = 1.0\n        return dout\n",
+    )
+    with proc.part_session() as s:
+        with Round(s) as r:
+            box = r.new("Box", 2, params={"n": 3})
+            y = box.forward(np.ones(2))
+            first = box.backward(np.ones(2), grads=("n", "m"))
+            other = r.new("Box", 5)
+            other.backward(np.ones(2))
+            after = box.forward(np.ones(2))
+            assert not y.ok  # nothing is sent before the block ends
+        assert y.value().tolist() == [3.0, 3.0]
+        assert first.value().grads == {"n": 1.0, "m": MISSING} and first.value().args_changed == [False]
+        assert other.object().class_name == "Box"
+        with pytest.raises(StudentError, match="not yet"):
+            after.value()  # the student ran nothing after the failing call
+        with Round(s) as r:
+            missing = r.new("Nothing")
+            later = missing.forward(np.ones(1))
+        for future in (missing.made, later):
+            with pytest.raises(StudentError, match="Nothing"):
+                future.value()
+
+
 def test_a_hanging_step_is_cut_like_a_single_call(proc):
-    from autograder.sandbox.part_session import RemoteObject
+    from autograder.sandbox import requests
 
     load(
         proc,
@@ -256,9 +288,9 @@ def test_a_hanging_step_is_cut_like_a_single_call(proc):
         with pytest.raises(StudentTimeout, match="Hang.backward"):
             s.steps(
                 [
-                    s.new_request("Hang"),
-                    RemoteObject.call_request(h, "Hang", "forward", np.ones(2)),
-                    RemoteObject.call_request(h, "Hang", "backward", np.ones(2)),
+                    requests.new("Hang"),
+                    requests.call(h, "Hang", "forward", np.ones(2)),
+                    requests.call(h, "Hang", "backward", np.ones(2)),
                 ]
             )
     assert time.monotonic() - start < CALL_TIMEOUT + 3

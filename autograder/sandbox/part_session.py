@@ -53,10 +53,6 @@ class RemoteObject:
         req, what = requests.call(self.handle, self.class_name, method, *args, fetch=fetch)
         return self.take_reply(self.session.request(req, what))
 
-    call_request = staticmethod(requests.call)
-    get_request = staticmethod(requests.get)
-    update_request = staticmethod(requests.update)
-
     def take_reply(self, reply: dict[str, Any]) -> Any:
         """The result of a call's reply; what the runner observed goes to the last_* attributes."""
         changed, after = reply.get("args_changed", []), reply.get("args_after", [])
@@ -95,7 +91,7 @@ class PartSession:
     def steps(self, steps: list[tuple[dict[str, Any], str]]) -> tuple[list[dict[str, Any]], StudentError | None]:
         """Several requests in one round trip: (request, what) pairs, run in order by the student
         until the first that fails. A step may name the object made by an earlier one as
-        {"h": {"$step": i}}. Each step has its own time limit, as if sent alone.
+        {"h": {"$step": i}} (graders/calls.py's Round builds such batches). Each step has its own time limit, as if sent alone.
 
         Returns the replies received (up to the first that fails, or the first "missing") and the
         error of the failing step, if any, as request() would have raised it."""
@@ -142,9 +138,7 @@ class PartSession:
         return cast(dict[str, Any], received(reply))
 
     def new(self, class_name: str, *args: Any) -> RemoteObject:
-        return self.made(self.request(*self.new_request(class_name, *args)), class_name)
-
-    new_request = staticmethod(requests.new)
+        return self.made(self.request(*requests.new(class_name, *args)), class_name)
 
     def made(self, reply: dict[str, Any], class_name: str) -> RemoteObject:
         """The object a "new" reply names."""
