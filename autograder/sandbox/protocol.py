@@ -30,7 +30,17 @@ MAX_ARRAYS = 256  # arrays per message
 MAX_MESSAGE = MAX_HEADER + 4 * MAX_ARRAY
 # The files of this folder that run inside the sandbox, where the judge binds them one by one (at
 # /runner/<name>, or readable through Landlock at the 'process' level): never the judge-side modules.
-SANDBOX_FILES = ("runner.py", "protocol.py", "seccomp.py", "landlock.py", "fork_master.py")
+SANDBOX_FILES = (
+    "runner.py",
+    "cells.py",
+    "describe.py",
+    "part_server.py",
+    "confine.py",
+    "protocol.py",
+    "seccomp.py",
+    "landlock.py",
+    "fork_master.py",
+)
 _DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")  # e.g. "<f8", "|b1", "<i4"
 
 
