@@ -112,8 +112,8 @@ MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, l
 
 def bounded(text: Any, limit: int = MAX_MESSAGE) -> str:
     """Plain text of at most `limit` characters, without control characters (ANSI escapes too)."""
-    text = CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\t", " "))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    plain = CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\t", " "))
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
 
 
 def markdown_escape(text: str) -> str:
@@ -216,7 +216,7 @@ def _clean_metadata(meta: Any) -> dict[str, Any]:
 
 def text_outputs(outputs: Any) -> list[dict[str, Any]]:
     """The outputs the judge writes (stdout text and a plain-text result), bounded; nothing else."""
-    kept = []
+    kept: list[dict[str, Any]] = []
     for out in outputs if isinstance(outputs, list) else []:
         kind = out.get("output_type") if isinstance(out, dict) else None
         if kind == "stream" and out.get("name") == "stdout":
@@ -285,7 +285,7 @@ def sanitize_notebook(nb: Any, keep_text_outputs: bool = False) -> Any:
     if type(nb) is not dict:  # an nbformat NotebookNode (nbgrader) stays one all the way down
         from nbformat import from_dict
 
-        nb.update(from_dict({"metadata": nb["metadata"], "cells": nb["cells"]}))
+        nb.update(from_dict({"metadata": nb["metadata"], "cells": nb["cells"]}))  # type: ignore[no-untyped-call]
     return nb
 
 

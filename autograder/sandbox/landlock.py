@@ -86,6 +86,6 @@ def restrict(read: list[str], write: list[str]) -> bool:
                     os.close(fd)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             return False
-        return libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), 0) == 0
+        return bool(libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), 0) == 0)
     finally:
         os.close(ruleset)
