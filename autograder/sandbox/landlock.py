@@ -2,7 +2,7 @@
 folders and write only the working folder. For the 'process' isolation level, which has no
 bubblewrap filesystem view: the repository, the graders, the rubric and the reference stay out of reach.
 
-Through the raw syscalls (ctypes), as Python has no binding. Loaded by runner.py by path.
+Through the raw syscalls (ctypes), as Python has no binding. A student-side module, used by confine.py.
 """
 
 from __future__ import annotations

@@ -194,8 +194,7 @@ def spin_until_readable(sock: socket.socket, seconds: float) -> None:
     """Poll without sleeping for up to `seconds` before a blocking read.
 
     On a virtual machine a process that blocks gives up its vCPU, and waking it takes longer than
-    most replies (a round trip of 0.4–0.7 ms instead of ~0.15 ms on the 2-core VM). Only for
-    one-shot grading, where each side has a core of its own."""
+    most replies take. Only for one-shot grading, where each side has a core of its own."""
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         if select.select([sock], [], [], 0)[0]:

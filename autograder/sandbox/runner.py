@@ -138,7 +138,7 @@ def main() -> None:
     if master:
         stay = (lambda: None) if level == "bwrap" else (lambda: confine.stay_in_session(LAYERS, session_filter))
         fork_master = _student_side("fork_master")
-        fork_master.Master(socket.socket(fileno=int(fd)), level, protocol, LAYERS, stay, serve_forked_zygote).serve()
+        fork_master.Master(socket.socket(fileno=int(fd)), level, LAYERS, stay, serve_forked_zygote).serve()
     else:
         serve(socket.socket(fileno=int(fd)))
 

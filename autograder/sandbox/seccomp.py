@@ -14,7 +14,7 @@ Two halves, one on each side of the trust boundary:
   them as classic BPF, once per judge process. pyseccomp cannot run in the sandbox: it finds
   libseccomp through `ctypes.util.find_library`, which runs `ldconfig -p` and needs
   /etc/ld.so.cache. sandbox/launch.py hands the programs to the runner through pipes.
-- install(program), in runner.py (which loads this file by path, no package): no_new_privs and
+- install(program), in the sandbox (confine.py, a student-side module): no_new_privs and
   PR_SET_SECCOMP with that ready program, inherited by every fork. No syscall table of ours.
 """
 
