@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 else:
     cells, confine, part_server, protocol = map(_student_side, ("cells", "confine", "part_server", "protocol"))
 
-# what the benchmarks and tests that serve a part in their own process use
+# re-exported for benchmarks/false_failures.py, which serves parts in its own process (they live in
+# part_server.py and cells.py)
 PartServer, run_cell = part_server.PartServer, cells.run_cell
 LAYERS: list[str] = []  # isolation layers this process put in place (confine.confine()), told to the judge
 MAX_SPIN = 0.01  # seconds a part server may poll for the next request before blocking
