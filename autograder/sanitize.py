@@ -12,7 +12,7 @@ HTML) is made safe in itself, so that every renderer is covered whatever its con
   insert raw cells as they are). Cleaning twice changes nothing;
 - cell and notebook metadata are cut down to what nbgrader and Jupyter need;
 - text from the judge (which embeds the student's exception types and messages) is bounded and
-  stripped of control characters; where it lands in Markdown it is escaped.
+  stripped of control characters; where it lands in Markdown it is escaped (plain_text.py).
 
 nbgrader's feedback template renders markdown cells and gradebook comments without nbconvert's
 sanitizer, so nbgrader_ext.SanitizeFeedback (a GenerateFeedback preprocessor, after GetGrades)
@@ -31,8 +31,10 @@ from typing import Any
 import nh3
 
 from .assignment import ROOT, load_rubric, source_notebook
+from .plain_text import MAX_MESSAGE as MAX_MESSAGE
+from .plain_text import bounded as bounded
+from .plain_text import markdown_escape as markdown_escape
 
-MAX_MESSAGE = 500  # characters of one judge message (it may quote the student's exception)
 MAX_CELL_TEXT = 20_000  # characters of a student's markdown or raw cell that are shown
 MAX_COMMENT = 4_000  # characters of a gradebook comment shown in the feedback
 
@@ -93,7 +95,6 @@ ALLOWED_ATTRIBUTES = {
 RASTER_DATA = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
 RASTER_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 LINK = re.compile(r"(https?:|mailto:|#)", re.IGNORECASE)
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat's cell id pattern; grade ids, tags
 NBGRADER_KEYS = {
     "cell_type",
@@ -107,20 +108,6 @@ NBGRADER_KEYS = {
     "task",
 }  # nbgrader's cell metadata (schema 3)
 MD_SYNTAX = str.maketrans({c: f"&#{ord(c)};" for c in "\r\n[]"})  # every Markdown link needs [ ]
-MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, link, code or math
-
-
-def bounded(text: Any, limit: int = MAX_MESSAGE) -> str:
-    """Plain text of at most `limit` characters, without control characters (ANSI escapes too)."""
-    text = CONTROL.sub("", str(text).replace("\r\n", "\n").replace("\t", " "))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def markdown_escape(text: str) -> str:
-    """Text that Markdown renders as text, on one line, each run of whitespace one space (so no
-    indented code block either): the characters that could start a tag, an entity, a link, code
-    or math are backslash-escaped (CommonMark); others stay readable."""
-    return MD_ACTIVE.sub(r"\\\1", " ".join(text.split()))
 
 
 def _attribute(tag: str, attr: str, value: str) -> str | None:
@@ -216,7 +203,7 @@ def _clean_metadata(meta: Any) -> dict[str, Any]:
 
 def text_outputs(outputs: Any) -> list[dict[str, Any]]:
     """The outputs the judge writes (stdout text and a plain-text result), bounded; nothing else."""
-    kept = []
+    kept: list[dict[str, Any]] = []
     for out in outputs if isinstance(outputs, list) else []:
         kind = out.get("output_type") if isinstance(out, dict) else None
         if kind == "stream" and out.get("name") == "stdout":
@@ -285,7 +272,7 @@ def sanitize_notebook(nb: Any, keep_text_outputs: bool = False) -> Any:
     if type(nb) is not dict:  # an nbformat NotebookNode (nbgrader) stays one all the way down
         from nbformat import from_dict
 
-        nb.update(from_dict({"metadata": nb["metadata"], "cells": nb["cells"]}))
+        nb.update(from_dict({"metadata": nb["metadata"], "cells": nb["cells"]}))  # type: ignore[no-untyped-call]
     return nb
 
 

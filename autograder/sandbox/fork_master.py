@@ -2,8 +2,8 @@
 fresh zygote per submission after killing every other process and restoring the writable mounts.
 
 A second program beside the runner's zygote loop; runner.py starts it and hands it what a zygote
-needs (the channel module, the isolation layers, the zygote's own loop). Loaded by path like the
-runner's other siblings: it imports nothing from the judge's side.
+needs (the isolation layers, the zygote's own loop). A student-side module like the runner's
+others (protocol.SANDBOX_FILES): it imports nothing from the judge's side.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import stat
 import sys
 import time
 from collections.abc import Callable
-from types import ModuleType
+
+from . import protocol
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 BWRAP_WRITABLE = ("/tmp", "/dev/shm")  # size-capped tmpfs mounts (launch.py's bwrap command)
@@ -61,24 +62,23 @@ class Master:
     Under bwrap it is PID 1 of the sandbox's PID namespace (bwrap --as-pid-1, so no bwrap init a
     submission could ptrace and leave code in): `kill(-1)` reaches every other process there, and
     signals sent from inside cannot kill it. In 'process' mode it kills the previous zygotes'
-    process groups, which nothing can leave (setsid and setpgid refused, stay_in_session)."""
+    process groups, which nothing can leave (setsid and setpgid refused, confine.stay_in_session)."""
 
     def __init__(
         self,
         control: socket.socket,
         level: str,
-        channel: ModuleType,
         layers: list[str],
         confine_zygote: Callable[[], None],
         serve_zygote: Callable[[socket.socket], None],
     ) -> None:
-        """channel: the protocol module; layers: the isolation layers to report (runner.LAYERS);
+        """layers: the isolation layers to report (runner.LAYERS);
         confine_zygote: run first in each zygote (it stays in its session at the 'process' level);
         serve_zygote: the zygote's loop on its control socket (runner.serve)."""
-        self.control, self.level, self.protocol, self.layers = control, level, channel, layers
+        self.control, self.level, self.layers = control, level, layers
         self.confine_zygote, self.serve_zygote = confine_zygote, serve_zygote
         _prctl(PR_SET_DUMPABLE, 0)  # no ptrace or /proc/PID/mem of the master by same-uid processes
-        import ast  # noqa: F401 (lazy imports every zygote would repeat, ~70 ms)
+        import ast  # noqa: F401 (a lazy import of run_cell every zygote would repeat)
 
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: then no signal from inside gets in
         if level == "bwrap":  # the sandbox's only writable mounts (/ and /dev are read-only; no /proc)
@@ -149,7 +149,6 @@ class Master:
         return pid
 
     def serve(self) -> None:
-        protocol = self.protocol
         protocol.send(self.control, {"ready": True, "pid": os.getpid(), "layers": self.layers})
         while True:
             try:

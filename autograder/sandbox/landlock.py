@@ -2,7 +2,7 @@
 folders and write only the working folder. For the 'process' isolation level, which has no
 bubblewrap filesystem view: the repository, the graders, the rubric and the reference stay out of reach.
 
-Through the raw syscalls (ctypes), as Python has no binding. Loaded by runner.py by path.
+Through the raw syscalls (ctypes), as Python has no binding. A student-side module, used by confine.py.
 """
 
 from __future__ import annotations
@@ -86,6 +86,6 @@ def restrict(read: list[str], write: list[str]) -> bool:
                     os.close(fd)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             return False
-        return libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), 0) == 0
+        return bool(libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), 0) == 0)
     finally:
         os.close(ruleset)

@@ -30,7 +30,17 @@ MAX_ARRAYS = 256  # arrays per message
 MAX_MESSAGE = MAX_HEADER + 4 * MAX_ARRAY
 # The files of this folder that run inside the sandbox, where the judge binds them one by one (at
 # /runner/<name>, or readable through Landlock at the 'process' level): never the judge-side modules.
-SANDBOX_FILES = ("runner.py", "protocol.py", "seccomp.py", "landlock.py", "fork_master.py")
+SANDBOX_FILES = (
+    "runner.py",
+    "cells.py",
+    "describe.py",
+    "part_server.py",
+    "confine.py",
+    "protocol.py",
+    "seccomp.py",
+    "landlock.py",
+    "fork_master.py",
+)
 _DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")  # e.g. "<f8", "|b1", "<i4"
 
 
@@ -184,8 +194,7 @@ def spin_until_readable(sock: socket.socket, seconds: float) -> None:
     """Poll without sleeping for up to `seconds` before a blocking read.
 
     On a virtual machine a process that blocks gives up its vCPU, and waking it takes longer than
-    most replies (a round trip of 0.4–0.7 ms instead of ~0.15 ms on the 2-core VM). Only for
-    one-shot grading, where each side has a core of its own."""
+    most replies take. Only for one-shot grading, where each side has a core of its own."""
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         if select.select([sock], [], [], 0)[0]:

@@ -14,7 +14,7 @@ Two halves, one on each side of the trust boundary:
   them as classic BPF, once per judge process. pyseccomp cannot run in the sandbox: it finds
   libseccomp through `ctypes.util.find_library`, which runs `ldconfig -p` and needs
   /etc/ld.so.cache. sandbox/launch.py hands the programs to the runner through pipes.
-- install(program), in runner.py (which loads this file by path, no package): no_new_privs and
+- install(program), in the sandbox (confine.py, a student-side module): no_new_privs and
   PR_SET_SECCOMP with that ready program, inherited by every fork. No syscall table of ours.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import functools
+from typing import Any
 
 DENIED = (
     "socket",
@@ -89,7 +90,7 @@ def programs() -> tuple[bytes, bytes] | None:
 
         eperm = sc.ERRNO(errno.EPERM)
 
-        def export(rules) -> bytes:
+        def export(rules: list[tuple[Any, ...]]) -> bytes:
             flt = sc.SyscallFilter(sc.ALLOW)
             flt.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
             for action, name, *args in rules:
@@ -99,7 +100,7 @@ def programs() -> tuple[bytes, bytes] | None:
                 f.seek(0)
                 return f.read()
 
-        main = [(eperm, name) for name in DENIED]
+        main: list[tuple[Any, ...]] = [(eperm, name) for name in DENIED]
         main += [(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag)) for flag in CLONE_NEW]
         main.append((sc.ERRNO(errno.ENOSYS), "clone3"))
         return export(main), export([(eperm, name) for name in NEW_SESSION])
@@ -123,4 +124,4 @@ def install(program: bytes) -> bool:
     fprog = _SockFprog(len(program) // SOCK_FILTER_BYTES, ctypes.cast(buf, ctypes.c_void_p))
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
-    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+    return bool(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0)
