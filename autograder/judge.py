@@ -189,7 +189,7 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> dict[str, Any]
             continue
         seen_parts.add(o.part)
         max_score = plugin.points(o)
-        label = o.nodeid.split("::", 1)[-1]
+        label = o.nodeid.rsplit("::", 1)[-1]  # the test and its case: "test_gradients[1x4]"
         tests.append(
             {
                 "name": f"{part.title} :: {label}",

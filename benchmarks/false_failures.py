@@ -2,9 +2,11 @@
 
     .venv/bin/python benchmarks/false_failures.py [--seeds 1000] [--no-bugs] [--no-exercises]
 
-Runs the graders' own test functions (autograder/graders/test_*.py: the same input generators, the
-same expected values, the same checks) with a LocalSession — the student runner's request handler
-called in this process, no sandbox — in place of the student process, over N seeds:
+Runs the graders themselves (autograder/graders/test_*.py, through pytest.main as the judge does,
+with `--grader-seed K` for each benchmark seed: the same input generators, the same expected
+values, the same checks) with a LocalSession — the student runner's request handler called in
+this process, no sandbox — in place of the student process, over N seeds, one pytest run per
+implementation:
 
 1. the reference (the solution notebook) and every equivalent correct form of tests/bugs/catalog.py:
    every failure is a false failure (must be 0); prints the worst error / tolerance ratio, per
@@ -24,30 +26,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
-import inspect
 import io
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder.assignment import load_rubric, reference_module_path  # noqa: E402
+from autograder.assignment import load_rubric  # noqa: E402
 from autograder.graders import numerics  # noqa: E402
-from autograder.graders import session as grading  # noqa: E402
+from autograder.graders.cache import ExpectedCache  # noqa: E402
+from autograder.graders.seeds import BENCHMARK_BASE as SEED_BASE  # noqa: E402
+from autograder.graders.session import GradingSession  # noqa: E402
 from autograder.judge import collect_cells  # noqa: E402
 from autograder.sandbox import runner  # noqa: E402
 from autograder.sandbox.errors import StudentError  # noqa: E402
@@ -56,7 +58,6 @@ from tests.bugs.catalog import BUGS, FORMS, Entry  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
 
 BACKWARD_PARTS = ["linear", "sigmoid", "relu", "tanh", "mse", "softmax_ce", "mlp"]
-SEED_BASE = 1_000_000  # benchmark seeds never coincide with the graders' hidden seeds
 # The judge draws each submission's inputs under a key from the course secret; here one fixed key
 # (the benchmark seeds vary the inputs instead).
 BENCHMARK_KEY = b"nb74 false-failure benchmark"
@@ -129,62 +130,80 @@ class LocalStudent:
         return LocalSession(self.ns, self.cells)
 
 
-def load_reference() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nb74_reference_bench", reference_module_path())
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# --- running the graders through pytest ----------------------------------------------------------
+GRADERS = ROOT / "autograder" / "graders"
+# every expected value of every seed kept: implementations are graded one after the other
+CACHE = ExpectedCache(size=10**7, cases=10**7)
+SEED_ID = re.compile(r"-?seed\d+-?")
 
 
-# --- running the graders' test functions ------------------------------------------------------------
-def grader_cases(part: str) -> list[tuple[str, Any, dict]]:
-    """(test id, function, parametrized kwargs) of every case of a part's grader module."""
-    module = importlib.import_module(f"autograder.graders.test_{part}")
-    out = []
-    for name, fn in inspect.getmembers(module, inspect.isfunction):
-        if not name.startswith("test_") or fn.__module__ != module.__name__:
-            continue
-        combos: list[dict] = [{}]
-        for mark in getattr(fn, "pytestmark", []):
-            if mark.name == "parametrize":
-                argname, values = mark.args[0], mark.args[1]
-                combos = [{**c, argname: v} for c in combos for v in values]
-        for c in combos:
-            out.append((f"{name}{sorted(c.items()) if c else ''}", fn, c))
-    return out
+class LocalProc:
+    """The student process as the graders' conftest sees it, served in this process."""
+
+    level = "local"
+
+    def __init__(self, student: LocalStudent):
+        self.student = student
+
+    def part_session(self) -> LocalSession:
+        return self.student.session()
 
 
-def with_seed(fn, k: int) -> dict:
-    """Keyword arguments replacing the hidden seeds of a test function by benchmark seed k."""
-    params = inspect.signature(fn).parameters
-    if "seeds" in params:
-        n = len(params["seeds"].default)
-        return {"seeds": tuple(SEED_BASE + 100 * k + i for i in range(n))}
-    if "seed" in params:
-        return {"seed": SEED_BASE + 100 * k}
-    return {}
+class LocalPlugin:
+    """What the graders' conftest wants from the judge's plugin (see its docstring), for a
+    LocalStudent; collects each test's outcome and the comparisons it measured."""
 
+    is_nb74_judge = True
 
-def run_part(
-    student: LocalStudent, reference: ModuleType, part: str, k: int, passed: set[str]
-) -> list[tuple[str, bool, str, list]]:
-    """Every case of one part's graders on seed k: (case, passed, message, recorded comparisons)."""
-    session = student.session()
-    results = []
-    for case_id, fn, params in grader_cases(part):
-        kwargs = dict(params, **with_seed(fn, k))
-        sig = inspect.signature(fn).parameters
-        fixtures = {"student": session, "reference": reference, "passed_parts": passed}
-        kwargs.update({n: v for n, v in fixtures.items() if n in sig})
-        with grading.inputs_key(BENCHMARK_KEY), grading.recording() as rec, warnings.catch_warnings():
+    def __init__(self, student: LocalStudent, passed: set[str]):
+        self.proc, self.passed = LocalProc(student), passed
+        self.grading_session = GradingSession(BENCHMARK_KEY, CACHE)
+        self.results: list[tuple[str, str, int | None, bool, str, list]] = []  # part, test, seed, ...
+        self.recorded: list = []
+
+    def ensure_loaded(self) -> None:
+        pass
+
+    def parts_with_full_points(self) -> set[str]:
+        return self.passed
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: Any):
+        with self.grading_session.recording() as rec, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                fn(**kwargs)
-                ok, msg = True, ""
-            except (AssertionError, StudentError) as exc:
-                ok, msg = False, str(exc)
-        results.append((case_id, ok, msg, list(rec)))
-    return results
+            self.recorded = rec
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: Any, call: Any):
+        report = yield
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            exc = call.excinfo.value if call.excinfo else None
+            message = str(exc) if isinstance(exc, (AssertionError, StudentError)) else repr(exc) if exc else ""
+            params = getattr(item, "callspec", None)
+            seed = params.params.get("grader_seed") if params else None
+            name = SEED_ID.sub("", item.name).replace("[]", "")
+            part = Path(str(item.path)).stem.removeprefix("test_")
+            recorded = list(self.recorded) if report.when == "call" else []
+            self.results.append((part, name, seed, report.passed, message, recorded))
+        return report
+
+
+def run_graders(student: LocalStudent, parts: list[str], seeds: list[int] | None, passed: set[str]) -> LocalPlugin:
+    """pytest over the parts' grader modules, the judge's way, with --grader-seed for each seed."""
+    plugin = LocalPlugin(student, passed)
+    args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", "-p", "no:terminal"]
+    args += [a for k in seeds or () for a in ("--grader-seed", str(k))]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        code = pytest.main(args + [str(GRADERS / f"test_{p}.py") for p in parts], plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not plugin.results:
+        raise RuntimeError(f"the graders did not run (pytest exit {code!r}): {out.getvalue()[-2000:]}")
+    return plugin
+
+
+def run_part(student: LocalStudent, part: str, k: int, passed: set[str]) -> list[tuple[str, bool, str, list]]:
+    """Every test of one part on benchmark seed k: (test id, passed, message, recorded comparisons)."""
+    return [(name, ok, msg, rec) for _, name, _, ok, msg, rec in run_graders(student, [part], [k], passed).results]
 
 
 TOLERANCES = ("FD_TOL", "EXACT_TOL", "ANALYTIC_TOL")
@@ -200,16 +219,15 @@ class Correct:
     def __init__(self, name: str, student: LocalStudent, parts: list[str]):
         self.name, self.student, self.parts, self.failures = name, student, parts, []
 
-    def run(self, reference, k: int, stats: dict) -> None:
+    def run(self, seeds: list[int], stats: dict) -> None:
         everything = set(load_rubric().parts)
-        for part in self.parts:
-            for case_id, ok, msg, rec in run_part(self.student, reference, part, k, everything):
-                if not ok:
-                    self.failures.append(f"{self.name} {part} {case_id} seed {k}: {msg}")
-                for what, err, tol in rec:
-                    key = (tol_kind(tol), part)
-                    if err / tol > stats[key][0]:
-                        stats[key] = (err / tol, err, f"{self.name}: {what} (seed {k})")
+        for part, case_id, k, ok, msg, rec in run_graders(self.student, self.parts, seeds, everything).results:
+            if not ok:
+                self.failures.append(f"{self.name} {part} {case_id} seed {k}: {msg}")
+            for what, err, tol in rec:
+                key = (tol_kind(tol), part)
+                if err / tol > stats[key][0]:
+                    stats[key] = (err / tol, err, f"{self.name}: {what} (seed {k})")
 
 
 class Bug:
@@ -222,19 +240,22 @@ class Bug:
         self.smallest: dict[str, float] = {}
         self.caught_by: set[str] = set()
 
-    def run(self, reference, k: int) -> None:
+    def run(self, seeds: list[int]) -> None:
         passed = set(load_rubric().parts) - {self.entry.part}
-        results = run_part(self.student, reference, self.entry.part, k, passed)
-        self.missed += all(ok for _, ok, _, _ in results)
-        largest: dict[str, float] = {}
-        for _, _ok, _, rec in results:
-            for _, err, tol in rec:
-                kind = tol_kind(tol)
-                largest[kind] = max(largest.get(kind, 0.0), err)
-                if err > tol:
-                    self.caught_by.add(kind)
-        for kind in TOLERANCES:
-            self.smallest[kind] = min(self.smallest.get(kind, np.inf), largest.get(kind, 0.0))
+        per_seed: dict[int | None, list] = defaultdict(list)
+        for _, _, k, ok, _, rec in run_graders(self.student, [self.entry.part], seeds, passed).results:
+            per_seed[k].append((ok, rec))
+        for results in per_seed.values():
+            self.missed += all(ok for ok, _ in results)
+            largest: dict[str, float] = {}
+            for _ok, rec in results:
+                for _, err, tol in rec:
+                    kind = tol_kind(tol)
+                    largest[kind] = max(largest.get(kind, 0.0), err)
+                    if err > tol:
+                        self.caught_by.add(kind)
+            for kind in TOLERANCES:
+                self.smallest[kind] = min(self.smallest.get(kind, np.inf), largest.get(kind, 0.0))
 
 
 def notebook_check(student: LocalStudent, part: str) -> bool:
@@ -269,7 +290,6 @@ def exercise_setups(k: int) -> dict[str, str]:
 
 def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
     """Everything measured on the given seeds, as plain data (one worker's share)."""
-    reference = load_reference()
     correct = [Correct("reference", LocalStudent(), BACKWARD_PARTS)]
     if forms:
         for e in FORMS:
@@ -281,25 +301,27 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
     ex_failures: list[str] = []
     ex_counts = {"setups": 0, "notebook check fails": 0}
     start = time.perf_counter()
-    for i, k in enumerate(seeds):  # seeds outermost: the expected values of a seed are cached
-        for c in correct:
-            c.run(reference, k, stats)
-        for b in bug_runs:
-            b.run(reference, k)
-        if exercises:
+    for i, c in enumerate(correct):  # one pytest run per implementation, over all the seeds
+        c.run(seeds, stats)
+        if i and i % 10 == 0:
+            print(
+                f"  ... {i}/{len(correct)} correct forms in this worker, {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+            )
+    for b in bug_runs:
+        b.run(seeds)
+    if exercises:
+        for k in seeds:
             student = LocalStudent(exercise_setups(k))
-            for part in ("exercise_8_1", "exercise_8_2"):
-                notebook_passes = notebook_check(student, part)
-                ex_counts["setups"] += 1
-                ex_counts["notebook check fails"] += not notebook_passes
-                for case_id, ok, msg, _ in run_part(student, reference, part, k, set()):
-                    if case_id.startswith("test_gradient_check_passes") and ok != notebook_passes:
-                        # the judge's re-run must agree with the notebook's own check on the same setup
-                        ex_failures.append(f"{part} {case_id} setup {k}: judge {ok}, notebook {notebook_passes}: {msg}")
-                    elif not case_id.startswith("test_gradient_check_passes") and not ok:
-                        ex_failures.append(f"{part} {case_id} setup {k}: {msg}")
-        if i and i % 50 == 0:
-            print(f"  ... {i}/{len(seeds)} seeds in this worker, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+            notebook = {part: notebook_check(student, part) for part in ("exercise_8_1", "exercise_8_2")}
+            ex_counts["setups"] += len(notebook)
+            ex_counts["notebook check fails"] += sum(not ok for ok in notebook.values())
+            for part, case_id, _, ok, msg, _ in run_graders(student, list(notebook), None, set()).results:
+                if case_id == "test_gradient_check_passes" and ok != notebook[part]:
+                    # the judge's re-run must agree with the notebook's own check on the same setup
+                    ex_failures.append(f"{part} {case_id} setup {k}: judge {ok}, notebook {notebook[part]}: {msg}")
+                elif case_id != "test_gradient_check_passes" and not ok:
+                    ex_failures.append(f"{part} {case_id} setup {k}: {msg}")
     return {
         "names": [c.name for c in correct],
         "false": [f for c in correct for f in c.failures],

@@ -61,7 +61,8 @@ def linear_inputs(notebook: Path) -> list[dict]:
 
     cells, _ = collect_cells(read_submission(notebook), RUBRIC)
     with inputs_key(submission_key(cells)):
-        return test_linear.cases() + [test_linear.property_case(test_linear.SEED)]
+        suite, seeds = test_linear.TestLinear, test_linear.TestLinear.hidden
+        return suite.cases(seeds) + [suite.property_case(seeds)]
 
 
 # --- finding 4: hidden inputs neither leak nor are reusable -------------------------------------------

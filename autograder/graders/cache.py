@@ -37,7 +37,8 @@ EXPECTED_CACHE_SIZE = 512
 class ExpectedCache:
     """The entries of all three kinds, and the stores on disk opened so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = EXPECTED_CACHE_SIZE, cases: int = CASES_SIZE) -> None:
+        self.size, self.cases_size = size, cases  # a benchmark over many seeds keeps them all
         self.cases: OrderedDict[Any, Case] = OrderedDict()
         self.results: dict[Any, tuple[Any, bool, Any]] = {}
         self.expected: OrderedDict[Any, Any] = OrderedDict()
@@ -54,7 +55,7 @@ class ExpectedCache:
         case["key"] = (inputs, case.get("key"))
         _freeze(case)
         self.cases[key] = case
-        if len(self.cases) > CASES_SIZE:
+        if len(self.cases) > self.cases_size:
             self.cases.popitem(last=False)
         return case
 
@@ -89,7 +90,7 @@ class ExpectedCache:
         else:
             value = fn()
         self.expected[memory_key] = value
-        if len(self.expected) > EXPECTED_CACHE_SIZE:
+        if len(self.expected) > self.size:
             self.expected.popitem(last=False)
         return value  # type: ignore[no-any-return]
 

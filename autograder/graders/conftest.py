@@ -29,6 +29,8 @@ from autograder.sandbox.part_session import PartSession
 from .cache import expected_store
 from .session import GradingSession
 
+pytest_plugins = ("autograder.graders.seeds",)  # --grader-seed and the grader_seed fixture
+
 
 def _plugin(request: pytest.FixtureRequest):
     """The judge's JudgePlugin, passed to pytest.main by autograder.judge."""
