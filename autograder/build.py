@@ -11,24 +11,21 @@ reference implementation as a module) and the executed solution notebook
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 
 from .assignment import GIVEN_PREFIX, ROOT, Rubric, load_rubric
+from .intake import grade_id
+from .nbgrader_glue import nbgrader_env, run_nbgrader
+
+__all__ = ["build_all", "grade_id", "nbgrader_env", "run_nbgrader"]  # the latter three: tests, benchmarks
 
 TABLE_START, TABLE_END = "<!-- rubric:start -->", "<!-- rubric:end -->"
 MARKER = re.compile(r"^\s*###\s*(BEGIN|END) SOLUTION\s*$")
-
-
-def grade_id(cell) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
 
 def points_table(rubric: Rubric) -> str:
@@ -70,28 +67,6 @@ def reference_source(nb, rubric: Rubric) -> str:
         '"""\n'
     )
     return header + "\n\n".join(chunks)
-
-
-def nbgrader_env() -> dict[str, str]:
-    """nbgrader calls `alembic` by name: put this interpreter's bin folder first on PATH."""
-    bin_dir = os.path.dirname(sys.executable)
-    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-
-
-def run_nbgrader(args: list[str], course: Path) -> None:
-    """Run the real nbgrader CLI with the repository's config on another course root."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "nbgrader",
-        *args,
-        f"--CourseDirectory.root={course}",
-        f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
-    ]
-    env = nbgrader_env()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignment import ROOT, Rubric, load_rubric
-from .build import MARKER, grade_id, run_nbgrader
+from .build import MARKER
+from .intake import grade_id
+from .nbgrader_glue import run_nbgrader
 
 DEMO = ROOT / "build" / "demo"
 Grader = Callable[[Path, str], None]  # (course root, assignment) -> scores in course/gradebook.db
