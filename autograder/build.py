@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -35,7 +36,7 @@ def points_table(rubric: Rubric) -> str:
     return "\n".join(rows)
 
 
-def apply_rubric(nb, rubric: Rubric) -> None:
+def apply_rubric(nb: Any, rubric: Rubric) -> None:
     """Write the rubric's points into the test cells and the points table, in place."""
     by_cell = {p.test_cell: p for p in rubric.parts.values()}
     for cell in nb.cells:
@@ -52,7 +53,7 @@ def apply_rubric(nb, rubric: Rubric) -> None:
         raise ValueError(f"rubric names test cells missing from the source notebook: {sorted(missing)}")
 
 
-def reference_source(nb, rubric: Rubric) -> str:
+def reference_source(nb: Any, rubric: Rubric) -> str:
     """The reference implementation: given cells and completed classes, solution markers dropped."""
     classes = {p.answer_cell for p in rubric.parts.values() if p.kind == "backward"}
     chunks = []
@@ -74,7 +75,7 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
     rubric = rubric or load_rubric()
     a, name = rubric.assignment, f"{rubric.notebook}.ipynb"
     src_path = ROOT / "source" / a / name
-    nb = nbformat.read(src_path, as_version=4)
+    nb = nbformat.read(src_path, as_version=4)  # type: ignore[no-untyped-call]
     apply_rubric(nb, rubric)
     with tempfile.TemporaryDirectory(prefix="nb74-build-") as tmp:
         course = Path(tmp)
@@ -82,7 +83,7 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
         for f in (ROOT / "source" / a).iterdir():  # nbgrader copies non-notebook files too
             if f.is_file() and f.name != name:
                 shutil.copy2(f, course / "source" / a / f.name)
-        nbformat.write(nb, course / "source" / a / name)
+        nbformat.write(nb, course / "source" / a / name)  # type: ignore[no-untyped-call]
         run_nbgrader(["generate_assignment", a, "--force"], course)
         run_nbgrader(["generate_solution", a, "--force"], course)
 

@@ -139,11 +139,15 @@ def format_table(rows: list[dict[str, float | str]], rubric: Rubric) -> str:
         **{k: p.points for k, p in rubric.parts.items()},
         "total": rubric.max_score,
     }
-    cell = lambda v: v if isinstance(v, str) else f"{v:g}"
+
+    def cell(v: float | str) -> str:
+        return v if isinstance(v, str) else f"{v:g}"
+
     width = {c: max(len(c), *(len(cell(r[c])) for r in [top, *rows])) for c in cols}
-    line = lambda r: "  ".join(
-        cell(r[c]).ljust(width[c]) if c == "student" else cell(r[c]).rjust(width[c]) for c in cols
-    )
+
+    def line(r: dict[str, float | str]) -> str:
+        return "  ".join(cell(r[c]).ljust(width[c]) if c == "student" else cell(r[c]).rjust(width[c]) for c in cols)
+
     rule = "  ".join("-" * width[c] for c in cols)
     return "\n".join([line({c: c for c in cols}), rule, line(top), rule, *map(line, rows)])
 

@@ -97,7 +97,7 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
 @cache
 def source_cells() -> list[dict[str, Any]]:
     """The trusted given code comes from here, never from the submission."""
-    cells = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
+    cells: list[dict[str, Any]] = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
     for cell in cells:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
