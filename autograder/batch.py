@@ -171,7 +171,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-    # A coordinator killed while this worker was still starting (seconds: spawn and imports) sent
+    # A coordinator killed while this worker was still starting (spawn and imports) sent
     # no signal: prctl came too late. Its tasks would still be graded and the worker wait forever.
     import multiprocessing
 
@@ -211,7 +211,7 @@ def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
     """Grade one notebook and return the results as JSON text (plain data between processes).
 
     Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
-    fresh student process forked in milliseconds instead of a new sandbox and interpreter."""
+    fresh student process forked instead of a new sandbox and interpreter."""
     from .judge import grade
     from .sandbox.fork_server import ForkServer
 

@@ -115,7 +115,7 @@ def grade_with_nbgrader(course: Path, assignment: str) -> None:
 
 def read_gradebook(course: Path, rubric: Rubric, students: list[str]) -> list[dict[str, float | str]]:
     """One row per student: {'student', <part name>: score, ..., 'total'}; read via nbgrader's API."""
-    from nbgrader.api import Gradebook, MissingEntry  # slow import (~2 s): only here
+    from nbgrader.api import Gradebook, MissingEntry  # a slow import: only here
 
     rows: list[dict[str, float | str]] = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

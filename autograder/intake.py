@@ -147,7 +147,7 @@ def _parse(text: str, name: str) -> dict[str, Any]:
             f"提出ファイル {name} は入れ子が深すぎるため（{MAX_DEPTH} 段まで）、ノートブックとして読めません"
         )
     if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
-        import nbformat  # older formats: nbformat converts them (half a second to import)
+        import nbformat  # older formats: nbformat converts them (a slow import: only here)
 
         try:
             nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
