@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .assignment import ROOT, load_rubric
 from .intake import (
@@ -197,7 +197,7 @@ def course_files(path: Path) -> tuple[Path, dict[str, Any]]:
 @lru_cache(maxsize=4)
 def _released(path: str, mtime_ns: int) -> dict[str, Any]:
     """Parsed once per worker (normalise only reads it)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return cast(dict[str, Any], json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def read_normalised(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -248,7 +248,7 @@ class LocalPool:
         return ProcessPoolExecutor(self.workers, initializer=_die_with_parent, max_tasks_per_child=200)
 
     def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
-        pending: dict[Future, tuple[Submission, int]] = {}
+        pending: dict[Future[str], tuple[Submission, int]] = {}
         queue = [(s, 0) for s in subs]
 
         def fill() -> None:
@@ -289,7 +289,7 @@ class DaskPool:
     def __init__(self, address: str):
         from distributed import Client
 
-        self.client = Client(address, timeout="30s")
+        self.client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
 
     def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
         from distributed import as_completed
@@ -305,7 +305,7 @@ class DaskPool:
             ): s
             for s in subs
         }
-        for fut in as_completed(futures):
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             s = futures[fut]
             try:
                 yield s, fut.result()
@@ -314,7 +314,7 @@ class DaskPool:
                 yield s, Results.empty(load_rubric(), why, isolation).to_json()
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # type: ignore[no-untyped-call]
 
 
 # -- writing (coordinator only) ------------------------------------------------------------------
