@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .assignment import ROOT, load_rubric
 from .intake import (
@@ -42,8 +42,8 @@ from .intake import (
     read_text,
     shown,
 )
-
-ISOLATION = "auto"
+from .nbgrader_glue import generate_feedback
+from .results import Results
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-    # A coordinator killed while this worker was still starting (seconds: spawn and imports) sent
+    # A coordinator killed while this worker was still starting (spawn and imports) sent
     # no signal: prctl came too late. Its tasks would still be graded and the worker wait forever.
     import multiprocessing
 
@@ -197,7 +197,7 @@ def course_files(path: Path) -> tuple[Path, dict[str, Any]]:
 @lru_cache(maxsize=4)
 def _released(path: str, mtime_ns: int) -> dict[str, Any]:
     """Parsed once per worker (normalise only reads it)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return cast(dict[str, Any], json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def read_normalised(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -207,35 +207,34 @@ def read_normalised(path: Path) -> tuple[dict[str, Any], list[str]]:
     return got.notebook, got.notes + normalise(got.notebook, release)
 
 
-def grade_path(path: str | None, note: str, isolation: str = ISOLATION) -> str:
+def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
     """Grade one notebook and return the results as JSON text (plain data between processes).
 
     Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
-    fresh student process forked in milliseconds instead of a new sandbox and interpreter."""
-    from .judge import _empty_results, grade_submission
+    fresh student process forked instead of a new sandbox and interpreter."""
+    from .judge import grade
     from .sandbox.fork_server import ForkServer
 
     notes = [note] if note else []
     if path is None:
-        results = _empty_results(load_rubric(), note, isolation)
+        results = Results.empty(load_rubric(), note, isolation)
     else:
         try:
             nb, more = read_normalised(Path(path))
             notes += more
             if isolation not in _SERVERS:
                 _SERVERS[isolation] = ForkServer(isolation)
-            results = grade_submission(nb, isolation=isolation, server=_SERVERS[isolation])
+            results = grade(nb, isolation=isolation, server=_SERVERS[isolation])
         except SubmissionError as exc:  # refused by the intake: 0, with the reason
-            results = _empty_results(load_rubric(), str(exc), isolation)
+            results = Results.empty(load_rubric(), str(exc), isolation)
         except Exception as exc:  # the judge itself failed: record it, never stop the batch
-            results = _empty_results(
+            results = Results.empty(
                 load_rubric(),
                 f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください",
                 isolation,
             )
-        if notes:
-            results["notes"] = notes
-    return json.dumps(results, ensure_ascii=False, sort_keys=True)
+        results = results.with_notes(notes)
+    return results.to_json()
 
 
 class LocalPool:
@@ -249,7 +248,7 @@ class LocalPool:
         return ProcessPoolExecutor(self.workers, initializer=_die_with_parent, max_tasks_per_child=200)
 
     def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
-        pending: dict[Future, tuple[Submission, int]] = {}
+        pending: dict[Future[str], tuple[Submission, int]] = {}
         queue = [(s, 0) for s in subs]
 
         def fill() -> None:
@@ -276,12 +275,8 @@ class LocalPool:
                     if tries < 1:
                         queue.append((s, tries + 1))
                     else:
-                        from .judge import _empty_results
-
-                        res = _empty_results(
-                            load_rubric(), f"採点プロセスが異常終了しました（{type(exc).__name__}）", isolation
-                        )
-                        yield s, json.dumps(res, ensure_ascii=False, sort_keys=True)
+                        why = f"採点プロセスが異常終了しました（{type(exc).__name__}）"
+                        yield s, Results.empty(load_rubric(), why, isolation).to_json()
             fill()
 
     def close(self) -> None:
@@ -294,7 +289,7 @@ class DaskPool:
     def __init__(self, address: str):
         from distributed import Client
 
-        self.client = Client(address, timeout="30s")
+        self.client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
 
     def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
         from distributed import as_completed
@@ -310,32 +305,28 @@ class DaskPool:
             ): s
             for s in subs
         }
-        for fut in as_completed(futures):
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             s = futures[fut]
             try:
                 yield s, fut.result()
             except Exception as exc:
-                from .judge import _empty_results
-
-                res = _empty_results(
-                    load_rubric(), f"採点ワーカーが異常終了しました（{type(exc).__name__}）", isolation
-                )
-                yield s, json.dumps(res, ensure_ascii=False, sort_keys=True)
+                why = f"採点ワーカーが異常終了しました（{type(exc).__name__}）"
+                yield s, Results.empty(load_rubric(), why, isolation).to_json()
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # type: ignore[no-untyped-call]
 
 
 # -- writing (coordinator only) ------------------------------------------------------------------
 
 
-def write_autograded(root: Path, assignment: str, sub: Submission, results: dict[str, Any]) -> None:
+def write_autograded(root: Path, assignment: str, sub: Submission, results: Results) -> None:
     """autograded/<student>/<assignment>/<notebook>.ipynb: the submission (or, if refused, the
     release) with the judge's verdict in its test cells. Written atomically."""
     rubric = load_rubric()
     release = json.loads((root / "release" / assignment / f"{rubric.notebook}.ipynb").read_text(encoding="utf-8"))
     nb = release
-    if sub.path is not None and not is_refused(results):
+    if sub.path is not None and not results.refused:
         try:
             nb = read_normalised(sub.path)[0]
         except SubmissionError:  # refused (changed since it was graded): the release carries the verdict
@@ -346,7 +337,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
     from .nbgrader_ext import apply_results  # imports nbgrader: coordinator only, not workers
 
     apply_results(nb, results)
-    add_memo(nb, [*results.get("notes", []), *results.get("problems", [])])
+    add_memo(nb, results.messages())
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".ipynb.tmp")
@@ -359,72 +350,20 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: dict
         stamp.unlink()
 
 
-def is_refused(results: dict[str, Any]) -> bool:
-    """Graded 0 without reading the notebook (refused by the intake, or the judge failed)."""
-    return bool(results.get("problems")) and results.get("output") in results["problems"]
-
-
-def is_failure(results: dict[str, Any]) -> bool:
-    """A submission that could not be graded normally (unreadable, crashed, hung...)."""
-    return bool(results.get("problems"))
-
-
-def generate_feedback(root: Path, assignment: str, db_url: str) -> list[str]:
-    """nbgrader's own feedback (HTML, hidden tests cleared) from autograded/ and the gradebook.
-
-    Returns the students nbgrader could make no feedback for (nbgrader goes on with the others;
-    so does the batch, whose grades are already recorded)."""
-    import re
-    import subprocess
-    import sys
-
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-    # run from the kit's folder so that its nbgrader_config.py (ClearHiddenTests) applies
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            "generate_feedback",
-            assignment,
-            "--force",
-            f"--CourseDirectory.root={root}",
-            f"--CourseDirectory.db_url={db_url}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        errors="replace",
-    )
-    if done.returncode == 0:
-        return []
-    failed = re.findall(r"error processing assignment '[^']*' for student '([^']*)'", done.stderr + done.stdout)
-    return sorted(set(failed)) or ["（nbgrader generate_feedback が失敗しました: " + done.stderr.strip()[-300:] + "）"]
-
-
-def save(root: Path, assignment: str, book: Any, sub: Submission, results: dict[str, Any]) -> dict[str, Any] | None:
+def save(root: Path, assignment: str, book: Any, sub: Submission, results: Results) -> Results | None:
     """Write and record one submission. A failure there is this student's only: tried again
     without the timestamp, then as 0 with the reason. Returns what was recorded (None if nothing
     could be: logged, and the student is graded again on the next run)."""
     from dataclasses import replace
 
-    from .judge import _empty_results
-
     errors: list[str] = []
     for attempt in range(3):
         if attempt == 1:
             sub = replace(sub, timestamp=None)
-            results = {
-                **results,
-                "notes": [*results.get("notes", []), "提出時刻を記録できなかったため、提出時刻なしで採点しました"],
-            }
+            results = results.with_notes(["提出時刻を記録できなかったため、提出時刻なしで採点しました"])
         elif attempt == 2:
-            results = _empty_results(
-                load_rubric(),
-                f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください",
-                results.get("isolation", ISOLATION),
-            )
+            why = f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください"
+            results = Results.empty(load_rubric(), why, results.isolation)
         try:
             write_autograded(root, assignment, sub, results)
             book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
@@ -445,7 +384,7 @@ def run_batch(
     db_url: str,
     workers: int = 2,
     dask: str | None = None,
-    isolation: str = ISOLATION,
+    isolation: str = "auto",
     feedback: bool = True,
     progress: bool = True,
     course_id: str = "",
@@ -467,13 +406,13 @@ def run_batch(
         bar = tqdm(total=len(todo), desc="採点", unit="件", disable=not progress, dynamic_ncols=True)
         try:
             for sub, text in pool.map(todo, isolation):
-                results = save(root, assignment, book, sub, json.loads(text))
+                results = save(root, assignment, book, sub, Results.from_json(text))
                 if results is None:
                     failures[sub.student] += 1
                     bar.update(1)
                     continue
-                scores[sub.student] = results["score"]
-                if is_failure(results):
+                scores[sub.student] = results.score
+                if results.failed:
                     failures[sub.student] += 1
                 bar.update(1)
                 bar.set_postfix(失敗=len(failures))

@@ -11,24 +11,22 @@ reference implementation as a module) and the executed solution notebook
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from .assignment import GIVEN_PREFIX, ROOT, Rubric, load_rubric
+from .intake import grade_id
+from .nbgrader_glue import nbgrader_env, run_nbgrader
+
+__all__ = ["build_all", "grade_id", "nbgrader_env", "run_nbgrader"]  # the latter three: tests, benchmarks
 
 TABLE_START, TABLE_END = "<!-- rubric:start -->", "<!-- rubric:end -->"
 MARKER = re.compile(r"^\s*###\s*(BEGIN|END) SOLUTION\s*$")
-
-
-def grade_id(cell) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
 
 def points_table(rubric: Rubric) -> str:
@@ -38,7 +36,7 @@ def points_table(rubric: Rubric) -> str:
     return "\n".join(rows)
 
 
-def apply_rubric(nb, rubric: Rubric) -> None:
+def apply_rubric(nb: Any, rubric: Rubric) -> None:
     """Write the rubric's points into the test cells and the points table, in place."""
     by_cell = {p.test_cell: p for p in rubric.parts.values()}
     for cell in nb.cells:
@@ -55,7 +53,7 @@ def apply_rubric(nb, rubric: Rubric) -> None:
         raise ValueError(f"rubric names test cells missing from the source notebook: {sorted(missing)}")
 
 
-def reference_source(nb, rubric: Rubric) -> str:
+def reference_source(nb: Any, rubric: Rubric) -> str:
     """The reference implementation: given cells and completed classes, solution markers dropped."""
     classes = {p.answer_cell for p in rubric.parts.values() if p.kind == "backward"}
     chunks = []
@@ -72,34 +70,12 @@ def reference_source(nb, rubric: Rubric) -> str:
     return header + "\n\n".join(chunks)
 
 
-def nbgrader_env() -> dict[str, str]:
-    """nbgrader calls `alembic` by name: put this interpreter's bin folder first on PATH."""
-    bin_dir = os.path.dirname(sys.executable)
-    return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-
-
-def run_nbgrader(args: list[str], course: Path) -> None:
-    """Run the real nbgrader CLI with the repository's config on another course root."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "nbgrader",
-        *args,
-        f"--CourseDirectory.root={course}",
-        f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
-    ]
-    env = nbgrader_env()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-
-
 def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
     """Regenerate source points, release/ and solutions/ under out_root."""
     rubric = rubric or load_rubric()
     a, name = rubric.assignment, f"{rubric.notebook}.ipynb"
     src_path = ROOT / "source" / a / name
-    nb = nbformat.read(src_path, as_version=4)
+    nb = nbformat.read(src_path, as_version=4)  # type: ignore[no-untyped-call]
     apply_rubric(nb, rubric)
     with tempfile.TemporaryDirectory(prefix="nb74-build-") as tmp:
         course = Path(tmp)
@@ -107,7 +83,7 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
         for f in (ROOT / "source" / a).iterdir():  # nbgrader copies non-notebook files too
             if f.is_file() and f.name != name:
                 shutil.copy2(f, course / "source" / a / f.name)
-        nbformat.write(nb, course / "source" / a / name)
+        nbformat.write(nb, course / "source" / a / name)  # type: ignore[no-untyped-call]
         run_nbgrader(["generate_assignment", a, "--force"], course)
         run_nbgrader(["generate_solution", a, "--force"], course)
 

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignment import ROOT, Rubric, load_rubric
-from .build import MARKER, grade_id, run_nbgrader
+from .build import MARKER
+from .intake import grade_id
+from .nbgrader_glue import run_nbgrader
 
 DEMO = ROOT / "build" / "demo"
 Grader = Callable[[Path, str], None]  # (course root, assignment) -> scores in course/gradebook.db
@@ -113,7 +115,7 @@ def grade_with_nbgrader(course: Path, assignment: str) -> None:
 
 def read_gradebook(course: Path, rubric: Rubric, students: list[str]) -> list[dict[str, float | str]]:
     """One row per student: {'student', <part name>: score, ..., 'total'}; read via nbgrader's API."""
-    from nbgrader.api import Gradebook, MissingEntry  # slow import (~2 s): only here
+    from nbgrader.api import Gradebook, MissingEntry  # a slow import: only here
 
     rows: list[dict[str, float | str]] = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -137,11 +139,15 @@ def format_table(rows: list[dict[str, float | str]], rubric: Rubric) -> str:
         **{k: p.points for k, p in rubric.parts.items()},
         "total": rubric.max_score,
     }
-    cell = lambda v: v if isinstance(v, str) else f"{v:g}"
+
+    def cell(v: float | str) -> str:
+        return v if isinstance(v, str) else f"{v:g}"
+
     width = {c: max(len(c), *(len(cell(r[c])) for r in [top, *rows])) for c in cols}
-    line = lambda r: "  ".join(
-        cell(r[c]).ljust(width[c]) if c == "student" else cell(r[c]).rjust(width[c]) for c in cols
-    )
+
+    def line(r: dict[str, float | str]) -> str:
+        return "  ".join(cell(r[c]).ljust(width[c]) if c == "student" else cell(r[c]).rjust(width[c]) for c in cols)
+
     rule = "  ".join("-" * width[c] for c in cols)
     return "\n".join([line({c: c for c in cols}), rule, line(top), rule, *map(line, rows)])
 

@@ -8,8 +8,6 @@ recorded with its hash or will be graded again: never lost, never counted twice.
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from typing import Any
 
@@ -17,6 +15,8 @@ from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, s
 
 from .assignment import Rubric, load_rubric
 from .nbgrader_ext import part_feedback
+from .nbgrader_glue import use_nbgrader_env
+from .results import Results
 
 JOURNAL = Table(
     "nb74_judge_runs",
@@ -32,8 +32,7 @@ class JudgeGradebook:
     """nbgrader's Gradebook plus the journal of graded contents."""
 
     def __init__(self, db_url: str, course_id: str = "", rubric: Rubric | None = None):
-        # nbgrader runs `alembic` by name when it creates a database
-        os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+        use_nbgrader_env()
         from nbgrader.api import Gradebook
 
         self.gb = Gradebook(db_url, course_id)
@@ -70,7 +69,7 @@ class JudgeGradebook:
         self.gb.db.rollback()
 
     def record(
-        self, assignment: str, student: str, sha256: str, results: dict[str, Any], timestamp: str | None = None
+        self, assignment: str, student: str, sha256: str, results: Results, timestamp: str | None = None
     ) -> None:
         """Scores and feedback comments of one submission, and its hash, in one commit; on any
         error nothing of it is kept (rolled back) and the error is raised."""
@@ -80,9 +79,7 @@ class JudgeGradebook:
             self.rollback()
             raise
 
-    def _record(
-        self, assignment: str, student: str, sha256: str, results: dict[str, Any], timestamp: str | None
-    ) -> None:
+    def _record(self, assignment: str, student: str, sha256: str, results: Results, timestamp: str | None) -> None:
         from nbgrader.api import MissingEntry
 
         gb, notebook = self.gb, self.rubric.notebook
@@ -94,10 +91,8 @@ class JudgeGradebook:
         with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SAWarning
             warnings.simplefilter("ignore")
             gb.update_or_create_submission(assignment, student, **kwargs)
-        scores: dict[str, float] = {}
-        for t in results["tests"]:
-            scores[t["part"]] = scores.get(t["part"], 0.0) + t["score"]
-        messages = [*results.get("notes", []), *results.get("problems", [])]
+        scores = results.part_scores()
+        messages = results.messages()
         first = True
         for part in self.rubric.parts.values():
             grade = gb.find_grade(part.test_cell, notebook, assignment, student)
@@ -112,7 +107,7 @@ class JudgeGradebook:
         where = (JOURNAL.c.assignment == assignment) & (JOURNAL.c.student == student)
         gb.db.execute(delete(JOURNAL).where(where))
         gb.db.execute(
-            insert(JOURNAL).values(assignment=assignment, student=student, sha256=sha256, score=float(results["score"]))
+            insert(JOURNAL).values(assignment=assignment, student=student, sha256=sha256, score=float(results.score))
         )
         gb.db.commit()
 

@@ -20,7 +20,7 @@ import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 MB output)
 MAX_SMALL_BYTES = 4096  # timestamp.txt, the collect notes
@@ -147,17 +147,17 @@ def _parse(text: str, name: str) -> dict[str, Any]:
             f"提出ファイル {name} は入れ子が深すぎるため（{MAX_DEPTH} 段まで）、ノートブックとして読めません"
         )
     if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
-        import nbformat  # older formats: nbformat converts them (half a second to import)
+        import nbformat  # older formats: nbformat converts them (a slow import: only here)
 
         try:
-            nb = nbformat.reads(text, as_version=4)
+            nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
         except Exception as exc:  # unknown or broken nbformat
             raise SubmissionError(
                 f"提出ファイル {name} をノートブックとして読めません（{type(exc).__name__}）"
             ) from None
     if not isinstance(nb.get("cells"), list):
         raise SubmissionError(f"提出ファイル {name} にセルがありません")
-    return nb
+    return cast(dict[str, Any], nb)
 
 
 def depth_exceeds(value: Any, limit: int) -> bool:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
 from contextlib import nullcontext
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from .intake import SubmissionError, read_notebook
+from .intake import SubmissionError, grade_id, read_notebook
+from .results import FAILED, NOT_RUN, PASSED, Results, TestResult
 from .sandbox.fork_server import ForkServer
 from .sandbox.process import StudentProcess
 from .sandbox.received import clean_text
@@ -49,12 +50,6 @@ UNUSED_PYTEST_PLUGINS = (
     "capture",
 )
 MAX_OUTPUT_CHARS = 2000  # one test's message in the results (student text in it is bounded before)
-
-
-def grade_id(cell: Any) -> str:
-    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
-    gid = meta.get("grade_id", "") if isinstance(meta, dict) else ""
-    return gid if isinstance(gid, str) else ""
 
 
 class GradeInterrupted(KeyboardInterrupt):
@@ -102,40 +97,18 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
 @cache
 def source_cells() -> list[dict[str, Any]]:
     """The trusted given code comes from here, never from the submission."""
-    cells = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
+    cells: list[dict[str, Any]] = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
     for cell in cells:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
     return cells
 
 
-def _empty_results(rubric: Rubric, message: str, isolation: str) -> dict[str, Any]:
-    tests = [
-        {
-            "name": f"{p.title}",
-            "part": p.name,
-            "score": 0.0,
-            "max_score": p.points,
-            "status": "failed",
-            "output": message,
-        }
-        for p in rubric.parts.values()
-    ]
-    return {
-        "score": 0.0,
-        "max_score": rubric.max_score,
-        "output": message,
-        "tests": tests,
-        "isolation": isolation,
-        "problems": [message],
-    }
-
-
 def grade_notebook(
     path: Path, isolation: str = "auto", server: ForkServer | None = None, proc: StudentProcess | None = None
 ) -> dict[str, Any]:
     """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
-    return grade_submission(Path(path), isolation=isolation, server=server, proc=proc)
+    return grade(Path(path), isolation=isolation, server=server, proc=proc).to_dict()
 
 
 def grade_submission(
@@ -144,7 +117,17 @@ def grade_submission(
     server: ForkServer | None = None,
     proc: StudentProcess | None = None,
 ) -> dict[str, Any]:
-    """Grade a notebook given as a file or as an already-read notebook dict.
+    """grade() as the Gradescope-shaped dict."""
+    return grade(submission, isolation=isolation, server=server, proc=proc).to_dict()
+
+
+def grade(
+    submission: Path | dict[str, Any],
+    isolation: str = "auto",
+    server: ForkServer | None = None,
+    proc: StudentProcess | None = None,
+) -> Results:
+    """Grade a notebook given as a file or as an already-read notebook dict; always complete.
 
     proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
     before importing NumPy and pytest; by default one is made here."""
@@ -156,7 +139,7 @@ def grade_submission(
             try:
                 submission = read_submission(submission)
             except SubmissionError as exc:
-                return _empty_results(rubric, str(exc), proc.level)
+                return Results.empty(rubric, str(exc), proc.level)
         cells, problems = collect_cells(submission, rubric)
         # they run, and a child per part is forked, while pytest is imported and collects the graders
         proc.preload(cells, forks=len(rubric.parts))
@@ -176,52 +159,36 @@ def grade_submission(
             raise GradeInterrupted()
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran
         level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
-    results = build_results(plugin, rubric, level)
-    results["problems"] = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
-    return results
+    found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
+    return replace(build_results(plugin, rubric, level), problems=tuple(found))
 
 
-def build_results(plugin: Any, rubric: Rubric, isolation: str) -> dict[str, Any]:
-    tests, seen_parts = [], set()
-    for o in sorted(plugin.outcomes.values(), key=lambda o: (plugin.order.get(o.part, 99), o.nodeid)):
+def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
+    """The plugin's outcomes in the rubric's part order, then by test label (a grader's class, if
+    any, is not part of the label); a part whose graders did not run still counts its points."""
+    tests: list[TestResult] = []
+    seen_parts = set()
+    labelled = [(o, o.nodeid.rsplit("::", 1)[-1]) for o in plugin.outcomes.values()]
+    for o, label in sorted(labelled, key=lambda ol: (plugin.order.get(ol[0].part, 99), ol[1])):
         part = rubric.parts.get(o.part)
         if part is None:
             continue
         seen_parts.add(o.part)
         max_score = plugin.points(o)
-        label = o.nodeid.rsplit("::", 1)[-1]  # the test and its case: "test_gradients[1x4]"
-        tests.append(
-            {
-                "name": f"{part.title} :: {label}",
-                "part": o.part,
-                "score": round(max_score if o.passed else 0.0, 6),
-                "max_score": round(max_score, 6),
-                "status": "passed" if o.passed else "failed",
-                "output": clean_text(o.message, MAX_OUTPUT_CHARS),
-            }
-        )  # the last bound on any text
-    for part in rubric.parts.values():  # a part whose graders did not run still counts its points
+        score = round(max_score if o.passed else 0.0, 6)
+        output = clean_text(o.message, MAX_OUTPUT_CHARS)  # the last bound on any text
+        status = PASSED if o.passed else FAILED
+        tests.append(TestResult(f"{part.title} :: {label}", o.part, score, round(max_score, 6), status, output))
+    for part in rubric.parts.values():
         if part.name not in seen_parts:
-            tests.append(
-                {
-                    "name": part.title,
-                    "part": part.name,
-                    "score": 0.0,
-                    "max_score": part.points,
-                    "status": "failed",
-                    "output": "採点できませんでした（テストが実行されませんでした）",
-                }
-            )
-    score = round(sum(t["score"] for t in tests), 6)
-    return {"score": score, "max_score": rubric.max_score, "tests": tests, "isolation": isolation}
+            tests.append(TestResult(part.title, part.name, 0.0, part.points, FAILED, NOT_RUN))
+    score = round(sum(t.score for t in tests), 6)
+    return Results(score, rubric.max_score, tuple(tests), isolation)
 
 
-def part_scores(results: dict[str, Any]) -> dict[str, float]:
-    scores: dict[str, float] = defaultdict(float)
-    for t in results["tests"]:
-        scores[t["part"]] += t["score"]
-    return dict(scores)
+def part_scores(results: Results | dict[str, Any]) -> dict[str, float]:
+    return Results.of(results).part_scores()
 
 
-def write_results(results: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+def write_results(results: Results | dict[str, Any], path: Path) -> None:
+    path.write_text(Results.of(results).to_json(), encoding="utf-8")

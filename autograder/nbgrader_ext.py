@@ -11,6 +11,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from .assignment import load_rubric
+from .nbgrader_glue import clear_hidden_tests
+from .results import Results, capped
 from .sanitize import bounded, clean_comment, sanitize_notebook
 
 
@@ -29,21 +31,18 @@ class StripSolutionMarkers(NbGraderPreprocessor):
         return cell, resources
 
 
-def part_feedback(results: dict[str, Any], part: str) -> str:
+def part_feedback(results: Results, part: str) -> str:
     """The judge's Japanese messages for one part, as shown in the autograded/feedback notebook.
     Plain text; each message is bounded (it may quote the student's exception type and message)."""
-    tests = [t for t in results["tests"] if t["part"] == part]
-    got = sum(t["score"] for t in tests)
-    total = sum(t["max_score"] for t in tests)
-    lines = [f"採点（ジャッジ）: {got:g} / {total:g} 点"]
-    reasons = list(dict.fromkeys(bounded(t["output"]) for t in tests if t["status"] != "passed"))
-    lines += [f"- {r}" for r in reasons[:5]]
-    if len(reasons) > 5:
-        lines.append(f"- …ほか {len(reasons) - 5} 件")
+    tests = results.part_tests(part)
+    got = sum(t.score for t in tests)
+    total = sum(t.max_score for t in tests)
+    reasons = list(dict.fromkeys(bounded(r) for r in results.reasons(part)))
+    lines = [f"採点（ジャッジ）: {got:g} / {total:g} 点", *(f"- {r}" for r in capped(reasons, 5))]
     return "\n".join(lines) + "\n"
 
 
-def apply_results(nb: Any, results: dict[str, Any]) -> None:
+def apply_results(nb: Any, results: Results) -> None:
     """Put the judge's verdict into a notebook, in place: each test cell's outputs become the
     part's messages and its score (a plain float, which nbgrader's determine_grade reads), and
     hidden tests are removed from the cell sources so that nothing downstream can show them.
@@ -51,9 +50,7 @@ def apply_results(nb: Any, results: dict[str, Any]) -> None:
     (only the judge's are written back), student markdown/raw cells and metadata are made inert."""
     sanitize_notebook(nb)
     rubric = load_rubric()
-    by_part: dict[str, float] = {}
-    for t in results["tests"]:
-        by_part[t["part"]] = by_part.get(t["part"], 0.0) + t["score"]
+    by_part = results.part_scores()
     for cell in nb["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         part = rubric.part_for_test_cell(meta.get("grade_id", ""))
@@ -65,19 +62,7 @@ def apply_results(nb: Any, results: dict[str, Any]) -> None:
             nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=None),
         ]
         src = cell.get("source", "")
-        cell["source"] = strip_hidden_tests("".join(src) if isinstance(src, list) else src)
-
-
-def strip_hidden_tests(source: str) -> str:
-    kept, hidden = [], False
-    for line in source.split("\n"):
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept).rstrip("\n")
+        cell["source"] = clear_hidden_tests("".join(src) if isinstance(src, list) else src)
 
 
 class JudgeScores(NbGraderPreprocessor):
@@ -87,12 +72,12 @@ class JudgeScores(NbGraderPreprocessor):
     isolation = Unicode("auto", help="auto, bwrap or process (see autograder.sandbox.launch)").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        from .judge import grade_submission
+        from .judge import grade
 
-        results = grade_submission(nb, isolation=self.isolation)
+        results = grade(nb, isolation=self.isolation)
         apply_results(nb, results)
-        resources.setdefault("nbgrader", {})["judge_results"] = results
-        self.log.info("judge: %s / %s (isolation %s)", results["score"], results["max_score"], results.get("isolation"))
+        resources.setdefault("nbgrader", {})["judge_results"] = results.to_dict()
+        self.log.info("judge: %s / %s (isolation %s)", results.score, results.max_score, results.isolation)
         return nb, resources
 
 

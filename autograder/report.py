@@ -1,28 +1,23 @@
-"""A short terminal report of a results dict: one line per part, then what failed and why."""
+"""A short terminal report of a submission's results: one line per part, then what failed and why."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from .assignment import load_rubric
+from .results import Results, capped
 
 
-def format_report(results: dict[str, Any], max_reasons: int = 2) -> str:
+def format_report(results: Results | Mapping[str, Any], max_reasons: int = 2) -> str:
     rubric = load_rubric()
-    by_part: dict[str, list[dict]] = defaultdict(list)
-    for t in results["tests"]:
-        by_part[t["part"]].append(t)
+    res = Results.of(results)
+    scores = res.part_scores()
     lines = []
     for name, part in rubric.parts.items():
-        tests = by_part.get(name, [])
-        got = sum(t["score"] for t in tests)
+        got = scores.get(name, 0)
         mark = "✓" if abs(got - part.points) < 1e-9 else "✗"
         lines.append(f"{mark} {part.title:<32} {got:6.2f} / {part.points:g}")
-        reasons = list(dict.fromkeys(t["output"] for t in tests if t["status"] != "passed"))
-        for r in reasons[:max_reasons]:
-            lines.append(f"    - {r}")
-        if len(reasons) > max_reasons:
-            lines.append(f"    - …ほか {len(reasons) - max_reasons} 件")
-    lines.append(f"合計 {results['score']:.2f} / {results['max_score']:g}（隔離: {results.get('isolation', '?')}）")
+        lines += [f"    - {r}" for r in capped(res.reasons(name), max_reasons)]
+    lines.append(f"合計 {res.score:.2f} / {res.max_score:g}（隔離: {res.isolation}）")
     return "\n".join(lines)

@@ -16,15 +16,12 @@ from autograder.sandbox.part_session import PartSession
 from autograder.sandbox.received import clean_text, error_message, student_text
 
 from .cache import cached
+from .exercise_recheck import ACTIVATION_CLASSES, Layers, reference_gradient_check, shape_of
 from .expected_store import array_digest
-from .numerics import numerical_gradient
 from .session import current
 
-Layers = list[tuple[str, dict[str, Any]]]  # the runner's description of a model: (class name, params)
 CHECK_ARGS = ("model", "loss_fn", "X", "t", "h")
-ACTIVATION_CLASSES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 NOTEBOOK_CHECK_TOL = 1e-4  # the criterion of the notebook's numerical_gradient_check
-MAX_CHECK_ROWS = 200  # the judge re-runs an exercise's check on at most this many samples
 # ... and on at most this many parameters and layers (the exercises ask for 27 parameters in 3
 # layers and 145 in 7): the re-run costs about 2·parameters·layers forward passes of the judge.
 MAX_CHECK_PARAMS = 2000
@@ -234,71 +231,20 @@ class Exercise:
             )
 
 
-def shape_of(value: Any) -> tuple[int, ...]:
-    """np.shape of a described value (None: ())."""
-    return tuple(np.shape(value))
+class ExerciseSuite:
+    """The four graded properties of an exercise, as pytest tests; a module subclasses it and
+    declares its `exercise`."""
 
+    exercise: Exercise
 
-def reference_model(reference: Any, layers: Layers) -> Any:
-    """The student's described layers rebuilt from reference classes, in a reference MLP shell."""
-    built = []
-    for k, (name, params) in enumerate(layers):
-        if name == "Linear":
-            W, b = params.get("W"), params.get("b")
-            if not (
-                isinstance(W, np.ndarray)
-                and isinstance(b, np.ndarray)
-                and W.ndim == 2
-                and b.ndim == 1
-                and W.dtype.kind in "iuf"
-                and b.dtype.kind in "iuf"
-                and b.shape[0] == W.shape[1]
-            ):
-                raise AssertionError(
-                    f"{k + 1} 番目の層（Linear）の params['W'], params['b'] が数値の配列"
-                    "（形状 (入力, 出力) と (出力,)）ではありません"
-                )
-            layer = reference.Linear(*W.shape)
-            layer.params["W"], layer.params["b"] = W.astype(np.float64), b.astype(np.float64)
-        elif name in ACTIVATION_CLASSES:
-            layer = getattr(reference, name)()
-        else:
-            raise AssertionError(f"{k + 1} 番目の層 {name} は参照実装にないため、勾配チェックを再実行できません")
-        built.append(layer)
-    model = object.__new__(reference.MLP)
-    model.layers = built
-    return model
+    def test_variables_defined(self, student: PartSession) -> None:
+        self.exercise.check_variables(student)
 
+    def test_model_architecture(self, student: PartSession) -> None:
+        self.exercise.check_architecture(student)
 
-def reference_gradient_check(
-    reference: Any, layers: Layers, loss_name: str, X: Any, t: Any, h: float
-) -> list[tuple[int, str, float]]:
-    """The notebook's numerical_gradient_check, quietly, with reference classes: (linear index, name, error)."""
-    model = reference_model(reference, layers)
-    loss_fn = getattr(reference, loss_name)()
-    try:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim == 2 and X.shape[0] > MAX_CHECK_ROWS and np.ndim(t) >= 1 and np.shape(t)[0] == X.shape[0]:
-            X, t = X[:MAX_CHECK_ROWS], t[:MAX_CHECK_ROWS]  # keeps the judge fast; the check stays meaningful
-        with np.errstate(all="ignore"):
-            loss_fn.forward(model.forward(X), t)
-            model.backward(loss_fn.backward())
-            out = []
-            linears = [layer for layer in model.layers if isinstance(layer, reference.Linear)]
-            for k, layer in enumerate(linears):
-                for name in ("W", "b"):
-                    param = layer.params[name]
+    def test_loss_and_data(self, student: PartSession) -> None:
+        self.exercise.check_loss_and_data(student)
 
-                    def loss(v: np.ndarray, layer: Any = layer, name: str = name) -> Any:
-                        layer.params[name] = v
-                        return loss_fn.forward(model.forward(X), t)
-
-                    num = numerical_gradient(loss, param, h=h)
-                    layer.params[name] = param
-                    out.append((k, name, float(reference.relative_error(layer.grads[name], num))))
-    except Exception as exc:  # the student's X/t do not fit their model or the loss
-        raise AssertionError(
-            f"参照実装で勾配チェックを実行できませんでした（{type(exc).__name__}）。"
-            "モデル・X・t の形状と型を確認してください"
-        ) from None
-    return out
+    def test_gradient_check_passes(self, student: PartSession, reference: Any) -> None:
+        self.exercise.check_gradient(student, reference)

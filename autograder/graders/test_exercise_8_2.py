@@ -1,28 +1,9 @@
-"""Exercise 8.2: the setup of a gradient check of a deeper MLP with MSELoss (never the student's backward).
-
-The answer cell runs with numerical_gradient_check replaced by a recorder; the recorded arguments
-(model as described layers, loss class, X, t) are graded, and the check is re-run here with the
-REFERENCE classes on the student's parameters and data, so a backward bug is never charged twice.
-"""
+"""Exercise 8.2: the setup of a gradient check of MLP([3, 8, 8, 4, 1]) with MSELoss (see exercise.py)."""
 
 from __future__ import annotations
 
-from .exercise import Exercise
-
-EXERCISE = Exercise("exercise_8_2", "82", dims=[3, 8, 8, 4, 1], loss="MSELoss", classes=None)
+from .exercise import Exercise, ExerciseSuite
 
 
-def test_variables_defined(student):
-    EXERCISE.check_variables(student)
-
-
-def test_model_architecture(student):
-    EXERCISE.check_architecture(student)
-
-
-def test_loss_and_data(student):
-    EXERCISE.check_loss_and_data(student)
-
-
-def test_gradient_check_passes(student, reference):
-    EXERCISE.check_gradient(student, reference)
+class TestExercise82(ExerciseSuite):
+    exercise = Exercise("exercise_8_2", "82", dims=[3, 8, 8, 4, 1], loss="MSELoss", classes=None)

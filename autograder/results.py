@@ -1,0 +1,154 @@
+"""The judge's results, one typed model for every route (CLI report, nbgrader, batch, gradebook).
+
+    results = Results.empty(rubric, "理由", isolation)      # a submission that could not be graded
+    results.part_scores()                                   # {part: points}, the only place they are summed
+    text = results.to_json(); Results.from_json(text)       # the Gradescope-shaped file, byte for byte
+
+On disk (and between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
+tests (name, part, score, max_score, status, output), isolation, and, when present, problems,
+notes and output. Values keep the types they were built with (an int stays an int), so a results
+file read and written again is byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .assignment import Rubric
+
+PASSED, FAILED = "passed", "failed"
+NOT_RUN = "採点できませんでした（テストが実行されませんでした）"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One grader test (or a part that could not be graded) with the points it earned."""
+
+    __test__ = False  # not a pytest test class, whatever imports it
+
+    name: str
+    part: str
+    score: float
+    max_score: float
+    status: str  # PASSED or FAILED
+    output: str  # the Japanese message shown to the student
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "part": self.part,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "output": self.output,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TestResult:
+        return cls(d["name"], d["part"], d["score"], d["max_score"], d["status"], d["output"])
+
+
+@dataclass(frozen=True)
+class Results:
+    """A whole submission's grade."""
+
+    score: float
+    max_score: float
+    tests: tuple[TestResult, ...]
+    isolation: str
+    problems: tuple[str, ...] | None = None  # None: no "problems" key (built by build_results alone)
+    notes: tuple[str, ...] = ()  # the batch's notes on the submission ("notes" key only when any)
+    output: str | None = None  # a grading problem's message (empty results only)
+
+    @classmethod
+    def empty(cls, rubric: Rubric, message: str, isolation: str) -> Results:
+        """0 points on every part, with why: the submission could not be graded at all."""
+        tests = tuple(TestResult(p.title, p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values())
+        return cls(0.0, rubric.max_score, tests, isolation, problems=(message,), output=message)
+
+    @classmethod
+    def of(cls, results: Results | Mapping[str, Any]) -> Results:
+        return results if isinstance(results, Results) else cls.from_dict(results)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def part_tests(self, part: str) -> list[TestResult]:
+        return [t for t in self.tests if t.part == part]
+
+    def part_scores(self) -> dict[str, float]:
+        """Points per part, summed in the tests' order (every route shows these sums)."""
+        scores: dict[str, float] = {}
+        for t in self.tests:
+            scores[t.part] = scores.get(t.part, 0.0) + t.score
+        return scores
+
+    def reasons(self, part: str) -> list[str]:
+        """The distinct messages of the part's failed tests, in order."""
+        return list(dict.fromkeys(t.output for t in self.tests if t.part == part and not t.passed))
+
+    def messages(self) -> list[str]:
+        """Submission-level messages: the batch's notes, then the problems."""
+        return [*self.notes, *(self.problems or ())]
+
+    @property
+    def refused(self) -> bool:
+        """Graded 0 without reading the notebook (refused by the intake, or the judge failed)."""
+        return bool(self.problems) and self.output in (self.problems or ())
+
+    @property
+    def failed(self) -> bool:
+        """Could not be graded normally (unreadable, crashed, hung...)."""
+        return bool(self.problems)
+
+    def with_notes(self, notes: Iterable[str]) -> Results:
+        return replace(self, notes=(*self.notes, *notes))
+
+    # -- the file format -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "score": self.score,
+            "max_score": self.max_score,
+            "tests": [t.to_dict() for t in self.tests],
+            "isolation": self.isolation,
+        }
+        if self.problems is not None:
+            d["problems"] = list(self.problems)
+        if self.notes:
+            d["notes"] = list(self.notes)
+        if self.output is not None:
+            d["output"] = self.output
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Results:
+        problems = d.get("problems")
+        return cls(
+            d["score"],
+            d["max_score"],
+            tuple(TestResult.from_dict(t) for t in d["tests"]),
+            d.get("isolation", "?"),
+            problems=None if problems is None else tuple(problems),
+            notes=tuple(d.get("notes", ())),
+            output=d.get("output"),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Results:
+        return cls.from_dict(json.loads(text))
+
+
+def capped(lines: list[str], limit: int) -> list[str]:
+    """At most `limit` lines, then one saying how many more there were."""
+    more = [f"…ほか {len(lines) - limit} 件"] if len(lines) > limit else []
+    return lines[:limit] + more
