@@ -102,7 +102,7 @@ def test_batch_discovery_skips_folder_names_that_are_not_student_ids(tmp_path, c
     """A student id reaches formgrader's pages unescaped: a folder name with quotes or markup is
     not taken as one (reported on stderr), while ids in any script are."""
     from autograder.assignment import load_rubric
-    from autograder.batch import discover
+    from autograder.submissions import discover
 
     rubric = load_rubric()
     names = ["s001", "yamada-山田", 'x";alert(1);"', "<img src=x onerror=alert(1)>"]
