@@ -50,7 +50,7 @@ from autograder.graders import numerics  # noqa: E402
 from autograder.graders.cache import ExpectedCache  # noqa: E402
 from autograder.graders.seeds import BENCHMARK_BASE as SEED_BASE  # noqa: E402
 from autograder.graders.session import GradingSession  # noqa: E402
-from autograder.judge import collect_cells  # noqa: E402
+from autograder.judge import UNUSED_PYTEST_PLUGINS, collect_cells  # noqa: E402
 from autograder.sandbox import runner  # noqa: E402
 from autograder.sandbox.errors import StudentError  # noqa: E402
 from autograder.sandbox.part_session import PartSession  # noqa: E402
@@ -164,6 +164,9 @@ class LocalPlugin:
     def ensure_loaded(self) -> None:
         pass
 
+    def pytest_configure(self, config: Any) -> None:
+        config.option.tbstyle = "no"  # failures are read from excinfo here; formatting them costs ms each
+
     def parts_with_full_points(self) -> set[str]:
         return self.passed
 
@@ -192,7 +195,8 @@ class LocalPlugin:
 def run_graders(student: LocalStudent, parts: list[str], seeds: list[int] | None, passed: set[str]) -> LocalPlugin:
     """pytest over the parts' grader modules, the judge's way, with --grader-seed for each seed."""
     plugin = LocalPlugin(student, passed)
-    args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", "-p", "no:terminal"]
+    args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain"]
+    args += [a for name in UNUSED_PYTEST_PLUGINS for a in ("-p", f"no:{name}")]  # as the judge runs them
     args += [a for k in seeds or () for a in ("--grader-seed", str(k))]
     with contextlib.redirect_stdout(io.StringIO()) as out:
         code = pytest.main(args + [str(GRADERS / f"test_{p}.py") for p in parts], plugins=[plugin])
