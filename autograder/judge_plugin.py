@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ class JudgePlugin:
         proc: StudentProcess,
         rubric: Rubric,
         cell_problems: dict[str, str],
-        cells: list[tuple[str, str, bool]] = (),
+        cells: Sequence[tuple[str, str, bool]] = (),
         inputs_key: bytes | None = None,
     ):
         self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
@@ -52,7 +53,7 @@ class JudgePlugin:
         self.interrupted = True
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: Any):
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         """Each part has a wall-clock budget (proc.budget) for all its tests, the judge's
         work included: student calls end at the deadline, the judge's long loops check it."""
         self.ensure_loaded()  # loading the cells is the submission's, not the first part's, time
@@ -63,7 +64,7 @@ class JudgePlugin:
             budget.check()
             return (yield)
 
-    def pytest_configure(self, config: Any) -> None:
+    def pytest_configure(self, config: pytest.Config) -> None:
         # failures are turned into messages here, not printed: skip pytest's costly source-parsing
         # tracebacks (about 80 ms per failed test)
         config.option.tbstyle = "native"
@@ -79,20 +80,22 @@ class JudgePlugin:
                     self.cell_problems.setdefault(outcome.cell, outcome.message)
 
     @staticmethod
-    def part_of(item: Any) -> str:
+    def part_of(item: pytest.Item) -> str:
         return Path(str(item.path)).stem.removeprefix("test_")
 
     @staticmethod
-    def test_name(item: Any) -> str:
-        return getattr(item, "originalname", None) or item.name
+    def test_name(item: pytest.Item) -> str:
+        return str(getattr(item, "originalname", None) or item.name)
 
-    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         items.sort(key=lambda it: self.order.get(self.part_of(it), len(self.order)))
         for it in items:
             self.cases[(self.part_of(it), self.test_name(it))] += 1
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: Any, call: Any):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         failed_setup = report.when == "setup" and report.failed
         if report.when == "call" or failed_setup:
@@ -102,7 +105,7 @@ class JudgePlugin:
             )
         return report
 
-    def explain(self, excinfo: Any, item: Any) -> str:
+    def explain(self, excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> str:
         if excinfo is None:
             return "失敗しました"
         exc = excinfo.value

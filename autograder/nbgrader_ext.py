@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -15,8 +16,10 @@ from .nbgrader_glue import clear_hidden_tests
 from .results import Results, capped
 from .sanitize import bounded, clean_comment, sanitize_notebook
 
+new_output = cast(Callable[..., NotebookNode], nbformat.v4.new_output)  # nbformat's is untyped
 
-class StripSolutionMarkers(NbGraderPreprocessor):
+
+class StripSolutionMarkers(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """Drop the `### BEGIN SOLUTION` / `### END SOLUTION` lines, keeping the code between them."""
 
     begin_solution_delimeter = Unicode("BEGIN SOLUTION").tag(config=True)
@@ -58,14 +61,14 @@ def apply_results(nb: Any, results: Results) -> None:
             continue
         score = min(round(by_part.get(part.name, 0.0), 6), float(meta.get("points", part.points)))
         cell["outputs"] = [
-            nbformat.v4.new_output("stream", name="stdout", text=part_feedback(results, part.name)),
-            nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=None),
+            new_output("stream", name="stdout", text=part_feedback(results, part.name)),
+            new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=None),
         ]
         src = cell.get("source", "")
         cell["source"] = clear_hidden_tests("".join(src) if isinstance(src, list) else src)
 
 
-class JudgeScores(NbGraderPreprocessor):
+class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors`: no student code runs in
     nbgrader's kernel; the isolated judge decides every test cell's score."""
 
@@ -81,7 +84,7 @@ class JudgeScores(NbGraderPreprocessor):
         return nb, resources
 
 
-class SanitizeFeedback(NbGraderPreprocessor):
+class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """GenerateFeedback preprocessor, after GetGrades: nbgrader's feedback template renders markdown
     cells and gradebook comments (`nbgrader.comment`) with no sanitizer. The notebook is sanitized
     again (the judge's plain-text outputs kept), and each comment cleaned: an automatic one (the

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
@@ -43,7 +43,12 @@ from .intake import (
 )
 
 
-class SafeCollect(ExchangeCollect):
+def _as_read(nb: dict[str, Any]) -> NotebookNode:
+    """The notebook as nbformat.read gives it: NotebookNodes, sources as text (nbformat is untyped)."""
+    return rejoin_lines(nbformat.from_dict(nb))  # type: ignore[no-untyped-call,no-any-return]
+
+
+class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no types
     """`nbgrader collect` that never follows a symbolic link."""
 
     def do_copy(self, src: str, dest: str, log: Any = None) -> None:
@@ -154,9 +159,9 @@ class IntakeExporter(NotebookExporter):
 
     def from_filename(
         self, filename: str, resources: dict[str, Any] | None = None, **kw: Any
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[NotebookNode, dict[str, Any]]:  # nbconvert's annotation; a NotebookExporter's is text
         converter = self.parent
-        if not getattr(converter, "_sanitizing", False):  # second pass: nbgrader's own output
+        if converter is None or not getattr(converter, "_sanitizing", False):  # second pass: nbgrader's own
             return super().from_filename(filename, resources, **kw)
         coursedir = converter.coursedir
         root = Path(os.path.abspath(coursedir.root))  # as nbgrader builds `filename`
@@ -173,8 +178,9 @@ class IntakeExporter(NotebookExporter):
         )
         nb, notes = take_in(path, root, release, self.log)
         add_memo(nb, notes)
-        node = rejoin_lines(nbformat.from_dict(nb))  # as nbformat.read gives it: sources as text
-        return self.from_notebook_node(node, resources, **kw)
+        node = _as_read(nb)
+        out = self.from_notebook_node(node, resources, **kw)  # type: ignore[no-untyped-call]
+        return cast(tuple[NotebookNode, dict[str, Any]], out)
 
     def _remove_linked_copies(self, folder: Path, root: Path, dest: Path, source: Path) -> None:
         """Delete what nbgrader's init_assignment copied from a link (the master copies it wrote
@@ -190,7 +196,7 @@ class IntakeExporter(NotebookExporter):
             copy.unlink()
 
 
-class IntakeNotes(NbGraderPreprocessor):
+class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """`c.Autograde.autograde_preprocessors`, after SaveAutoGrades: the intake's notes (refused
     links, replaced characters, grade_ids not graded...) also go into the gradebook, as the
     batch records them: leading the first answer cell's comment."""

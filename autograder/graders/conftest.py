@@ -9,9 +9,8 @@
   key, the measurement recorder, the caches), owned by the plugin and active while the graders run.
 
 The plugin is the judge's JudgePlugin (autograder/judge_plugin.py); a caller running the graders
-in-process (benchmarks/false_failures.py) passes its own object with the same interface:
-`is_nb74_judge`, `grading_session`, `ensure_loaded()`, `proc` (`part_session()`, `level`) and
-`parts_with_full_points()`.
+in-process (benchmarks/false_failures.py) passes its own object with the same interface
+(graders/host.py: GraderHost).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from types import ModuleType
+from typing import cast
 
 import pytest
 
@@ -27,16 +27,17 @@ from autograder.sandbox.errors import StudentTimeout
 from autograder.sandbox.part_session import PartSession
 
 from .cache import expected_store
+from .host import GraderHost, StudentSource
 from .session import GradingSession
 
 pytest_plugins = ("autograder.graders.seeds",)  # --grader-seed and the grader_seed fixture
 
 
-def _plugin(request: pytest.FixtureRequest):
+def _plugin(request: pytest.FixtureRequest) -> GraderHost:
     """The judge's JudgePlugin, passed to pytest.main by autograder.judge."""
     for plugin in request.config.pluginmanager.get_plugins():
         if getattr(plugin, "is_nb74_judge", False):
-            return plugin
+            return cast(GraderHost, plugin)
     raise RuntimeError("the graders run only under the judge: python -m autograder grade ...")
 
 
@@ -52,8 +53,10 @@ class LiveSession:
     After a timeout the part is given up: its remaining tests fail at once with the same reason
     instead of each waiting for the deadline again."""
 
-    def __init__(self, proc):
-        self.proc, self.session, self.hung = proc, None, None
+    def __init__(self, proc: StudentSource) -> None:
+        self.proc = proc
+        self.session: PartSession | None = None
+        self.hung: str | None = None
 
     def get(self) -> PartSession:
         if self.hung:
@@ -71,7 +74,7 @@ class LiveSession:
 
 
 @pytest.fixture(scope="module")
-def _live(request: pytest.FixtureRequest):
+def _live(request: pytest.FixtureRequest) -> Iterator[LiveSession]:
     plugin = _plugin(request)
     plugin.ensure_loaded()
     live = LiveSession(plugin.proc)
@@ -87,6 +90,7 @@ def student(_live: LiveSession) -> PartSession:
 @pytest.fixture(scope="session")
 def reference(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
     spec = importlib.util.spec_from_file_location("nb74_reference", reference_module_path())
+    assert spec is not None and spec.loader is not None, reference_module_path()
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if _plugin(request).proc.level != "bwrap":  # the student runs as our user: nothing kept on disk

@@ -9,10 +9,13 @@ waits for. Expected values: central differences of the same network built from r
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+
+from autograder.sandbox.part_session import PartSession
 
 from .backward import as_result
 from .cache import cached, case_cache
@@ -33,6 +36,8 @@ RELU_MARGIN = 1e-3  # no pre-activation of a ReLU closer to 0 than this (differe
 # for Sigmoid/Tanh, none for ReLU's linear pieces, as h·|input| ≪ RELU_MARGIN).
 FD_STEP_MLP = 1e-5
 
+Params = list[tuple[np.ndarray, np.ndarray]]  # (W, b) of each Linear
+
 
 class Network:
     """A chain of layers, each a student RemoteObject or a local reference layer. The student's
@@ -40,15 +45,16 @@ class Network:
 
     def __init__(
         self,
-        student,
-        reference,
-        dims,
+        student: PartSession,
+        reference: ModuleType,
+        dims: list[int],
         activation: str,
         use_student: set[str],
-        params: list[tuple[np.ndarray, np.ndarray]],
-    ):
+        params: Params,
+    ) -> None:
         cls_name, part = ACTIVATIONS[activation]
-        specs = []  # (class name, constructor args, (W, b) for a Linear, is the student's)
+        # (class name, constructor args, (W, b) for a Linear, is the student's)
+        specs: list[tuple[str, tuple[int, ...], tuple[np.ndarray, np.ndarray] | None, bool]] = []
         for i in range(len(dims) - 1):
             specs.append(("Linear", (dims[i], dims[i + 1]), params[i], "linear" in use_student))
             if i < len(dims) - 2:
@@ -74,7 +80,7 @@ class Network:
             done.value()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.input_shapes = []
+        self.input_shapes: list[tuple[int, ...]] = []
         for _, layer, _ in self.layers:
             self.input_shapes.append(np.shape(x))
             x = np.asarray(layer.forward(x), dtype=np.float64)
@@ -111,16 +117,16 @@ class Network:
         return out
 
 
-def reference_forward(reference, dims, activation, params, x) -> np.ndarray:
+def reference_forward(reference: ModuleType, activation: str, params: Params, x: np.ndarray) -> np.ndarray:
     act = getattr(reference, ACTIVATIONS[activation][0])
     for i, (W, b) in enumerate(params):
         x = _linear(reference, W, b).forward(x)
         if i < len(params) - 1:
             x = act().forward(x)
-    return x
+    return np.asarray(x)
 
 
-def _linear(reference, W, b):
+def _linear(reference: ModuleType, W: np.ndarray, b: np.ndarray) -> Any:
     layer = reference.Linear(*W.shape)
     layer.params["W"], layer.params["b"] = W, b
     return layer
@@ -148,7 +154,7 @@ def make_case(seed: int, activation: str) -> dict[str, Any]:
     }
 
 
-def min_preactivation(params, x) -> float:
+def min_preactivation(params: Params, x: np.ndarray) -> float:
     out = np.inf
     for W, b in params[:-1]:
         x = x @ W + b
@@ -157,16 +163,19 @@ def min_preactivation(params, x) -> float:
     return out
 
 
-def expected(reference, case, activation) -> dict[str, Any]:
-    dims, params, x, dout = case["dims"], case["params"], case["x"], case["dout"]
-    f = lambda x_, p_: reference_forward(reference, dims, activation, p_, x_)
+def expected(reference: ModuleType, case: dict[str, Any], activation: str) -> dict[str, Any]:
+    params, x, dout = case["params"], case["x"], case["dout"]
+
+    def f(x_: np.ndarray, p_: Params) -> np.ndarray:
+        return reference_forward(reference, activation, p_, x_)
+
     grads = []
     for k, (W, b) in enumerate(params):
 
-        def with_W(v, k=k):
+        def with_W(v: np.ndarray, k: int = k) -> np.ndarray:
             return f(x, [(v, pb) if j == k else (pW, pb) for j, (pW, pb) in enumerate(params)])
 
-        def with_b(v, k=k):
+        def with_b(v: np.ndarray, k: int = k) -> np.ndarray:
             return f(x, [(pW, v) if j == k else (pW, pb) for j, (pW, pb) in enumerate(params)])
 
         grads.append(
@@ -198,7 +207,9 @@ def seed(grader_seed: int | None) -> int:
 
 
 @pytest.mark.parametrize("activation", list(CASES))
-def test_mlp_gradients(student, reference, passed_parts, activation, seed):
+def test_mlp_gradients(
+    student: PartSession, reference: ModuleType, passed_parts: set[str], activation: str, seed: int
+) -> None:
     use = usable(passed_parts, activation)
     case = make_case(seed, activation)
     dims, n = CASES[activation]
@@ -213,7 +224,7 @@ def test_mlp_gradients(student, reference, passed_parts, activation, seed):
         assert_gradient(f"{where} の {k + 1} 番目の Linear の grads['{key}']", got, W_grad if key == "W" else b_grad)
 
 
-def test_layers_independent(student, reference, passed_parts, seed):
+def test_layers_independent(student: PartSession, reference: ModuleType, passed_parts: set[str], seed: int) -> None:
     """Two instances of each of the student's layer classes: forward A, forward B, backward A.
 
     A layer that keeps its state anywhere but in its own instance (a class attribute, a global)
@@ -230,11 +241,12 @@ def test_layers_independent(student, reference, passed_parts, seed):
             "（同じクラスの 2 つの層が状態を共有しないかを、あなたのクラスで調べます）"
         )
     for name in classes:
-        drawn = []  # (x, (W, b) for a Linear) of each instance
+        drawn: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = []  # (x, (W, b) for a Linear)
         for _ in range(2):
             x = away(rng.standard_normal((3, 4)))
             drawn.append((x, (rng.standard_normal((4, 2)), rng.standard_normal(2)) if name == "Linear" else None))
-        ref, x = _linear(reference, *drawn[0][1]) if name == "Linear" else getattr(reference, name)(), drawn[0][0]
+        x, wb = drawn[0]
+        ref = getattr(reference, name)() if wb is None else _linear(reference, *wb)
         dout = rng.standard_normal(ref.forward(x).shape)
         dx, grads = forward_both_backward_first(student, name, drawn, dout)
         label = f"{name} の層を 2 つ作り、1 つ目、2 つ目の順に forward してから 1 つ目の backward を呼んだときの"
@@ -246,13 +258,18 @@ def test_layers_independent(student, reference, passed_parts, seed):
         exp = cached(key, reference, lambda: _independent_expected(reference, ref, x, dout))  # noqa: B023 (called at once)
         try:
             assert_gradient(f"{label} dx", dx, exp["dx"])
-            for key in ("W", "b") if name == "Linear" else ():
-                assert_gradient(f"{label} grads['{key}']", as_result(grads[key], f"Linear.grads['{key}']"), exp[key])
+            for g in ("W", "b") if name == "Linear" else ():
+                assert_gradient(f"{label} grads['{g}']", as_result(grads[g], f"Linear.grads['{g}']"), exp[g])
         except AssertionError as exc:
             raise AssertionError(f"{exc}{hint}") from None
 
 
-def forward_both_backward_first(student, name: str, drawn, dout) -> tuple[np.ndarray, dict[str, Any]]:
+def forward_both_backward_first(
+    student: PartSession,
+    name: str,
+    drawn: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]],
+    dout: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Two instances of the student's class (with their params), forward each, backward the first:
     one round trip. Returns dx and the first instance's grads (MISSING where absent)."""
     args = (4, 2) if name == "Linear" else ()
@@ -269,7 +286,7 @@ def forward_both_backward_first(student, name: str, drawn, dout) -> tuple[np.nda
     return dx, {k: call.grads.get(k, MISSING) for k in ("W", "b")}
 
 
-def _independent_expected(reference, ref, x, dout) -> dict[str, np.ndarray]:
+def _independent_expected(reference: ModuleType, ref: Any, x: np.ndarray, dout: np.ndarray) -> dict[str, np.ndarray]:
     exp = {"dx": numerical_gradient(ref.forward, x, dout)}
     if isinstance(ref, reference.Linear):
         W, b = ref.params["W"], ref.params["b"]
