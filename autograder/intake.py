@@ -242,7 +242,11 @@ def normalise(nb: dict[str, Any], release: dict[str, Any]) -> list[str]:
     """Like nbgrader's OverwriteCells, in place: every grade_id's nbgrader metadata as released
     (points and flags cannot be forged), locked and test cells with their released source, and
     no nbgrader metadata on cells the release does not have or on a second cell with the same id
-    (nbgrader fails the whole submission on those). Returns the notes for the student."""
+    (nbgrader fails the whole submission on those). Returns the notes for the student.
+
+    Not nbgrader's own: OverwriteCells needs the gradebook (the batch's workers have none), trusts
+    the student's grade/solution flags, and importing nbgrader costs seconds per worker. After this,
+    nbgrader's OverwriteCells finds nothing to change (tests/test_intake_matches_nbgrader.py)."""
     released = {grade_id(c): c for c in release["cells"] if grade_id(c)}
     seen: set[str] = set()
     notes: list[str] = []
