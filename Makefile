@@ -36,8 +36,7 @@ demo: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
-# ruff (lint + format) over the project, mypy (strict) over autograder/ (configured in pyproject.toml;
-# modules not yet typed are listed there)
+# ruff (lint + format) over the project, mypy (strict) over all of autograder/ (configured in pyproject.toml)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -6,7 +6,7 @@
 
 On disk (and between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
 tests (name, part, score, max_score, status, output), isolation, and, when present, problems,
-notes and output. Values keep the types they were built with (an int stays an int), so a results
+notes, output and diagnoses (autograder.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
 file read and written again is byte-identical.
 """
 
@@ -56,6 +56,32 @@ class TestResult:
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """Which mistake a part's failing gradient shows (autograder.diagnosis.Finding, with its part)."""
+
+    part: str  # the rubric part key
+    quantity: str  # "dW", "db", "dx", "dL/dy", ...
+    code: str  # "transposed", "scale", "sign", ..., "unknown"
+    message: str  # Japanese: the likely mistake and the formula to check
+    factor: float | None = None
+    factor_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "quantity": self.quantity,
+            "code": self.code,
+            "factor": self.factor,
+            "factor_name": self.factor_name,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Diagnosis:
+        return cls(d["part"], d["quantity"], d["code"], d["message"], d.get("factor"), d.get("factor_name"))
+
+
+@dataclass(frozen=True)
 class Results:
     """A whole submission's grade."""
 
@@ -66,6 +92,7 @@ class Results:
     problems: tuple[str, ...] | None = None  # None: no "problems" key (built by build_results alone)
     notes: tuple[str, ...] = ()  # the batch's notes on the submission ("notes" key only when any)
     output: str | None = None  # a grading problem's message (empty results only)
+    diagnoses: tuple[Diagnosis, ...] = ()  # ("diagnoses" key only when any)
 
     @classmethod
     def empty(cls, rubric: Rubric, message: str, isolation: str) -> Results:
@@ -92,6 +119,9 @@ class Results:
     def reasons(self, part: str) -> list[str]:
         """The distinct messages of the part's failed tests, in order."""
         return list(dict.fromkeys(t.output for t in self.tests if t.part == part and not t.passed))
+
+    def part_diagnoses(self, part: str) -> list[Diagnosis]:
+        return [d for d in self.diagnoses if d.part == part]
 
     def messages(self) -> list[str]:
         """Submission-level messages: the batch's notes, then the problems."""
@@ -125,6 +155,8 @@ class Results:
             d["notes"] = list(self.notes)
         if self.output is not None:
             d["output"] = self.output
+        if self.diagnoses:
+            d["diagnoses"] = [x.to_dict() for x in self.diagnoses]
         return d
 
     @classmethod
@@ -138,6 +170,7 @@ class Results:
             problems=None if problems is None else tuple(problems),
             notes=tuple(d.get("notes", ())),
             output=d.get("output"),
+            diagnoses=tuple(Diagnosis.from_dict(x) for x in d.get("diagnoses", ())),
         )
 
     def to_json(self) -> str:
