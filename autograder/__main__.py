@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="bwrap: namespaces (required in CI); process: rlimits only",
     )
+    grade.add_argument(
+        "--no-diagnosis", action="store_true", help="do not name the mistakes (benchmarks/bench_judge.py's baseline)"
+    )
     batch = sub.add_parser("batch", help="grade every submission of an assignment into the gradebook")
     batch.add_argument("assignment")
     batch.add_argument("--root", default=".", help="course root (holds submitted/, release/)")
@@ -64,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
             with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
                 proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
-                from .judge import grade_notebook, write_results
+                from .judge import grade as judge
+                from .judge import write_results
                 from .report import format_report
 
-                results = grade_notebook(Path(args.notebook), proc=proc)
+                results = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis).to_dict()
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
             print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
             return 130

@@ -20,7 +20,7 @@ from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
 from .intake import SubmissionError, grade_id, read_notebook
-from .results import FAILED, NOT_RUN, PASSED, Results, TestResult
+from .results import FAILED, NOT_RUN, PASSED, Diagnosis, Results, TestResult
 from .sandbox.fork_server import ForkServer
 from .sandbox.process import StudentProcess
 from .sandbox.received import clean_text
@@ -126,11 +126,13 @@ def grade(
     isolation: str = "auto",
     server: ForkServer | None = None,
     proc: StudentProcess | None = None,
+    diagnosing: bool = True,
 ) -> Results:
     """Grade a notebook given as a file or as an already-read notebook dict; always complete.
 
     proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
-    before importing NumPy and pytest; by default one is made here."""
+    before importing NumPy and pytest; by default one is made here. diagnosing: name the mistake
+    a failing gradient shows (False only to measure what that costs)."""
     rubric = load_rubric()
     with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
         if proc.control is None:
@@ -149,7 +151,7 @@ def grade(
         from .judge_plugin import JudgePlugin
 
         # the plugin loads the cells when a test needs them; the key draws this submission's hidden inputs
-        plugin = JudgePlugin(proc, rubric, problems, cells, inputs_key=submission_key(cells))
+        plugin = JudgePlugin(proc, rubric, problems, cells, inputs_key=submission_key(cells), diagnosing=diagnosing)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
@@ -183,7 +185,30 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
         if part.name not in seen_parts:
             tests.append(TestResult(part.title, part.name, 0.0, part.points, FAILED, NOT_RUN))
     score = round(sum(t.score for t in tests), 6)
-    return Results(score, rubric.max_score, tuple(tests), isolation)
+    return Results(score, rubric.max_score, tuple(tests), isolation, diagnoses=diagnoses(plugin, rubric))
+
+
+def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
+    """The failed tests' findings, once per (part, quantity, mistake), in the rubric's part order;
+    an `unknown` for a quantity another test diagnosed is left out, and so is a scale factor left
+    unnamed on one case (e.g. N = D there) that another case names."""
+    found: dict[tuple[str, str, str, str | None], Diagnosis] = {}
+    outcomes = sorted(plugin.outcomes.values(), key=lambda o: plugin.order.get(o.part, 99))
+    for o in outcomes:
+        if o.passed or o.part not in rubric.parts:
+            continue
+        for f in o.findings:
+            message = clean_text(f.message, MAX_OUTPUT_CHARS)
+            d = Diagnosis(o.part, f.quantity, f.code, message, f.factor, f.factor_name)
+            found.setdefault((o.part, f.quantity, f.code, f.factor_name), d)
+    known = {(d.part, d.quantity) for d in found.values() if d.code != "unknown"}
+    named = {(d.part, d.quantity, d.code) for d in found.values() if d.factor_name}
+    return tuple(
+        d
+        for d in found.values()
+        if (d.code != "unknown" or (d.part, d.quantity) not in known)
+        and (d.factor_name or (d.part, d.quantity, d.code) not in named)
+    )
 
 
 def part_scores(results: Results | dict[str, Any]) -> dict[str, float]:

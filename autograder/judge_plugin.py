@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from .assignment import Rubric
+from .diagnosis import Finding
 from .graders.session import GradingSession
 from .sandbox.errors import StudentCrashed, StudentError, StudentTimeout
 from .sandbox.process import StudentProcess
@@ -24,6 +25,7 @@ class TestOutcome:
     nodeid: str
     passed: bool
     message: str
+    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/messages.Mismatch)
 
 
 class JudgePlugin:
@@ -38,9 +40,11 @@ class JudgePlugin:
         cell_problems: dict[str, str],
         cells: Sequence[tuple[str, str, bool]] = (),
         inputs_key: bytes | None = None,
+        diagnosing: bool = True,
     ):
         self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
-        self.grading_session = GradingSession(inputs_key)  # the graders' state for this submission
+        # the graders' state for this submission
+        self.grading_session = GradingSession(inputs_key, diagnosing=diagnosing)
         self.cells, self.loaded = list(cells), False
         self.outcomes: dict[str, TestOutcome] = {}
         self.cases: Counter[tuple[str, str]] = Counter()
@@ -100,8 +104,9 @@ class JudgePlugin:
         failed_setup = report.when == "setup" and report.failed
         if report.when == "call" or failed_setup:
             message = "OK" if report.passed else self.explain(call.excinfo, item)
+            findings = () if report.passed or call.excinfo is None else getattr(call.excinfo.value, "findings", ())
             self.outcomes[item.nodeid] = TestOutcome(
-                self.part_of(item), self.test_name(item), item.nodeid, report.passed, message
+                self.part_of(item), self.test_name(item), item.nodeid, report.passed, message, tuple(findings)
             )
         return report
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from autograder.diagnosis import Finding, diagnose, in_float32
 from autograder.sandbox.errors import StudentError
 from autograder.sandbox.part_session import PartSession
 from autograder.sandbox.received import student_text
@@ -23,11 +25,11 @@ from autograder.sandbox.values import as_float_array, too_big
 from .backward_part import BackwardPart
 from .cache import Case, memo
 from .calls import MISSING, Backward, Future, Remote, Round
-from .messages import assert_forward, assert_gradient, assert_shape
+from .messages import Explain, Hint, Mismatch, assert_forward, assert_gradient, assert_shape
 from .numerics import ANALYTIC_TOL, EXACT_TOL, FD_TOL, REPEAT_FACTOR
 
 
-def as_result(raw: Any, what: str, require_ndarray: bool = False) -> np.ndarray:
+def as_result(raw: Any, what: str, require_ndarray: bool = False, quantity: str = "") -> np.ndarray:
     """A described value from the student as a float64 array, or a Japanese AssertionError."""
     if raw is MISSING:
         raise AssertionError(f"{what} がありません（backward で代入してください）")
@@ -35,7 +37,8 @@ def as_result(raw: Any, what: str, require_ndarray: bool = False) -> np.ndarray:
         raise AssertionError(f"{what} が None です（backward で計算して、return / 代入していますか？）")
     if require_ndarray and not isinstance(raw, np.ndarray) and too_big(raw) is None:
         kind = student_text(raw["$obj"] if isinstance(raw, dict) and "$obj" in raw else type(raw).__name__, 60)
-        raise AssertionError(f"{what} が np.ndarray ではありません（{kind}）。NumPy 配列にしてください")
+        text = f"{what} が np.ndarray ではありません（{kind}）。NumPy 配列にしてください"
+        raise Mismatch(text, [Finding("not_ndarray", quantity or what, text)])
     try:
         return as_float_array(raw, what)
     except StudentError as exc:
@@ -103,10 +106,30 @@ class BackwardGrader(BackwardPart):
         return memo(student, (self.class_name, "property", case["key"]), run)
 
     def results(self, call: Backward, require_ndarray: bool = False) -> dict[str, np.ndarray]:
-        out = {self.result_name: as_result(call.result, self.name(self.result_name), require_ndarray)}
+        result = as_result(call.result, self.name(self.result_name), require_ndarray, self.result_name)
+        out = {self.result_name: result}
         for k in self.params:
-            out[k] = as_result(call.grads[k], self.name(k), require_ndarray)
+            if call.grads[k] is MISSING:
+                text = f"{self.name(k)} がありません。backward で self.grads['{k}'] に代入してください（キーは '{k}' です）"
+                raise Mismatch(text, [Finding("missing_grad", self.quantity(k), text)])
+            out[k] = as_result(call.grads[k], self.name(k), require_ndarray, self.quantity(k))
         return out
+
+    def expected_of(self, reference: Any, case: Case, key: str) -> np.ndarray:
+        return self.expected(reference, case)[key]
+
+    def explain(self, case: Case, key: str, expected: Callable[[], np.ndarray]) -> Explain | None:
+        """The diagnosis of a wrong gradient `key` on this case (the expected value computed only then)."""
+        mistakes = self.mistakes
+        if mistakes is None:
+            return None
+
+        def run(got: np.ndarray) -> list[Finding]:
+            alternatives = mistakes.alternatives(case).get(key, [])
+            formula = mistakes.formulas.get(key, "")
+            return diagnose(self.quantity(key), got, expected(), mistakes.dims(case), formula, alternatives)
+
+        return run
 
     def input_shapes(self, case: Case) -> dict[str, tuple[int, ...]]:
         shapes = {self.result_name: np.shape(case["y" if self.loss else "x"])}
@@ -114,13 +137,16 @@ class BackwardGrader(BackwardPart):
         return shapes
 
     # -- the graded properties --
-    def check_shapes(self, student: PartSession, cases: list[Case], label: Callable[[Case], str]) -> None:
+    def check_shapes(
+        self, student: PartSession, reference: Any, cases: list[Case], label: Callable[[Case], str]
+    ) -> None:
         for case in cases:
             _, call = self.round(student, case)
             got = self.results(call, require_ndarray=True)
             for key, shape in self.input_shapes(case).items():
                 what = "入力" if key == self.result_name else f"params['{key}']"
-                assert_shape(f"{self.name(key)}（{what}と同じ形状）{label(case)}", got[key], shape)
+                explain = self.explain(case, key, partial(self.expected_of, reference, case, key))
+                assert_shape(f"{self.name(key)}（{what}と同じ形状）{label(case)}", got[key], shape, explain)
 
     def check_values(
         self,
@@ -141,11 +167,13 @@ class BackwardGrader(BackwardPart):
             exp = expected(case) if expected else self.expected(reference, case)
             hints = (
                 []
-                if self.loss or self.params
-                else [(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）")]
+                if self.loss or self.params or self.mistakes
+                else [Hint(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）", "wrong_derivative")]
             )
             for key in exp:
-                assert_gradient(f"{self.name(key)}{label(case)}", got[key], exp[key], tol=tol, hints=hints)
+                explain = self.explain(case, key, partial(exp.__getitem__, key))
+                what, quantity = f"{self.name(key)}{label(case)}", self.quantity(key)
+                assert_gradient(what, got[key], exp[key], tol=tol, hints=hints, explain=explain, quantity=quantity)
 
     def check_latest_cache(self, student: PartSession, reference: Any, case: Case) -> None:
         """forward(x), backward, forward(x2), backward: the gradients at x2."""
@@ -153,18 +181,20 @@ class BackwardGrader(BackwardPart):
         stale = self.expected(reference, case)
         for key, exp in self.expected(reference, case, second=True).items():
             hints = [
-                (
+                Hint(
                     stale[key],
                     "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
                     "backward では毎回、直前の forward のキャッシュから計算してください",
+                    "stale_cache",
                 )
             ]
             if key in self.params:
                 hints.insert(
                     0,
-                    (
+                    Hint(
                         stale[key] + exp,
                         "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください",
+                        "accumulates",
                     ),
                 )
             assert_gradient(
@@ -172,6 +202,7 @@ class BackwardGrader(BackwardPart):
                 got[key],
                 exp,
                 hints=hints,
+                quantity=self.quantity(key),
             )
 
     def check_first_call(self, student: PartSession, reference: Any, case: Case) -> None:
@@ -201,27 +232,35 @@ class BackwardGrader(BackwardPart):
                 if self.loss
                 else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"
             )
-            hints = [(g1[key], "1 回目の値のままです。毎回計算し直してください")] if c != 1 else []
+            hints = [Hint(g1[key], "1 回目の値のままです。毎回計算し直してください", "stale_cache")] if c != 1 else []
             if key in self.params:
                 accumulated = "前の backward の勾配に足し込んでいます。grads には += で足し込まず、代入してください"
-                hints.insert(0, ((1 + c) * g1[key], accumulated))
+                hints.insert(0, Hint((1 + c) * g1[key], accumulated, "accumulates"))
                 if key in exp and g1[key].shape == exp[key].shape:
-                    hints.insert(0, (g1[key] + c * exp[key], accumulated))
+                    hints.insert(0, Hint(g1[key] + c * exp[key], accumulated, "accumulates"))
             try:
-                assert_gradient(what, g2[key], c * g1[key], tol=EXACT_TOL, hints=hints)
-            except AssertionError as exc:
-                if any(meaning in str(exc) for _, meaning in hints):
+                assert_gradient(what, g2[key], c * g1[key], tol=EXACT_TOL, hints=hints, quantity=self.quantity(key))
+            except Mismatch as exc:
+                if exc.findings:
                     raise
-                if key in self.params:
-                    why = f"grads['{key}'] に前の値を足し込んだり、前の値を使い回したりしていないか"
-                elif self.loss:
-                    why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
-                else:
-                    why = (
-                        "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
-                        "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）"
-                    )
-                raise AssertionError(f"{exc}。{why}を確認してください") from None
+                raise self.repeat_mismatch(key, str(exc)) from None
+
+    def repeat_mismatch(self, key: str, failed: str) -> Mismatch:
+        """The second backward after one forward differs, and no known wrong answer matches. The first
+        backward after each forward was right, so backward changed the layer's state: its cache
+        (an activation or a loss has no other), or for Linear its cache or its grads (not sure which)."""
+        if key in self.params:
+            why = f"grads['{key}'] に前の値を足し込んだり、前の値を使い回したりしていないか"
+            return Mismatch(f"{failed}。{why}を確認してください", [Finding("unknown", self.quantity(key), why)])
+        if self.loss:
+            why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
+        else:
+            why = (
+                "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
+                "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）"
+            )
+        text = f"{failed}。{why}を確認してください"
+        return Mismatch(text, [Finding("mutates_cache", self.quantity(key), f"{why}を確認してください")])
 
     def check_dout_untouched(self, student: PartSession, reference: Any, case: Case) -> None:
         """The dout the student process sends back after the first backward equals, on the judge's
@@ -237,11 +276,12 @@ class BackwardGrader(BackwardPart):
             and np.array_equal(after, sent, equal_nan=True)
         )
         if any(first.args_changed) or not kept:
-            raise AssertionError(
+            text = (
                 f"{self.class_name}.backward が引数 dout をその場で書き換えています"
                 "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
                 "新しい配列を作って返してください"
             )
+            raise Mismatch(text, [Finding("mutates_dout", "dout", text)])
 
     def check_analytic(self, student: PartSession, reference: Any, case: Case) -> None:
         """Judged here: the first backward equals the reference's analytic backward to rounding
@@ -250,16 +290,20 @@ class BackwardGrader(BackwardPart):
         self.check_first_call(student, reference, case)
         first = self.property_round(student, case).first.value()
         if first.forward_calls:
-            raise AssertionError(
+            text = (
                 f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
                 "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください"
             )
+            raise Mismatch(text, [Finding("numerical", self.result_name, text)])
         got = self.results(first)
         for key, exp in self.analytic_expected(reference, case).items():
             try:
                 assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp, tol=ANALYTIC_TOL)
             except AssertionError as exc:
-                raise AssertionError(
-                    f"{exc}。解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、"
-                    "キャッシュを使って解析的に勾配を計算してください"
-                ) from None
+                if got[key].shape == exp.shape and in_float32(got[key], exp):
+                    why = "float32 の丸め誤差の大きさでずれています。float32 で計算していませんか。配列は float64 のまま計算してください"
+                    finding = Finding("precision", self.quantity(key), why)
+                else:
+                    why = "解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、キャッシュを使って解析的に勾配を計算してください"
+                    finding = Finding("numerical", self.quantity(key), why)
+                raise Mismatch(f"{exc}。{why}", [finding]) from None

@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 
 from .cache import Case, cached
+from .mistakes import Mistakes
 from .numerics import FD_STEP, numerical_gradient
 
 
 class BackwardPart:
     """The class under test: its name, whether it is a loss, its parameters, the name of what its
-    backward returns, and the central-difference step of its expected values."""
+    backward returns, the central-difference step of its expected values, and what the diagnosis
+    of a wrong gradient needs (None: failures are reported without one)."""
 
     def __init__(
         self,
@@ -27,9 +29,10 @@ class BackwardPart:
         params: tuple[str, ...] = (),
         result_name: str = "dx",
         fd_step: float = FD_STEP,
+        mistakes: Mistakes | None = None,
     ) -> None:
         self.class_name, self.loss, self.params = class_name, loss, params
-        self.result_name, self.fd_step = result_name, fd_step
+        self.result_name, self.fd_step, self.mistakes = result_name, fd_step, mistakes
 
     def forward_inputs(self, case: Case, second: bool = False) -> tuple[np.ndarray, ...]:
         """The forward's arguments: x (or y, t for a loss), or the second forward's x2 (y2, t2)."""
@@ -71,6 +74,10 @@ class BackwardPart:
 
             out[k] = numerical_gradient(with_param, values[k], dout, h=self.fd_step)
         return out
+
+    def quantity(self, key: str) -> str:
+        """The gradient's short name: "dx", "dL/dy", or "dW" for params['W']."""
+        return key if key == self.result_name else f"d{key}"
 
     def name(self, key: str) -> str:
         if key == self.result_name:

@@ -3,44 +3,90 @@
 Every message is concrete (which quantity, which shapes, the worst relative error and where, a
 factor or transposition hint) but never shows a hidden input or expected value. Every numeric
 comparison is also recorded in the active grading session (benchmarks/false_failures.py).
+
+A failed check that knows which mistake it saw raises `Mismatch`, an AssertionError carrying the
+findings (autograder.diagnosis); the judge's plugin puts them into the results' `diagnoses`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+from autograder.diagnosis import Finding
 
 from .numerics import EXACT_TOL, FD_TOL, close, max_relative_error
 from .session import current
 
+Explain = Callable[[np.ndarray], list[Finding]]  # the student's wrong array -> the diagnosis
 
-def assert_shape(what: str, got: np.ndarray, shape: tuple[int, ...]) -> None:
+
+class Mismatch(AssertionError):
+    """A failed check, with the mistakes diagnosed from the numbers (possibly none)."""
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A known wrong answer of one check, what it means, and its diagnosis code."""
+
+    value: np.ndarray
+    meaning: str
+    code: str
+
+
+def diagnosed(explain: Explain | None, got: np.ndarray) -> list[Finding]:
+    return explain(got) if explain is not None and current().diagnosing else []
+
+
+def told(findings: Sequence[Finding]) -> str:
+    """The findings' messages, for the end of a check's message (the unsure ones too)."""
+    return "".join(f"。{f.message.rstrip('。')}" for f in findings)
+
+
+def assert_shape(what: str, got: np.ndarray, shape: tuple[int, ...], explain: Explain | None = None) -> None:
     shape = tuple(shape)
     if got.shape != shape:
-        if len(shape) == 2 and got.shape == shape[::-1] and shape[0] != shape[1]:
+        findings = diagnosed(explain, got)
+        if findings and findings[0].code != "unknown":
+            hint = told(findings)
+        elif len(shape) == 2 and got.shape == shape[::-1] and shape[0] != shape[1]:
             hint = "（転置になっていませんか？）"
         elif got.size != int(np.prod(shape)):
             hint = "（sum の axis や keepdims、行列積の順番を確認してください）"
         else:
             hint = "（reshape や keepdims を確認してください）"
-        raise AssertionError(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}")
+        raise Mismatch(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}", findings)
 
 
 def assert_gradient(
-    what: str, got: np.ndarray, expected: np.ndarray, tol: float = FD_TOL, hints: Sequence[tuple[np.ndarray, str]] = ()
+    what: str,
+    got: np.ndarray,
+    expected: np.ndarray,
+    tol: float = FD_TOL,
+    hints: Sequence[Hint] = (),
+    explain: Explain | None = None,
+    quantity: str = "",
 ) -> None:
-    """Shape, finiteness, then max-normalised error; the message says where and by what factor.
+    """Shape, finiteness, then max-normalised error; the message says where and which mistake.
 
-    hints: (a known wrong answer, what it means) pairs; a match is named in the message."""
-    assert_shape(what, got, expected.shape)
+    hints: known wrong answers of this check, named when one matches; explain: the diagnosis of
+    the part's gradient (autograder.diagnosis), asked only when the check fails; quantity: the
+    gradient's short name in a hint's finding ("dW", "dx", ...)."""
+    assert_shape(what, got, expected.shape, explain)
     bad = ~np.isfinite(got)
     if bad.any():
         current().record(what, float("inf"), tol)
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(
+        raise Mismatch(
             f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）。"
-            "exp のオーバーフローや 0 による割り算を確認してください"
+            "exp のオーバーフローや 0 による割り算を確認してください",
+            diagnosed(explain, got),
         )
     err = max_relative_error(got, expected)
     current().record(what, err, tol)
@@ -48,13 +94,13 @@ def assert_gradient(
         return
     idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
     msg = f"{what} の値が違います: 最大相対誤差 {err:.2e}（許容 {tol:.0e}）、最大のずれは位置 {idx}"
-    for candidate, meaning in hints:
-        if close(got, candidate):
-            msg += f"。{meaning}"
-            break
-    else:
-        msg += factor_hint(got, expected)
-    raise AssertionError(msg)
+    for hint in hints:
+        if close(got, hint.value):
+            raise Mismatch(f"{msg}。{hint.meaning}", [Finding(hint.code, quantity or what, hint.meaning)])
+    findings = diagnosed(explain, got)
+    if findings and findings[0].code != "unknown":
+        raise Mismatch(msg + told(findings), findings)
+    raise Mismatch(msg + factor_hint(got, expected), findings)
 
 
 def factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
@@ -92,7 +138,8 @@ def assert_forward(what: str, got: np.ndarray, expected: np.ndarray) -> None:
     try:
         assert_gradient(what, np.atleast_1d(got), np.atleast_1d(np.asarray(expected, dtype=np.float64)), tol=EXACT_TOL)
     except AssertionError as exc:
-        raise AssertionError(
-            f"{exc}。順伝播（forward）が用意されたものと違う値を返しています。"
+        why = (
+            "順伝播（forward）が用意されたものと違う値を返しています。"
             "forward は変更しないでください（採点は用意された順伝播の勾配と比べます）"
-        ) from None
+        )
+        raise Mismatch(f"{exc}。{why}", [Finding("forward_changed", "forward", why)]) from None

@@ -1,9 +1,9 @@
-"""The state of one grading run: the submission's inputs key, the measurement recorder, the caches.
+"""The state of one grading run: the submission's inputs key, the measurement recorder, the caches,
+and whether failures are diagnosed.
 
-The judge activates one for each submission around its pytest run (`inputs_key(submission_key)` in
-judge.py); benchmarks and tests that call graders in-process activate their own. The graders reach
-it through current(): one pointer instead of a global per concern. (Issue 10's next step: the
-judge's plugin owns the session and a fixture hands it to the graders.)
+The judge's plugin owns one per submission (JudgePlugin.grading_session), and the graders' autouse
+`grading` fixture activates it for the run; benchmarks and tests that call graders in-process
+activate their own. The graders reach it through current(): one pointer instead of a global per concern.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ Measurement = tuple[str, float, float]  # (what, error, tolerance)
 class GradingSession:
     """Everything the graders keep while grading one submission (or one benchmark run)."""
 
-    def __init__(self, key: bytes | None = None, cache: ExpectedCache | None = None):
+    def __init__(self, key: bytes | None = None, cache: ExpectedCache | None = None, diagnosing: bool = True):
+        self.diagnosing = diagnosing  # name the mistake a failing gradient shows (autograder.diagnosis)
         self.inputs_key: tuple[int, ...] | None = None if key is None else words(key)
         self.recorder: list[Measurement] | None = None
         # the expected values outlive a session: a batch worker grades many submissions

@@ -62,8 +62,8 @@ class BackwardSuite:
     def property_case(cls, seeds: Seeds) -> Case:
         return cls.make_case(seeds.special, cls.property_shape, round_=1)
 
-    def test_gradient_shapes(self, student: PartSession, seeds: Seeds) -> None:
-        self.grader.check_shapes(student, self.cases(seeds), self.label)
+    def test_gradient_shapes(self, student: PartSession, reference: Any, seeds: Seeds) -> None:
+        self.grader.check_shapes(student, reference, self.cases(seeds), self.label)
 
     def test_gradients(self, student: PartSession, reference: Any, seeds: Seeds, k: int) -> None:
         self.grader.check_values(student, reference, [self.cases(seeds)[k]], self.label)

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from autograder.diagnosis import Finding
 from autograder.sandbox.part_session import PartSession
 
 from .backward import as_result
 from .cache import cached, case_cache
 from .calls import MISSING, Round
 from .expected_store import array_digest
-from .messages import assert_forward, assert_gradient, assert_shape
+from .messages import Mismatch, assert_forward, assert_gradient, assert_shape
 from .numerics import numerical_gradient
 from .seeds import benchmark_seeds
 from .session import seeded
@@ -261,7 +262,7 @@ def test_layers_independent(student: PartSession, reference: ModuleType, passed_
             for g in ("W", "b") if name == "Linear" else ():
                 assert_gradient(f"{label} grads['{g}']", as_result(grads[g], f"Linear.grads['{g}']"), exp[g])
         except AssertionError as exc:
-            raise AssertionError(f"{exc}{hint}") from None
+            raise Mismatch(f"{exc}{hint}", [Finding("shared_state", name, hint.lstrip("。"))]) from None
 
 
 def forward_both_backward_first(
