@@ -3,6 +3,8 @@
 - Each bug, alone in an otherwise correct submission, loses points on exactly its own part and
   keeps full points on every other part (a bug is charged once).
 - The equivalent correct forms keep 100 (several forms per submission, one per answer cell).
+- Each bug of a backward part or of the MLP gets the diagnosis the catalog names for it (its code,
+  and a scale error's factor name), on its own part only; a correct submission gets none.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 
 from autograder.assignment import load_rubric
 from autograder.judge import grade_notebook, part_scores
-from tests.bugs.catalog import BUGS, FORMS, forms_by_round
+from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, forms_by_round
 from tests.submissions import make_submission
 
 RUBRIC = load_rubric()
@@ -46,6 +48,25 @@ def test_bug_costs_only_its_part(tmp_path, entry):
     # the feedback names what went wrong, in Japanese, without a grader traceback
     messages = failed_tests(results, entry.part)
     assert messages and all("採点中にエラー" not in m and "Traceback" not in m for m in messages), messages
+    diagnoses = results.get("diagnoses", [])
+    assert {d["part"] for d in diagnoses} <= {entry.part}, diagnoses
+    want = DIAGNOSES.get(entry.name)
+    if want is not None:
+        code, factor_name = want if isinstance(want, tuple) else (want, None)
+        got = [(d["code"], d["factor_name"]) for d in diagnoses]
+        assert any(c == code and (factor_name is None or f == factor_name) for c, f in got), (want, diagnoses)
+        assert all(d["message"] in " ".join(messages) for d in diagnoses if d["code"] == code), (
+            "shown in a test's output"
+        )
+
+
+def test_nine_in_ten_bugs_have_a_diagnosis_and_every_code_two_bugs():
+    diagnosable = [e.name for e in BUGS if e.part in BACKWARD_PARTS or e.part == "mlp"]
+    assert set(diagnosable) == set(DIAGNOSES)
+    named = [w for w in DIAGNOSES.values() if w is not None]
+    assert len(named) >= 0.9 * len(diagnosable), f"{len(named)} of {len(diagnosable)}"
+    codes = [w[0] if isinstance(w, tuple) else w for w in named]
+    assert all(codes.count(c) >= 2 for c in codes), {c: codes.count(c) for c in set(codes) if codes.count(c) < 2}
 
 
 @pytest.mark.parametrize("group", range(len(forms_by_round())))
@@ -55,3 +76,4 @@ def test_equivalent_forms_keep_full_points(tmp_path, group):
     assert results["score"] == results["max_score"], {
         e.name: failed_tests(results, e.part) for e in entries if failed_tests(results, e.part)
     }
+    assert "diagnoses" not in results

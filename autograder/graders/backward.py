@@ -109,8 +109,9 @@ class BackwardGrader(BackwardPart):
         result = as_result(call.result, self.name(self.result_name), require_ndarray, self.result_name)
         out = {self.result_name: result}
         for k in self.params:
-            if call.grads[k] is MISSING:
-                text = f"{self.name(k)} がありません。backward で self.grads['{k}'] に代入してください（キーは '{k}' です）"
+            if call.grads[k] is MISSING or call.grads[k] is None:
+                got = "がありません" if call.grads[k] is MISSING else "が None のままです"
+                text = f"{self.name(k)} {got}。backward で self.grads['{k}'] に代入してください（キーは '{k}' です）"
                 raise Mismatch(text, [Finding("missing_grad", self.quantity(k), text)])
             out[k] = as_result(call.grads[k], self.name(k), require_ndarray, self.quantity(k))
         return out
@@ -176,19 +177,26 @@ class BackwardGrader(BackwardPart):
                 assert_gradient(what, got[key], exp[key], tol=tol, hints=hints, explain=explain, quantity=quantity)
 
     def check_latest_cache(self, student: PartSession, reference: Any, case: Case) -> None:
-        """forward(x), backward, forward(x2), backward: the gradients at x2."""
+        """forward(x), backward, forward(x2), backward: the gradients at x2. The stale and
+        accumulated answers are named only when the first backward was right: otherwise a wrong
+        formula can coincide with them (ReLU's inverted mask at x2 = −x is the stale mask)."""
         got = self.results(self.property_round(student, case).latest.value())
         stale = self.expected(reference, case)
+        first_right = self.first_call_right(student, reference, case)
         for key, exp in self.expected(reference, case, second=True).items():
-            hints = [
-                Hint(
-                    stale[key],
-                    "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
-                    "backward では毎回、直前の forward のキャッシュから計算してください",
-                    "stale_cache",
-                )
-            ]
-            if key in self.params:
+            hints = (
+                []
+                if not first_right
+                else [
+                    Hint(
+                        stale[key],
+                        "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
+                        "backward では毎回、直前の forward のキャッシュから計算してください",
+                        "stale_cache",
+                    )
+                ]
+            )
+            if key in self.params and first_right:
                 hints.insert(
                     0,
                     Hint(
@@ -218,6 +226,13 @@ class BackwardGrader(BackwardPart):
                     f"この項目は backward が正しい勾配を返すようになってから採点されます（{exc}）"
                 ) from None
 
+    def first_call_right(self, student: PartSession, reference: Any, case: Case) -> bool:
+        try:
+            self.check_first_call(student, reference, case)
+        except AssertionError:
+            return False
+        return True
+
     def check_repeat(self, student: PartSession, reference: Any, case: Case) -> None:
         """Two backward calls after the same forward: the second is REPEAT_FACTOR (losses: 1) times
         the first (pass/fail needs no expected value; the reference names an accumulation)."""
@@ -243,6 +258,9 @@ class BackwardGrader(BackwardPart):
             except Mismatch as exc:
                 if exc.findings:
                     raise
+                if g2[key].shape == g1[key].shape and in_float32(g2[key], c * g1[key]):
+                    why = "2 回の結果が float32 の丸め誤差の大きさでずれています。配列は float64 のまま計算してください"
+                    raise Mismatch(f"{exc}。{why}", [Finding("precision", self.quantity(key), why)]) from None
                 raise self.repeat_mismatch(key, str(exc)) from None
 
     def repeat_mismatch(self, key: str, failed: str) -> Mismatch:

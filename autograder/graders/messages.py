@@ -83,10 +83,10 @@ def assert_gradient(
     if bad.any():
         current().record(what, float("inf"), tol)
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        findings = diagnosed(explain, got)
+        cause = told(findings) if findings else "。exp のオーバーフローや 0 による割り算を確認してください"
         raise Mismatch(
-            f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）。"
-            "exp のオーバーフローや 0 による割り算を確認してください",
-            diagnosed(explain, got),
+            f"{what} に NaN または inf が含まれています（位置 {idx}、全 {int(bad.sum())} 要素）{cause}", findings
         )
     err = max_relative_error(got, expected)
     current().record(what, err, tol)

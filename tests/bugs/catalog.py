@@ -749,7 +749,189 @@ BUGS: list[Entry] = [
         "a typo after the check: the cell raises NameError",
         source=solution_cell("exercise_8_2") + "\nprint(passed82)\n",
     ),
+    # -- bugs added for the diagnosis (issue 11): every diagnosis code has at least two ------------
+    bug(
+        "softmax_sign",
+        "softmax_ce",
+        "softmax_ce",
+        "(t - p)/N: sign flipped",
+        """
+        def backward(self):
+            return (self.cache['t'] - self.cache['p']) / self.cache['N']
+        """,
+    ),
+    bug(
+        "tanh_no_dout",
+        "tanh",
+        "tanh",
+        "returns 1 - y**2 without multiplying by dout",
+        """
+        def backward(self, dout):
+            return 1 - self.cache['y'] ** 2
+        """,
+    ),
+    bug(
+        "relu_no_dout",
+        "relu",
+        "relu",
+        "returns the mask without multiplying by dout",
+        """
+        def backward(self, dout):
+            return self.cache['mask'].copy()
+        """,
+    ),
+    bug(
+        "relu_mask_inverted",
+        "relu",
+        "relu",
+        "mask inverted: passes the gradient where x <= 0",
+        """
+        def backward(self, dout):
+            return dout * (1 - self.cache['mask'])
+        """,
+    ),
+    bug(
+        "linear_grads_wrong_keys",
+        "linear",
+        "linear",
+        "grads stored under 'dW' and 'db' instead of 'W' and 'b'",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['dW'] = x.T @ dout
+            self.grads['db'] = np.sum(dout, axis=0)
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_no_db",
+        "linear",
+        "linear",
+        "never sets grads['b']",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_float32",
+        "linear",
+        "linear",
+        "computes the gradients in float32",
+        """
+        def backward(self, dout):
+            x, d = self.cache['x'].astype(np.float32), dout.astype(np.float32)
+            self.grads['W'] = x.T @ d
+            self.grads['b'] = np.sum(d, axis=0)
+            return d @ self.params['W'].T.astype(np.float32)
+        """,
+    ),
+    bug(
+        "linear_accumulates_from_zeros",
+        "linear",
+        "linear",
+        "grads start at zeros and every backward adds to them (+=)",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            if self.grads['W'] is None:
+                self.grads['W'] = np.zeros_like(self.params['W'])
+                self.grads['b'] = np.zeros_like(self.params['b'])
+            self.grads['W'] += x.T @ dout
+            self.grads['b'] += np.sum(dout, axis=0)
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "mse_returns_list",
+        "mse",
+        "mse",
+        "returns the gradient as a list",
+        """
+        def backward(self):
+            y, t = self.cache['y'], self.cache['t']
+            return (2 * (y - t) / y.size).tolist()
+        """,
+    ),
+    bug(
+        "sigmoid_float32",
+        "sigmoid",
+        "sigmoid",
+        "computes the derivative in float32",
+        """
+        def backward(self, dout):
+            y = self.cache['y'].astype(np.float32)
+            return dout.astype(np.float32) * y * (1 - y)
+        """,
+    ),
 ]
+
+# What the diagnosis (autograder/diagnosis.py) must name for each bug of a backward part and of the
+# MLP: the code, and for a scale error the factor's name. None: no family fits the bug (it is not
+# counted as diagnosed; benchmarks/false_failures.py prints the share).
+DIAGNOSES: dict[str, str | tuple[str, str] | None] = {
+    "linear_dW_transposed": "transposed",
+    "linear_extra_1_over_N": ("scale", "1/N"),
+    "linear_db_not_summed": "batch_reduction",
+    "linear_db_axis1": "batch_reduction",
+    "linear_db_no_axis": "batch_reduction",
+    "linear_db_keepdims": "batch_reduction",
+    "linear_dx_uses_W": "transposed",
+    "linear_dx_transposed": "transposed",
+    "linear_accumulates": "accumulates",
+    "linear_accumulates_from_zeros": "accumulates",
+    "linear_stale_grads": "stale_cache",
+    "linear_returns_list": "not_ndarray",
+    "linear_forward_edited": "forward_changed",
+    "linear_stale_cache": "stale_cache",
+    "linear_grads_wrong_keys": "missing_grad",
+    "linear_no_db": "missing_grad",
+    "linear_float32": "precision",
+    "sigmoid_uses_x": "wrong_derivative",
+    "sigmoid_exp_overflow": "overflow",
+    "sigmoid_no_dout": "ignores_dout",
+    "sigmoid_dout_in_place": "mutates_dout",
+    "sigmoid_cache_in_place": "mutates_cache",
+    "sigmoid_numerical": "numerical",
+    "sigmoid_numerical_copy": "numerical",
+    "sigmoid_float32": "precision",
+    "relu_on_gradient": "relu_mask",
+    "relu_mask_from_dout": "relu_mask",
+    "relu_mask_inverted": "relu_mask",
+    "relu_no_dout": "ignores_dout",
+    "relu_dout_in_place": "mutates_dout",
+    "relu_memo_mask": "stale_cache",
+    "relu_inline_difference": None,  # a difference slope, wrong only for |x| < h: looks like no family
+    "relu_numerical_copy": "numerical",
+    "tanh_one_minus_y": "wrong_derivative",
+    "tanh_uses_x": "wrong_derivative",
+    "tanh_no_dout": "ignores_dout",
+    "tanh_memo_derivative": "stale_cache",
+    "tanh_exp_overflow": "overflow",
+    "tanh_numerical_copy": "numerical",
+    "mse_seed_2_over_N": ("scale", "D"),
+    "mse_missing_2": ("scale", "1/2"),
+    "mse_not_normalised": ("scale", "N*D"),
+    "mse_sign": "sign",
+    "mse_returns_list": "not_ndarray",
+    "mse_over_D": ("scale", "N"),
+    "mse_forward_edited": "forward_changed",
+    "mse_cache_in_place": "mutates_cache",
+    "mse_numerical_loop": "numerical",
+    "softmax_no_1_over_N": ("scale", "N"),
+    "softmax_times_p_1_minus_p": "wrong_derivative",
+    "softmax_grad_wrt_p": "wrong_derivative",
+    "softmax_over_NC": ("scale", "1/C"),
+    "softmax_sign": "sign",
+    "softmax_onehot_ignored": None,  # backward raises on one-hot targets: the exception is the message
+    "softmax_cache_in_place": "mutates_cache",
+    "softmax_unstable_recompute": "overflow",
+    "softmax_forward_log_eps": "forward_changed",
+    "relu_class_attribute": "shared_state",
+    "sigmoid_global": "shared_state",
+}
 
 # --------------------------------------------------------------------------------------------------
 FORMS: list[Entry] = [
