@@ -134,8 +134,9 @@ def scale_of(got: np.ndarray, expected: np.ndarray) -> float | None:
 def scale_finding(quantity: str, c: float, dims: Dims, check: str) -> Finding:
     names = factor_names(abs(c), dims)
     name = names[0] if len(names) == 1 else None
-    # the factor as a student would write it: the named value exactly, else six digits
-    c = float(np.copysign(named_factors(dims)[name], c)) if name else float(f"{c:.6g}")
+    # the named value exactly, else three digits as in the message (a ratio made of an input's
+    # value would show no more of it than that)
+    c = float(np.copysign(named_factors(dims)[name], c)) if name else float(f"{c:.3g}")
     if len(names) > 1:  # e.g. N == D on these inputs: say both, pick neither
         told = "・".join(names) + " のどれか（この入力では区別できません）"
     else:

@@ -16,6 +16,13 @@ machine's drift affects them alike.
 
 --compare DIR also times every kind of grade with the kit checked out in DIR (e.g. a git worktree
 of an earlier commit), interleaved with this one's: before and after side by side in one run.
+
+    .venv/bin/python benchmarks/bench_judge.py --runs 20 --diagnosis
+
+--diagnosis also times, in this tree, a submission with one catalog bug in each backward part
+(BUGGY: every part fails, so every part is diagnosed) and the correct one, each graded as usual and
+with `--no-diagnosis`, interleaved, and prints what the diagnosis costs (issue 11: at most 20% on
+the buggy submission, nothing on the correct one).
 """
 
 from __future__ import annotations
@@ -35,6 +42,18 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.assignment import load_rubric  # noqa: E402
 from autograder.graders.expected_store import ENV_PATH  # noqa: E402
+from tests.bugs.catalog import BUGS  # noqa: E402
+from tests.submissions import make_submission  # noqa: E402
+
+# one bug per backward part: a transpose, two wrong derivatives, a wrong mask, two scale factors
+BUGGY = (
+    "linear_dW_transposed",
+    "sigmoid_uses_x",
+    "relu_mask_from_dout",
+    "tanh_one_minus_y",
+    "mse_seed_2_over_N",
+    "softmax_no_1_over_N",
+)
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
@@ -61,7 +80,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--compare", metavar="DIR", type=Path, help="also time the kit checked out in DIR")
+    parser.add_argument("--diagnosis", action="store_true", help="also time grades with and without the diagnosis")
     args = parser.parse_args()
+    if args.diagnosis:
+        diagnosis_cost(args.runs)
+        return
     r = load_rubric()
     trees = {"this": ROOT} | ({"compare": args.compare.resolve()} if args.compare else {})
     no_store = {**os.environ, ENV_PATH: ""}
@@ -93,6 +116,38 @@ def main() -> None:
             print(f"{k:29s}: {summary(times[(t, k)])}")
         print(f"score {scores[t]['score']:g} / {scores[t]['max_score']:g}, isolation {scores[t]['isolation']}")
     print(f'python -c "import numpy"     : median {statistics.median(numpys):.3f} s')
+
+
+def diagnosis_cost(runs: int) -> None:
+    r = load_rubric()
+    solution = ROOT / "solutions" / r.assignment / f"{r.notebook}.ipynb"
+    entries = [e for e in BUGS if e.name in BUGGY]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.json"
+        buggy = make_submission(Path(tmp) / "buggy.ipynb", {e.cell: e.source for e in entries})
+        grade = [sys.executable, "-m", "autograder", "grade", "--json", str(out)]
+        kinds = [
+            ("buggy submission, diagnosed", grade + [str(buggy)]),
+            ("  the same, --no-diagnosis", grade + [str(buggy), "--no-diagnosis"]),
+            ("correct submission, diagnosed", grade + [str(solution)]),
+            ("  the same, --no-diagnosis", grade + [str(solution), "--no-diagnosis"]),
+        ]
+        cmds = [cmd for _, cmd in kinds]
+        for cmd in cmds:
+            timed(cmd)  # warms the file cache and fills the store
+        times: list[list[float]] = [[] for _ in cmds]
+        for _ in range(runs):
+            for i, cmd in enumerate(cmds):
+                times[i].append(timed(cmd))
+        timed(cmds[0])
+        diagnosed = json.loads(out.read_text(encoding="utf-8"))
+    for (name, _), t in zip(kinds, times, strict=True):
+        print(f"{name:31s}: {summary(t)}")
+    m = [statistics.median(t) for t in times]
+    print(f"diagnosis cost, buggy submission: {m[0] / m[1] - 1:+.1%} (median {m[0]:.3f} s vs {m[1]:.3f} s)")
+    print(f"diagnosis cost, correct submission: {m[2] / m[3] - 1:+.1%} (median {m[2]:.3f} s vs {m[3]:.3f} s)")
+    found = sorted({(d["part"], d["code"]) for d in diagnosed.get("diagnoses", [])})
+    print(f"buggy submission: score {diagnosed['score']:g}, diagnoses {found}")
 
 
 if __name__ == "__main__":

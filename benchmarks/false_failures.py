@@ -54,7 +54,7 @@ from autograder.judge import UNUSED_PYTEST_PLUGINS, collect_cells  # noqa: E402
 from autograder.sandbox import runner  # noqa: E402
 from autograder.sandbox.errors import StudentError  # noqa: E402
 from autograder.sandbox.part_session import PartSession  # noqa: E402
-from tests.bugs.catalog import BUGS, FORMS, Entry  # noqa: E402
+from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, Entry  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
 
 BACKWARD_PARTS = ["linear", "sigmoid", "relu", "tanh", "mse", "softmax_ce", "mlp"]
@@ -158,7 +158,8 @@ class LocalPlugin:
     def __init__(self, student: LocalStudent, passed: set[str]):
         self.proc, self.passed = LocalProc(student), passed
         self.grading_session = GradingSession(BENCHMARK_KEY, CACHE)
-        self.results: list[tuple[str, str, int | None, bool, str, list]] = []  # part, test, seed, ...
+        # part, test, seed, passed, message, recorded comparisons, diagnosis findings
+        self.results: list[tuple[str, str, int | None, bool, str, list, tuple]] = []
         self.recorded: list = []
 
     def ensure_loaded(self) -> None:
@@ -188,7 +189,8 @@ class LocalPlugin:
             name = SEED_ID.sub("", item.name).replace("[]", "")
             part = Path(str(item.path)).stem.removeprefix("test_")
             recorded = list(self.recorded) if report.when == "call" else []
-            self.results.append((part, name, seed, report.passed, message, recorded))
+            findings = tuple(getattr(exc, "findings", ()))
+            self.results.append((part, name, seed, report.passed, message, recorded, findings))
         return report
 
 
@@ -207,7 +209,7 @@ def run_graders(student: LocalStudent, parts: list[str], seeds: list[int] | None
 
 def run_part(student: LocalStudent, part: str, k: int, passed: set[str]) -> list[tuple[str, bool, str, list]]:
     """Every test of one part on benchmark seed k: (test id, passed, message, recorded comparisons)."""
-    return [(name, ok, msg, rec) for _, name, _, ok, msg, rec in run_graders(student, [part], [k], passed).results]
+    return [(name, ok, msg, rec) for _, name, _, ok, msg, rec, _ in run_graders(student, [part], [k], passed).results]
 
 
 TOLERANCES = ("FD_TOL", "EXACT_TOL", "ANALYTIC_TOL")
@@ -222,12 +224,16 @@ class Correct:
 
     def __init__(self, name: str, student: LocalStudent, parts: list[str]):
         self.name, self.student, self.parts, self.failures = name, student, parts, []
+        self.diagnosed: list[str] = []  # a diagnosis of correct code: must never happen
 
     def run(self, seeds: list[int], stats: dict) -> None:
         everything = set(load_rubric().parts)
-        for part, case_id, k, ok, msg, rec in run_graders(self.student, self.parts, seeds, everything).results:
+        for part, case_id, k, ok, msg, rec, findings in run_graders(
+            self.student, self.parts, seeds, everything
+        ).results:
             if not ok:
                 self.failures.append(f"{self.name} {part} {case_id} seed {k}: {msg}")
+            self.diagnosed += [f"{self.name} {part} {case_id} seed {k}: {f.code}" for f in findings]
             for what, err, tol in rec:
                 key = (tol_kind(tol), part)
                 if err / tol > stats[key][0]:
@@ -243,13 +249,21 @@ class Bug:
         self.missed = 0
         self.smallest: dict[str, float] = {}
         self.caught_by: set[str] = set()
+        self.want = DIAGNOSES.get(entry.name)  # the diagnosis the catalog names (code, factor name)
+        self.seeds = self.right_code = self.right_factor = 0
 
     def run(self, seeds: list[int]) -> None:
         passed = set(load_rubric().parts) - {self.entry.part}
         per_seed: dict[int | None, list] = defaultdict(list)
-        for _, _, k, ok, _, rec in run_graders(self.student, [self.entry.part], seeds, passed).results:
+        found: dict[int | None, list] = defaultdict(list)
+        for _, _, k, ok, _, rec, findings in run_graders(self.student, [self.entry.part], seeds, passed).results:
             per_seed[k].append((ok, rec))
-        for results in per_seed.values():
+            found[k] += findings
+        for k, results in per_seed.items():
+            self.seeds += 1
+            code, factor = self.want if isinstance(self.want, tuple) else (self.want, None)
+            self.right_code += any(f.code == code for f in found[k])
+            self.right_factor += any(f.code == code and f.factor_name == factor for f in found[k])
             self.missed += all(ok for ok, _ in results)
             largest: dict[str, float] = {}
             for _ok, rec in results:
@@ -320,7 +334,7 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
             notebook = {part: notebook_check(student, part) for part in ("exercise_8_1", "exercise_8_2")}
             ex_counts["setups"] += len(notebook)
             ex_counts["notebook check fails"] += sum(not ok for ok in notebook.values())
-            for part, case_id, _, ok, msg, _ in run_graders(student, list(notebook), None, set()).results:
+            for part, case_id, _, ok, msg, _, _ in run_graders(student, list(notebook), None, set()).results:
                 if case_id == "test_gradient_check_passes" and ok != notebook[part]:
                     # the judge's re-run must agree with the notebook's own check on the same setup
                     ex_failures.append(f"{part} {case_id} setup {k}: judge {ok}, notebook {notebook[part]}: {msg}")
@@ -329,10 +343,12 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
     return {
         "names": [c.name for c in correct],
         "false": [f for c in correct for f in c.failures],
+        "diagnosed": [d for c in correct for d in c.diagnosed],
         "stats": dict(stats),
         "ex": ex_failures,
         "ex_counts": ex_counts,
         "bugs": [(b.entry.name, b.missed, b.smallest, sorted(b.caught_by)) for b in bug_runs],
+        "diagnosis": [(b.entry.name, b.seeds, b.right_code, b.right_factor) for b in bug_runs],
     }
 
 
@@ -340,6 +356,8 @@ def merge(parts: list[dict]) -> dict:
     out = {
         "names": parts[0]["names"],
         "false": [],
+        "diagnosed": [],
+        "diagnosis": {},
         "stats": {},
         "ex": [],
         "bugs": {},
@@ -347,6 +365,10 @@ def merge(parts: list[dict]) -> dict:
     }
     for r in parts:
         out["false"] += r["false"]
+        out["diagnosed"] += r["diagnosed"]
+        for name, n, code, factor in r["diagnosis"]:
+            n0, c0, f0 = out["diagnosis"].get(name, (0, 0, 0))
+            out["diagnosis"][name] = (n0 + n, c0 + code, f0 + factor)
         out["ex"] += r["ex"]
         for key, n in r["ex_counts"].items():
             out["ex_counts"][key] += n
@@ -422,8 +444,32 @@ def main(argv: list[str] | None = None) -> int:
         for kind, (v, name) in sorted(smallest.items()):
             print(f"SMALLEST bug error caught by {kind}: {v:.2e} ({name}) = {v / getattr(numerics, kind):.2e} × {kind}")
         print(f"bugs undetected on some seed: {missed_any}")
+        print_diagnosis(r["diagnosis"])
+    for d in r["diagnosed"][:10]:
+        print(f"  DIAGNOSIS OF CORRECT CODE {d}")
+    print(f"diagnoses of correct code (the reference and every form, every seed): {len(r['diagnosed'])}")
     print(f"time {time.perf_counter() - start:.1f} s")
-    return 1 if r["false"] or r["ex"] or missed_any else 0
+    return 1 if r["false"] or r["ex"] or missed_any or r["diagnosed"] else 0
+
+
+def print_diagnosis(diagnosis: dict[str, tuple[int, int, int]]) -> None:
+    """Per bug, on how many seeds its part's diagnoses hold the code the catalog names (and, for a
+    scale error, its factor name); a bug the catalog names no diagnosis for counts as not diagnosed."""
+    print("diagnosis of each bug (seeds with the right code / seeds graded):")
+    total = right = scale_total = scale_right = 0
+    for name, (n, code, factor) in diagnosis.items():
+        want = DIAGNOSES.get(name)
+        print(
+            f"  {name:30s} want {str(want):22s} right code {code:5d}/{n}"
+            + (f", factor {factor}/{n}" if isinstance(want, tuple) else "")
+        )
+        total, right = total + n, right + (code if want is not None else 0)
+        if isinstance(want, tuple):
+            scale_total, scale_right = scale_total + n, scale_right + factor
+    print(f"WRONG SUBMISSIONS WITH THE RIGHT DIAGNOSIS CODE: {right}/{total} = {right / max(total, 1):.1%}")
+    print(
+        f"SCALE BUGS WITH THE RIGHT FACTOR NAME: {scale_right}/{scale_total} = {scale_right / max(scale_total, 1):.1%}"
+    )
 
 
 if __name__ == "__main__":

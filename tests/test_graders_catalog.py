@@ -17,6 +17,7 @@ from autograder.assignment import load_rubric
 from autograder.judge import grade_notebook, part_scores
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, forms_by_round
 from tests.submissions import make_submission
+from tests.test_graders_local import NUMBER, significant_digits
 
 RUBRIC = load_rubric()
 BACKWARD_PARTS = [p.name for p in RUBRIC.parts.values() if p.kind == "backward"]
@@ -58,6 +59,9 @@ def test_bug_costs_only_its_part(tmp_path, entry):
         assert all(d["message"] in " ".join(messages) for d in diagnoses if d["code"] == code), (
             "shown in a test's output"
         )
+    for d in diagnoses:  # as the test outputs (tests/test_graders_local.py): no hidden value in 4+ digits
+        assert not [n for n in NUMBER.findall(d["message"]) if significant_digits(n) >= 4], d
+        assert d["factor_name"] or d["factor"] is None or significant_digits(repr(abs(d["factor"]))) <= 3, d
 
 
 def test_nine_in_ten_bugs_have_a_diagnosis_and_every_code_two_bugs():
