@@ -10,9 +10,11 @@ import json
 import re
 from datetime import datetime
 
+import nbformat
+import numpy as np
 import pytest
 
-from autograder.assignment import GIVEN_PREFIX, load_rubric, release_notebook
+from autograder.assignment import GIVEN_PREFIX, ROOT, load_rubric, release_notebook, source_notebook
 
 RUBRIC = load_rubric()
 BACKWARD_PARTS = [p for p in RUBRIC.parts.values() if p.kind == "backward"]
@@ -169,7 +171,10 @@ def test_exercise_test_cell_fails_with_a_clear_message(by_id, part):
     errs = errors(by_id[part.test_cell])
     assert len(errs) == 1 and errs[0].ename == "AssertionError", errs
     variable = f"model_{part.section.replace('.', '')}"  # section 8.1 -> model_81
-    assert variable in errs[0].evalue and "がありません" in errs[0].evalue, errs[0].evalue
+    # the answer cell raised: the test says so (and with which exception), not only "variable missing"
+    message = errs[0].evalue
+    assert variable in message and "エラー（NotImplementedError）で止まったため" in message, message
+    assert f"演習 {part.section} の解答欄のセル" in message and "作られていません" in message, message
 
 
 def test_visible_test_cells_fail_fast(by_id):
@@ -179,3 +184,226 @@ def test_visible_test_cells_fail_fast(by_id):
         print(f"  {gid:<20} {t * 1000:7.1f} ms")
     slow = {gid: t for gid, t in timings.items() if t >= CELL_TIME_LIMIT}
     assert not slow, f"test cells taking {CELL_TIME_LIMIT} s or more: {slow}"
+
+
+# --- what the student reads is right (issue 11, item 4): text of the release, and its given checks run
+# in-process (the release's given cells with the source's solved classes) on known-wrong classes ---
+
+GRADERS = ROOT / "autograder" / "graders"
+# The graders' wording of the backward rules (autograder/graders/backward.py), which the visible checks repeat.
+DOUT_MODIFIED = "backward が引数 dout をその場で書き換えています"
+SUMMED = "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"
+STALE = "1 回目の forward（または 1 回目の backward）のときの値を使っています"
+LATEST = "forward → backward → 別の入力で forward → backward としたときの"
+REPEATED = "同じ forward の後に backward を 2 回呼んだときの 2 回目の"
+
+
+@pytest.fixture(scope="module")
+def release_nb():
+    return nbformat.read(release_notebook(), as_version=4)
+
+
+def markdown(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def cell_of(nb, gid: str):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def release_namespace() -> dict:
+    """The release's given cells and the source's solved classes, executed in order in one namespace."""
+    release, source = (nbformat.read(p, as_version=4) for p in (release_notebook(), source_notebook()))
+    given = {grade_id(c): c.source for c in release.cells if grade_id(c).startswith(GIVEN_PREFIX)}
+    ns: dict = {}
+    for cell in source.cells:
+        gid = grade_id(cell)
+        code = given.get(gid) or (cell.source if gid in CLASS_CELLS else None)
+        if code is not None:
+            exec(compile(code, gid, "exec"), ns)
+    return ns
+
+
+@pytest.fixture
+def ns() -> dict:
+    return release_namespace()
+
+
+def failure(check, *args) -> str:
+    with pytest.raises(AssertionError) as info:
+        check(*args)
+    return str(info.value)
+
+
+def test_softmax_docstring_and_comments_use_the_batch_mean(release_nb):
+    src = cell_of(release_nb, "softmax_ce").source
+    assert "-(1/N) Σ_n Σ_c t_nc * log(p_nc)" in src and "dL/dx = (p - t) / N" in src, src
+    for line in src.splitlines():  # no line states the sum or p - t without the 1/N
+        if "dL/dx" in line:
+            assert "/ N" in line, line
+        if "log(p" in line and "Σ" in line:
+            assert "1/N" in line, line
+
+
+def test_one_tolerance_is_stated(release_nb):
+    text = markdown(release_nb)
+    section_7_1 = text.split("### 7.1", 1)[1].split("## 8.", 1)[0]
+    assert "相対誤差が $10^{-5}$ 以下なら合格" in section_7_1 and "GRAD_TOL = 1e-5" in section_7_1
+    assert "$10^{-5}$ 以下" in cell_of(release_nb, "instructions").source
+    for other in ("10^{-4}", "10^{-6}", "1e-4", "1e-6"):
+        assert other not in text, other
+    code = "\n".join(c.source for c in release_nb.cells if grade_id(c).startswith(GIVEN_PREFIX))
+    assert "GRAD_TOL = 1e-5" in code and "tol=1e-6" not in code and "< 1e-4" not in code
+    # the judge's rule and value
+    numerics = (GRADERS / "numerics.py").read_text(encoding="utf-8")
+    assert "\nFD_TOL = 1e-5\n" in numerics and "if err <= tol:" in (GRADERS / "messages.py").read_text("utf-8")
+
+
+def test_visible_checks_pass_at_most_the_tolerance(ns):
+    expected = np.ones(3)
+    ns["assert_gradient"]("g", expected + [0.99e-5, 0, 0], expected)  # error 0.99e-5: passes
+    message = failure(ns["assert_gradient"], "g", expected + [1.01e-5, 0, 0], expected)
+    assert "許容 1e-05" in message, message
+    assert ns["relative_error"](expected + [2.0, 0, 0], expected) == pytest.approx(2 / 3)  # max(max|a|, max|b|)
+
+
+@pytest.mark.parametrize("scale, passed", [(1 + 5e-6, True), (1 + 5e-5, False)])
+def test_gradient_check_uses_the_same_tolerance(ns, scale, passed, capsys):
+    class ScaledLinear(ns["Linear"]):  # dW off by the factor `scale`: relative error about scale - 1
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["W"] = self.grads["W"] * scale
+            return dx
+
+    np.random.seed(0)
+    model = ns["MLP"]([2, 3, 1], activation="tanh")
+    model.layers[0] = ScaledLinear(2, 3)
+    X, t = np.random.randn(5, 2), np.random.randn(5, 1)
+    assert ns["numerical_gradient_check"](model, ns["MSELoss"](), X, t) is passed
+    assert "相対誤差 ≤ 1e-05" in capsys.readouterr().out
+
+
+def test_relu_at_zero_accepts_either_mask(release_nb):
+    section = next(c.source for c in release_nb.cells if c.cell_type == "markdown" and "### 4.2 ReLU" in c.source)
+    assert "慣習" not in section, section
+    assert "微分が定義されません" in section and "$[0, 1]$" in section, section
+    assert "`x > 0`" in section and "`x >= 0`" in section and "正解" in section, section
+    assert "x >= 0 のマスクでもよい" in cell_of(release_nb, "relu").source
+    # what the graders say about x = 0: never used, any subgradient accepted
+    graders = (GRADERS / "test_relu.py").read_text(encoding="utf-8")
+    assert "x = 0 itself is never used" in graders and "x > 0 and x >= 0 are both correct" in graders
+
+
+def test_toc_links_resolve(release_nb):
+    links = [t for c in release_nb.cells if c.cell_type == "markdown" for t in re.findall(r"\]\(#([^)]+)\)", c.source)]
+    assert len(links) >= 9, links
+    anchors = set()
+    for cell in release_nb.cells:
+        if cell.cell_type == "markdown":
+            anchors |= set(re.findall(r"<a\s+(?:id|name)=\"([^\"]+)\"", cell.source))
+            # heading anchors as Jupyter and nbconvert make them: the heading text, spaces as '-'
+            anchors |= {m.strip().replace(" ", "-") for m in re.findall(r"^#+\s+(.*)$", cell.source, re.M)}
+    assert not [t for t in links if t not in anchors], f"links without a target: {set(links) - anchors}"
+
+
+def test_visible_checks_catch_dout_modified_in_place(ns):
+    class InPlaceReLU(ns["ReLU"]):
+        def backward(self, dout):
+            dout *= self.cache["mask"]
+            return dout
+
+    message = failure(ns["check_activation"], InPlaceReLU, np.array([[0.5, -1.0], [2.0, -0.3]]))
+    assert DOUT_MODIFIED in message and "新しい配列を作って返してください" in message, message
+    assert DOUT_MODIFIED in (GRADERS / "backward.py").read_text(encoding="utf-8")
+
+
+def test_visible_checks_catch_accumulated_grads(ns):
+    class AccumulatingLinear(ns["Linear"]):
+        def backward(self, dout):
+            previous = self.grads["W"]
+            dx = super().backward(dout)
+            if previous is not None:
+                self.grads["W"] = previous + self.grads["W"]
+            return dx
+
+    message = failure(ns["check_linear"], AccumulatingLinear)
+    assert LATEST in message and "dW = AccumulatingLinear.grads['W']" in message and SUMMED in message, message
+    assert SUMMED in (GRADERS / "backward.py").read_text(encoding="utf-8")
+
+
+def test_visible_checks_catch_a_stale_cache(ns):
+    class StaleSigmoid(ns["Sigmoid"]):  # the derivative of the first forward, kept
+        def backward(self, dout):
+            if "d" not in self.cache:
+                self.cache["d"] = self.cache["y"] * (1 - self.cache["y"])
+            return dout * self.cache["d"]
+
+    message = failure(ns["check_activation"], StaleSigmoid, np.random.default_rng(1).standard_normal((3, 4)))
+    assert LATEST in message and STALE in message, message
+    assert STALE in (GRADERS / "backward.py").read_text(encoding="utf-8")
+
+
+def test_visible_checks_catch_a_cache_modified_in_place(ns):
+    class InPlaceSoftmax(ns["SoftmaxCrossEntropy"]):
+        def backward(self):
+            p = self.cache["p"]
+            p -= self.cache["t"]
+            return p / self.cache["N"]
+
+    message = failure(ns["check_loss"], InPlaceSoftmax, np.ones((2, 3)) * [0.1, 0.5, -0.2], np.array([0, 2]))
+    assert REPEATED in message and "1 回目と同じになるはずです" in message and "p -= t" in message, message
+    assert REPEATED in (GRADERS / "backward.py").read_text(encoding="utf-8")
+
+
+def test_gradient_check_labels_layers_distinctly(ns, capsys):
+    np.random.seed(81)
+    model = ns["MLP"]([2, 4, 3], activation="tanh")
+    assert ns["numerical_gradient_check"](model, ns["SoftmaxCrossEntropy"](), np.random.randn(6, 2), np.arange(6) % 3)
+    out = capsys.readouterr().out
+    for label in ("Linear[0].W", "Linear[0].b", "Linear[1].W", "Linear[1].b"):
+        assert f"{label}: 相対誤差" in out, out
+    assert "Linear.W" not in out, out
+
+
+def test_gradient_check_names_the_layer_and_shape_that_disagree(ns, capsys):
+    class TransposedLinear(ns["Linear"]):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["W"] = self.grads["W"].T
+            return dx
+
+    class ShortDxLinear(ns["Linear"]):
+        def backward(self, dout):
+            return super().backward(dout)[:, 1:]
+
+    TransposedLinear.__name__ = ShortDxLinear.__name__ = "Linear"  # as the student's own class is named
+    np.random.seed(0)
+    X, t = np.random.randn(6, 2), np.arange(6) % 3
+    model = ns["MLP"]([2, 4, 3], activation="relu")
+    model.layers[0] = TransposedLinear(2, 4)
+    assert ns["numerical_gradient_check"](model, ns["SoftmaxCrossEntropy"](), X, t) is False  # no ValueError
+    out = capsys.readouterr().out
+    assert "Linear[0].W: ✗ NG" in out and "形状が (4, 2) です（期待: params['W'] と同じ (2, 4)）" in out, out
+    assert "Linear[1].W: 相対誤差" in out, out
+    model.layers[0], model.layers[2] = ns["Linear"](2, 4), ShortDxLinear(4, 3)
+    assert ns["numerical_gradient_check"](model, ns["SoftmaxCrossEntropy"](), X, t) is False
+    out = capsys.readouterr().out
+    assert "Linear[1].backward が 形状 (6, 3) の dx を返しました（期待: その層の入力 x と同じ形状 (6, 4)）" in out, out
+
+
+def test_exercise_check_says_the_answer_cell_stopped(ns):
+    class Result:  # what IPython keeps of the cell run last
+        error_in_exec = ValueError("matmul: Input operand 1 has a mismatch")
+        error_before_exec = None
+
+    names = ["model_81", "loss_81", "X_81", "t_81", "passed_81"]
+    ns["model_81"] = object()
+    ns["get_ipython"] = lambda: type("Shell", (), {"last_execution_result": Result()})()
+    message = failure(ns["check_exercise_variables"], "8.1", names)
+    assert "演習 8.1 の解答欄のセルがエラー（ValueError: matmul" in message, message
+    assert "変数 loss_81, X_81, t_81, passed_81 が作られていません" in message, message
+    Result.error_in_exec = None  # the cell ran without error: the names are just missing
+    message = failure(ns["check_exercise_variables"], "8.1", names)
+    assert message.startswith("変数 loss_81, X_81, t_81, passed_81 がありません"), message
+    del ns["get_ipython"]  # outside IPython: no error known
+    assert "がありません" in failure(ns["check_exercise_variables"], "8.1", names)

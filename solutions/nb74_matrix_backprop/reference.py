@@ -14,6 +14,13 @@ np.random.seed(42)
 # 可視テスト用のチェック関数（編集不要）
 # 中心差分で数値勾配を求め、あなたの backward の結果と比べます。
 
+# 合格の基準（可視テスト・勾配チェック・採点で共通、7.1 節）:
+# 最大絶対値で正規化した相対誤差（relative_error）が GRAD_TOL 以下
+GRAD_TOL = 1e-5
+# 同じ forward の後の 2 回目の backward に渡す dout の倍率（結果もこの倍率になるはず）
+REPEAT_FACTOR = -2.0
+
+
 def numerical_gradient(f, x, h=1e-6):
     # スカラー関数 f(x) の x に関する数値勾配（中心差分）。x 自体は変更しない。
     x = np.array(x, dtype=np.float64)
@@ -58,8 +65,19 @@ def call_backward(backward, *args):
                              "（raise NotImplementedError() を消して実装してください）") from None
 
 
-def assert_gradient(name, got, expected, tol=1e-6):
+def is_close(got, expected, tol=GRAD_TOL):
+    # 形状が同じで、有限で、相対誤差が tol 以下か（ヒントを選ぶため）
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    expected = np.asarray(expected, dtype=np.float64)
+    return got.shape == expected.shape and bool(np.all(np.isfinite(got))) and relative_error(got, expected) <= tol
+
+
+def assert_gradient(name, got, expected, tol=GRAD_TOL, hints=()):
     # got（あなたの勾配）を expected（数値勾配）と比べ、違えば理由を日本語で示す
+    # hints: (よくある間違いの答え, その意味) の組。got がそれに一致すれば意味を伝える
     expected = np.asarray(expected, dtype=np.float64)
     if got is None:
         raise AssertionError(f"{name} が None です。backward で計算してください。")
@@ -76,6 +94,9 @@ def assert_gradient(name, got, expected, tol=1e-6):
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
         msg = (f"{name} の値が違います: 最大相対誤差 {err:.2e}（許容 {tol:.0e}）。"
                f"位置 {idx} で 期待 {expected[idx]:.6g}, 実際 {got[idx]:.6g}")
+        for candidate, meaning in hints:
+            if is_close(got, candidate):
+                raise AssertionError(f"{msg}。{meaning}")
         nonzero = np.abs(expected) > 1e-3 * np.max(np.abs(expected))
         if nonzero.any():
             ratio = got[nonzero] / expected[nonzero]
@@ -84,52 +105,186 @@ def assert_gradient(name, got, expected, tol=1e-6):
         raise AssertionError(msg)
 
 
+# --- backward の 3 つの決まり（採点でも確かめます） ---
+# dout を書き換えない / 直前の forward のキャッシュを使う / grads は足し込まずに代入する
+
+STALE = ("1 回目の forward（または 1 回目の backward）のときの値を使っています。"
+         "backward では毎回、直前の forward のキャッシュから計算してください")
+SUMMED = "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"
+ACCUMULATED = "前の backward の勾配に足し込んでいます。grads には += で足し込まず、代入してください"
+KEPT = "1 回目の値のままです。毎回計算し直してください"
+
+
+def snapshot(value):
+    # 後の backward が同じ配列を書き換えても変わらない写し（配列でなければそのまま）
+    if value is None:
+        return None
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return value
+
+
+def result_name(obj, key, result='dx'):
+    # 採点と同じ呼び方: 戻り値は「Linear.backward の戻り値 dx」、勾配は「dW = Linear.grads['W']」
+    cls = type(obj).__name__
+    return f"{cls}.backward の戻り値 {result}" if key == result else f"d{key} = {cls}.grads['{key}']"
+
+
+def layer_gradients(make_layer, x, dout):
+    # L = sum(forward(x) * dout) の x と各パラメータに関する数値勾配（新しく作った層で）
+    layer = make_layer()
+    values = {k: np.array(v, dtype=np.float64) for k, v in layer.params.items()}
+
+    def loss(x_, **override):
+        for k in values:
+            layer.params[k] = override.get(k, values[k])
+        return np.sum(layer.forward(x_) * dout)
+
+    out = {'dx': numerical_gradient(loss, x)}
+    for k in values:
+        out[k] = numerical_gradient(lambda v, k=k: loss(x, **{k: v}), values[k])
+    return out
+
+
+def layer_backward(layer, dout):
+    # backward(dout) を呼び、{dx, 各パラメータの勾配} の写しを返す。dout が書き換えられていれば不合格
+    sent = np.array(dout, dtype=np.float64)
+    arg = sent.copy()
+    got = {'dx': snapshot(call_backward(layer.backward, arg))}
+    if not (isinstance(arg, np.ndarray) and arg.shape == sent.shape and np.array_equal(arg, sent)):
+        raise AssertionError(f"{type(layer).__name__}.backward が引数 dout をその場で書き換えています"
+                             "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
+                             "新しい配列を作って返してください")
+    for k in layer.params:
+        got[k] = snapshot(layer.grads.get(k))
+    return got
+
+
+def check_latest_cache(obj, got, expected, stale, shape_of, result='dx'):
+    # 別の入力で forward し直した後の backward が、その新しい入力での勾配になっているか
+    for key, exp in expected.items():
+        hints = [(stale[key], STALE)]
+        if key != result and got[key] is not None and np.shape(got[key]) == np.shape(exp):
+            hints.insert(0, (stale[key] + exp, SUMMED))
+        assert_gradient(f"forward → backward → 別の入力で forward → backward としたときの "
+                        f"{result_name(obj, key, result)}（形状 {shape_of[key]}）", got[key], exp, hints=hints)
+
+
+def check_repeat(obj, first, second, expected, factor, result='dx'):
+    # 同じ forward の後にもう一度 backward（dout は factor 倍）: 結果も factor 倍になるか
+    for key, exp in expected.items():
+        what = f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {result_name(obj, key, result)}" + (
+            "（1 回目と同じになるはずです）" if factor == 1
+            else f"（2 回目の dout は 1 回目の {factor:g} 倍なので、{factor:g} 倍になるはずです）")
+        hints = [(first[key], KEPT)] if factor != 1 else []
+        if key != result and first[key] is not None and np.shape(first[key]) == np.shape(exp):
+            hints = [(first[key] + factor * exp, ACCUMULATED), ((1 + factor) * first[key], ACCUMULATED)] + hints
+        try:
+            assert_gradient(what, second[key], factor * exp, hints=hints)
+        except AssertionError as exc:
+            if any(meaning in str(exc) for _, meaning in hints):
+                raise
+            if key != result:
+                why = f"grads['{key}'] に前の値を足し込んだり、前の値を使い回したりしていないか"
+            elif factor == 1:
+                why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
+            else:
+                why = ("backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
+                       "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）")
+            raise AssertionError(f"{exc}。{why}を確認してください") from None
+
+
+def check_layer(make_layer, x, x2, dout, label):
+    # 層の backward を、forward(x) → backward → forward(x2) → backward → backward(REPEAT_FACTOR·dout) で確かめる
+    x, x2 = np.asarray(x, dtype=np.float64), np.asarray(x2, dtype=np.float64)
+    expected, expected2 = layer_gradients(make_layer, x, dout), layer_gradients(make_layer, x2, dout)
+    layer = make_layer()
+    shapes = {'dx': x.shape, **{k: np.shape(v) for k, v in layer.params.items()}}
+    layer.forward(x)
+    first = layer_backward(layer, dout)
+    for key, exp in expected.items():
+        assert_gradient(f"{result_name(layer, key)}{label}", first[key], exp)
+    layer.forward(x2)
+    latest = layer_backward(layer, dout)
+    check_latest_cache(layer, latest, expected2, expected, shapes)
+    check_repeat(layer, latest, layer_backward(layer, REPEAT_FACTOR * dout), expected2, REPEAT_FACTOR)
+
+
 def check_linear(Linear, shapes=((4, 3, 2),), seed=0):
-    # Linear.backward を (N, D_in, D_out) の各形状で数値勾配と比べる
+    # Linear.backward を (N, D_in, D_out) の各形状で数値勾配と比べ、backward の決まりも確かめる
     rng = np.random.default_rng(seed)
     for N, D_in, D_out in shapes:
-        layer = Linear(D_in, D_out)
         W = rng.standard_normal((D_in, D_out))
         b = rng.standard_normal(D_out)
         x = rng.standard_normal((N, D_in))
         dout = rng.standard_normal((N, D_out))
-        layer.params['W'], layer.params['b'] = W.copy(), b.copy()
+        x2 = rng.standard_normal((N, D_in))  # 2 回目の forward の入力
 
-        def loss(x_, W_, b_):
-            layer.params['W'], layer.params['b'] = W_, b_
-            return np.sum(layer.forward(x_) * dout)
+        def make_layer():
+            layer = Linear(D_in, D_out)
+            layer.params['W'], layer.params['b'] = W.copy(), b.copy()
+            return layer
 
-        num_dx = numerical_gradient(lambda v: loss(v, W, b), x)
-        num_dW = numerical_gradient(lambda v: loss(x, v, b), W)
-        num_db = numerical_gradient(lambda v: loss(x, W, v), b)
-        layer.params['W'], layer.params['b'] = W.copy(), b.copy()
-        layer.forward(x)
-        dx = call_backward(layer.backward, dout.copy())
-        assert_gradient(f"dx (N={N}, D_in={D_in}, D_out={D_out})", dx, num_dx)
-        assert_gradient(f"dW = grads['W'] (N={N}, D_in={D_in}, D_out={D_out})", layer.grads.get('W'), num_dW)
-        assert_gradient(f"db = grads['b'] (N={N}, D_in={D_in}, D_out={D_out})", layer.grads.get('b'), num_db)
+        check_layer(make_layer, x, x2, dout, f"（N={N}, D_in={D_in}, D_out={D_out}）")
 
 
 def check_activation(layer_class, x, seed=0):
-    # 活性化層の backward を数値勾配と比べる（x は入力）
+    # 活性化層の backward を数値勾配と比べ（x は入力）、backward の決まりも確かめる
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=np.float64)
     dout = rng.standard_normal(x.shape)
-    layer = layer_class()
-    num_dx = numerical_gradient(lambda v: np.sum(layer.forward(v) * dout), x)
-    layer.forward(x)
-    dx = call_backward(layer.backward, dout.copy())
-    assert_gradient(f"{layer_class.__name__} の dx (形状 {x.shape})", dx, num_dx)
+    # 2 回目の forward の入力: 符号がすべて逆（ReLU のマスクが全部変わる）で大きさも違う（σ', tanh' も変わる）
+    check_layer(layer_class, x, -0.7 * x, dout, f"（形状 {x.shape}）")
+
+
+LOSS_RESULT = {'SoftmaxCrossEntropy': 'dL/dx'}  # 損失の backward の戻り値の名前（ほかは dL/dy）
 
 
 def check_loss(loss_class, y, t):
-    # 損失関数の backward（dL/dy）を数値勾配と比べる
+    # 損失関数の backward（dL/dy）を数値勾配と比べ、backward の決まりも確かめる
     y = np.asarray(y, dtype=np.float64)
+    y2 = -0.7 * y  # 2 回目の forward の入力
+    result = LOSS_RESULT.get(loss_class.__name__, 'dL/dy')
+    expected = {result: numerical_gradient(lambda v: loss_class().forward(v, t), y)}
+    expected2 = {result: numerical_gradient(lambda v: loss_class().forward(v, t), y2)}
     loss_fn = loss_class()
-    num_dy = numerical_gradient(lambda v: loss_fn.forward(v, t), y)
     loss_fn.forward(y, t)
-    dy = call_backward(loss_fn.backward)
-    assert_gradient(f"{loss_class.__name__} の dL/dy (形状 {y.shape})", dy, num_dy)
+    first = {result: snapshot(call_backward(loss_fn.backward))}
+    assert_gradient(f"{result_name(loss_fn, result, result)}（形状 {y.shape}）", first[result], expected[result])
+    loss_fn.forward(y2, t)
+    latest = {result: snapshot(call_backward(loss_fn.backward))}
+    check_latest_cache(loss_fn, latest, expected2, expected, {result: y.shape}, result)
+    again = {result: snapshot(call_backward(loss_fn.backward))}
+    check_repeat(loss_fn, latest, again, expected2, 1, result)
+
+
+# --- 演習の可視テスト用 ---
+
+def last_cell_error():
+    # 直前に実行したセルが例外で止まっていれば、その例外（Jupyter / IPython の上で。ほかでは None）
+    try:
+        result = get_ipython().last_execution_result
+    except (NameError, AttributeError):
+        return None
+    return getattr(result, 'error_in_exec', None) or getattr(result, 'error_before_exec', None)
+
+
+def check_exercise_variables(section, names):
+    # 演習の変数がそろっているか。解答欄のセルがエラーで止まっていたら、そう伝える
+    missing = [name for name in names if name not in globals()]
+    if not missing:
+        return
+    error = last_cell_error()
+    if error is not None:
+        detail = str(error).strip()[:200]
+        raise AssertionError(
+            f"演習 {section} の解答欄のセルがエラー（{type(error).__name__}{': ' + detail if detail else ''}）"
+            f"で止まったため、変数 {', '.join(missing)} が作られていません。"
+            "解答欄のセルの出力でエラーの場所を確かめて直し、そのセルを実行し直してから、このテストを実行してください。")
+    raise AssertionError(
+        f"変数 {', '.join(missing)} がありません。演習 {section} の解答欄のセルを実行しましたか？"
+        "表のとおりの名前で作ってください（解答欄のセルが途中でエラーで止まっていないかも確かめてください）。")
 
 
 # --- cell given_layer ---
@@ -233,7 +388,7 @@ class ReLU(Layer):
     """
     ReLU活性化関数: y = max(0, x)
     
-    逆伝播: dx = dout * (x > 0)
+    逆伝播: dx = dout * (x > 0)（x = 0 では微分が定義されないので、x >= 0 のマスクでもよい）
     """
     
     def forward(self, x):
@@ -304,10 +459,10 @@ class SoftmaxCrossEntropy:
     """
     Softmax + CrossEntropy 損失（分類問題用）
     
-    Softmax: p_i = exp(x_i) / Σexp(x_j)
-    CrossEntropy: L = -Σ t_i * log(p_i)
+    Softmax: p_nc = exp(x_nc) / Σ_j exp(x_nj)   （サンプル n ごと）
+    CrossEntropy: L = -(1/N) Σ_n Σ_c t_nc * log(p_nc)   （バッチの平均）
     
-    逆伝播: dL/dx = p - t（シンプルな形！）
+    逆伝播: dL/dx = (p - t) / N（平均なので 1/N が付く）
     """
     
     def __init__(self):
@@ -340,7 +495,7 @@ class SoftmaxCrossEntropy:
         self.cache['t'] = t
         self.cache['N'] = N
         
-        # クロスエントロピー: -Σ t * log(p)。log p は log-sum-exp で安定に計算
+        # クロスエントロピー: -(1/N) Σ t * log(p)（バッチの平均）。log p は log-sum-exp で安定に計算
         x_shifted = x - np.max(x, axis=1, keepdims=True)
         log_p = x_shifted - np.log(np.sum(np.exp(x_shifted), axis=1, keepdims=True))
         loss = -np.sum(t * log_p) / N
@@ -426,23 +581,72 @@ class MLP:
 
 
 # --- cell given_gradient_check ---
+def layer_names(model):
+    """各層の名前「クラス名[同じクラスの中での番号]」（Linear[0], Tanh[0], Linear[1], ...）"""
+    counts, names = {}, []
+    for layer in model.layers:
+        cls = type(layer).__name__
+        names.append(f"{cls}[{counts.get(cls, 0)}]")
+        counts[cls] = counts.get(cls, 0) + 1
+    return names
+
+
+def backward_shape_error(model, loss_fn, X, t):
+    """順伝播・逆伝播を 1 層ずつ行う。返ってきた勾配の形状が合わない層があれば、その説明（なければ None）"""
+    names, inputs, y = layer_names(model), [], X
+    for layer in model.layers:
+        inputs.append(np.shape(y))
+        y = layer.forward(y)
+    loss_fn.forward(y, t)
+    dout = loss_fn.backward()
+    if dout is None or np.shape(dout) != np.shape(y):
+        got = "None" if dout is None else f"形状 {np.shape(dout)} の勾配"
+        return f"{type(loss_fn).__name__}.backward が {got} を返しました（期待: 予測 y と同じ形状 {np.shape(y)}）"
+    for k in reversed(range(len(model.layers))):
+        dout = model.layers[k].backward(dout)
+        if dout is None or np.shape(dout) != inputs[k]:
+            got = "None" if dout is None else f"形状 {np.shape(dout)} の dx"
+            return f"{names[k]}.backward が {got} を返しました（期待: その層の入力 x と同じ形状 {inputs[k]}）"
+    return None
+
+
+def grad_shape_error(label, name, grad, param):
+    """grads[name] が params[name] と同じ形状の配列でなければ、その説明（よければ None）"""
+    if grad is None:
+        return f"{label} の grads['{name}'] が None です（backward で代入していますか？）"
+    if np.shape(grad) != np.shape(param):
+        hint = "（転置になっていませんか？）" if np.shape(grad) == np.shape(param)[::-1] else ""
+        return (f"{label} の grads['{name}'] の形状が {np.shape(grad)} です"
+                f"（期待: params['{name}'] と同じ {np.shape(param)}）{hint}")
+    return None
+
+
 def numerical_gradient_check(model, loss_fn, X, t, h=1e-5):
     """
-    数値微分と解析的勾配を比較して検証
+    数値微分と解析的勾配を比較して検証（合格の基準: 相対誤差 ≤ GRAD_TOL、7.1 節）
     """
     print("\n【勾配チェック】")
     print("="*70)
     
-    # 解析的勾配を計算
-    y = model.forward(X)
-    loss = loss_fn.forward(y, t)
-    dout = loss_fn.backward()
-    model.backward(dout)
+    # 解析的勾配を計算（形状が合わない層があれば、どの層がどの形状を返したかを示して終える）
+    error = backward_shape_error(model, loss_fn, X, t)
+    if error is not None:
+        print(f"✗ NG {error}")
+        print("="*70)
+        print("警告: 逆伝播の形状が合わないため、勾配チェックができません")
+        return False
     
     all_passed = True
+    names = dict(zip(map(id, model.layers), layer_names(model)))
     
     for layer, name, param in model.get_params():
-        analytical_grad = layer.grads[name]
+        label = f"{names.get(id(layer), type(layer).__name__)}.{name}"  # 例: Linear[1].W
+        analytical_grad = layer.grads.get(name)
+        error = grad_shape_error(label, name, analytical_grad, param)
+        if error is not None:
+            print(f"{label}: ✗ NG {error}")
+            all_passed = False
+            continue
         numerical_grad = np.zeros_like(param)
         
         # 数値微分
@@ -471,16 +675,16 @@ def numerical_gradient_check(model, loss_fn, X, t, h=1e-5):
         # 相対誤差（勾配全体の最大絶対値で正規化）
         relative_err = relative_error(analytical_grad, numerical_grad)
         
-        passed = relative_err < 1e-4
+        passed = relative_err <= GRAD_TOL
         all_passed = all_passed and passed
         status = "✓ OK" if passed else "✗ NG"
         
-        print(f"{layer.__class__.__name__}.{name}: 相対誤差 = {relative_err:.2e} {status}")
+        print(f"{label}: 相対誤差 = {relative_err:.2e} {status}")
     
     print("="*70)
     if all_passed:
-        print("全パラメータで勾配チェックに合格しました！")
+        print(f"全パラメータで勾配チェックに合格しました！（基準: 相対誤差 ≤ {GRAD_TOL:.0e}）")
     else:
-        print("警告: 一部のパラメータで勾配が一致しません")
+        print(f"警告: 一部のパラメータで勾配が一致しません（基準: 相対誤差 ≤ {GRAD_TOL:.0e}）")
     
     return all_passed
