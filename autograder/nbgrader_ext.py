@@ -124,7 +124,7 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-class FeedbackExporter(HTMLExporter):  # type: ignore[misc]  # nbconvert's traits are untyped
+class FeedbackExporter(HTMLExporter):
     """`GenerateFeedback.exporter_class`: nbgrader's HTML feedback, through the kit's template
     (autograder/templates/feedback): parts named by their rubric titles, Japanese labels, table
     borders and wrapped output lines. nbgrader forces the template name "feedback" (its API does,
@@ -142,7 +142,7 @@ class FeedbackExporter(HTMLExporter):  # type: ignore[misc]  # nbconvert's trait
         ]
 
     def _init_resources(self, resources: Any) -> Any:
-        resources = super()._init_resources(resources)
+        resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]  # nbconvert: untyped
         resources["nb74_titles"] = part_titles()
         return resources
 
