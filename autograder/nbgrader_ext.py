@@ -148,10 +148,10 @@ class FeedbackExporter(HTMLExporter):
 
 
 def part_titles() -> dict[str, str]:
-    """grade_id -> what the feedback calls that cell: the part's title and section."""
+    """grade_id -> what the feedback calls that cell: the part's title and its section."""
     titles = {}
     for part in load_rubric().parts.values():
-        label = f"{part.title}（{part.section} 節）"
+        label = part.title if part.section in part.title else f"{part.title}（{part.section} 節）"  # 演習 8.1
         titles[part.test_cell] = label
         if part.answer_cell:
             titles[part.answer_cell] = label
