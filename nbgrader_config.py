@@ -62,4 +62,7 @@ c.GenerateFeedback.preprocessors = [
 # markdown cells and gradebook comments without nbconvert's sanitizer, so SanitizeFeedback cleans
 # them again after GetGrades, and sanitize_html covers cell outputs, JavaScript and widget state.
 c.GenerateFeedback.preprocessors += ["autograder.nbgrader_ext.SanitizeFeedback"]
+# The feedback page names each part by its rubric title, in Japanese, with readable tables and
+# wrapped judge lines (autograder/templates/feedback, over nbgrader's own feedback template).
+c.GenerateFeedback.exporter_class = "autograder.nbgrader_ext.FeedbackExporter"
 c.HTMLExporter.sanitize_html = True

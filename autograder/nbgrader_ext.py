@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 import nbformat
+from jinja2 import BaseLoader, FileSystemLoader, PrefixLoader
+from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Unicode, default
 
 from .assignment import load_rubric
+from .feedback import part_feedback as part_feedback
 from .nbgrader_glue import clear_hidden_tests
-from .results import Results, capped
-from .sanitize import bounded, clean_comment, sanitize_notebook
+from .results import Results
+from .sanitize import clean_comment, sanitize_notebook
 
 new_output = cast(Callable[..., NotebookNode], nbformat.v4.new_output)  # nbformat's is untyped
 
@@ -32,17 +36,6 @@ class StripSolutionMarkers(NbGraderPreprocessor):  # type: ignore[misc]  # nbgra
         kept = [ln for ln in lines if self.begin_solution_delimeter not in ln and self.end_solution_delimeter not in ln]
         cell.source = "\n".join(kept)
         return cell, resources
-
-
-def part_feedback(results: Results, part: str) -> str:
-    """The judge's Japanese messages for one part, as shown in the autograded/feedback notebook.
-    Plain text; each message is bounded (it may quote the student's exception type and message)."""
-    tests = results.part_tests(part)
-    got = sum(t.score for t in tests)
-    total = sum(t.max_score for t in tests)
-    reasons = list(dict.fromkeys(bounded(r) for r in results.reasons(part)))
-    lines = [f"採点（ジャッジ）: {got:g} / {total:g} 点", *(f"- {r}" for r in capped(reasons, 5))]
-    return "\n".join(lines) + "\n"
 
 
 def apply_results(nb: Any, results: Results) -> None:
@@ -103,6 +96,10 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
         for cell, got in zip(nb.cells, graded):
             if "nbgrader" not in cell.metadata:
                 continue
+            if cell.cell_type == "code" and not cell.metadata.nbgrader.get("solution"):
+                # the score nbgrader read at autograde time, a bare `Out[ ]: 3.2` on the page; the
+                # heading and the judge's first line say it in words
+                cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
             if "score" in got:  # from the gradebook
                 cell.metadata.nbgrader["score"] = got["score"]
             if "comment" in got:
@@ -122,3 +119,40 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
             except MissingEntry:
                 return set()
             return {c.name for c in nb.comments if c.manual_comment is not None}
+
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class FeedbackExporter(HTMLExporter):
+    """`GenerateFeedback.exporter_class`: nbgrader's HTML feedback, through the kit's template
+    (autograder/templates/feedback): parts named by their rubric titles, Japanese labels, table
+    borders and wrapped output lines. nbgrader forces the template name "feedback" (its API does,
+    for formgrader's sake), so the kit's file is found first by name and reaches nbgrader's own
+    under the prefix "nbgrader/"."""
+
+    @default("extra_loaders")
+    def _kit_loaders(self) -> list[BaseLoader]:
+        import nbgrader
+
+        nbgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+        return [
+            FileSystemLoader(str(TEMPLATES / "feedback")),
+            PrefixLoader({"nbgrader": FileSystemLoader(str(nbgrader_templates))}),
+        ]
+
+    def _init_resources(self, resources: Any) -> Any:
+        resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]  # nbconvert: untyped
+        resources["nb74_titles"] = part_titles()
+        return resources
+
+
+def part_titles() -> dict[str, str]:
+    """grade_id -> what the feedback calls that cell: the part's title and its section."""
+    titles = {}
+    for part in load_rubric().parts.values():
+        label = part.title if part.section in part.title else f"{part.title}（{part.section} 節）"  # 演習 8.1
+        titles[part.test_cell] = label
+        if part.answer_cell:
+            titles[part.answer_cell] = label
+    return titles

@@ -10,6 +10,9 @@ import re
 from typing import Any
 
 MAX_MESSAGE = 500  # characters of one judge message (it may quote the student's exception)
+# characters of one part's text under its test cell: every distinct message of a part (at most
+# one per test, about ten) fits; autograder.feedback says how many did not, if ever.
+MAX_PART_FEEDBACK = 16 * MAX_MESSAGE
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, link, code or math
 

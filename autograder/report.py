@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wcwidth import wcswidth
+
 from .assignment import load_rubric
+from .feedback import bullet, part_messages
 from .results import Results, capped
 
+TITLE_WIDTH = 32  # terminal columns of the title column
 
-def format_report(results: Results | Mapping[str, Any], max_reasons: int = 2) -> str:
+
+def pad(text: str, width: int) -> str:
+    """Text padded with spaces to `width` terminal columns: a Japanese character takes two, so
+    str.ljust (which counts characters) would push the columns after it out of line."""
+    shown = wcswidth(text)
+    return text + " " * (width - (shown if shown >= 0 else len(text)))
+
+
+def format_report(results: Results | Mapping[str, Any], max_reasons: int | None = None) -> str:
+    """Every part's points, each followed by all its messages (cause first, see
+    autograder.feedback), or the first `max_reasons` and how many more there are."""
     rubric = load_rubric()
     res = Results.of(results)
     scores = res.part_scores()
@@ -17,7 +31,9 @@ def format_report(results: Results | Mapping[str, Any], max_reasons: int = 2) ->
     for name, part in rubric.parts.items():
         got = scores.get(name, 0)
         mark = "✓" if abs(got - part.points) < 1e-9 else "✗"
-        lines.append(f"{mark} {part.title:<32} {got:6.2f} / {part.points:g}")
-        lines += [f"    - {r}" for r in capped(res.reasons(name), max_reasons)]
+        lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
+        messages = part_messages(res, name)
+        shown = messages if max_reasons is None else capped(messages, max_reasons)
+        lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
     lines.append(f"合計 {res.score:.2f} / {res.max_score:g}（隔離: {res.isolation}）")
     return "\n".join(lines)

@@ -32,6 +32,7 @@ import nh3
 
 from .assignment import ROOT, load_rubric, source_notebook
 from .plain_text import MAX_MESSAGE as MAX_MESSAGE
+from .plain_text import MAX_PART_FEEDBACK
 from .plain_text import bounded as bounded
 from .plain_text import markdown_escape as markdown_escape
 
@@ -211,7 +212,7 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
                 {
                     "output_type": "stream",
                     "name": "stdout",
-                    "text": bounded(_text(out.get("text", "")), 6 * MAX_MESSAGE + 200),
+                    "text": bounded(_text(out.get("text", "")), MAX_PART_FEEDBACK),
                 }
             )
         elif kind == "execute_result" and isinstance(out.get("data"), dict) and set(out["data"]) == {"text/plain"}:

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from autograder.plain_text import MAX_PART_FEEDBACK
 from tests.course import NB, A, add_students, batch, copy_course, make_course, nbgrader, place
 from tests.submissions import SOLUTION, answer_source
 
@@ -294,7 +295,7 @@ def test_autograded_notebook_keeps_only_the_judges_outputs(courses, route):
         for out in cell.get("outputs", []):
             assert out["output_type"] in ("stream", "execute_result"), out
             assert set(out.get("data", {"text/plain": ""})) == {"text/plain"}, out
-            assert len("".join(out.get("text", ""))) < 4000
+            assert len("".join(out.get("text", ""))) <= MAX_PART_FEEDBACK
 
 
 def test_feedback_comments_are_cleaned(courses):

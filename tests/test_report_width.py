@@ -1,0 +1,34 @@
+"""The judge's terminal report: columns line up with Japanese titles, every message is shown."""
+
+from __future__ import annotations
+
+from wcwidth import wcswidth
+
+from autograder.assignment import load_rubric
+from autograder.report import format_report, pad
+from autograder.results import FAILED, Results, TestResult
+
+RUBRIC = load_rubric()
+
+
+def test_japanese_titles_do_not_push_the_scores_out_of_line():
+    assert any(wcswidth(p.title) > len(p.title) for p in RUBRIC.parts.values())  # wide characters exist
+    report = format_report(Results.empty(RUBRIC, "採点できませんでした", "test"))
+    part_lines = [ln for ln in report.split("\n") if ln[:1] in "✓✗"]
+    assert len(part_lines) == len(RUBRIC.parts)
+    columns = {wcswidth(ln[: ln.index(" / ")]) for ln in part_lines}
+    assert len(columns) == 1, report
+
+
+def test_pad_counts_terminal_columns():
+    assert pad("演習", 6) == "演習  " and pad("ab", 6) == "ab    " and pad("長い題名です", 4) == "長い題名です"
+
+
+def test_every_message_of_a_part_is_shown():
+    tests = tuple(
+        TestResult(f"Linear.backward :: test_gradients[c{i}]", "linear", 0.0, 1.0, FAILED, f"理由 {i}")
+        for i in range(6)
+    )
+    report = format_report(Results(0.0, 6.0, tests, "test"))
+    assert all(f"    - 理由 {i}" in report for i in range(6)) and "ほか" not in report
+    assert "…ほか 4 件" in format_report(Results(0.0, 6.0, tests, "test"), max_reasons=2)
