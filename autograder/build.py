@@ -4,13 +4,15 @@
     build_all(out_root=tmp)               # the same into another folder (the sync tests)
 
 Derived files: the points of the source notebook's test cells and its points table (from the
-rubric), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
+rubric), its given cell of the visible tests' diagnosis (autograder/diagnosis.py and
+autograder/known_mistakes.py, the code the judge diagnoses with), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
 reference implementation as a module) and the executed solution notebook
 (`nbgrader generate_solution`, hidden tests removed).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import tempfile
@@ -53,6 +55,57 @@ def apply_rubric(nb: Any, rubric: Rubric) -> None:
         raise ValueError(f"rubric names test cells missing from the source notebook: {sorted(missing)}")
 
 
+DIAGNOSIS_CELL = "given_diagnosis"  # before the visible tests' checks (given_checks), which use it
+DIAGNOSIS_MODULES = ("diagnosis.py", "known_mistakes.py")
+DIAGNOSIS_HEADER = "\n".join(
+    [
+        "# 勾配の見立て（編集不要・自動生成）: 採点と同じコードで、違う勾配がどの間違いに当たるかを調べます。",
+        "# 下の可視テストが使います。隠しテストの入力は含みません。",
+        "",
+    ]
+)
+
+
+def module_code(path: Path) -> str:
+    """A module's code for a notebook cell: without its docstring, future import and imports of
+    the kit (the cell defines what they import)."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    lines = text.split("\n")
+    first = tree.body[1].lineno - 1 if ast.get_docstring(tree) else 0
+    kept = [
+        ln
+        for ln in lines[first:]
+        if not ln.startswith("from __future__ import") and not ln.startswith("from autograder")
+    ]
+    return "\n".join(kept).strip("\n") + "\n"
+
+
+def diagnosis_cell_source() -> str:
+    return DIAGNOSIS_HEADER + "\n\n".join(module_code(ROOT / "autograder" / m) for m in DIAGNOSIS_MODULES)
+
+
+def apply_diagnosis(nb: Any) -> None:
+    """The given diagnosis cell, as generated; inserted before given_checks the first time."""
+    cell = next((c for c in nb.cells if grade_id(c) == DIAGNOSIS_CELL), None)
+    if cell is None:
+        at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "given_checks")
+        cell = nbformat.v4.new_code_cell()  # type: ignore[no-untyped-call]
+        cell.id = "given-diagnosis"
+        cell.metadata = {
+            "jupyter": {"source_hidden": True},  # long, and not what the student works on
+            "nbgrader": {
+                "grade": False,
+                "grade_id": DIAGNOSIS_CELL,
+                "locked": True,
+                "schema_version": 3,
+                "solution": False,
+            },
+        }
+        nb.cells.insert(at, cell)
+    cell.source = diagnosis_cell_source()
+
+
 def reference_source(nb: Any, rubric: Rubric) -> str:
     """The reference implementation: given cells and completed classes, solution markers dropped."""
     classes = {p.answer_cell for p in rubric.parts.values() if p.kind == "backward"}
@@ -77,6 +130,7 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
     src_path = ROOT / "source" / a / name
     nb = nbformat.read(src_path, as_version=4)  # type: ignore[no-untyped-call]
     apply_rubric(nb, rubric)
+    apply_diagnosis(nb)
     with tempfile.TemporaryDirectory(prefix="nb74-build-") as tmp:
         course = Path(tmp)
         (course / "source" / a).mkdir(parents=True)

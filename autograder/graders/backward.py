@@ -119,11 +119,9 @@ class BackwardGrader(BackwardPart):
     def expected_of(self, reference: Any, case: Case, key: str) -> np.ndarray:
         return self.expected(reference, case)[key]
 
-    def explain(self, case: Case, key: str, expected: Callable[[], np.ndarray]) -> Explain | None:
+    def explain(self, case: Case, key: str, expected: Callable[[], np.ndarray]) -> Explain:
         """The diagnosis of a wrong gradient `key` on this case (the expected value computed only then)."""
         mistakes = self.mistakes
-        if mistakes is None:
-            return None
 
         def run(got: np.ndarray) -> list[Finding]:
             alternatives = mistakes.alternatives(case).get(key, [])
@@ -168,7 +166,7 @@ class BackwardGrader(BackwardPart):
             exp = expected(case) if expected else self.expected(reference, case)
             hints = (
                 []
-                if self.loss or self.params or self.mistakes
+                if self.loss or self.params or self.mistakes.formulas  # a known class: diagnosed instead
                 else [Hint(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）", "wrong_derivative")]
             )
             for key in exp:

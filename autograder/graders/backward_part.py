@@ -19,8 +19,7 @@ from .numerics import FD_STEP, numerical_gradient
 
 class BackwardPart:
     """The class under test: its name, whether it is a loss, its parameters, the name of what its
-    backward returns, the central-difference step of its expected values, and what the diagnosis
-    of a wrong gradient needs (None: failures are reported without one)."""
+    backward returns, and the central-difference step of its expected values."""
 
     def __init__(
         self,
@@ -29,10 +28,10 @@ class BackwardPart:
         params: tuple[str, ...] = (),
         result_name: str = "dx",
         fd_step: float = FD_STEP,
-        mistakes: Mistakes | None = None,
     ) -> None:
         self.class_name, self.loss, self.params = class_name, loss, params
-        self.result_name, self.fd_step, self.mistakes = result_name, fd_step, mistakes
+        self.result_name, self.fd_step = result_name, fd_step
+        self.mistakes = Mistakes(class_name, loss)  # what the diagnosis of a wrong gradient needs
 
     def forward_inputs(self, case: Case, second: bool = False) -> tuple[np.ndarray, ...]:
         """The forward's arguments: x (or y, t for a loss), or the second forward's x2 (y2, t2)."""

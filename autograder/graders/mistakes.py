@@ -1,37 +1,35 @@
-"""What the diagnosis of one backward part needs: the right formula of each gradient, the sizes a
-scale factor is made of, and what the part's known mistakes give on a case (autograder.diagnosis).
+"""What the diagnosis of one backward part needs, from the public catalog of known mistakes
+(autograder/known_mistakes.py) on a grader's case: the right formula of each gradient, the sizes a
+scale factor is made of, and what the class's known mistakes give on the case's inputs.
 
-A part's module declares one `Mistakes` beside its grader; the families that need no knowledge of
-the part (transposed, scale, sign, batch_reduction, precision, overflow) are tried for every part.
+The families that need no knowledge of the class (transposed, scale, sign, batch_reduction,
+precision, overflow) are tried for every part (autograder/diagnosis.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-import numpy as np
-
+from autograder import known_mistakes
 from autograder.diagnosis import Alternative, Dims
 
 from .cache import Case
 
-Alternatives = Callable[[Case], Mapping[str, list[Alternative]]]  # case -> {gradient key: mistakes}
-
-
-def no_alternatives(case: Case) -> Mapping[str, list[Alternative]]:
-    return {}
-
 
 @dataclass(frozen=True)
 class Mistakes:
-    formulas: Mapping[str, str]  # gradient key ("dx", "W", "b", "dL/dy") -> the right formula
-    dims: Callable[[Case], Dims]  # N, and D or C, of a case
-    alternatives: Alternatives = field(default=no_alternatives)
+    class_name: str
+    loss: bool = False
 
+    @property
+    def formulas(self) -> Mapping[str, str]:
+        return known_mistakes.FORMULAS.get(self.class_name, {})
 
-def layer_dims(case: Case) -> Dims:
-    """A layer's batch N and output width D."""
-    n = int(np.shape(case["x"])[0])
-    d = int(np.shape(case["W"])[1]) if "W" in case else int(np.shape(case["x"])[-1])
-    return Dims(n, D=d)
+    def dims(self, case: Case) -> Dims:
+        return known_mistakes.sizes(self.class_name, case["y" if self.loss else "x"], case.get("W"))
+
+    def alternatives(self, case: Case) -> Mapping[str, list[Alternative]]:
+        if self.loss:
+            return known_mistakes.alternatives(self.class_name, case["y"], t=case["t"])
+        return known_mistakes.alternatives(self.class_name, case["x"], case["dout"], case.get("W"))

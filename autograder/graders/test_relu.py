@@ -11,12 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.diagnosis import Alternative
 from autograder.sandbox.part_session import PartSession
 
 from .backward import BackwardGrader
 from .cache import Case, case_cache
-from .mistakes import Mistakes, layer_dims
 from .numerics import away_from_zero
 from .seeds import Seeds, case_rng
 from .suite import LayerSuite, input_shape_label
@@ -48,22 +46,8 @@ def kink_label(case: Case) -> str:
     return f"（0 にごく近い入力 {KINK_MIN:g} ≤ |x| ≤ {KINK_MAX:g}、形状 {case['x'].shape}）"
 
 
-def mistakes(case: Case) -> dict[str, list[Alternative]]:
-    x, dout = case["x"], case["dout"]
-    return {
-        "dx": [
-            Alternative("ignores_dout", "1[x > 0]（マスクだけで dout を掛けていません）", (x > 0).astype(float)),
-            Alternative("relu_mask", "dout（マスク 1[x > 0] を掛けていません）", dout),
-            Alternative("relu_mask", "dout · 1[x ≤ 0]（マスクが逆です）", dout * (x <= 0)),
-            Alternative(
-                "relu_mask", "dout · 1[dout > 0]（マスクを x ではなく dout の符号から作っています）", dout * (dout > 0)
-            ),
-        ]
-    }
-
-
 class TestReLU(LayerSuite):
-    grader = BackwardGrader("ReLU", mistakes=Mistakes({"dx": "dout * (x > 0)"}, layer_dims, mistakes))
+    grader = BackwardGrader("ReLU")
     shapes = [(1, 4), (3, 5), (6, 2), (4, 4)]
     ids = [f"{n}x{d}" for n, d in shapes]
     hidden = Seeds((4211, 4212, 4213, 4214), 4215)

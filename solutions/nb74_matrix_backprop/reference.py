@@ -10,6 +10,322 @@ from abc import ABC, abstractmethod
 np.random.seed(42)
 
 
+# --- cell given_diagnosis ---
+# 勾配の見立て（編集不要・自動生成）: 採点と同じコードで、違う勾配がどの間違いに当たるかを調べます。
+# 下の可視テストが使います。隠しテストの入力は含みません。
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# A hypothesis fits when it reproduces the student's array to this max-normalised error. The same
+# formula in float64 in another order differs by ~1e-15; float32 arithmetic by ~1e-7.
+FIT_TOL = 1e-9
+# float32 arithmetic leaves relative errors near its epsilon, 6e-8; float64 bugs are exact or far off.
+FLOAT32_BAND = (1e-9, 1e-4)
+
+
+@dataclass(frozen=True)
+class Dims:
+    """The sizes a scale factor may be made of: N batch size, D output width, C classes."""
+
+    N: int
+    D: int | None = None
+    C: int | None = None
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """What one known mistake of this part gives on the grader's inputs."""
+
+    code: str  # e.g. "ignores_dout", "wrong_derivative", "relu_mask"
+    mistake: str  # Japanese: what the student would have written, e.g. "y(1 + y)"
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    quantity: str  # "dW", "db", "dx", ...
+    message: str  # Japanese: the likely mistake and the formula to check
+    factor: float | None = None
+    factor_name: str | None = None
+
+    def as_json(self, part: str) -> dict[str, object]:
+        return {
+            "part": part,
+            "quantity": self.quantity,
+            "code": self.code,
+            "factor": self.factor,
+            "factor_name": self.factor_name,
+            "message": self.message,
+        }
+
+
+def named_factors(dims: Dims) -> dict[str, float]:
+    """The factors a scale error is usually made of, by the name a student would recognise."""
+    N, D, C = dims.N, dims.D, dims.C
+    named: dict[str, float] = {"N": N, "1/N": 1 / N, "2": 2.0, "1/2": 0.5}
+    if D is not None:
+        named |= {"D": D, "1/D": 1 / D, "N*D": N * D, "1/(N*D)": 1 / (N * D)}
+    if C is not None:
+        named |= {"C": C, "1/C": 1 / C, "N/C": N / C}
+    return named
+
+
+def factor_names(factor: float, dims: Dims) -> list[str]:
+    return [name for name, value in named_factors(dims).items() if abs(factor - value) <= FIT_TOL * abs(value)]
+
+
+def fits(got: np.ndarray, hypothesis: np.ndarray, tol: float = FIT_TOL) -> bool:
+    """got equals the hypothesis to rounding (same shape, finite, max-normalised error ≤ tol)."""
+    if got.shape != hypothesis.shape or not (np.all(np.isfinite(got)) and np.all(np.isfinite(hypothesis))):
+        return False
+    scale = max(float(np.max(np.abs(hypothesis), initial=0.0)), 1e-300)
+    return float(np.max(np.abs(got - hypothesis), initial=0.0)) <= tol * scale
+
+
+def diagnose(
+    quantity: str,
+    got: np.ndarray,
+    expected: np.ndarray,
+    dims: Dims,
+    formula: str = "",
+    alternatives: Sequence[Alternative] = (),
+) -> list[Finding]:
+    """The findings for one wrong gradient (got) against the right one (expected), both float64."""
+    check = f"（正しくは {quantity} = {formula}）" if formula else ""
+    if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
+        return [Finding("overflow", quantity, overflow_message(quantity) + check)]
+    if got.shape != expected.shape:
+        return [shape_finding(quantity, got, expected, dims, check)]
+    if in_float32(got, expected):
+        return [Finding("precision", quantity, precision_message(quantity))]
+    if fits(got, expected):
+        return []
+    for alt in alternatives:
+        if fits(got, alt.value):
+            return [Finding(alt.code, quantity, f"{quantity} が「{alt.mistake}」の値になっています。{check}")]
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and fits(got, expected.T):
+        return [Finding("transposed", quantity, f"{quantity} が正しい値の転置になっています。{check}")]
+    ratio = scale_of(got, expected)
+    if ratio is not None:
+        return [scale_finding(quantity, ratio, dims, check)]
+    if fits(got, expected, tol=FLOAT32_BAND[1]):
+        text = f"{quantity} は正しい値に近いですが、丸め誤差より大きくずれています（数値微分や近似を使っていませんか）。{check}"
+        return [Finding("unknown", quantity, text)]
+    return [
+        Finding("unknown", quantity, f"{quantity} が違います。よくある間違いのどれにも当てはまりませんでした。{check}")
+    ]
+
+
+def scale_of(got: np.ndarray, expected: np.ndarray) -> float | None:
+    """The constant c with got = c · expected, if there is one (c ≠ 0, 1)."""
+    norm = float(np.sum(expected * expected))
+    if norm == 0.0:
+        return None
+    c = float(np.sum(got * expected)) / norm
+    if c == 0.0 or abs(c - 1.0) <= FIT_TOL or not fits(got, c * expected):
+        return None
+    return c
+
+
+def scale_finding(quantity: str, c: float, dims: Dims, check: str) -> Finding:
+    names = factor_names(abs(c), dims)
+    name = names[0] if len(names) == 1 else None
+    # the named value exactly, else three digits as in the message (a ratio made of an input's
+    # value would show no more of it than that)
+    c = float(np.copysign(named_factors(dims)[name], c)) if name else float(f"{c:.3g}")
+    if len(names) > 1:  # e.g. N == D on these inputs: say both, pick neither
+        told = "・".join(names) + " のどれか（この入力では区別できません）"
+    else:
+        told = name if name is not None else f"{abs(c):.3g}"
+    if c < 0 and abs(abs(c) - 1.0) <= FIT_TOL:
+        return Finding("sign", quantity, f"{quantity} の符号が逆です（正しい値の −1 倍）。{check}", -1.0, None)
+    if c < 0:
+        text = f"{quantity} の符号が逆で、大きさも {told} 倍です。符号と係数の両方を確かめてください。{check}"
+        return Finding("sign", quantity, text, c, name)
+    text = f"{quantity} が正しい値の {told} 倍です。{factor_hint(name)}{check}"
+    return Finding("scale", quantity, text, c, name)
+
+
+def factor_hint(name: str | None) -> str:
+    if name is None:
+        return ""
+    if name in ("N", "1/N"):
+        return "バッチサイズ N での割り算を確かめてください（多すぎるか、足りないか）。"
+    if name in ("D", "1/D", "N*D", "1/(N*D)"):
+        return "平均を取る要素数（N か N·D か）を確かめてください。"
+    if name in ("C", "1/C", "N/C"):
+        return "クラス数 C で割っていませんか。平均はバッチ（N）についてだけ取ります。"
+    return "定数の係数（2 など）を確かめてください。"
+
+
+def shape_finding(quantity: str, got: np.ndarray, expected: np.ndarray, dims: Dims, check: str) -> Finding:
+    want, have = expected.shape, got.shape
+    if len(want) == 2 and have == want[::-1]:
+        same = fits(got, expected.T)
+        detail = "値も転置と一致します" if same else "形状が転置になっています"
+        return Finding(
+            "transposed", quantity, f"{quantity} の形状が {have} で、正しくは {want} です（{detail}）。{check}"
+        )
+    reduction = batch_reduction(quantity, got, expected, dims)
+    if reduction is not None:
+        return Finding("batch_reduction", quantity, reduction + check)
+    return Finding(
+        "unknown",
+        quantity,
+        f"{quantity} の形状が {have} で、正しくは {want} です。よくある間違いには当てはまりません。{check}",
+    )
+
+
+def batch_reduction(quantity: str, got: np.ndarray, expected: np.ndarray, dims: Dims) -> str | None:
+    """A sum over the batch missing, over the wrong axis, or where it does not belong."""
+    want, have, N = expected.shape, got.shape, dims.N
+    if len(want) == 1 and have == (N, want[0]) and N != 1:
+        return f"{quantity} の形状が {have} です。バッチ方向（axis=0）の和が抜けています: 正しい形状は {want} です。"
+    if len(want) == 1 and have == (1, want[0]):
+        return f"{quantity} の形状が {have} です。keepdims=True を付けずに axis=0 で和を取ってください（形状 {want}）。"
+    if len(want) == 1 and got.size == 1 and want[0] != 1:
+        return f"{quantity} がスカラーです。全要素ではなくバッチ方向（axis=0）だけで和を取ってください（形状 {want}）。"
+    if len(want) == 1 and have == (N,) and N != want[0]:
+        return f"{quantity} の形状が {have} です。和を取る軸が違います: axis=1 ではなく axis=0 です（形状 {want}）。"
+    if len(want) == 2 and have == (want[1],) and want[0] == N and N != 1:
+        return f"{quantity} の形状が {have} です。サンプルごとの勾配をバッチで和にしてはいけません（形状 {want}）。"
+    return None
+
+
+def in_float32(got: np.ndarray, expected: np.ndarray) -> bool:
+    """Off by float32 rounding, and every value representable in float32: computed in float32."""
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    if scale == 0.0:
+        return False
+    err = float(np.max(np.abs(got - expected))) / scale
+    return FLOAT32_BAND[0] < err < FLOAT32_BAND[1] and bool(np.all(got.astype(np.float32).astype(np.float64) == got))
+
+
+def overflow_message(quantity: str) -> str:
+    return (
+        f"{quantity} に nan か inf が含まれます（正しい勾配はすべて有限です）。"
+        "大きな |x| で exp があふれていませんか。forward で cache に保存した出力 y から勾配を計算してください。"
+    )
+
+
+def precision_message(quantity: str) -> str:
+    return (
+        f"{quantity} の誤差が float32 の丸め誤差の大きさです。float32 で計算していませんか。"
+        "配列を float64 のまま計算してください。"
+    )
+
+
+import numpy as np
+
+
+# the right gradient of each class, by gradient key ("W" is dW = grads['W'])
+FORMULAS: dict[str, dict[str, str]] = {
+    "Linear": {"W": "x.T @ dout", "b": "np.sum(dout, axis=0)", "dx": "dout @ W.T"},
+    "Sigmoid": {"dx": "dout * y * (1 - y)"},
+    "ReLU": {"dx": "dout * (x > 0)"},
+    "Tanh": {"dx": "dout * (1 - y**2)"},
+    "MSELoss": {"dL/dy": "2 * (y - t) / (N * D)"},
+    "SoftmaxCrossEntropy": {"dL/dx": "(p - t) / N"},
+}
+
+
+def sizes(class_name: str, x: np.ndarray, W: np.ndarray | None = None) -> Dims:
+    """N, and D (a layer's output width, MSE's columns) or C (classes), of the inputs."""
+    n, width = int(np.shape(x)[0]), int(np.shape(x)[-1])
+    if class_name == "Linear" and W is not None:
+        return Dims(n, D=int(np.shape(W)[1]))
+    if class_name == "SoftmaxCrossEntropy":
+        return Dims(n, C=width)
+    return Dims(n, D=width)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no exp to overflow
+
+
+def alternatives(
+    class_name: str,
+    x: np.ndarray,
+    dout: np.ndarray | None = None,
+    W: np.ndarray | None = None,
+    t: np.ndarray | None = None,
+) -> dict[str, list[Alternative]]:
+    """What each known mistake of the class gives for the input x (a loss: the logits or
+    predictions, with targets t), upstream gradient dout and weights W, by gradient key."""
+    if class_name == "Linear" and W is not None and dout is not None and W.shape[0] == W.shape[1]:
+        return {"dx": [Alternative("transposed", "dout @ W（W の転置 W.T を使っていません）", dout @ W)]}
+    if class_name == "Sigmoid" and dout is not None:
+        y = sigmoid(x)
+        return {
+            "dx": [
+                Alternative("ignores_dout", "y(1 − y)（dout を掛けていません）", y * (1 - y)),
+                Alternative("wrong_derivative", "dout（σ'(x) = y(1 − y) を掛けていません）", dout),
+                Alternative(
+                    "wrong_derivative", "dout · x(1 − x)（出力 y ではなく入力 x を使っています）", dout * x * (1 - x)
+                ),
+                Alternative("wrong_derivative", "dout · y(1 + y)", dout * y * (1 + y)),
+                Alternative("wrong_derivative", "dout · (1 − y)", dout * (1 - y)),
+                Alternative("wrong_derivative", "dout · y²", dout * y**2),
+                Alternative("wrong_derivative", "dout · (1 − y²)（Tanh の微分です）", dout * (1 - y**2)),
+                Alternative(
+                    "wrong_derivative",
+                    "dout · σ(y)(1 − σ(y))（キャッシュした出力 y にもう一度 σ を掛けています）",
+                    dout * sigmoid(y) * (1 - sigmoid(y)),
+                ),
+            ]
+        }
+    if class_name == "Tanh" and dout is not None:
+        y = np.tanh(x)
+        return {
+            "dx": [
+                Alternative("ignores_dout", "1 − y²（dout を掛けていません）", 1 - y**2),
+                Alternative("wrong_derivative", "dout（tanh'(x) = 1 − y² を掛けていません）", dout),
+                Alternative("wrong_derivative", "dout · (1 − y)（y を 2 乗していません）", dout * (1 - y)),
+                Alternative(
+                    "wrong_derivative", "dout · (1 − x²)（出力 y ではなく入力 x を使っています）", dout * (1 - x**2)
+                ),
+                Alternative("wrong_derivative", "dout · y(1 − y)（Sigmoid の微分です）", dout * y * (1 - y)),
+                Alternative("wrong_derivative", "dout · (1 + y²)", dout * (1 + y**2)),
+                Alternative("wrong_derivative", "dout · y²", dout * y**2),
+            ]
+        }
+    if class_name == "ReLU" and dout is not None:
+        return {
+            "dx": [
+                Alternative("ignores_dout", "1[x > 0]（マスクだけで dout を掛けていません）", (x > 0).astype(float)),
+                Alternative("relu_mask", "dout（マスク 1[x > 0] を掛けていません）", dout),
+                Alternative("relu_mask", "dout · 1[x ≤ 0]（マスクが逆です）", dout * (x <= 0)),
+                Alternative(
+                    "relu_mask",
+                    "dout · 1[dout > 0]（マスクを x ではなく dout の符号から作っています）",
+                    dout * (dout > 0),
+                ),
+            ]
+        }
+    if class_name == "SoftmaxCrossEntropy" and t is not None:
+        n, c = x.shape
+        t = np.asarray(t)
+        onehot = t if t.ndim == 2 else np.eye(c)[t.astype(int)]
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wrt_p = -onehot / p / n
+        return {
+            "dL/dx": [
+                Alternative(
+                    "wrong_derivative",
+                    "(p − t) · p(1 − p) / N（Sigmoid の微分を掛けています）",
+                    (p - onehot) * p * (1 - p) / n,
+                ),
+                Alternative("wrong_derivative", "−t / (N·p)（ロジット x ではなく確率 p についての勾配です）", wrt_p),
+            ]
+        }
+    return {}
+
+
 # --- cell given_checks ---
 # 可視テスト用のチェック関数（編集不要）
 # 中心差分で数値勾配を求め、あなたの backward の結果と比べます。
@@ -75,20 +391,35 @@ def is_close(got, expected, tol=GRAD_TOL):
     return got.shape == expected.shape and bool(np.all(np.isfinite(got))) and relative_error(got, expected) <= tol
 
 
-def assert_gradient(name, got, expected, tol=GRAD_TOL, hints=()):
+def diagnosis_of(class_name, key, expected, x, dout=None, W=None, t=None):
+    # 採点と同じ見立て（上の「勾配の見立て」のセル）: 違う勾配 got がどの間違いに当たるかの説明を返す関数
+    quantity = key if key.startswith('d') else f"d{key}"
+
+    def why(got):
+        found = diagnose(quantity, got, np.asarray(expected, dtype=np.float64), sizes(class_name, x, W),
+                         FORMULAS.get(class_name, {}).get(key, ''),
+                         alternatives(class_name, x, dout, W, t).get(key, []))
+        return "".join(f"。見立て: {f.message.rstrip('。')}" for f in found)
+
+    return why
+
+
+def assert_gradient(name, got, expected, tol=GRAD_TOL, hints=(), why=None):
     # got（あなたの勾配）を expected（数値勾配）と比べ、違えば理由を日本語で示す
     # hints: (よくある間違いの答え, その意味) の組。got がそれに一致すれば意味を伝える
+    # why: 違ったときの見立て（diagnosis_of が返す関数）
     expected = np.asarray(expected, dtype=np.float64)
     if got is None:
         raise AssertionError(f"{name} が None です。backward で計算してください。")
     got = np.asarray(got, dtype=np.float64)
+    told = (lambda: why(got)) if why is not None else (lambda: "")
     if got.shape != expected.shape:
-        hint = "（転置になっていませんか？）" if got.shape == expected.T.shape else ""
-        raise AssertionError(f"{name} の形状が違います: 期待 {expected.shape}, 実際 {got.shape}{hint}")
+        hint = "（転置になっていませんか？）" if got.shape == expected.T.shape and not why else ""
+        raise AssertionError(f"{name} の形状が違います: 期待 {expected.shape}, 実際 {got.shape}{hint}{told()}")
     bad = ~np.isfinite(got)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(f"{name} に NaN または inf が含まれています（位置 {idx}）。オーバーフローしていませんか？")
+        raise AssertionError(f"{name} に NaN または inf が含まれています（位置 {idx}）。オーバーフローしていませんか？{told()}")
     err = relative_error(got, expected)
     if err > tol:
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
@@ -97,6 +428,8 @@ def assert_gradient(name, got, expected, tol=GRAD_TOL, hints=()):
         for candidate, meaning in hints:
             if is_close(got, candidate):
                 raise AssertionError(f"{msg}。{meaning}")
+        if told():
+            raise AssertionError(msg + told())
         nonzero = np.abs(expected) > 1e-3 * np.max(np.abs(expected))
         if nonzero.any():
             ratio = got[nonzero] / expected[nonzero]
@@ -201,10 +534,12 @@ def check_layer(make_layer, x, x2, dout, label):
     expected, expected2 = layer_gradients(make_layer, x, dout), layer_gradients(make_layer, x2, dout)
     layer = make_layer()
     shapes = {'dx': x.shape, **{k: np.shape(v) for k, v in layer.params.items()}}
+    W = layer.params.get('W')
     layer.forward(x)
     first = layer_backward(layer, dout)
     for key, exp in expected.items():
-        assert_gradient(f"{result_name(layer, key)}{label}", first[key], exp)
+        why = diagnosis_of(type(layer).__name__, key, exp, x, dout, W)
+        assert_gradient(f"{result_name(layer, key)}{label}", first[key], exp, why=why)
     layer.forward(x2)
     latest = layer_backward(layer, dout)
     check_latest_cache(layer, latest, expected2, expected, shapes)
@@ -251,7 +586,8 @@ def check_loss(loss_class, y, t):
     loss_fn = loss_class()
     loss_fn.forward(y, t)
     first = {result: snapshot(call_backward(loss_fn.backward))}
-    assert_gradient(f"{result_name(loss_fn, result, result)}（形状 {y.shape}）", first[result], expected[result])
+    why = diagnosis_of(loss_class.__name__, result, expected[result], y, t=np.asarray(t))
+    assert_gradient(f"{result_name(loss_fn, result, result)}（形状 {y.shape}）", first[result], expected[result], why=why)
     loss_fn.forward(y2, t)
     latest = {result: snapshot(call_backward(loss_fn.backward))}
     check_latest_cache(loss_fn, latest, expected2, expected, {result: y.shape}, result)
