@@ -31,6 +31,11 @@ class Part:
     def points(self) -> float:
         return float(sum(self.tests.values()))
 
+    @property
+    def class_name(self) -> str:
+        """The class a backward part grades: its title is "<class>.backward"."""
+        return self.title.split(".", 1)[0]
+
 
 @dataclass(frozen=True)
 class Rubric:

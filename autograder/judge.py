@@ -20,7 +20,7 @@ from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
 from .intake import SubmissionError, grade_id, read_notebook
-from .results import FAILED, NOT_RUN, PASSED, Diagnosis, Results, TestResult
+from .results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
 from .sandbox.fork_server import ForkServer
 from .sandbox.process import StudentProcess
 from .sandbox.received import clean_text
@@ -161,8 +161,29 @@ def grade(
             raise GradeInterrupted()
         plugin.ensure_loaded()  # cell problems are reported even if no grader ran
         level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
+        results = build_results(plugin, rubric, level)
+        if diagnosing and results.diagnoses:
+            results = replace(results, pictures=draw_inputs(proc, rubric, results))
     found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
-    return replace(build_results(plugin, rubric, level), problems=tuple(found))
+    return replace(results, problems=tuple(found))
+
+
+PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)
+
+
+def draw_inputs(proc: StudentProcess, rubric: Rubric, results: Results) -> tuple[Picture, ...]:
+    """The numbers of the feedback's pictures for each diagnosed backward part (autograder/pictures.py),
+    within a short budget of their own; a failure costs only the pictures."""
+    import time
+
+    from .pictures import pictures, test_cell_sources
+
+    parts = [p for p in rubric.parts if rubric.parts[p].kind == "backward" and results.part_diagnoses(p)]
+    try:
+        with proc.budget.until(time.monotonic() + PICTURES_BUDGET):
+            return tuple(pictures(proc.part_session, rubric, parts, test_cell_sources(source_cells())))
+    except Exception:
+        return ()
 
 
 def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:

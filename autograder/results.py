@@ -82,6 +82,24 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A failing part's gradient on the visible test's public inputs, beside the right one
+    (autograder/pictures.py); the feedback draws them (autograder/heatmaps.py)."""
+
+    part: str
+    quantity: str
+    got: list[Any]  # nested lists of floats, as JSON keeps them
+    expected: list[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"part": self.part, "quantity": self.quantity, "got": self.got, "expected": self.expected}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Picture:
+        return cls(d["part"], d["quantity"], d["got"], d["expected"])
+
+
+@dataclass(frozen=True)
 class Results:
     """A whole submission's grade."""
 
@@ -93,6 +111,7 @@ class Results:
     notes: tuple[str, ...] = ()  # the batch's notes on the submission ("notes" key only when any)
     output: str | None = None  # a grading problem's message (empty results only)
     diagnoses: tuple[Diagnosis, ...] = ()  # ("diagnoses" key only when any)
+    pictures: tuple[Picture, ...] = ()  # ("pictures" key only when any)
 
     @classmethod
     def empty(cls, rubric: Rubric, message: str, isolation: str) -> Results:
@@ -122,6 +141,9 @@ class Results:
 
     def part_diagnoses(self, part: str) -> list[Diagnosis]:
         return [d for d in self.diagnoses if d.part == part]
+
+    def part_pictures(self, part: str) -> list[Picture]:
+        return [p for p in self.pictures if p.part == part]
 
     def messages(self) -> list[str]:
         """Submission-level messages: the batch's notes, then the problems."""
@@ -157,6 +179,8 @@ class Results:
             d["output"] = self.output
         if self.diagnoses:
             d["diagnoses"] = [x.to_dict() for x in self.diagnoses]
+        if self.pictures:
+            d["pictures"] = [x.to_dict() for x in self.pictures]
         return d
 
     @classmethod
@@ -171,6 +195,7 @@ class Results:
             notes=tuple(d.get("notes", ())),
             output=d.get("output"),
             diagnoses=tuple(Diagnosis.from_dict(x) for x in d.get("diagnoses", ())),
+            pictures=tuple(Picture.from_dict(x) for x in d.get("pictures", ())),
         )
 
     def to_json(self) -> str:
