@@ -158,12 +158,11 @@ def _difference(got: np.ndarray | None, expected: np.ndarray | None) -> Panel:
 
 def gradient_figure(quantity: str, got: np.ndarray, expected: np.ndarray, title: str) -> bytes:
     """PNG bytes of the three heatmaps; never raises on the arrays a student produced."""
-    the_plan = plan(quantity, got, expected, title)
     try:
-        return render(the_plan)
+        return render(plan(quantity, got, expected, title))
     except Exception:  # a feedback figure must never cost the grade: say it in a text figure
         fallback = Panel("図", lines=("図を描けませんでした",))
-        return render(Plan(the_plan.title, (fallback, fallback, fallback)))
+        return render(Plan(str(title)[:MAX_TITLE], (fallback, fallback, fallback)))
 
 
 def render(the_plan: Plan) -> bytes:
