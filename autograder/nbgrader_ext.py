@@ -38,6 +38,27 @@ class StripSolutionMarkers(NbGraderPreprocessor):  # type: ignore[misc]  # nbgra
         return cell, resources
 
 
+def picture_outputs(results: Results, part: str, title: str) -> list[NotebookNode]:
+    """The part's heatmaps (autograder/heatmaps.py) as PNG outputs, embedded in the notebook and so
+    in its HTML: the student's gradient, the right one and their difference on the visible test's inputs."""
+    pictures = results.part_pictures(part)
+    if not pictures:
+        return []
+    import base64
+
+    import numpy as np
+
+    from .heatmaps import gradient_figure
+
+    out = []
+    for p in pictures:
+        caption = f"{title}: {p.quantity}（可視テストの入力で）"
+        png = gradient_figure(p.quantity, np.array(p.got, dtype=float), np.array(p.expected, dtype=float), caption)
+        data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<図: {caption}>"}
+        out.append(new_output("display_data", data=data, metadata={"nb74": "judge-picture"}))
+    return out
+
+
 def apply_results(nb: Any, results: Results) -> None:
     """Put the judge's verdict into a notebook, in place: each test cell's outputs become the
     part's messages and its score (a plain float, which nbgrader's determine_grade reads), and
@@ -55,6 +76,7 @@ def apply_results(nb: Any, results: Results) -> None:
         score = min(round(by_part.get(part.name, 0.0), 6), float(meta.get("points", part.points)))
         cell["outputs"] = [
             new_output("stream", name="stdout", text=part_feedback(results, part.name)),
+            *picture_outputs(results, part.name, part.title),
             new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=None),
         ]
         src = cell.get("source", "")

@@ -202,8 +202,29 @@ def _clean_metadata(meta: Any) -> dict[str, Any]:
     return out
 
 
+MAX_PICTURE_BYTES = 200_000  # a heatmap figure is ~30 KB
+
+
+def judge_picture(out: dict[str, Any]) -> bool:
+    """A judge's heatmap: exactly a base64 PNG (checked by its signature) and a plain-text caption."""
+    import base64
+    import binascii
+
+    data = out.get("data")
+    if not isinstance(data, dict) or set(data) != {"image/png", "text/plain"}:
+        return False
+    png, caption = data["image/png"], data["text/plain"]
+    if not isinstance(png, str) or not isinstance(caption, str) or len(png) > MAX_PICTURE_BYTES * 4 // 3 + 4:
+        return False
+    try:
+        return base64.b64decode(png, validate=True).startswith(b"\x89PNG\r\n\x1a\n")
+    except (binascii.Error, ValueError):
+        return False
+
+
 def text_outputs(outputs: Any) -> list[dict[str, Any]]:
-    """The outputs the judge writes (stdout text and a plain-text result), bounded; nothing else."""
+    """The outputs the judge writes (stdout text, its heatmap pictures and a plain-text result),
+    bounded; nothing else."""
     kept: list[dict[str, Any]] = []
     for out in outputs if isinstance(outputs, list) else []:
         kind = out.get("output_type") if isinstance(out, dict) else None
@@ -213,6 +234,17 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
                     "output_type": "stream",
                     "name": "stdout",
                     "text": bounded(_text(out.get("text", "")), MAX_PART_FEEDBACK),
+                }
+            )
+        elif kind == "display_data" and judge_picture(out):
+            kept.append(
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "image/png": out["data"]["image/png"],
+                        "text/plain": bounded(_text(out["data"]["text/plain"]), 200),
+                    },
                 }
             )
         elif kind == "execute_result" and isinstance(out.get("data"), dict) and set(out["data"]) == {"text/plain"}:
