@@ -176,12 +176,12 @@ def draw_inputs(proc: StudentProcess, rubric: Rubric, results: Results) -> tuple
     within a short budget of their own; a failure costs only the pictures."""
     import time
 
-    from .pictures import pictures, test_cell_sources
+    from .pictures import graded_cell_sources, pictures
 
     parts = [p for p in rubric.parts if rubric.parts[p].kind == "backward" and results.part_diagnoses(p)]
     try:
         with proc.budget.until(time.monotonic() + PICTURES_BUDGET):
-            return tuple(pictures(proc.part_session, rubric, parts, test_cell_sources(source_cells())))
+            return tuple(pictures(proc.part_session, rubric, parts, graded_cell_sources(source_cells())))
     except Exception:
         return ()
 

@@ -144,7 +144,7 @@ def pictures(session_of: Any, rubric: Rubric, parts: list[str], test_sources: di
     return out
 
 
-def test_cell_sources(cells: list[dict[str, Any]]) -> dict[str, str]:
+def graded_cell_sources(cells: list[dict[str, Any]]) -> dict[str, str]:
     """grade_id -> source of the source notebook's test cells (not the given ones)."""
     out = {}
     for cell in cells:
