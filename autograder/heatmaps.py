@@ -42,9 +42,9 @@ PANEL_WIDTH = 0.23
 MAX_CELLS = 64  # per axis: a panel is ~150 px wide, larger arrays are sampled every k-th row/column
 RC: dict[RcKeyType, Any] = {
     "font.family": ["IPAexGothic"],
-    "font.size": 7,
+    "font.size": 7.5,
     "axes.unicode_minus": False,
-    "axes.titlesize": 7.5,
+    "axes.titlesize": 8.5,
 }
 
 
@@ -107,11 +107,16 @@ def _limit(*arrays: np.ndarray | None) -> float:
 
 
 def _data_panel(title: str, rows: np.ndarray, limit: float) -> Panel:
-    """A heatmap panel; an array larger than MAX_CELLS per axis is sampled, and the title says so."""
+    """A heatmap panel; the title says when the array was sampled or its values divided by the limit."""
     steps = [-(-n // MAX_CELLS) for n in rows.shape]
-    note = f"{rows.shape[0]}×{rows.shape[1]} を間引いて表示" if max(steps) > 1 else ""
+    sampled = f"{rows.shape[0]}×{rows.shape[1]} を間引いて表示" if max(steps) > 1 else ""
     shape = (int(rows.shape[0]), int(rows.shape[1]))
-    return Panel(_title(title, note), rows[:: steps[0], :: steps[1]], limit=limit, shape=shape)
+    data, scaled = rows[:: steps[0], :: steps[1]], ""
+    if not SAFE_LIMITS[0] <= limit <= SAFE_LIMITS[1]:
+        with np.errstate(all="ignore"):
+            data = data / limit
+        scaled, limit = f"値 × {limit:.3g}", 1.0
+    return Panel(_title(title, sampled, scaled), data, limit=limit, shape=shape)
 
 
 def _title(label: str, *notes: str) -> str:
@@ -174,7 +179,7 @@ def render(the_plan: Plan) -> bytes:
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=FIGSIZE, dpi=DPI)  # fixed positions: a layout engine doubles the time
         canvas = FigureCanvasAgg(fig)
-        fig.suptitle(the_plan.title, fontsize=9, y=0.97, parse_math=False)
+        fig.suptitle(the_plan.title, fontsize=10, y=0.97, parse_math=False)
         axes = [
             fig.add_axes((left, PANEL_BOTTOM_HEIGHT[0], PANEL_WIDTH, PANEL_BOTTOM_HEIGHT[1]))
             for left, _ in PANEL_COLUMNS
@@ -214,11 +219,6 @@ def _draw(ax: Axes, panel: Panel) -> AxesImage | None:
         ax.text(0.5, 0.5, "\n".join(panel.lines), ha="center", va="center", fontsize=9, parse_math=False)
         return None
     data, limit = panel.data, panel.limit
-    if not SAFE_LIMITS[0] <= limit <= SAFE_LIMITS[1]:
-        with np.errstate(all="ignore"):
-            data = data / limit
-        ax.set_xlabel(f"値 × {limit:.3g}", parse_math=False)
-        limit = 1.0
     rows, cols = panel.shape
     aspect: Literal["equal", "auto"] = "equal" if max(rows, cols) / min(rows, cols) <= MAX_EQUAL_ASPECT else "auto"
     cmap = colormaps[CMAP].with_extremes(bad=BAD_COLOUR)

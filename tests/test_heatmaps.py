@@ -190,3 +190,12 @@ def heatmaps_root() -> str:
     from pathlib import Path
 
     return str(Path(heatmaps.__file__).resolve().parent.parent)
+
+
+def test_extreme_magnitudes_are_divided_by_their_limit_and_say_so():
+    got, expected, diff = plan("dx", np.full((2, 2), 1e300), np.full((2, 2), -1e300), "t").panels
+    assert "値 × 1e+300" in got.title and got.limit == 1.0
+    assert got.data is not None and np.all(got.data == 1.0)
+    assert "値 × 2e+300" in diff.title
+    tiny = plan("dx", np.array([[5e-324, 0.0]]), np.zeros((1, 2)), "t").panels[0]
+    assert "値 × 4.94e-324" in tiny.title and tiny.data is not None and tiny.data[0, 0] == 1.0
