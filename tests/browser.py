@@ -38,7 +38,7 @@ def missing_reason() -> str | None:
     can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
     if can_install:  # a machine that could have it must not pass by skipping: say how to get it
         pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} missing: run `make system-deps` (as root it installs them)")
-    return f"{CHROMIUM} / {CHROMEDRIVER} not installed and not root (make system-deps installs them as root)"
+    return f"{CHROMIUM} / {CHROMEDRIVER} not installed, and installing them needs root and apt-get (make system-deps)"
 
 
 @pytest.fixture(scope="session")

@@ -91,3 +91,20 @@ def test_full_page_screenshot(heatmap_page, tmp_path):
     assert len(colours) > 50  # heatmaps drawn, not a blank page
     if os.environ.get("NB74_BROWSER_SHOT"):
         shutil.copyfile(shot, os.environ["NB74_BROWSER_SHOT"])
+
+
+@pytest.mark.parametrize(
+    "euid, apt_get, outcome",
+    [(1000, "/usr/bin/apt-get", "skip"), (0, None, "skip"), (0, "/usr/bin/apt-get", "fail")],
+)
+def test_missing_chromium_skips_only_where_it_cannot_be_installed(monkeypatch, tmp_path, euid, apt_get, outcome):
+    import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(browser.os, "geteuid", lambda: euid)
+    monkeypatch.setattr(browser.shutil, "which", lambda name: apt_get if name == "apt-get" else None)
+    if outcome == "fail":
+        with pytest.raises(pytest.fail.Exception, match="make system-deps"):
+            browser.missing_reason()
+    else:
+        assert "not installed" in (browser.missing_reason() or "")
