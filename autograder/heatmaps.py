@@ -35,9 +35,9 @@ SAFE_LIMITS = (1e-100, 1e100)
 MAX_TITLE, MAX_QUANTITY = 100, 24
 TICK_EVERY_INDEX = 12  # up to this many rows/columns, every index is a tick
 MAX_EQUAL_ASPECT = 6.0  # square cells unless the array is thinner than this ratio
-# figure fractions: (left of each heatmap, left of the colorbar after it), and every panel's (bottom, height)
+# figure fractions: (left of each heatmap, left of the colorbar after it), and the panels' band
 PANEL_COLUMNS = ((0.04, 0.0), (0.33, 0.575), (0.67, 0.915))
-PANEL_BOTTOM_HEIGHT = (0.1, 0.66)
+PANEL_BOTTOM, PANEL_TOP, TITLE_LINE = 0.1, 0.8, 0.065  # the top for one-line panel titles
 PANEL_WIDTH = 0.23
 MAX_CELLS = 64  # per axis: a panel is ~150 px wide, larger arrays are sampled every k-th row/column
 RC: dict[RcKeyType, Any] = {
@@ -180,22 +180,26 @@ def render(the_plan: Plan) -> bytes:
         fig = Figure(figsize=FIGSIZE, dpi=DPI)  # fixed positions: a layout engine doubles the time
         canvas = FigureCanvasAgg(fig)
         fig.suptitle(the_plan.title, fontsize=10, y=0.97, parse_math=False)
-        axes = [
-            fig.add_axes((left, PANEL_BOTTOM_HEIGHT[0], PANEL_WIDTH, PANEL_BOTTOM_HEIGHT[1]))
-            for left, _ in PANEL_COLUMNS
-        ]
+        bottom, height = _panel_band(the_plan)
+        axes = [fig.add_axes((left, bottom, PANEL_WIDTH, height)) for left, _ in PANEL_COLUMNS]
         images = [_draw(ax, panel) for ax, panel in zip(axes, the_plan.panels)]
         # one colorbar for the shared scale of got/expected (right of panel 2), one for the difference
         for image, (_, bar_left) in zip(
             (images[1] if images[1] is not None else images[0], images[2]), PANEL_COLUMNS[1:]
         ):
             if image is not None:
-                cax = fig.add_axes((bar_left, PANEL_BOTTOM_HEIGHT[0] + 0.04, 0.012, PANEL_BOTTOM_HEIGHT[1] - 0.08))
+                cax = fig.add_axes((bar_left, bottom + 0.04, 0.012, height - 0.08))
                 fig.colorbar(image, cax=cax).ax.tick_params(labelsize=6, length=2, pad=1)
         raw = io.BytesIO()
         fig.savefig(raw, format="rgba", dpi=DPI)
     width, _ = canvas.get_width_height()
     return _png(np.frombuffer(raw.getvalue(), dtype=np.uint8).reshape(-1, width, 4))
+
+
+def _panel_band(the_plan: Plan) -> tuple[float, float]:
+    """(bottom, height) of the panels: each further line of a panel title takes some from the top."""
+    lines = max(panel.title.count("\n") + 1 for panel in the_plan.panels)
+    return PANEL_BOTTOM, PANEL_TOP - TITLE_LINE * (lines - 1) - PANEL_BOTTOM
 
 
 def _png(rgba: np.ndarray) -> bytes:
