@@ -22,13 +22,22 @@ $(VENV)/.installed: requirements.lock
 	$(BIN)/python -m pip check
 	touch $@
 
-# bubblewrap isolates student code (no network, no view of the graders). Installed when we are root.
+# bubblewrap isolates student code (no network, no view of the graders). Installed when we are root,
+# with headless Chromium and a Japanese font for the browser tests (tests/browser.py), pinned to
+# Debian bookworm's versions.
+BROWSER_DEBS := chromium=150.0.7871.100-1~deb12u1 chromium-driver=150.0.7871.100-1~deb12u1 \
+	fonts-ipafont-gothic=00303-23 fonts-ipafont-mincho=00303-23
 system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get install -y -qq bubblewrap libseccomp2 >/dev/null 2>&1 || \
 	     (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap libseccomp2 >/dev/null)); \
 	  else echo "warning: bubblewrap (bwrap) not found; student code will run with weaker isolation" >&2; fi; }
+	@{ command -v chromium && command -v chromedriver && fc-list :lang=ja | grep -q .; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS) >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS) >/dev/null)); \
+	  else echo "warning: chromium, chromedriver or a Japanese font not found; the browser tests will be skipped" >&2; fi; }
 
 demo: setup
 	$(BIN)/python -m autograder demo

@@ -35,16 +35,16 @@ SAFE_LIMITS = (1e-100, 1e100)
 MAX_TITLE, MAX_QUANTITY = 100, 24
 TICK_EVERY_INDEX = 12  # up to this many rows/columns, every index is a tick
 MAX_EQUAL_ASPECT = 6.0  # square cells unless the array is thinner than this ratio
-# figure fractions: (left of each heatmap, left of the colorbar after it), and every panel's (bottom, height)
+# figure fractions: (left of each heatmap, left of the colorbar after it), and the panels' band
 PANEL_COLUMNS = ((0.04, 0.0), (0.33, 0.575), (0.67, 0.915))
-PANEL_BOTTOM_HEIGHT = (0.1, 0.66)
+PANEL_BOTTOM, PANEL_TOP, TITLE_LINE = 0.1, 0.8, 0.065  # the top for one-line panel titles
 PANEL_WIDTH = 0.23
 MAX_CELLS = 64  # per axis: a panel is ~150 px wide, larger arrays are sampled every k-th row/column
 RC: dict[RcKeyType, Any] = {
     "font.family": ["IPAexGothic"],
-    "font.size": 7,
+    "font.size": 7.5,
     "axes.unicode_minus": False,
-    "axes.titlesize": 7.5,
+    "axes.titlesize": 8.5,
 }
 
 
@@ -107,11 +107,16 @@ def _limit(*arrays: np.ndarray | None) -> float:
 
 
 def _data_panel(title: str, rows: np.ndarray, limit: float) -> Panel:
-    """A heatmap panel; an array larger than MAX_CELLS per axis is sampled, and the title says so."""
+    """A heatmap panel; the title says when the array was sampled or its values divided by the limit."""
     steps = [-(-n // MAX_CELLS) for n in rows.shape]
-    note = f"{rows.shape[0]}×{rows.shape[1]} を間引いて表示" if max(steps) > 1 else ""
+    sampled = f"{rows.shape[0]}×{rows.shape[1]} を間引いて表示" if max(steps) > 1 else ""
     shape = (int(rows.shape[0]), int(rows.shape[1]))
-    return Panel(_title(title, note), rows[:: steps[0], :: steps[1]], limit=limit, shape=shape)
+    data, scaled = rows[:: steps[0], :: steps[1]], ""
+    if not SAFE_LIMITS[0] <= limit <= SAFE_LIMITS[1]:
+        with np.errstate(all="ignore"):
+            data = data / limit
+        scaled, limit = f"値 × {limit:.3g}", 1.0
+    return Panel(_title(title, sampled, scaled), data, limit=limit, shape=shape)
 
 
 def _title(label: str, *notes: str) -> str:
@@ -174,23 +179,27 @@ def render(the_plan: Plan) -> bytes:
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=FIGSIZE, dpi=DPI)  # fixed positions: a layout engine doubles the time
         canvas = FigureCanvasAgg(fig)
-        fig.suptitle(the_plan.title, fontsize=9, y=0.97, parse_math=False)
-        axes = [
-            fig.add_axes((left, PANEL_BOTTOM_HEIGHT[0], PANEL_WIDTH, PANEL_BOTTOM_HEIGHT[1]))
-            for left, _ in PANEL_COLUMNS
-        ]
+        fig.suptitle(the_plan.title, fontsize=10, y=0.97, parse_math=False)
+        bottom, height = _panel_band(the_plan)
+        axes = [fig.add_axes((left, bottom, PANEL_WIDTH, height)) for left, _ in PANEL_COLUMNS]
         images = [_draw(ax, panel) for ax, panel in zip(axes, the_plan.panels)]
         # one colorbar for the shared scale of got/expected (right of panel 2), one for the difference
         for image, (_, bar_left) in zip(
             (images[1] if images[1] is not None else images[0], images[2]), PANEL_COLUMNS[1:]
         ):
             if image is not None:
-                cax = fig.add_axes((bar_left, PANEL_BOTTOM_HEIGHT[0] + 0.04, 0.012, PANEL_BOTTOM_HEIGHT[1] - 0.08))
+                cax = fig.add_axes((bar_left, bottom + 0.04, 0.012, height - 0.08))
                 fig.colorbar(image, cax=cax).ax.tick_params(labelsize=6, length=2, pad=1)
         raw = io.BytesIO()
         fig.savefig(raw, format="rgba", dpi=DPI)
     width, _ = canvas.get_width_height()
     return _png(np.frombuffer(raw.getvalue(), dtype=np.uint8).reshape(-1, width, 4))
+
+
+def _panel_band(the_plan: Plan) -> tuple[float, float]:
+    """(bottom, height) of the panels: each further line of a panel title takes some from the top."""
+    lines = max(panel.title.count("\n") + 1 for panel in the_plan.panels)
+    return PANEL_BOTTOM, PANEL_TOP - TITLE_LINE * (lines - 1) - PANEL_BOTTOM
 
 
 def _png(rgba: np.ndarray) -> bytes:
@@ -214,11 +223,6 @@ def _draw(ax: Axes, panel: Panel) -> AxesImage | None:
         ax.text(0.5, 0.5, "\n".join(panel.lines), ha="center", va="center", fontsize=9, parse_math=False)
         return None
     data, limit = panel.data, panel.limit
-    if not SAFE_LIMITS[0] <= limit <= SAFE_LIMITS[1]:
-        with np.errstate(all="ignore"):
-            data = data / limit
-        ax.set_xlabel(f"値 × {limit:.3g}", parse_math=False)
-        limit = 1.0
     rows, cols = panel.shape
     aspect: Literal["equal", "auto"] = "equal" if max(rows, cols) / min(rows, cols) <= MAX_EQUAL_ASPECT else "auto"
     cmap = colormaps[CMAP].with_extremes(bad=BAD_COLOUR)

@@ -43,6 +43,9 @@ EDGE_CASES = {
     "ragged list": ([[1.0, 2.0], [3.0]], np.ones((2, 2))),
     "strings": (np.array(["a", "b"]), np.ones(2)),
     "None": (None, np.ones(2)),
+    "object with None": (np.array([None, 1.0], dtype=object), np.ones(2)),
+    "structured": (np.zeros(2, dtype=[("a", "f8")]), np.ones(2)),
+    "datetime64": (np.array(["2026-12-03"], dtype="datetime64[D]"), np.ones(1)),
     "tall": (np.ones((1000, 1)), np.ones((1000, 1))),
     "large": (np.random.default_rng(0).standard_normal((1024, 1024)), np.zeros((1024, 1024))),
 }
@@ -190,3 +193,20 @@ def heatmaps_root() -> str:
     from pathlib import Path
 
     return str(Path(heatmaps.__file__).resolve().parent.parent)
+
+
+def test_extreme_magnitudes_are_divided_by_their_limit_and_say_so():
+    got, expected, diff = plan("dx", np.full((2, 2), 1e300), np.full((2, 2), -1e300), "t").panels
+    assert "値 × 1e+300" in got.title and got.limit == 1.0
+    assert got.data is not None and np.all(got.data == 1.0)
+    assert "値 × 2e+300" in diff.title
+    tiny = plan("dx", np.array([[5e-324, 0.0]]), np.zeros((1, 2)), "t").panels[0]
+    assert "値 × 4.94e-324" in tiny.title and tiny.data is not None and tiny.data[0, 0] == 1.0
+
+
+def test_an_unexpected_error_gives_a_text_figure(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(heatmaps, "plan", broken)
+    check_png(gradient_figure("dW", W, W, "t"))
