@@ -112,7 +112,8 @@ def reference_source(nb: Any, rubric: Rubric) -> str:
     chunks = []
     for cell in nb.cells:
         gid = grade_id(cell)
-        if cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes):
+        # the diagnosis cell is the public diagnosis.py and known_mistakes.py, which the judge imports
+        if cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes) and gid != DIAGNOSIS_CELL:
             code = "\n".join(ln for ln in cell.source.split("\n") if not MARKER.match(ln))
             chunks.append(f"# --- cell {gid} ---\n{code.strip()}\n")
     header = (

@@ -61,7 +61,8 @@ def assert_shape(what: str, got: np.ndarray, shape: tuple[int, ...], explain: Ex
             hint = "（sum の axis や keepdims、行列積の順番を確認してください）"
         else:
             hint = "（reshape や keepdims を確認してください）"
-        raise Mismatch(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}", findings)
+        unsure = "" if findings and findings[0].code != "unknown" else told(findings)  # says that none fits
+        raise Mismatch(f"{what} の形状が違います: 期待 {shape}, 実際 {got.shape}{hint}{unsure}", findings)
 
 
 def assert_gradient(
@@ -100,7 +101,7 @@ def assert_gradient(
     findings = diagnosed(explain, got)
     if findings and findings[0].code != "unknown":
         raise Mismatch(msg + told(findings), findings)
-    raise Mismatch(msg + factor_hint(got, expected), findings)
+    raise Mismatch(msg + factor_hint(got, expected) + told(findings), findings)  # an unsure one says so
 
 
 def factor_hint(got: np.ndarray, expected: np.ndarray) -> str:
