@@ -112,8 +112,10 @@ def reference_source(nb: Any, rubric: Rubric) -> str:
     chunks = []
     for cell in nb.cells:
         gid = grade_id(cell)
-        # the diagnosis cell is the public diagnosis.py and known_mistakes.py, which the judge imports
-        if cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes) and gid != DIAGNOSIS_CELL:
+        if gid == DIAGNOSIS_CELL:  # the cell is generated from these modules: import them, no second copy
+            code = "from autograder.diagnosis import *  # noqa: F403\nfrom autograder.known_mistakes import *  # noqa: F403"
+            chunks.append(f"# --- cell {gid} ---\n{code}\n")
+        elif cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes):
             code = "\n".join(ln for ln in cell.source.split("\n") if not MARKER.match(ln))
             chunks.append(f"# --- cell {gid} ---\n{code.strip()}\n")
     header = (

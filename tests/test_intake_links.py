@@ -38,7 +38,9 @@ EXTRAS = {  # name in the submission -> what it points to
 # Bytes found only in a link's target: never in any file the grading routes write.
 SECRET_LINES = ["root:x:0:0", "[parts.linear]", "def test_"]
 LINKED_NOTEBOOKS = {"source": lambda course: course / "source" / A / NB, "solution": lambda course: SOLUTION}
-SOLUTION_CODE = "x.T @ dout"  # a line of the solution's Linear.backward
+# a line of the solution's Linear.backward (its comment): the formula x.T @ dout itself is public,
+# in the diagnosis cell and messages
+SOLUTION_CODE = "(in, N) @ (N, out) = (in, out)"
 NO_LINK = "シンボリックリンク"
 
 
@@ -164,7 +166,7 @@ def test_nothing_a_link_points_to_is_written_anywhere(run, route):
         assert line not in dump, line
     for student in LINK_STUDENTS:
         assert SOLUTION_CODE not in comments(course / "gradebook.db").get(student, "")
-    assert answer_source("linear")  # the marker really is solution code
+    assert SOLUTION_CODE in answer_source("linear")  # the marker really is solution code
 
 
 def test_collect_replaces_a_timestamp_that_is_not_a_date(run):

@@ -10,6 +10,11 @@ from abc import ABC, abstractmethod
 np.random.seed(42)
 
 
+# --- cell given_diagnosis ---
+from autograder.diagnosis import *  # noqa: F403
+from autograder.known_mistakes import *  # noqa: F403
+
+
 # --- cell given_checks ---
 # 可視テスト用のチェック関数（編集不要）
 # 中心差分で数値勾配を求め、あなたの backward の結果と比べます。
