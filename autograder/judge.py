@@ -163,7 +163,7 @@ def grade(
         level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
         results = build_results(plugin, rubric, level)
         if diagnosing and results.diagnoses:
-            results = replace(results, pictures=draw_inputs(proc, rubric, results))
+            results = replace(results, pictures=picture_data(proc, rubric, results))
     found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
     return replace(results, problems=tuple(found))
 
@@ -171,7 +171,7 @@ def grade(
 PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)
 
 
-def draw_inputs(proc: StudentProcess, rubric: Rubric, results: Results) -> tuple[Picture, ...]:
+def picture_data(proc: StudentProcess, rubric: Rubric, results: Results) -> tuple[Picture, ...]:
     """The numbers of the feedback's pictures for each diagnosed backward part (autograder/pictures.py),
     within a short budget of their own; a failure costs only the pictures."""
     import time

@@ -101,14 +101,15 @@ def assert_gradient(name, got, expected, tol=GRAD_TOL, hints=(), why=None):
     if got is None:
         raise AssertionError(f"{name} が None です。backward で計算してください。")
     got = np.asarray(got, dtype=np.float64)
-    told = (lambda: why(got)) if why is not None else (lambda: "")
     if got.shape != expected.shape:
         hint = "（転置になっていませんか？）" if got.shape == expected.T.shape and not why else ""
-        raise AssertionError(f"{name} の形状が違います: 期待 {expected.shape}, 実際 {got.shape}{hint}{told()}")
+        told = why(got) if why is not None else ""
+        raise AssertionError(f"{name} の形状が違います: 期待 {expected.shape}, 実際 {got.shape}{hint}{told}")
     bad = ~np.isfinite(got)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(f"{name} に NaN または inf が含まれています（位置 {idx}）。オーバーフローしていませんか？{told()}")
+        told = why(got) if why is not None else ""
+        raise AssertionError(f"{name} に NaN または inf が含まれています（位置 {idx}）。オーバーフローしていませんか？{told}")
     err = relative_error(got, expected)
     if err > tol:
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(got - expected)), got.shape))
@@ -117,8 +118,9 @@ def assert_gradient(name, got, expected, tol=GRAD_TOL, hints=(), why=None):
         for candidate, meaning in hints:
             if is_close(got, candidate):
                 raise AssertionError(f"{msg}。{meaning}")
-        if told():
-            raise AssertionError(msg + told())
+        told = why(got) if why is not None else ""
+        if told:
+            raise AssertionError(msg + told)
         nonzero = np.abs(expected) > 1e-3 * np.max(np.abs(expected))
         if nonzero.any():
             ratio = got[nonzero] / expected[nonzero]
