@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
     batch.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
     batch.add_argument("--no-progress", action="store_true")
+    gradescope = sub.add_parser("gradescope", help="write Gradescope's autograder.zip (the same judge and rubric)")
+    gradescope.add_argument("--out", default="build/gradescope", help="folder for autograder.zip")
     sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
     args = parser.parse_args(argv)
     if args.command == "batch":
@@ -78,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.json_path:
             write_results(results, Path(args.json_path))
         print(format_report(results))
+    if args.command == "gradescope":
+        from pathlib import Path
+
+        from .gradescope.package import build_zip
+
+        print(build_zip(Path(args.out)))
     if args.command == "demo":
         from .demo import main as demo_main
 

@@ -31,6 +31,7 @@ class Part:
     answer_cell: str
     test_cell: str
     tests: dict[str, float] = field(default_factory=dict)
+    visibility: str = ""  # Gradescope: who sees this part's tests; "" = the rubric's default
 
     @property
     def points(self) -> float:
@@ -47,6 +48,10 @@ class Rubric:
     assignment: str
     notebook: str
     parts: dict[str, Part]
+    visibility: str = "visible"  # Gradescope's default for every test ([gradescope] in rubric.toml)
+
+    def part_visibility(self, part: str) -> str:
+        return self.parts[part].visibility or self.visibility
 
     @property
     def max_score(self) -> float:
@@ -72,10 +77,21 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
             answer_cell=p["answer_cell"],
             test_cell=p["test_cell"],
             tests={k: float(v) for k, v in p["tests"].items()},
+            visibility=_visibility(p.get("visibility", ""), f"parts.{name}", allow_default=True),
         )
         for name, p in data["parts"].items()
     }
-    return Rubric(assignment=data["assignment"], notebook=data["notebook"], parts=parts)
+    default = _visibility(data.get("gradescope", {}).get("visibility", "visible"), "gradescope")
+    return Rubric(assignment=data["assignment"], notebook=data["notebook"], parts=parts, visibility=default)
+
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's values
+
+
+def _visibility(value: str, where: str, allow_default: bool = False) -> str:
+    if value in VISIBILITIES or (allow_default and value == ""):
+        return value
+    raise ValueError(f"rubric.toml [{where}] visibility = {value!r}: one of {', '.join(VISIBILITIES)}")
 
 
 def source_notebook(root: Path = ROOT) -> Path:

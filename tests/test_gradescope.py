@@ -1,0 +1,258 @@
+"""The Gradescope route, run for real: `python -m autograder gradescope --out DIR`, the zip
+unpacked under a temporary $AUTOGRADER_ROOT, its setup.sh (a real venv of the judge's pinned
+runtime, on Python 3.10 as on Gradescope's Ubuntu 22.04 image where this machine has it) and its
+run_autograder, one submission folder after another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.assignment import ROOT, VISIBILITIES, load_rubric
+from autograder.gradescope.package import INSTRUCTOR_ONLY, build_zip
+from tests import pythons
+from tests.bugs.catalog import BUGS
+from tests.leaks import find_leaks
+from tests.submissions import RELEASE, SOLUTION, make_submission
+
+pytestmark = pytest.mark.slow
+
+RUBRIC = load_rubric()
+EXPECTED = f"{RUBRIC.notebook}.ipynb"
+TWO_BUGS = ("linear_dW_transposed", "mse_seed_2_over_N")
+
+
+class Gradescope:
+    """An unpacked, set-up autograder under `root`; submit() is one Gradescope grading run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"PATH": os.environ["PATH"], "HOME": str(self.root), "AUTOGRADER_ROOT": str(self.root), **extra}
+
+    def submit(self, files: dict[str, Path | bytes | str], mtimes: dict[str, float] | None = None, **env: str) -> dict:
+        """files: name -> a file to copy, bytes to write, or "->target" for a symbolic link."""
+        for folder in ("submission", "results"):
+            shutil.rmtree(self.root / folder, ignore_errors=True)
+            (self.root / folder).mkdir()
+        for name, what in files.items():
+            path = self.root / "submission" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(what, str) and what.startswith("->"):
+                path.symlink_to(what[2:])
+            elif isinstance(what, Path):
+                shutil.copyfile(what, path)
+            else:
+                path.write_bytes(what if isinstance(what, bytes) else what.encode())
+        for name, mtime in (mtimes or {}).items():
+            os.utime(self.root / "submission" / name, (mtime, mtime))
+        done = subprocess.run(
+            [str(self.root / "source" / "run_autograder")], env=self.env(**env), capture_output=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        return json.loads((self.root / "results" / "results.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def zip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zip")
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "gradescope", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return out / "autograder.zip"
+
+
+@pytest.fixture(scope="module")
+def gradescope(zip_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Gradescope:
+    root = tmp_path_factory.mktemp("autograder_root")
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(root / "source")
+        for info in z.infolist():  # zipfile does not restore modes; Gradescope's unzip does
+            os.chmod(root / "source" / info.filename, (info.external_attr >> 16) & 0o777)
+    gs = Gradescope(root)
+    python = pythons.interpreter("3.10") or Path(shutil.which("python3") or sys.executable)
+    done = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")],
+        env=gs.env(AUTOGRADER_PYTHON=str(python)),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "judge runtime ready: Python 3." in done.stdout
+    return gs
+
+
+@pytest.fixture(scope="module")
+def buggy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("buggy")
+    return make_submission(tmp / EXPECTED, {e.cell: e.source for e in BUGS if e.name in TWO_BUGS})
+
+
+def judge_cli(notebook: Path, tmp: Path) -> dict:
+    out = tmp / "judge.json"
+    subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(notebook), "--json", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+# -- the zip ---------------------------------------------------------------------------------------
+
+
+def test_zip_has_the_scripts_at_its_root_and_nothing_of_the_instructor_side(zip_path: Path) -> None:
+    with zipfile.ZipFile(zip_path) as z:
+        names = z.namelist()
+        modes = {i.filename: (i.external_attr >> 16) for i in z.infolist()}
+    assert {"setup.sh", "run_autograder"} <= set(names)
+    assert all(modes[n] & stat.S_IXUSR for n in ("setup.sh", "run_autograder"))
+    assert "autograder/requirements-judge.txt" in names and "autograder/rubric.toml" in names
+    assert f"solutions/{RUBRIC.assignment}/reference.py" in names
+    assert not [n for n in names if "__pycache__" in n or "/.cache/" in n]
+    assert not [n for n in names if n.split("/")[:2] in [["autograder", x] for x in INSTRUCTOR_ONLY]]
+    assert modes["course-secret"] & 0o077 == 0
+
+
+def test_the_same_kit_gives_the_same_zip(zip_path: Path, tmp_path: Path) -> None:
+    assert build_zip(tmp_path).read_bytes() == zip_path.read_bytes()
+
+
+# -- grading ---------------------------------------------------------------------------------------
+
+
+def test_solution_gets_full_marks_in_gradescopes_format(gradescope: Gradescope) -> None:
+    r = gradescope.submit({EXPECTED: SOLUTION})
+    assert r["score"] == RUBRIC.max_score == sum(t["max_score"] for t in r["tests"])
+    assert r["execution_time"] > 0 and "合計 100.00 / 100" in r["output"]
+    assert r["visibility"] in VISIBILITIES and r["stdout_visibility"] == "hidden"
+    for t in r["tests"]:
+        assert set(t) == {"name", "score", "max_score", "status", "output", "tags", "visibility"}
+        assert t["status"] == "passed" and t["score"] == t["max_score"]
+        assert t["tags"][0] in RUBRIC.parts and t["visibility"] == RUBRIC.part_visibility(t["tags"][0])
+    assert r["extra_data"]["isolation"].startswith(("bwrap", "process"))
+
+
+def test_release_gets_nothing(gradescope: Gradescope) -> None:
+    r = gradescope.submit({EXPECTED: RELEASE})
+    assert r["score"] == 0 and all(t["status"] == "failed" for t in r["tests"])
+
+
+def test_buggy_submission_gets_the_judges_exact_scores_and_diagnosis(
+    gradescope: Gradescope, buggy: Path, tmp_path: Path
+) -> None:
+    r = gradescope.submit({EXPECTED: buggy})
+    judge = judge_cli(buggy, tmp_path)
+    assert r["score"] == judge["score"] and 0 < r["score"] < 100
+    assert [(t["name"], t["score"], t["status"]) for t in r["tests"]] == [
+        (t["name"], t["score"], t["status"]) for t in judge["tests"]
+    ]
+    linear = next(t for t in r["tests"] if t["tags"] == ["linear"] and t["status"] == "failed")
+    assert linear["output"].startswith("見立て: ") and "転置" in linear["output"]
+    assert "transposed" in r["extra_data"]["diagnoses"]
+
+
+def test_results_hold_no_grader_code_or_hidden_test(gradescope: Gradescope, buggy: Path, tmp_path: Path) -> None:
+    for name, nb in (("buggy", buggy), ("release", RELEASE)):
+        r = gradescope.submit({EXPECTED: nb})
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps(r, ensure_ascii=False, indent=1), encoding="utf-8")
+        assert find_leaks(folder) == [], name
+
+
+def test_process_level_isolation_without_namespaces(gradescope: Gradescope, buggy: Path, tmp_path: Path) -> None:
+    """What a container without user namespaces gets: rlimits, dropped privileges, Landlock and
+    seccomp where the kernel has them, the level recorded, the same scores."""
+    r = gradescope.submit({EXPECTED: buggy}, AUTOGRADER_ISOLATION="process")
+    level = r["extra_data"]["isolation"]
+    assert level.startswith("process") and "seccomp" in level and ("uid-nobody" in level or "no-caps" in level)
+    assert f"隔離レベル: {level}" in r["output"]
+    assert r["score"] == judge_cli(buggy, tmp_path)["score"]
+
+
+# -- what the student uploaded ----------------------------------------------------------------------
+
+
+def test_no_notebook(gradescope: Gradescope) -> None:
+    r = gradescope.submit({"matrix_backprop.py": "print('hello')\n"})
+    assert r["score"] == 0 and "ノートブック（.ipynb）が提出されていません" in r["output"]
+    assert "matrix_backprop.py" in r["output"] and EXPECTED in r["output"]
+
+
+def test_empty_submission(gradescope: Gradescope) -> None:
+    r = gradescope.submit({})
+    assert r["score"] == 0 and "提出されたファイル: なし" in r["output"]
+
+
+def test_not_json(gradescope: Gradescope) -> None:
+    r = gradescope.submit({EXPECTED: b"{ not json"})
+    assert r["score"] == 0 and f"提出ファイル {EXPECTED} は JSON ではない" in r["output"]
+    r = gradescope.submit({EXPECTED: b"\x89PNG\r\n\x1a\n"})
+    assert r["score"] == 0 and f"提出ファイル {EXPECTED} は UTF-8 ではない" in r["output"]
+
+
+def test_json_that_is_not_a_notebook(gradescope: Gradescope) -> None:
+    r = gradescope.submit({EXPECTED: "[1, 2, 3]"})
+    assert r["score"] == 0 and EXPECTED in r["output"] and r["tests"][0]["output"]
+
+
+def test_renamed_notebook_is_graded_with_a_note(gradescope: Gradescope) -> None:
+    r = gradescope.submit({"課題74_提出.ipynb": SOLUTION})
+    assert r["score"] == 100
+    assert f"課題74_提出.ipynb を採点しました（ファイル名は {EXPECTED} にしてください）" in r["output"]
+
+
+def test_two_notebooks_the_one_with_the_assignments_name_is_graded(gradescope: Gradescope) -> None:
+    r = gradescope.submit({EXPECTED: SOLUTION, "old/draft.ipynb": RELEASE})
+    assert r["score"] == 100
+    assert (
+        f"ノートブックが 2 個あります。名前が {EXPECTED} なので {EXPECTED} を採点し、old/draft.ipynb は採点していません"
+        in r["output"]
+    )
+
+
+def test_two_renamed_notebooks_the_newest_is_graded(gradescope: Gradescope) -> None:
+    now = time.time()
+    for newest, expected_score in (("v1.ipynb", 100), ("v2.ipynb", 0)):
+        older = "v2.ipynb" if newest == "v1.ipynb" else "v1.ipynb"
+        r = gradescope.submit({"v1.ipynb": SOLUTION, "v2.ipynb": RELEASE}, mtimes={newest: now, older: now - 3600})
+        assert r["score"] == expected_score
+        assert (
+            f"ノートブックが 2 個あります。この課題のノートブックのうち最後に更新されたものなので {newest} を採点し、"
+            f"{older} は採点していません"
+        ) in r["output"]
+
+
+def test_a_symbolic_link_is_never_followed(gradescope: Gradescope) -> None:
+    source_nb = gradescope.root / "source" / "source" / RUBRIC.assignment / EXPECTED
+    assert source_nb.is_file()
+    r = gradescope.submit({EXPECTED: f"->{source_nb}"})
+    assert r["score"] == 0 and "シンボリックリンクのため読みません" in r["output"]
+
+
+def test_visibility_is_a_setting_of_the_rubric(tmp_path: Path) -> None:
+    text = (ROOT / "autograder" / "rubric.toml").read_text(encoding="utf-8")
+    assert '[gradescope]\nvisibility = "visible"' in text
+    changed = text.replace('[gradescope]\nvisibility = "visible"', '[gradescope]\nvisibility = "after_published"')
+    changed = changed.replace("[parts.mlp]\n", '[parts.mlp]\nvisibility = "hidden"\n')
+    (tmp_path / "rubric.toml").write_text(changed, encoding="utf-8")
+    r = load_rubric(tmp_path / "rubric.toml")
+    assert r.part_visibility("linear") == "after_published" and r.part_visibility("mlp") == "hidden"
+    (tmp_path / "bad.toml").write_text(changed.replace('"hidden"', '"everyone"'), encoding="utf-8")
+    with pytest.raises(ValueError, match="everyone"):
+        load_rubric(tmp_path / "bad.toml")
