@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from ..results import Results
 from . import paths
@@ -42,7 +43,7 @@ def grade(notebook: Path, work: Path) -> Results | None:
     return Results.from_json(out.read_text(encoding="utf-8"))
 
 
-def run() -> dict:
+def run() -> dict[str, Any]:
     start = time.monotonic()
     choice = choose(paths.submission())
     if choice.notebook is None:
