@@ -11,6 +11,7 @@ the table nor add markup (HTML, links, images, code).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,9 +26,15 @@ MAX_SUMMARY_BYTES = 900_000
 HEADER = "| {who} | 得点 | 合格 | 不合格 | 最初の不合格メッセージ | 見立て |\n|---|---:|---:|---:|---|---|"
 
 
+# Beyond plain_text.markdown_escape: emphasis (_, ~) and what GFM links without any markup, a URL's
+# "://", an e-mail's "@", "www." (a backslash before ASCII punctuation shows the character itself).
+MORE_ACTIVE = re.compile(r"([_~]|:(?=//)|@|(?<=www)\.)", re.IGNORECASE)
+
+
 def cell(text: object, limit: int = CELL_CHARS) -> str:
-    """A table cell's text: bounded, on one line, inert (no tag, entity, link, code, or column break)."""
-    return markdown_escape(bounded(text, limit)).replace("|", "\\|") or " "
+    """A table cell's text: bounded, on one line, inert (no tag, entity, link, autolink, code, or
+    column break)."""
+    return MORE_ACTIVE.sub(r"\\\1", markdown_escape(bounded(text, limit))).replace("|", "\\|") or " "
 
 
 def part_row(results: Results, part: Part) -> list[str]:
@@ -107,4 +114,4 @@ def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_reco
 def append_summary(text: str, path: Path) -> None:
     """Appended, never overwritten: GitHub concatenates every step's writes to $GITHUB_STEP_SUMMARY."""
     with Path(path).open("a", encoding="utf-8") as f:
-        f.write(text + "\n")
+        f.write(text.rstrip("\n") + "\n\n")  # a blank line: the next step's heading never joins a table
