@@ -14,11 +14,11 @@ ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.protocol.spin_until_rea
 
 EXIT_GRADED, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES = """exit codes:
-  0    graded (whatever the score)
-  1    a grading problem: grade: the submission could not be graded normally (unreadable, a missing
-       answer cell, a crash or time-out of the judge); batch: any submission with a grading problem
-       or not recorded, or feedback not generated, reported after grading all the others (also: the
-       assignment is not in the gradebook)
+  0    graded, whatever the score (a part that crashed, hung or is missing is graded 0 with why)
+  1    a grading problem: grade: the submission could not be graded at all (not a readable
+       notebook, a link, the judge failed), its results say why (score 0); batch: any submission
+       that could not be graded or not recorded, or whose feedback could not be generated,
+       reported after grading all the others; also an assignment missing from the gradebook
   2    usage error (bad arguments)
   130  interrupted (Ctrl-C): grade writes no results; batch keeps what it recorded (run it again)
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
             write_reports(args, {Path(args.notebook).name: typed}, grade_summary(Path(args.notebook).name, typed))
         print(format_report(results))
-        if results.get("problems"):
+        if typed.refused:
             return EXIT_PROBLEM
     if args.command == "demo":
         from .demo import main as demo_main
@@ -150,17 +150,18 @@ def batch_command(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(summary_table(summary))
+    graded: dict[str, Results] = summary["results"]
+    lost = [s for s in summary["failures"] if s not in graded]  # graded but not recorded
     if args.junit or args.summary:
         from .assignment import load_rubric
         from .results import Results
         from .summary import batch_summary
 
-        graded: dict[str, Results] = summary["results"]
-        lost = [s for s in summary["failures"] if s not in graded]  # graded but not recorded
         why = "採点結果を記録できませんでした（エラーはバッチのログにあります）。担当教員に連絡してください"
         junit = {**graded, **{s: Results.empty(load_rubric(), why, "?") for s in lost}}
         write_reports(args, junit, batch_summary(graded, summary["skipped"], lost))
-    return EXIT_PROBLEM if summary["failures"] or summary["feedback_failures"] else EXIT_GRADED
+    refused = any(r.refused for r in graded.values())
+    return EXIT_PROBLEM if refused or lost or summary["feedback_failures"] else EXIT_GRADED
 
 
 if __name__ == "__main__":

@@ -72,12 +72,12 @@ def grade_summary(name: str, results: Results) -> str:
 
 
 def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_recorded: list[str] | None = None) -> str:
-    """A class line (who was graded, the mean, who had a grading problem), then per part a row per
+    """A class line (who was graded, the mean, who could not be graded or recorded), then per part a row per
     student and the class's line (mean points, all passes and failures)."""
     rubric = load_rubric()
     n = len(submissions)
     mean = sum(r.score for r in submissions.values()) / n if n else 0.0
-    problem = sorted(s for s, r in submissions.items() if r.failed) + sorted(not_recorded or [])
+    problem = sorted(s for s, r in submissions.items() if r.refused) + sorted(not_recorded or [])
     lines = [
         f"### クラスの採点結果: {n} 人を採点、平均 {mean:.2f} / {rubric.max_score:g} 点"
         + (f"、変更なしで省略 {skipped} 人（この表にはありません）" if skipped else ""),
@@ -85,7 +85,7 @@ def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_reco
     ]
     if problem:
         shown = ", ".join(cell(s, 80) for s in problem[:50])
-        lines.append(f"⚠ 採点に問題のあった提出 {len(problem)} 件: {shown}" + (" …" if len(problem) > 50 else ""))
+        lines.append(f"⚠ 採点できなかった提出 {len(problem)} 件: {shown}" + (" …" if len(problem) > 50 else ""))
         lines.append("")
     size = sum(len(x.encode()) + 1 for x in lines)
     for part in rubric.parts.values():
