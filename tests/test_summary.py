@@ -4,6 +4,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,12 +15,12 @@ import mistune
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from autograder.assignment import load_rubric, source_notebook
+from autograder.assignment import ROOT, load_rubric, source_notebook
 from autograder.demo import solution_cells, with_bug
 from autograder.plain_text import bounded
 from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
 from autograder.summary import append_summary, batch_summary, cell, grade_summary
-from tests.course import add_students, batch, make_course, place, scores
+from tests.course import A, add_students, batch, env, make_course, place, scores
 from tests.submissions import SOLUTION, make_submission
 
 RUBRIC = load_rubric()
@@ -153,3 +157,36 @@ def test_batch_junit_and_summary_on_a_small_course(tmp_path: Path) -> None:
     again = batch(course, "--no-feedback", "--summary", str(summary), check=False)
     assert again.returncode == 0, again.stderr
     assert "変更なしで省略 3 人" in summary.read_text(encoding="utf-8")[len(text) :]
+
+    # Ctrl-C while a worker grades (a cell that never ends): 130, the reports are not written
+    place(course, "s-hang", make_submission(tmp_path / "hang.ipynb", {"linear": "while True:\n    pass\n"}))
+    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", "--no-feedback"]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "1", "--junit", str(tmp_path / "j2.xml")],
+        cwd=ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not grandchildren(proc.pid) and proc.poll() is None:  # a worker has started a student process
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "中断" in err and not (tmp_path / "j2.xml").exists()
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def grandchildren(pid: int) -> list[int]:
+    return [g for c in children(pid) for g in children(c)]
