@@ -144,7 +144,22 @@ def collect_one(entry: Entry, base_url: str, dest: Path, work: Path, token: str 
     url = f"{base_url.rstrip('/')}/{entry.repository}.git"
     dest.mkdir(parents=True, exist_ok=True)  # empty when nothing is usable: the batch grades it 0 with a reason
     try:
-        git(["clone", "--bare", "--depth", "1", "--no-tags", "--quiet", f"--filter=blob:limit={MAX_BYTES}", "--", url, str(bare)], env, token)
+        git(
+            [
+                "clone",
+                "--bare",
+                "--depth",
+                "1",
+                "--no-tags",
+                "--quiet",
+                f"--filter=blob:limit={MAX_BYTES}",
+                "--",
+                url,
+                str(bare),
+            ],
+            env,
+            token,
+        )
         outcome.commit = git(["-C", str(bare), "rev-parse", "HEAD"], env, token).strip()
         notes, files = [], []
         for mode, kind, obj, size, path in tree_entries(bare, env, token):
@@ -161,7 +176,10 @@ def collect_one(entry: Entry, base_url: str, dest: Path, work: Path, token: str 
                 notes.append(f"{shown}: {size} bytes, above the limit of {MAX_BYTES}")
             else:
                 data = subprocess.run(
-                    ["git", "-C", str(bare), "cat-file", "blob", obj], env=env, capture_output=True, timeout=CLONE_SECONDS
+                    ["git", "-C", str(bare), "cat-file", "blob", obj],
+                    env=env,
+                    capture_output=True,
+                    timeout=CLONE_SECONDS,
                 ).stdout
                 (dest / path).write_bytes(data)
                 files.append(path)
@@ -178,8 +196,16 @@ def markdown(outcomes: list[Outcome], problems: list[str]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("<", "&lt;").replace("`", "\\`")
 
-    rows = ["### Collected repositories", "", "| student | repository | commit | notebooks | note |", "|---|---|---|---|---|"]
-    rows += [f"| {cell(o.student)} | {cell(o.repository)} | {o.commit[:12]} | {cell(o.files)} | {cell(o.note)} |" for o in outcomes]
+    rows = [
+        "### Collected repositories",
+        "",
+        "| student | repository | commit | notebooks | note |",
+        "|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| {cell(o.student)} | {cell(o.repository)} | {o.commit[:12]} | {cell(o.files)} | {cell(o.note)} |"
+        for o in outcomes
+    ]
     rows += [""] + [f"- {cell(p)}" for p in problems]
     return "\n".join(rows) + "\n\n"
 

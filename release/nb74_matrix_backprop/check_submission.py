@@ -56,7 +56,9 @@ def read_notebook(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"{path.name} はシンボリックリンクです。採点では読みません。ファイルそのものを置いてください"]
     size = path.stat().st_size
     if size > MAX_BYTES:
-        return None, [f"{path.name} が大きすぎます（{size / 2**20:.1f} MB、上限 {MAX_BYTES >> 20} MB）。出力を消して保存してください"]
+        return None, [
+            f"{path.name} が大きすぎます（{size / 2**20:.1f} MB、上限 {MAX_BYTES >> 20} MB）。出力を消して保存してください"
+        ]
     try:
         nb = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -80,7 +82,9 @@ def structure(nb: dict[str, Any], data: dict[str, Any]) -> tuple[list[str], list
         gid = want["grade_id"]
         have = by_id.get(gid, [])
         if not have:
-            problems.append(f"セル {gid} がありません（消したか、メタデータを変えました）。配布されたノートブックから戻してください")
+            problems.append(
+                f"セル {gid} がありません（消したか、メタデータを変えました）。配布されたノートブックから戻してください"
+            )
             continue
         if len(have) > 1:
             problems.append(f"セル {gid} が {len(have)} 個あります（コピーしたセルは消してください）")
@@ -111,12 +115,16 @@ def run(nb: dict[str, Any], path: Path, timeout: int) -> tuple[dict[str, Any] | 
     from nbclient import NotebookClient
 
     try:
-        node = nbformat.from_dict(nb)
+        node = nbformat.reads(json.dumps(nb), as_version=4)  # sources as strings, as nbclient expects
         for cell in node.cells:  # 前回の出力ではなく今回の結果で判定する
             if cell.get("cell_type") == "code":
                 cell["outputs"], cell["execution_count"] = [], None
         client = NotebookClient(
-            node, timeout=timeout, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+            node,
+            timeout=timeout,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(path.parent)}},
         )
         client.execute()
     except Exception as e:  # カーネルが起動しない、時間切れ、など
@@ -133,7 +141,9 @@ def verdicts(executed: dict[str, Any], data: dict[str, Any]) -> list[dict[str, A
         if cell is not None:
             outputs = cell.get("outputs", [])
             errors = [o for o in outputs if o.get("output_type") == "error"]
-            text = "".join(cell_text({"source": o.get("text", "")}) for o in outputs if o.get("output_type") == "stream")
+            text = "".join(
+                cell_text({"source": o.get("text", "")}) for o in outputs if o.get("output_type") == "stream"
+            )
             if errors:
                 row["message"] = error_message(errors[0])
             elif cell.get("execution_count") is None:
@@ -153,7 +163,9 @@ def md(text: str) -> str:
     return " ".join(text.split())
 
 
-def report(name: str, rows: list[dict[str, Any]], problems: list[str], notes: list[str], seconds: float) -> tuple[str, str]:
+def report(
+    name: str, rows: list[dict[str, Any]], problems: list[str], notes: list[str], seconds: float
+) -> tuple[str, str]:
     passed = sum(r["passed"] for r in rows)
     lines = [f"提出前チェック: {name}（実行 {seconds:.1f} 秒）", ""]
     for r in rows:
@@ -166,12 +178,19 @@ def report(name: str, rows: list[dict[str, Any]], problems: list[str], notes: li
     if notes:
         lines += ["", "注意:"] + [f"  - {n}" for n in notes]
     ok = not problems and passed == len(rows)
-    lines += ["", "問題は見つかりませんでした。" if ok else "直すところがあります。", "可視テストに合格しても、採点では別の入力で調べます。"]
+    lines += [
+        "",
+        "問題は見つかりませんでした。" if ok else "直すところがあります。",
+        "可視テストに合格しても、採点では別の入力で調べます。",
+    ]
 
     out = [f"### 提出前チェック: {md(name)}", ""]
     if rows:
         out += ["| 部分 | 配点 | 可視テスト | メッセージ |", "|---|---|---|---|"]
-        out += [f"| {md(r['title'])} | {r['points']:g} | {'✅ 合格' if r['passed'] else '❌ 不合格'} | {md(r['message'])} |" for r in rows]
+        out += [
+            f"| {md(r['title'])} | {r['points']:g} | {'✅ 合格' if r['passed'] else '❌ 不合格'} | {md(r['message'])} |"
+            for r in rows
+        ]
         out += ["", f"可視テスト: {len(rows)} 部分中 {passed} 部分が合格（実行 {seconds:.1f} 秒）"]
     if problems:
         out += ["", "**採点できなくなる問題**", ""] + [f"- {md(p)}" for p in problems]
