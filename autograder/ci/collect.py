@@ -137,7 +137,9 @@ def tree_entries(bare: Path, env: dict[str, str], token: str | None) -> list[tup
     return rows
 
 
-def collect_one(entry: Entry, base_url: str, dest: Path, work: Path, token: str | None) -> Outcome:
+def collect_one(
+    entry: Entry, base_url: str, dest: Path, work: Path, token: str | None, max_bytes: int = MAX_BYTES
+) -> Outcome:
     outcome = Outcome(entry.student, entry.repository)
     env = git_env(base_url, token)
     bare = work / f"{entry.line}.git"
@@ -152,7 +154,6 @@ def collect_one(entry: Entry, base_url: str, dest: Path, work: Path, token: str 
                 "1",
                 "--no-tags",
                 "--quiet",
-                f"--filter=blob:limit={MAX_BYTES}",
                 "--",
                 url,
                 str(bare),
@@ -172,8 +173,8 @@ def collect_one(entry: Entry, base_url: str, dest: Path, work: Path, token: str 
                 notes.append(f"{shown}: a {kind} (submodule or folder), not read")
             elif not NOTEBOOK_NAME.fullmatch(path):
                 notes.append(f"{shown}: file name refused")
-            elif not size.isdigit() or int(size) > MAX_BYTES:
-                notes.append(f"{shown}: {size} bytes, above the limit of {MAX_BYTES}")
+            elif not size.isdigit() or int(size) > max_bytes:
+                notes.append(f"{shown}: {size} bytes, above the limit of {max_bytes}")
             else:
                 data = subprocess.run(
                     ["git", "-C", str(bare), "cat-file", "blob", obj],
@@ -216,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=Path("."), type=Path, help="course root (submitted/ is written here)")
     parser.add_argument("--base-url", default=os.environ.get("ROSTER_BASE_URL", "https://github.com"))
     parser.add_argument("--summary", type=Path, help="append a Markdown table of what was collected")
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=int(os.environ.get("COLLECT_MAX_BYTES", MAX_BYTES)),
+        help="largest notebook taken",
+    )
     args = parser.parse_args(argv)
     if urlsplit(args.base_url).scheme not in ("https", "file"):
         parser.error("--base-url must be https:// (or file:// for tests)")
@@ -228,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             dest = args.root / "submitted" / entry.student / assignment
             if dest.exists():  # a run starts from nothing: a stale notebook must not be graded
                 shutil.rmtree(dest)
-            outcomes.append(collect_one(entry, args.base_url, dest, Path(work), token))
+            outcomes.append(collect_one(entry, args.base_url, dest, Path(work), token, args.max_bytes))
     with open(args.root / "collected.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["student", "repository", "commit", "notebooks", "note"])

@@ -6,6 +6,9 @@ set -uo pipefail
 OUT="${1:-reports}"
 ASSIGNMENT="$(python -c 'from autograder.assignment import load_rubric; print(load_rubric().assignment)')"
 mkdir -p "$OUT"
+# A fresh gradebook needs the assignment's cells and points: nbgrader generate_assignment records
+# them (into a scratch release folder, so the committed release/ stays as it is).
+nbgrader generate_assignment "$ASSIGNMENT" --force --CourseDirectory.release_directory=build/ci-release >/dev/null
 python -m autograder batch "$ASSIGNMENT" --isolation "${GRADING_ISOLATION:-bwrap}" --no-progress \
   --junit "$OUT/junit.xml" --summary "$OUT/summary.md"
 status=$?
