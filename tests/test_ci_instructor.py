@@ -74,6 +74,11 @@ def submodule(work: Path) -> None:
     sh([*GIT, "commit", "-qm", "inner"], work / NB)
 
 
+def many(work: Path) -> None:
+    for i in range(8):
+        shutil.copy(RELEASE, work / f"a{i}.ipynb")
+
+
 def huge(work: Path) -> None:
     nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
     nb["cells"][0]["outputs"] = []
@@ -93,6 +98,7 @@ def graded(tmp_path_factory) -> dict:
         ("nb74-link", symlink),
         ("nb74-sub", submodule),
         ("nb74-huge", huge),
+        ("nb74-many", many),
     ]:
         bare_repo(hub, name, setup)
     kit = tmp / "kit"  # the instructor's repository: this kit as committed, without its local state
@@ -111,6 +117,7 @@ def graded(tmp_path_factory) -> dict:
         "org/nb74-link",
         "org/nb74-sub",
         "org/nb74-huge",
+        "org/nb74-many",
         "org/missing",
     ]
     (kit / "roster.txt").write_text("# class\n" + "\n".join(roster + HOSTILE_LINES) + "\n", encoding="utf-8")
@@ -119,7 +126,7 @@ def graded(tmp_path_factory) -> dict:
     wrapper.parent.mkdir()
     real_git = shutil.which("git")
     wrapper.write_text(
-        f'#!/bin/sh\nprintf "%s\\n" "ARGV $*" "HEADER=${{GIT_CONFIG_VALUE_0:+yes}}" >> {tmp}/git.log\nexec {real_git} "$@"\n'
+        f'#!/bin/sh\nprintf "%s\\n" "ARGV $*" "HEADER=${{GIT_CONFIG_VALUE_1:+yes}} REDIRECTS=${{GIT_CONFIG_VALUE_0}}" >> {tmp}/git.log\nexec {real_git} "$@"\n'
     )
     wrapper.chmod(0o755)
     summary = tmp / "step_summary.md"
@@ -174,7 +181,7 @@ def test_layout(graded):
     kit = graded["kit"]
     sub = kit / "submitted"
     assert sorted(p.name for p in sub.iterdir()) == sorted(
-        ["s001", "s002", "s003", "nb74-link", "nb74-sub", "nb74-huge", "missing"]
+        ["s001", "s002", "s003", "nb74-link", "nb74-sub", "nb74-huge", "nb74-many", "missing"]
     )
     assert (sub / "s001" / A / NB).read_bytes() == SOLUTION.read_bytes()
     assert (sub / "s002" / A / NB).read_bytes() == RELEASE.read_bytes()
@@ -185,6 +192,7 @@ def test_layout(graded):
     assert "commit (submodule" in rows["nb74-sub"]["note"]
     assert f"above the limit of {MAX_BYTES}" in rows["nb74-huge"]["note"]
     assert rows["missing"]["note"].startswith("not collected")
+    assert len(list((sub / "nb74-many" / A).iterdir())) == 5 and "more than 5 notebooks" in rows["nb74-many"]["note"]
     assert len(rows["s001"]["commit"]) == 40
     assert not list(graded["tmp"].rglob("PWNED")) and not (kit / "x").exists() and not (graded["tmp"] / "evil").exists()
 
@@ -192,8 +200,8 @@ def test_layout(graded):
 def test_the_token_reaches_git_only_through_its_environment(graded):
     log = (graded["tmp"] / "git.log").read_text()
     clones = [ln for ln in log.split("\n") if ln.startswith("ARGV clone")]
-    assert len(clones) == 7 and all(" -- file://" in ln for ln in clones)  # 6 repositories and the missing one
-    assert log.count("HEADER=yes") >= 7  # the header was handed over
+    assert len(clones) == 8 and all(" -- file://" in ln for ln in clones)  # 7 repositories and the missing one
+    assert log.count("HEADER=yes REDIRECTS=false") >= 8  # the header was handed over, redirects refused
     assert TOKEN not in log
     for run in graded["runs"].values():
         assert TOKEN not in run.stdout + run.stderr
@@ -213,12 +221,12 @@ def test_grades_and_reports(graded):
     assert rows["s001"] == RUBRIC.max_score
     assert rows["s002"] == 0
     assert 0 < rows["s003"] < RUBRIC.max_score
-    for student in ("nb74-link", "nb74-sub", "nb74-huge", "missing"):
+    for student in ("nb74-link", "nb74-sub", "nb74-huge", "nb74-many", "missing"):
         assert rows[student] == 0, student
     from junitparser import JUnitXml
 
     suites = list(JUnitXml.fromfile(str(kit / "reports" / "junit.xml")))
-    assert len(suites) == 7
+    assert len(suites) == 8
     summary = graded["summary"].read_text(encoding="utf-8")
     assert "Collected repositories" in summary and "s003" in summary
     assert (kit / "reports" / "summary.md").read_text(encoding="utf-8") in summary

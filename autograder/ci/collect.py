@@ -36,6 +36,7 @@ OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 REPO = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 NOTEBOOK_NAME = re.compile(r"[\w][\w .()-]{0,150}\.ipynb")
 MAX_BYTES = 50 << 20  # the student's check_submission.py says the same limit
+MAX_NOTEBOOKS = 5  # the batch grades one; a few more let it say which and why
 CLONE_SECONDS = 120
 TOKEN_ENV = "ROSTER_TOKEN"
 
@@ -100,13 +101,17 @@ def git_env(base_url: str, token: str | None) -> dict[str, str]:
         "GIT_ASKPASS": "/bin/false",
         "GIT_ALLOW_PROTOCOL": scheme,
         "GIT_LFS_SKIP_SMUDGE": "1",
+        # a redirect could carry the header to another host: none is followed
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.followRedirects",
+        "GIT_CONFIG_VALUE_0": "false",
     }
     if token:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         env |= {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"http.{base_url.rstrip('/')}/.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_1": f"http.{base_url.rstrip('/')}/.extraHeader",
+            "GIT_CONFIG_VALUE_1": f"AUTHORIZATION: basic {basic}",
         }
     return env
 
@@ -173,6 +178,8 @@ def collect_one(
                 notes.append(f"{shown}: a {kind} (submodule or folder), not read")
             elif not NOTEBOOK_NAME.fullmatch(path):
                 notes.append(f"{shown}: file name refused")
+            elif len(files) >= MAX_NOTEBOOKS:
+                notes.append(f"{shown}: more than {MAX_NOTEBOOKS} notebooks, not read")
             elif not size.isdigit() or int(size) > max_bytes:
                 notes.append(f"{shown}: {size} bytes, above the limit of {max_bytes}")
             else:
