@@ -167,7 +167,8 @@ def collect_one(
             token,
         )
         outcome.commit = git(["-C", str(bare), "rev-parse", "HEAD"], env, token).strip()
-        notes, files = [], []
+        notes: list[str] = []
+        files: list[str] = []
         for mode, kind, obj, size, path in tree_entries(bare, env, token):
             if not path.endswith(".ipynb"):
                 continue
