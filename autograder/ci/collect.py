@@ -235,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     if urlsplit(args.base_url).scheme not in ("https", "file"):
         parser.error("--base-url must be https:// (or file:// for tests)")
     token = os.environ.get(TOKEN_ENV) or None
-    entries, problems = parse_roster(args.roster.read_text(encoding="utf-8"))
+    try:
+        entries, problems = parse_roster(args.roster.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        parser.error(f"cannot read the roster {args.roster}: {e} (one `owner/repository [student-id]` per line)")
     assignment = load_rubric().assignment
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="collect-") as work:
