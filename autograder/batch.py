@@ -118,6 +118,7 @@ def run_batch(
         pool = DaskPool(dask) if dask else LocalPool(workers)
         failures: Counter[str] = Counter()
         scores: dict[str, float] = {}
+        recorded: dict[str, Results] = {}  # what was recorded this run (the --junit and --summary reports)
         bar = tqdm(total=len(todo), desc="採点", unit="件", disable=not progress, dynamic_ncols=True)
         try:
             for sub, text in pool.map(todo, isolation):
@@ -127,6 +128,7 @@ def run_batch(
                     bar.update(1)
                     continue
                 scores[sub.student] = results.score
+                recorded[sub.student] = results
                 if results.failed:
                     failures[sub.student] += 1
                 bar.update(1)
@@ -143,6 +145,7 @@ def run_batch(
         "scores": scores,
         "seconds": time.monotonic() - start,
         "feedback_failures": no_feedback,
+        "results": recorded,
     }
 
 

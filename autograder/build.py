@@ -22,6 +22,7 @@ from typing import Any
 import nbformat
 
 from .assignment import GIVEN_PREFIX, ROOT, Rubric, load_rubric
+from .ci.student_data import write_check_data
 from .intake import grade_id
 from .nbgrader_glue import nbgrader_env, run_nbgrader
 
@@ -137,8 +138,10 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="nb74-build-") as tmp:
         course = Path(tmp)
         (course / "source" / a).mkdir(parents=True)
-        for f in (ROOT / "source" / a).iterdir():  # nbgrader copies non-notebook files too
-            if f.is_file() and f.name != name:
+        for f in (ROOT / "source" / a).iterdir():  # nbgrader copies non-notebook files (and folders) too
+            if f.is_dir() and f.name not in ("__pycache__", ".ipynb_checkpoints"):
+                shutil.copytree(f, course / "source" / a / f.name, ignore=shutil.ignore_patterns("__pycache__"))
+            elif f.is_file() and f.name != name:
                 shutil.copy2(f, course / "source" / a / f.name)
         nbformat.write(nb, course / "source" / a / name)  # type: ignore[no-untyped-call]
         run_nbgrader(["generate_assignment", a, "--force"], course)
@@ -149,6 +152,7 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
         shutil.copy2(course / "source" / a / name, out_source)
         shutil.rmtree(out_root / "release" / a, ignore_errors=True)
         shutil.copytree(course / "release" / a, out_root / "release" / a)
+        write_check_data(out_root / "release" / a, rubric)  # for the student's check_submission.py
         solutions = out_root / "solutions" / a
         solutions.mkdir(parents=True, exist_ok=True)
         shutil.copy2(course / "solutions" / a / name, solutions / name)

@@ -364,7 +364,8 @@ def explained(run: Run, student: str, *words: str) -> None:
 
 
 def test_batch_finishes_and_records_every_student(run):
-    assert run.batch.returncode == 0, run.batch.stderr[-3000:]
+    # 1: some submissions could not be graded (not JSON...), all the others were (`batch --help`)
+    assert run.batch.returncode == 1, run.batch.stderr[-3000:]
     assert "Traceback" not in run.batch.stderr, run.batch.stderr[-3000:]
     assert set(run.batch_scores) == set(CASES)
     for student in CASES:

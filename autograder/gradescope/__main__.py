@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..__main__ import EXIT_GRADED, EXIT_PROBLEM
 from ..results import Results
 from . import paths
 from .results import refused, to_gradescope
@@ -38,7 +39,7 @@ def grade(notebook: Path, work: Path) -> Results | None:
         return None
     sys.stdout.write(done.stdout.decode("utf-8", "replace"))  # Gradescope's stdout: hidden (results.py)
     sys.stderr.write(done.stderr.decode("utf-8", "replace"))
-    if done.returncode != 0 or not out.is_file():
+    if done.returncode not in (EXIT_GRADED, EXIT_PROBLEM) or not out.is_file():  # 1: refused, with why
         return None
     return Results.from_json(out.read_text(encoding="utf-8"))
 
