@@ -248,6 +248,13 @@ def task_log(address: str) -> dict[str, list[str]]:
     return {names[a]: keys for a, keys in by_address.items()}
 
 
+def refused_exit(report: str) -> int:
+    """The batch's exit code: 1 when a submission it graded this run could not be graded at all
+    (here only the not-JSON one; a hang or crash is graded 0 with why), else 0."""
+    problems = next((line for line in report.splitlines() if line.startswith("問題のあった提出:")), "")
+    return 1 if "notjson" in problems else 0
+
+
 def run(course: Path, env: dict[str, str], *args: str) -> str:
     cmd = [
         sys.executable,
@@ -262,7 +269,7 @@ def run(course: Path, env: dict[str, str], *args: str) -> str:
         *args,
     ]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert done.returncode == refused_exit(done.stdout), f"{done.stdout}\n{done.stderr}"
     return done.stdout
 
 

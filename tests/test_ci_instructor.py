@@ -24,6 +24,8 @@ from autograder.ci.collect import parse_roster
 RUBRIC = load_rubric()
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 TOKEN = "ghs_TESTTOKEN0123456789abcdefSECRET"
+COURSE_SECRET = "5e" * 32  # hex, as the repository's NB74_COURSE_SECRET holds it
+SECRETS = {"${{ secrets.ROSTER_TOKEN }}": TOKEN, "${{ secrets.NB74_COURSE_SECRET }}": COURSE_SECRET}
 WORKFLOW = ROOT / ".github/workflows/grade-class.yml"
 MAX_BYTES = 400_000  # COLLECT_MAX_BYTES for the test: the huge notebook is above it, the solution below
 HOSTILE_LINES = [
@@ -143,7 +145,7 @@ def graded(tmp_path_factory) -> dict:
     runs = {}
     for step in steps:
         if "run" in step:
-            step_env = {k: (TOKEN if "secrets." in str(v) else str(v)) for k, v in step.get("env", {}).items()}
+            step_env = {k: SECRETS.get(str(v), str(v)) for k, v in step.get("env", {}).items()}
             runs[step["name"]] = subprocess.run(
                 ["bash", "-e", "-c", step["run"]],
                 cwd=kit,
