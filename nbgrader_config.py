@@ -44,7 +44,7 @@ c.Autograde.autograde_preprocessors = [
     "autograder.nbgrader_ext.JudgeScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.nbgrader_ext.SaveJudgeGrades",  # SaveAutoGrades, with the judge's results, in one transaction
     "autograder.nbgrader_intake.IntakeNotes",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

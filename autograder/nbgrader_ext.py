@@ -11,7 +11,7 @@ from jinja2 import BaseLoader, FileSystemLoader, PrefixLoader
 from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Unicode, default
 
 from .assignment import load_rubric
@@ -90,12 +90,55 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
     isolation = Unicode("auto", help="auto, bwrap or process (see autograder.sandbox.launch)").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        import hashlib
+
         from .judge import grade
 
+        graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
         results = grade(nb, isolation=self.isolation)
         apply_results(nb, results)
-        resources.setdefault("nbgrader", {})["judge_results"] = results.to_dict()
+        info = resources.setdefault("nbgrader", {})
+        # the intake's notes (a refused notebook graded as the release, renamed cells...) go to the
+        # gradebook's comments (IntakeNotes) and, with the results, to the journal (SaveJudgeGrades)
+        from .nbgrader_intake import intake_notes
+
+        kept = results.with_notes(intake_notes(self, info)) if self.parent is not None else results
+        info["judge_results"], info["judge_sha256"] = kept.to_dict(), graded
         self.log.info("judge: %s / %s (isolation %s)", results.score, results.max_score, results.isolation)
+        return nb, resources
+
+
+class SaveJudgeGrades(SaveAutoGrades):  # type: ignore[misc]  # nbgrader ships no types
+    """nbgrader's SaveAutoGrades (in its place in `Autograde.autograde_preprocessors`), with the
+    judge's full results (JudgeScores put them in the resources) written to the kit's journal in
+    the same transaction as the scores: nbgrader's own commits after every cell, so a crash could
+    leave a submission half scored; here its scores and results are committed once, together."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        from nbgrader.api import Gradebook
+
+        from .gradebook import create_journal, journal_row, write_journal
+
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id, self.student_id = info["notebook"], info["assignment"], info["student"]
+        self.db_url = info["db_url"]
+        self.gradebook = Gradebook(self.db_url)
+        with self.gradebook:
+            create_journal(self.gradebook.engine)
+            session = self.gradebook.db
+            commit, session.commit = session.commit, session.flush  # SaveAutoGrades commits per cell
+            try:
+                nb, resources = super(SaveAutoGrades, self).preprocess(nb, resources)  # its cells, not its commits
+                if "judge_results" in info:
+                    results = Results.from_dict(info["judge_results"])
+                    row = journal_row(self.assignment_id, self.student_id, info["judge_sha256"], results, "nbgrader")
+                    write_journal(session, row)
+                commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                del session.commit  # the scoped session's own again
         return nb, resources
 
 

@@ -205,13 +205,7 @@ class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         from nbgrader.api import Gradebook
 
         info = resources["nbgrader"]
-        converter = self.parent.parent  # the exporter's parent: nbgrader's Autograde
-        coursedir = converter.coursedir
-        root = Path(os.path.abspath(coursedir.root))
-        submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
-        release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
-        path = submitted / f"{info['notebook']}.ipynb"
-        _, notes = take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))
+        notes = intake_notes(self, info)
         first = next((p.answer_cell for p in load_rubric().parts.values() if p.answer_cell), None)
         if notes and first:
             with Gradebook(info["db_url"]) as gb:
@@ -219,3 +213,16 @@ class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
                 comment.auto_comment = "".join(f"{m}\n" for m in notes) + (comment.auto_comment or "")
                 gb.db.commit()
         return nb, resources
+
+
+def intake_notes(preprocessor: NbGraderPreprocessor, info: dict[str, Any]) -> list[str]:
+    """The intake's notes on the submission an autograde preprocessor is working on, made again
+    from the submitted file as IntakeExporter made them (nbgrader's second pass reads the
+    notebook it wrote, and hands on no resources from the first)."""
+    converter = preprocessor.parent.parent  # the exporter's parent: nbgrader's Autograde
+    coursedir = converter.coursedir
+    root = Path(os.path.abspath(coursedir.root))
+    submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+    release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
+    path = submitted / f"{info['notebook']}.ipynb"
+    return take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))[1]
