@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {build,grade,batch,gradescope,demo} ..."""
+"""Command line: python -m autograder {build,grade,batch,report,gradescope,demo} ..."""
 
 from __future__ import annotations
 
@@ -81,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--no-progress", action="store_true")
     gradescope = sub.add_parser("gradescope", help="write Gradescope's autograder.zip (the same judge and rubric)")
     gradescope.add_argument("--out", default="build/gradescope", help="folder for autograder.zip")
+    report = sub.add_parser(
+        "report", help="the class report: score distributions, shared mistakes, failing tests, problems (HTML + CSV)"
+    )
+    report.add_argument("assignment")
+    report.add_argument("--root", default=".", help="course root")
+    report.add_argument("--db-url", help="gradebook URL (default: sqlite:///<root>/gradebook.db)")
+    report.add_argument("--out", help="folder for index.html and the CSV files (default: <root>/reports/<assignment>)")
+    report.add_argument("--no-progress", action="store_true")
     sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
     args = parser.parse_args(argv)
     if args.command == "batch":
@@ -129,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         from .gradescope.package import build_zip
 
         print(build_zip(Path(args.out)))
+    if args.command == "report":
+        from pathlib import Path
+
+        from .class_report import write_report
+
+        root = Path(args.root).resolve()
+        out = Path(args.out) if args.out else root / "reports" / args.assignment
+        db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
+        print(write_report(db_url, args.assignment, out, progress=not args.no_progress))
     if args.command == "demo":
         from .demo import main as demo_main
 

@@ -5,6 +5,7 @@
     build/demo/submitted/<s>/<a>/ example submissions written from that release
     build/demo/gradebook.db      `nbgrader db student import`, then `nbgrader autograde`
     build/demo/grades.csv        `nbgrader export`
+    build/demo/reports/<a>/      the class report (`python -m autograder report`): index.html, CSV
 
 and prints the gradebook as a table (student, points per rubric part, total).
 
@@ -40,6 +41,7 @@ class Example:
     student: str
     description: str
     answers: dict[str, str] = field(default_factory=dict)  # grade_id -> cell source
+    raw: bytes | None = None  # the file's bytes instead (a submission that is not a notebook)
 
 
 def solution_cells(source_nb: Path, rubric: Rubric) -> dict[str, str]:
@@ -78,6 +80,7 @@ def example_submissions(source_nb: Path, rubric: Rubric) -> list[Example]:
             sol | {"linear": with_bug(sol["linear"], "x.T @ dout", "dout.T @ x")},
         ),
         Example("layers_only", "only the four layers done, losses and exercises left", layers),
+        Example("not_a_notebook", "a file that is not a notebook (graded 0 with the reason)", raw=b"{ not json"),
     ]
 
 
@@ -105,12 +108,20 @@ def submit(course: Path, rubric: Rubric, examples: list[Example]) -> None:
                 cell["source"] = ex.answers[grade_id(cell)]
         dst = course / "submitted" / ex.student / rubric.assignment / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+        dst.write_bytes(ex.raw if ex.raw is not None else json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def grade_with_nbgrader(course: Path, assignment: str) -> None:
     """The grading step: real `nbgrader autograde` over every submission of the course."""
     run_nbgrader(["autograde", assignment, "--force"], course)
+
+
+def class_report(course: Path, assignment: str) -> Path:
+    """What the class got wrong (autograder.class_report), beside the gradebook."""
+    from .class_report import write_report
+    from .nbgrader_glue import sqlite_url
+
+    return write_report(sqlite_url(course), assignment, course / "reports" / assignment, progress=False)
 
 
 def read_gradebook(course: Path, rubric: Rubric, students: list[str]) -> list[dict[str, float | str]]:
@@ -161,6 +172,7 @@ def main(grade: Grader = grade_with_nbgrader, course: Path = DEMO) -> list[dict[
         (f"{len(examples)} example submissions + nbgrader db student import", lambda: submit(course, rubric, examples)),
         (f"grade: {grade.__name__}", lambda: grade(course, a)),
         ("nbgrader export", lambda: run_nbgrader(["export", f"--to={course / 'grades.csv'}"], course)),
+        ("class report (python -m autograder report)", lambda: class_report(course, a)),
     ]
     print(f"demo course: {course.relative_to(ROOT) if course.is_relative_to(ROOT) else course}")
     for title, step in steps:
@@ -174,4 +186,5 @@ def main(grade: Grader = grade_with_nbgrader, course: Path = DEMO) -> list[dict[
     print("\ngradebook (points per rubric part, from nbgrader's database):\n")
     print(format_table(rows, rubric))
     print(f"\nautograded notebooks: {course / 'autograded'}\nCSV export: {course / 'grades.csv'}")
+    print(f"class report: {course / 'reports' / a / 'index.html'} (and its CSV files)")
     return rows

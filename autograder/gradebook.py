@@ -104,14 +104,17 @@ class JudgeGradebook:
         )
         return {student: sha for student, sha in rows}
 
-    def judge_results(self, assignment: str) -> dict[str, Results]:
-        """student -> the judge's results recorded with the student's scores (any route)."""
+    def judge_documents(self, assignment: str) -> dict[str, str]:
+        """student -> the judge's results (JSON) recorded with the student's scores (any route)."""
         rows = self.gb.db.execute(
             select(JOURNAL.c.student, JOURNAL.c.results).where(
                 (JOURNAL.c.assignment == assignment) & JOURNAL.c.results.is_not(None)
             )
         )
-        return {student: Results.from_json(doc) for student, doc in rows}
+        return {student: doc for student, doc in rows}
+
+    def judge_results(self, assignment: str) -> dict[str, Results]:
+        return {student: Results.from_json(doc) for student, doc in self.judge_documents(assignment).items()}
 
     def rollback(self) -> None:
         """Forget a half-written submission (the session stays usable for the next one)."""
