@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -102,7 +103,13 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         # gradebook's comments (IntakeNotes) and, with the results, to the journal (SaveJudgeGrades)
         from .nbgrader_intake import intake_notes
 
-        kept = results.with_notes(intake_notes(self, info)) if self.parent is not None else results
+        kept = results
+        if self.parent is not None:
+            taken = intake_notes(self, info)
+            notes = [n for n in taken.notes if n != taken.refused]
+            kept = results.with_notes(notes)
+            if taken.refused:  # the release was graded in its place: a refusal, as the batch records it
+                kept = replace(kept, problems=(*(kept.problems or ()), taken.refused), output=taken.refused)
         info["judge_results"], info["judge_sha256"] = kept.to_dict(), graded
         self.log.info("judge: %s / %s (isolation %s)", results.score, results.max_score, results.isolation)
         return nb, resources

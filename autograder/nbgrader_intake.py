@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -141,17 +142,24 @@ def linked_files(folder: Path, root: Path) -> list[str] | None:
     return found
 
 
-def take_in(path: Path, root: Path, release: dict[str, Any], log: Any = None) -> tuple[dict[str, Any], list[str]]:
+@dataclass(frozen=True)
+class Intake:
+    notebook: dict[str, Any]  # what nbgrader grades: the submission, or the release if refused
+    notes: list[str]  # for the student, the refusal's reason last
+    refused: str | None  # why the submission was not read (the release was graded), or None
+
+
+def take_in(path: Path, root: Path, release: dict[str, Any], log: Any = None) -> Intake:
     """The notebook nbgrader grades (the release if the submission is refused) and the notes for
     the student, exactly as the batch makes them (autograder.batch.read_normalised)."""
     notes = collect_notes(path.parent, root)
     try:
         got = read_notebook(path, under=root)
-        return got.notebook, notes + got.notes + normalise(got.notebook, release)
+        return Intake(got.notebook, notes + got.notes + normalise(got.notebook, release), None)
     except SubmissionError as exc:
         if log is not None:
             log.warning("%s: refused: %s", path, exc)
-        return json.loads(json.dumps(release)), notes + [str(exc)]
+        return Intake(json.loads(json.dumps(release)), [*notes, str(exc)], str(exc))
 
 
 class IntakeExporter(NotebookExporter):
@@ -176,7 +184,8 @@ class IntakeExporter(NotebookExporter):
             Path(converter._format_dest(assignment, student)),
             Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
         )
-        nb, notes = take_in(path, root, release, self.log)
+        taken = take_in(path, root, release, self.log)
+        nb, notes = taken.notebook, taken.notes
         add_memo(nb, notes)
         node = _as_read(nb)
         out = self.from_notebook_node(node, resources, **kw)  # type: ignore[no-untyped-call]
@@ -205,7 +214,7 @@ class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         from nbgrader.api import Gradebook
 
         info = resources["nbgrader"]
-        notes = intake_notes(self, info)
+        notes = intake_notes(self, info).notes
         first = next((p.answer_cell for p in load_rubric().parts.values() if p.answer_cell), None)
         if notes and first:
             with Gradebook(info["db_url"]) as gb:
@@ -215,7 +224,7 @@ class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         return nb, resources
 
 
-def intake_notes(preprocessor: NbGraderPreprocessor, info: dict[str, Any]) -> list[str]:
+def intake_notes(preprocessor: NbGraderPreprocessor, info: dict[str, Any]) -> Intake:
     """The intake's notes on the submission an autograde preprocessor is working on, made again
     from the submitted file as IntakeExporter made them (nbgrader's second pass reads the
     notebook it wrote, and hands on no resources from the first)."""
@@ -225,4 +234,4 @@ def intake_notes(preprocessor: NbGraderPreprocessor, info: dict[str, Any]) -> li
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
     release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
     path = submitted / f"{info['notebook']}.ipynb"
-    return take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))[1]
+    return take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))
