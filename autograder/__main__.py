@@ -23,7 +23,8 @@ EXIT_CODES = """exit codes:
   130  interrupted (Ctrl-C): grade writes no results; batch keeps what it recorded (run it again)
 
 --junit FILE writes JUnit XML (one testsuite per submission); --summary FILE appends a Markdown
-summary (e.g. --summary "$GITHUB_STEP_SUMMARY"). batch reports the submissions graded in this run."""
+summary (e.g. --summary "$GITHUB_STEP_SUMMARY"). batch reports the whole class: the submissions
+graded in this run and the recorded results of those unchanged since (its exit code is this run's)."""
 
 
 def write_reports(args: argparse.Namespace, junit: dict[str, Results], summary: str) -> None:
@@ -179,12 +180,17 @@ def batch_command(args: argparse.Namespace) -> int:
     lost = [s for s in summary["failures"] if s not in graded]  # graded but not recorded
     if args.junit or args.summary:
         from .assignment import load_rubric
+        from .gradebook import JudgeGradebook
         from .results import Results
         from .summary import batch_summary
 
+        # the whole class: what this run recorded, and the unchanged submissions' recorded results
+        with JudgeGradebook(db_url) as book:
+            everyone = {**book.judge_results(args.assignment), **graded}
         why = "採点結果を記録できませんでした（エラーはバッチのログにあります）。担当教員に連絡してください"
-        junit = {**graded, **{s: Results.empty(load_rubric(), why, "?") for s in lost}}
-        write_reports(args, junit, batch_summary(graded, summary["skipped"], lost))
+        junit = {**everyone, **{s: Results.empty(load_rubric(), why, "?") for s in lost}}
+        kept = sum(1 for s in everyone if s not in graded)
+        write_reports(args, dict(sorted(junit.items())), batch_summary(dict(sorted(everyone.items())), kept, lost))
     refused = any(r.refused for r in graded.values())
     return EXIT_PROBLEM if refused or lost or summary["feedback_failures"] else EXIT_GRADED
 

@@ -73,14 +73,15 @@ def grade_summary(name: str, results: Results) -> str:
 
 def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_recorded: list[str] | None = None) -> str:
     """A class line (who was graded, the mean, who could not be graded or recorded), then per part a row per
-    student and the class's line (mean points, all passes and failures)."""
+    student and the class's line (mean points, all passes and failures). `skipped`: how many of the
+    submissions were not graded again (unchanged: their recorded results are shown)."""
     rubric = load_rubric()
     n = len(submissions)
     mean = sum(r.score for r in submissions.values()) / n if n else 0.0
     problem = sorted(s for s, r in submissions.items() if r.refused) + sorted(not_recorded or [])
     lines = [
         f"### クラスの採点結果: {n} 人を採点、平均 {mean:.2f} / {rubric.max_score:g} 点"
-        + (f"、変更なしで省略 {skipped} 人（この表にはありません）" if skipped else ""),
+        + (f"（うち {skipped} 人は変更なしで前回の結果）" if skipped else ""),
         "",
     ]
     if problem:

@@ -232,6 +232,10 @@ def test_grades_and_reports(graded):
     summary = graded["summary"].read_text(encoding="utf-8")
     assert "Collected repositories" in summary and "s003" in summary
     assert (kit / "reports" / "summary.md").read_text(encoding="utf-8") in summary
+    report = kit / "reports" / "class-report"  # the class report, for the instructor's artifact
+    assert (report / "index.html").is_file()
+    problems = {r["学生"] for r in csv.DictReader((report / "problems.csv").open(encoding="utf-8-sig"))}
+    assert {"nb74-link", "nb74-huge"} <= problems, problems
 
 
 def test_roster_parsing_keeps_good_lines():

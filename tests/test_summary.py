@@ -153,10 +153,12 @@ def test_batch_junit_and_summary_on_a_small_course(tmp_path: Path) -> None:
     assert len(class_rows) == len(RUBRIC.parts)
     assert class_rows[0][1] == f"平均 {(20 + 0 + 0) / 3:.2f} / 20"
 
-    # nothing changed: a rerun grades nobody, exits 0, and says the others were skipped
+    # nothing changed: a rerun grades nobody, exits 0, and still reports the whole class
     again = batch(course, "--no-feedback", "--summary", str(summary), check=False)
     assert again.returncode == 0, again.stderr
-    assert "変更なしで省略 3 人" in summary.read_text(encoding="utf-8")[len(text) :]
+    rerun = summary.read_text(encoding="utf-8")[len(text) :]
+    assert "3 人を採点" in rerun and "うち 3 人は変更なしで前回の結果" in rerun
+    assert [r for r in render(rerun).rows if r[0] in students] == body
 
     # Ctrl-C while a worker grades (a cell that never ends): 130, the reports are not written
     place(course, "s-hang", make_submission(tmp_path / "hang.ipynb", {"linear": "while True:\n    pass\n"}))

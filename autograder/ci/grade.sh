@@ -13,6 +13,8 @@ python -m autograder batch "$ASSIGNMENT" --isolation "${GRADING_ISOLATION:-bwrap
   --junit "$OUT/junit.xml" --summary "$OUT/summary.md"
 status=$?
 nbgrader export --to "$OUT/grades.csv" || status=1
+# What the class got wrong (the instructor's artifact: it names the hidden tests)
+python -m autograder report "$ASSIGNMENT" --out "$OUT/class-report" --no-progress >/dev/null || status=1
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$OUT/summary.md" ]; then
   cat "$OUT/summary.md" >> "$GITHUB_STEP_SUMMARY"
 fi
