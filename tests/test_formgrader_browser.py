@@ -67,11 +67,15 @@ class Server:
 def course_config(course: Path) -> str:
     """The course's nbgrader_config.py: the repository's, with the root and database moved here.
 
-    Options on jupyter server's command line are not enough: the formgrader re-reads its
-    configuration from the nbgrader_config.py files of the current directory and of the Jupyter
-    config path on every page (FormgradeExtension.url_prefix, BaseHandler.api), so the file
-    config is what it grades with. The server runs in the course with this file, which loads the
-    repository's (load_subconfig sets its __file__, so its sys.path line finds autograder/)."""
+    Options on jupyter server's command line do not work: the formgrader loads the
+    nbgrader_config.py of its current directory (and of the course root) over what it inherits
+    from the server, and again on every page (FormgradeExtension.url_prefix, BaseHandler.api).
+    Started in the repository with --CourseDirectory.root=<course>, the repository's file wins
+    (root = the repository, outside the server's root_dir: "The course directory root is not a
+    subdirectory of the notebook server root", every page is nbgrader's error page); started in the course
+    without a file, the kit's configuration is not read at all. So the server runs in the course
+    with this file, which loads the repository's (load_subconfig sets its __file__, so its
+    sys.path line still finds autograder/) and then moves the root and the database."""
     return (
         "c = get_config()  # noqa: F821\n"
         f"load_subconfig({str(ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
