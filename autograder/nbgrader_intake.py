@@ -4,18 +4,25 @@
   symbolic link in a student's inbound folder (which anyone can write to) is not followed: it is
   left out and named in NOTES_FILE, which both grading routes show the student; a notebook left
   out is replaced by the released one (0 points, with the reason, on every route).
+  A submission whose student id (the inbound folder's name, chosen by whoever submits) is not
+  one the batch would take (markup in it would reach the formgrader's pages) is not collected.
 - IntakeExporter (`c.Autograde.exporter_class`): `nbgrader autograde` reads the submitted
   notebook as the batch does (no link, bounded size and nesting, strict UTF-8) and normalises its
   nbgrader metadata against the release (autograder.intake.normalise). A refused notebook is
   replaced by the release carrying the reason, so the student gets 0 with the reason instead of
   no grade. Extra files nbgrader copied through a link (its init_assignment follows links) are
   deleted from autograded/ before anything reads them, so they never reach feedback/ either.
+  So are extra files a browser would run as a page (HTML, SVG, XML: `active_document`): the
+  formgrader serves autograded/ at /formgrader/submissions/<id>/<file> from the Jupyter server's
+  own origin, without the "sandbox" CSP jupyter_server puts on the files it serves itself, so a
+  student's notes.html would run its script in the instructor's logged-in session.
 - IntakeNotes (`c.Autograde.autograde_preprocessors`): the same notes in the gradebook.
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 import shutil
 from dataclasses import dataclass
@@ -42,6 +49,7 @@ from .intake import (
     read_notebook,
     read_text,
 )
+from .submissions import STUDENT_ID
 
 
 def _as_read(nb: dict[str, Any]) -> NotebookNode:
@@ -50,7 +58,23 @@ def _as_read(nb: dict[str, Any]) -> NotebookNode:
 
 
 class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no types
-    """`nbgrader collect` that never follows a symbolic link."""
+    """`nbgrader collect` that never follows a symbolic link, and takes in only student ids the
+    formgrader can show: the id is the inbound folder's name up to its first "+", which anyone
+    who can submit chooses, and the formgrader puts ids into its pages unescaped (a submission's
+    page, when the student has no name in the roster; manage_students). As in the batch
+    (autograder.submissions.STUDENT_ID): letters, digits and _.@-, not starting with a dot."""
+
+    src_records: list[dict[str, Any]]  # nbgrader's init_src sets it: username, filename, timestamp
+
+    def init_src(self) -> None:
+        super().init_src()
+        kept: list[dict[str, Any]] = []
+        for rec in self.src_records:
+            if STUDENT_ID.fullmatch(rec["username"]) and not rec["username"].startswith("."):
+                kept.append(rec)
+            else:
+                self.log.error("not collected: %r is not a student id (letters, digits, _.@- only)", rec["filename"])
+        self.src_records = kept
 
     def do_copy(self, src: str, dest: str, log: Any = None) -> None:
         if os.path.islink(src):  # the whole inbound entry is a link (to someone else's work?)
@@ -128,6 +152,14 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no t
         Path(dest, NOTES_FILE).write_text("".join(f"{ln}\n" for ln in lines), encoding="utf-8")
 
 
+def active_document(name: str) -> bool:
+    """Whether a browser opening this file, served with the type tornado's StaticFileHandler
+    gives it (mimetypes.guess_type; unknown types go as application/octet-stream, downloaded),
+    would render it as a document that runs scripts: HTML, XHTML, SVG, XML (XSLT or XHTML inside)."""
+    kind = mimetypes.guess_type(name)[0] or ""
+    return "html" in kind or "xml" in kind or kind == "image/svg+xml"
+
+
 def linked_files(folder: Path, root: Path) -> list[str] | None:
     """Files below `folder` (relative) that are symbolic links; None when `folder` itself or a
     folder between it and `root` is one (then everything in it came through a link)."""
@@ -184,6 +216,10 @@ class IntakeExporter(NotebookExporter):
             Path(converter._format_dest(assignment, student)),
             Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
         )
+        self._remove_active_documents(
+            Path(converter._format_dest(assignment, student)),
+            Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
+        )
         taken = take_in(path, root, release, self.log)
         nb, notes = taken.notebook, taken.notes
         add_memo(nb, notes)
@@ -203,6 +239,16 @@ class IntakeExporter(NotebookExporter):
                 continue
             self.log.warning("removing %s: copied from a symbolic link in the submission", copy)
             copy.unlink()
+
+    def _remove_active_documents(self, dest: Path, source: Path) -> None:
+        """Delete the student's extra files the formgrader would serve as a scripted page (see the
+        module's docstring); files of source/ stay, the submitted originals are left untouched."""
+        for top, _, files in os.walk(dest):
+            for name in files:
+                copy = Path(top, name)
+                if active_document(name) and not (source / copy.relative_to(dest)).is_file():
+                    self.log.warning("removing %s: a page the formgrader would serve from its own origin", copy)
+                    copy.unlink()
 
 
 class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
