@@ -279,3 +279,21 @@ def test_nbgrader_autograde_and_export_on_postgres_equal_sqlite(postgres, pristi
     assert sorted(rows) == STUDENTS and float(rows["b01-ok"]["score"]) == 100.0
     assert snapshot(url) == snapshot(f"sqlite:///{lite / 'gradebook.db'}")
     assert files(pg, "autograded") == files(lite, "autograded")
+
+
+def test_the_batch_defaults_to_the_gradebook_nbgrader_config_names(tmp_path):
+    """`batch` without --db-url on the config's own course writes where nbgrader does: an instructor
+    who set CourseDirectory.db_url to PostgreSQL gets one gradebook, not a stray gradebook.db."""
+    from autograder.nbgrader_glue import CONFIG, configured_db_url
+
+    url = "postgresql+psycopg2://nb74@/nb74_gradebook?host=/var/run/postgresql"
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text(
+        "import os\nc = get_config()\nHERE = os.path.dirname(os.path.abspath(__file__))\n"
+        f"c.CourseDirectory.root = HERE\nc.CourseDirectory.db_url = {url!r}\n",
+        encoding="utf-8",
+    )
+    assert configured_db_url(tmp_path, config) == url
+    assert configured_db_url(tmp_path / "other", config) == f"sqlite:///{tmp_path / 'other' / 'gradebook.db'}"
+    # the committed config: SQLite beside it, as before
+    assert configured_db_url(CONFIG.parent) == f"sqlite:///{CONFIG.parent / 'gradebook.db'}"
