@@ -149,7 +149,9 @@ def pristine(workspace) -> Path:
 def sqlite_batch(pristine, workspace) -> dict[str, Any]:
     """The reference: one uninterrupted batch into SQLite, then `nbgrader export`."""
     course = sqlite_course(pristine, workspace / "sqlite-batch")
+    t0 = time.monotonic()
     run_batch(course)
+    print(f"\nbatch into SQLite, {len(STUDENTS)} submissions with feedback: {time.monotonic() - t0:.1f} s")
     url = f"sqlite:///{course / 'gradebook.db'}"
     return {
         "course": course,
