@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 
 from tests.bugs.catalog import BUGS
 from tests.course import NB, ROOT, A, add_students, batch, copy_course, make_course, nbgrader, place, submission_dir
-from tests.submissions import make_submission
+from tests.submissions import answer_source, make_submission
 from tests.test_batch_resume import (
     HANG,
     batch_cmd,
@@ -52,6 +52,7 @@ from tests.test_batch_resume import (
 pytestmark = pytest.mark.slow
 
 BUG = {b.name: b for b in BUGS}
+SIGMOID = answer_source("sigmoid")
 # student -> answer cells replaced in the solution, or "notjson"
 SUBMISSIONS: dict[str, Any] = {
     "a00-hang": {"linear": HANG},  # first: holds a worker ~5 s, so a kill after the first commit is mid-run
@@ -59,7 +60,16 @@ SUBMISSIONS: dict[str, Any] = {
     "c02-linear-dw": {"linear": BUG["linear_dW_transposed"].source},
     "c03-mse-seed": {"mse": BUG["mse_seed_2_over_N"].source},
     "e04-notjson": "notjson",
+    # PostgreSQL refuses NUL in text (SQLite stores it): the judge's comment quoting this exception
+    # must reach the gradebook without it; and a student id in Japanese (UTF-8 in both databases)
+    "f05-nul": {
+        "sigmoid": SIGMOID.replace(
+            "        y = self.cache", "        raise ValueError('ヌル\\x00文字\\x1b[31m')\n        y = self.cache", 1
+        )
+    },
+    "g06-山田": {},
 }
+assert SUBMISSIONS["f05-nul"]["sigmoid"] != SIGMOID  # the replace() matched
 STUDENTS = sorted(SUBMISSIONS)
 TIMESTAMP = "2024-06-01 10:00:00.000000 UTC"
 WORKERS = "2"
@@ -70,7 +80,7 @@ WORKERS = "2"
 
 def place_submissions(course: Path) -> None:
     for i, (student, spec) in enumerate(SUBMISSIONS.items()):
-        stamp = TIMESTAMP.replace("10:00:00", f"10:0{i}:00")  # distinct, so export shows each was kept
+        stamp = TIMESTAMP.replace("10:00:00", f"10:{i:02d}:00")  # distinct, so export shows each was kept
         if spec == "notjson":
             place(course, student, "これはノートブックではありません {\n".encode(), timestamp=stamp)
         else:
@@ -176,6 +186,9 @@ def test_the_reference_tells_submissions_apart(sqlite_batch):
     assert totals["a00-hang"] < 100 and totals["e04-notjson"] == 0
     assert all(row["sha256"] for row in snap.values())
     assert any("JSON" in c for _, c in snap["e04-notjson"]["comments"])
+    quoted = [c for _, c in snap["f05-nul"]["comments"] if "ヌル" in c]
+    assert quoted and not any("\x00" in c or "\x1b" in c for c in quoted), quoted
+    assert snap["g06-山田"] == {**snap["b01-ok"], "sha256": snap["g06-山田"]["sha256"]}
     rows = list(csv.DictReader(sqlite_batch["csv"].splitlines()))
     assert sorted(r["student_id"] for r in rows if r["assignment"] == A) == STUDENTS
     assert sum(k.endswith(".ipynb") for k in sqlite_batch["autograded"]) == len(STUDENTS)
