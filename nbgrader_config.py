@@ -13,6 +13,8 @@ c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+# Or a database server, shared by nbgrader and `python -m autograder batch` (README: PostgreSQL), e.g.
+# c.CourseDirectory.db_url = "postgresql+psycopg2://nb74@/nb74_gradebook?host=/var/run/postgresql"
 
 # What students see where they must write code.
 c.ClearSolutions.code_stub = {"python": "# ここにコードを書いてください\nraise NotImplementedError()"}

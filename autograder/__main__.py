@@ -74,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--junit", metavar="FILE", help="write JUnit XML here (one testsuite per student graded)")
     batch.add_argument("--summary", metavar="FILE", help="append a Markdown summary here ($GITHUB_STEP_SUMMARY)")
     batch.add_argument("--root", default=".", help="course root (holds submitted/, release/)")
-    batch.add_argument("--db-url", help="gradebook URL (default: sqlite:///<root>/gradebook.db)")
+    batch.add_argument(
+        "--db-url",
+        help="gradebook URL (default: nbgrader_config.py's CourseDirectory.db_url if --root is its course, "
+        "else sqlite:///<root>/gradebook.db)",
+    )
     batch.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     batch.add_argument("--dask", metavar="ADDRESS", help="grade on an existing Dask cluster (tcp://host:port)")
     batch.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
@@ -162,9 +166,10 @@ def batch_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .batch import run_batch, summary_table
+    from .nbgrader_glue import configured_db_url
 
     root = Path(args.root).resolve()
-    db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
+    db_url = args.db_url or configured_db_url(root)
     summary = run_batch(
         root,
         args.assignment,

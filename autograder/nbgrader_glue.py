@@ -52,6 +52,20 @@ def sqlite_url(course: Path) -> str:
     return f"sqlite:///{Path(course) / 'gradebook.db'}"
 
 
+def configured_db_url(course: Path, config_file: Path = CONFIG) -> str:
+    """The gradebook nbgrader itself uses for `course`: the config's CourseDirectory.db_url when the
+    course is the config's own root (an instructor may point it at PostgreSQL there: the batch must
+    not write into a gradebook.db beside it), else the course's gradebook.db."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    directory = config.CourseDirectory
+    root = Path(directory.root) if "root" in directory else config_file.parent
+    if "db_url" in directory and Path(course).resolve() == root.resolve():
+        return str(directory.db_url)
+    return sqlite_url(course)
+
+
 def run_nbgrader(args: list[str], course: Path) -> None:
     """Run the real nbgrader CLI with the repository's config on another course root; raises
     RuntimeError with nbgrader's output when it fails."""

@@ -40,15 +40,21 @@ def db_url(course: Path) -> str:
     return f"sqlite:///{course / 'gradebook.db'}"
 
 
-def nbgrader(course: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run the real nbgrader CLI on `course`; with check, a failure raises with nbgrader's log."""
+sqlite_url = db_url  # (nbgrader()'s keyword of the same name hides db_url there)
+
+
+def nbgrader(
+    course: Path, *args: str, check: bool = True, timeout: float = 900, db_url: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real nbgrader CLI on `course`; with check, a failure raises with nbgrader's log.
+    db_url: the gradebook (default: the course's gradebook.db)."""
     cmd = [
         sys.executable,
         "-m",
         "nbgrader",
         *args,
         f"--CourseDirectory.root={course}",
-        f"--CourseDirectory.db_url={db_url(course)}",
+        f"--CourseDirectory.db_url={db_url or sqlite_url(course)}",
     ]
     done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
@@ -83,13 +89,13 @@ def copy_course(src: Path, dst: Path, fresh_db: bool = True) -> Path:
     return dst
 
 
-def add_students(course: Path, students: list[str]) -> None:
+def add_students(course: Path, students: list[str], db_url: str | None = None) -> None:
     roster = course / "students.csv"
     with roster.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["id", "first_name", "last_name", "email"])
         w.writerows([s, "Test", s, ""] for s in students)
-    nbgrader(course, "db", "student", "import", str(roster))
+    nbgrader(course, "db", "student", "import", str(roster), db_url=db_url)
 
 
 def submission_dir(course: Path, student: str) -> Path:
