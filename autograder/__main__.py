@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument("assignment")
     report.add_argument("--root", default=".", help="course root")
-    report.add_argument("--db-url", help="gradebook URL (default: sqlite:///<root>/gradebook.db)")
+    report.add_argument("--db-url", help="gradebook URL (default: as batch)")
     report.add_argument("--out", help="folder for index.html and the CSV files (default: <root>/reports/<assignment>)")
     report.add_argument("--no-progress", action="store_true")
     sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
 
         root = Path(args.root).resolve()
         out = Path(args.out) if args.out else root / "reports" / args.assignment
-        db_url = args.db_url or f"sqlite:///{root / 'gradebook.db'}"
+        from .nbgrader_glue import configured_db_url
+
+        db_url = args.db_url or configured_db_url(root)
         print(write_report(db_url, args.assignment, out, progress=not args.no_progress))
     if args.command == "demo":
         from .demo import main as demo_main

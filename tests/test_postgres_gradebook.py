@@ -125,6 +125,14 @@ def export_csv(course: Path, url: str | None = None) -> str:
     return (course / "grades.csv").read_text(encoding="utf-8")
 
 
+def class_report(course: Path, url: str) -> dict[str, str]:
+    """The class report's tables (its page also shows the URL and the time: not compared)."""
+    from autograder.class_report import write_report
+
+    page = write_report(url, A, course / "class-report", progress=False)
+    return {p.name: p.read_text(encoding="utf-8-sig") for p in sorted(page.parent.glob("*.csv"))}
+
+
 def files(course: Path, folder: str) -> dict[str, str]:
     base = course / folder
     return {str(p.relative_to(base)): p.read_text(encoding="utf-8") for p in sorted(base.rglob("*")) if p.is_file()}
@@ -169,6 +177,7 @@ def sqlite_batch(pristine, workspace) -> dict[str, Any]:
         "csv": export_csv(course),
         "autograded": files(course, "autograded"),
         "feedback": files(course, "feedback"),
+        "report": class_report(course, url),
     }
 
 
@@ -207,6 +216,7 @@ def test_batch_into_postgres_equals_sqlite(postgres, pristine, workspace, sqlite
     assert export_csv(course, url) == sqlite_batch["csv"]
     assert files(course, "autograded") == sqlite_batch["autograded"]
     assert files(course, "feedback") == sqlite_batch["feedback"]
+    assert class_report(course, url) == sqlite_batch["report"]
 
     # a second run finds every content hash in PostgreSQL's journal
     again = run_batch(course, "--db-url", url, "--no-feedback")
@@ -294,6 +304,7 @@ def test_nbgrader_autograde_and_export_on_postgres_equal_sqlite(postgres, pristi
     assert sorted(rows) == STUDENTS and float(rows["b01-ok"]["score"]) == 100.0
     assert snapshot(url) == snapshot(f"sqlite:///{lite / 'gradebook.db'}")
     assert files(pg, "autograded") == files(lite, "autograded")
+    assert class_report(pg, url) == class_report(lite, f"sqlite:///{lite / 'gradebook.db'}")
 
 
 def test_the_batch_defaults_to_the_gradebook_nbgrader_config_names(tmp_path):
