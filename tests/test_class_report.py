@@ -158,6 +158,14 @@ def test_the_generated_class_counts_are_what_was_generated(big: tuple[Path, dict
     assert all(float(r["合計"]) == RUBRIC.max_score for r in scores if r["student"] in correct)
 
 
+def test_a_progress_bar_while_it_reads_a_large_class(big: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    course, _ = big
+    cmd = [sys.executable, "-m", "autograder", "report", A, "--root", str(course), "--out", str(tmp_path)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "判定結果を読み込み中" in done.stderr and "1000/1000" in done.stderr, done.stderr[-500:]
+
+
 def test_results_out_of_step_with_the_scores_are_reported(demo: Path, tmp_path: Path) -> None:
     """A score changed behind the journal's back (not by a manual grade): the report says so."""
     shutil.copytree(demo, tmp_path / "c")
