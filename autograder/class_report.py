@@ -25,7 +25,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .assignment import Rubric, load_rubric
 from .class_plots import parts_figure, totals_figure
 from .class_results import Graded, load_class
-from .class_tables import DiagnosisGroup, Problem, TestShare, diagnosis_groups, failure_shares, graded, grading_problems
+from .class_tables import (
+    DiagnosisGroup,
+    Problem,
+    TestShare,
+    diagnosis_groups,
+    failure_shares,
+    graded,
+    grading_problems,
+    problem_groups,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "report"
 PAGE = "index.html"
@@ -143,6 +152,7 @@ def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out:
         "shares": shares,
         "titles": {name: p.title for name, p in rubric.parts.items()},
         "problems": problems,
+        "problem_groups": problem_groups(problems),
         "csv_files": csv_files,
     }
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))

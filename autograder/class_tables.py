@@ -9,7 +9,6 @@ Pure functions over the loaded class: the HTML page and the CSV files show the s
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from .assignment import Rubric
@@ -125,5 +124,10 @@ def grading_problems(cls: list[Graded]) -> list[Problem]:
     return out
 
 
-def score_counts(values: list[float]) -> Counter[float]:
-    return Counter(round(v, 2) for v in values)
+def problem_groups(problems: list[Problem]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(kind, reason, students) for the page: a class's refusals often share one reason."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in problems:
+        groups.setdefault((p.kind, p.reason), []).append(p.student)
+    rows = [(kind, reason, tuple(sorted(set(s)))) for (kind, reason), s in groups.items()]
+    return sorted(rows, key=lambda r: (-len(r[2]), r[0], r[1]))

@@ -132,6 +132,10 @@ def test_every_count_on_the_page_equals_a_recount(chromium, course: Path, page: 
     facts = {k: chromium.find_element("css selector", f'[data-nb74="{k}"]').text for k in ("submissions", "graded")}
     students = len(load_class(db_url(course), A))
     assert facts == {"submissions": str(students), "graded": str(students - len(want["refused"]))}
+    refused = chromium.execute_script(
+        "return Array.from(document.querySelectorAll('[data-nb74-problem=\"採点できず\"]')).map(e => +e.dataset.count)"
+    )
+    assert sum(refused) == len(want["refused"])
     csv_counts = Counter()
     for r in rows(page.parent / "diagnoses.csv"):
         csv_counts[(r["部分"], r["量"], r["コード"])] += int(r["このメッセージの人数"])
