@@ -269,12 +269,17 @@ def sigkill(proc: subprocess.Popen) -> None:
 # -- fixtures --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Iterator[Path]:
-    # a unique name: concurrent runs of this suite must not see each other's processes
-    path = tmp_path_factory.mktemp(f"nb74batch{uuid.uuid4().hex[:10]}", numbered=False)
+def marked_workspace(tmp_path_factory: pytest.TempPathFactory, prefix: str) -> Iterator[Path]:
+    """A folder with a unique name, which marks this module's processes (the batch's TMPDIR):
+    concurrent runs of the suite must not see each other's; what is left of them is killed."""
+    path = tmp_path_factory.mktemp(f"{prefix}{uuid.uuid4().hex[:10]}", numbered=False)
     yield path
     kill_leftovers(path.name)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Iterator[Path]:
+    yield from marked_workspace(tmp_path_factory, "nb74batch")
 
 
 @pytest.fixture(scope="module")

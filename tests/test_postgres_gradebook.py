@@ -24,7 +24,6 @@ import csv
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from tests.test_batch_resume import (
     batch_env,
     course_processes,
     keys,
-    kill_leftovers,
+    marked_workspace,
     parse_summary,
     refused_exit,
     sigkill,
@@ -149,10 +148,7 @@ def run_batch(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Iterator[Path]:
-    # a unique name: it marks this module's processes (TMPDIR of the batch), see test_batch_resume
-    path = tmp_path_factory.mktemp(f"nb74pg{uuid.uuid4().hex[:10]}", numbered=False)
-    yield path
-    kill_leftovers(path.name)
+    yield from marked_workspace(tmp_path_factory, "nb74pg")
 
 
 @pytest.fixture(scope="module")
