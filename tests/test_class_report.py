@@ -210,3 +210,10 @@ def test_the_histograms_draw_every_glyph(demo: Path) -> None:
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         for png in (totals_figure(cls, RUBRIC), parts_figure(cls, RUBRIC)):
             assert png.startswith(b"\x89PNG")
+
+
+def test_a_class_with_no_submission_yet_still_gets_a_page(tmp_path: Path) -> None:
+    page = render([], RUBRIC, A, "sqlite:///x", tmp_path / "r")
+    text = page.read_text(encoding="utf-8")
+    assert 'data-nb74="submissions">0<' in text and "見立てのついた間違いはありません" in text
+    assert [r for r in rows(page.parent / "scores.csv")] == []
