@@ -96,7 +96,8 @@ class JudgeGradebook:
             ) from None
 
     def graded(self, assignment: str) -> dict[str, str]:
-        """student -> sha256 of the content whose grades and results are recorded by the batch."""
+        """student -> sha256 of the content whose grades and results are recorded (the nbgrader
+        route hashes the notebook it read, never equal to the batch's hash: the batch grades again)."""
         rows = self.gb.db.execute(
             select(JOURNAL.c.student, JOURNAL.c.sha256).where(
                 (JOURNAL.c.assignment == assignment) & JOURNAL.c.results.is_not(None)

@@ -94,6 +94,7 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         import hashlib
 
         from .judge import grade
+        from .nbgrader_intake import intake_notes
 
         graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
         results = grade(nb, isolation=self.isolation)
@@ -101,8 +102,6 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         info = resources.setdefault("nbgrader", {})
         # the intake's notes (a refused notebook graded as the release, renamed cells...) go to the
         # gradebook's comments (IntakeNotes) and, with the results, to the journal (SaveJudgeGrades)
-        from .nbgrader_intake import intake_notes
-
         kept = results
         if self.parent is not None:
             taken = intake_notes(self, info)
