@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .assignment import Rubric
@@ -16,6 +18,21 @@ if TYPE_CHECKING:
 DPI = 110
 RC: dict[RcKeyType, Any] = {"font.family": ["IPAexGothic"], "font.size": 9, "axes.unicode_minus": False}
 BAR = "#4c72b0"
+
+
+@contextmanager
+def _figure(width: float, height: float) -> Iterator[Any]:
+    """A matplotlib Figure on its own Agg canvas (no pyplot, no global backend), with the report's
+    Japanese font; the caller draws on it inside the block."""
+    import matplotlib
+    import matplotlib_fontja  # type: ignore[import-untyped]  # noqa: F401  (registers IPAexGothic with matplotlib's font manager)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        FigureCanvasAgg(fig)
+        yield fig
 
 
 def _png(fig: Any) -> bytes:
@@ -40,31 +57,17 @@ def _histogram(ax: Any, values: list[float], points: float, step: float, title: 
 
 
 def totals_figure(cls: list[Graded], rubric: Rubric) -> bytes:
-    import matplotlib
-    import matplotlib_fontja  # type: ignore[import-untyped]  # noqa: F401  (registers IPAexGothic)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(7.0, 3.0), layout="constrained")
-        FigureCanvasAgg(fig)
-        top = rubric.max_score
+    top = rubric.max_score
+    with _figure(7.0, 3.0) as fig:
         _histogram(fig.add_subplot(), [g.total for g in cls], top, top / 20, f"合計点の分布（{len(cls)} 人）", "合計点")
         return _png(fig)
 
 
 def parts_figure(cls: list[Graded], rubric: Rubric) -> bytes:
-    import matplotlib
-    import matplotlib_fontja  # noqa: F401
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     parts = list(rubric.parts.values())
     cols = 3
     rows = math.ceil(len(parts) / cols)
-    with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(7.5, 2.3 * rows), layout="constrained")
-        FigureCanvasAgg(fig)
+    with _figure(7.5, 2.3 * rows) as fig:
         for i, part in enumerate(parts):
             ax = fig.add_subplot(rows, cols, i + 1)
             values = [g.scores.get(part.name, 0.0) for g in cls]

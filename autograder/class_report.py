@@ -130,7 +130,7 @@ def shown_database(db_url: str) -> str:
         return "（URL を表示できません）"
 
 
-def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out: Path, progress: bool = False) -> Path:
+def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     shares, groups, problems = failure_shares(cls, rubric), diagnosis_groups(cls, rubric), grading_problems(cls)
     csv_files = write_tables(out, cls, rubric, shares, groups, problems)
@@ -168,4 +168,4 @@ def write_report(db_url: str, assignment: str, out: Path, rubric: Rubric | None 
     """Load the class from the gradebook and write the page and its CSV files; returns the page."""
     rubric = rubric or load_rubric()
     cls = load_class(db_url, assignment, rubric, progress=progress)
-    return render(cls, rubric, assignment, db_url, Path(out), progress)
+    return render(cls, rubric, assignment, db_url, Path(out))

@@ -120,6 +120,12 @@ class SaveJudgeGrades(SaveAutoGrades):  # type: ignore[misc]  # nbgrader ships n
     the same transaction as the scores: nbgrader's own commits after every cell, so a crash could
     leave a submission half scored; here its scores and results are committed once, together."""
 
+    _journals: set[str]  # the databases whose journal this instance has created or migrated
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._journals = set()
+
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         from nbgrader.api import Gradebook
 
@@ -130,7 +136,9 @@ class SaveJudgeGrades(SaveAutoGrades):  # type: ignore[misc]  # nbgrader ships n
         self.db_url = info["db_url"]
         self.gradebook = Gradebook(self.db_url)
         with self.gradebook:
-            create_journal(self.gradebook.engine)
+            if self.db_url not in self._journals:  # once per database and autograde run
+                create_journal(self.gradebook.engine)
+                self._journals.add(self.db_url)
             session = self.gradebook.db
             commit, session.commit = session.commit, session.flush  # SaveAutoGrades commits per cell
             try:
