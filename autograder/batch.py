@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import load_rubric
-from .grading_pool import DaskPool, LocalPool, read_normalised
+from .grading_pool import DaskPool, LocalPool, read_canonical
 from .intake import (
     SubmissionError,
     add_memo,
@@ -43,7 +43,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: Resu
     nb = release
     if sub.path is not None and not results.refused:
         try:
-            nb = read_normalised(sub.path)[0]
+            nb = read_canonical(sub.path)[0]
         except SubmissionError:  # refused (changed since it was graded): the release carries the verdict
             nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)

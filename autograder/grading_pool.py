@@ -8,21 +8,16 @@ reason, never the batch.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from .assignment import ROOT, load_rubric
-from .intake import (
-    SubmissionError,
-    normalise,
-    read_notebook,
-)
+from .canonical import Skeleton, skeleton_of
+from .intake import SubmissionError, take_in
 from .results import Results
 from .submissions import Submission
 
@@ -45,28 +40,22 @@ def _die_with_parent() -> None:
 _SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation level
 
 
-def course_files(path: Path) -> tuple[Path, dict[str, Any]]:
+def course_files(path: Path) -> tuple[Path, Skeleton]:
     """The course root of a notebook in nbgrader's layout (root/submitted/<student>/<assignment>/),
-    and its released notebook, which `normalise` restores the nbgrader metadata from."""
+    and the skeleton of its released notebook, which the canonical notebook is laid on."""
     root = path.parents[3]
     rubric = load_rubric()
     release = root / "release" / path.parent.name / f"{rubric.notebook}.ipynb"
     if not release.is_file():
         release = ROOT / "release" / rubric.assignment / f"{rubric.notebook}.ipynb"
-    return root, _released(str(release), release.stat().st_mtime_ns)
+    return root, skeleton_of(release)
 
 
-@lru_cache(maxsize=4)
-def _released(path: str, mtime_ns: int) -> dict[str, Any]:
-    """Parsed once per worker (normalise only reads it)."""
-    return cast(dict[str, Any], json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def read_normalised(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """The submission as every route grades it: read by the intake, metadata as released."""
-    root, release = course_files(path)
-    got = read_notebook(path, under=root)
-    return got.notebook, got.notes + normalise(got.notebook, release)
+def read_canonical(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The submission as every route grades it: the canonical notebook, and the notes."""
+    root, sk = course_files(path)
+    got = take_in(path, sk, under=root)
+    return got.notebook, got.notes
 
 
 def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
@@ -82,7 +71,7 @@ def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
         results = Results.empty(load_rubric(), note, isolation)
     else:
         try:
-            nb, more = read_normalised(Path(path))
+            nb, more = read_canonical(Path(path))
             notes += more
             if isolation not in _SERVERS:
                 _SERVERS[isolation] = ForkServer(isolation)

@@ -5,9 +5,12 @@ would otherwise be graded, and shown in the feedback, as the student's work). A 
 strict UTF-8 JSON of bounded size and nesting; a lone surrogate is replaced (it cannot be written
 back as UTF-8). Everything refused raises SubmissionError with a message for the student.
 
-`normalise` puts a notebook's nbgrader metadata back as released; the batch and nbgrader's
-sanitizing step (autograder.nbgrader_intake) both call it, so both grade the same cells and give
-the same notes.
+`take_in` is what every route calls: the file read as above, then laid on the release as the
+canonical notebook (autograder.canonical), so every route grades the same cells and gives the same
+notes, and nothing downstream sees the student's JSON.
+
+Bounds before anything costly: bytes (MAX_NOTEBOOK_BYTES), nesting (MAX_DEPTH) and JSON values
+(MAX_NODES, counted on the bytes before parsing: a 50 MB `[{}, {}, ...]` parses to gigabytes).
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import json
 import os
 import re
 import stat
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from .canonical import CanonicalError, Skeleton, canonical, skeleton_of
+from .canonical import grade_id as grade_id
+
 MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 MB output)
 MAX_SMALL_BYTES = 4096  # timestamp.txt, the collect notes
 MAX_DEPTH = 64  # JSON nesting; a real notebook stays below 20
+MAX_NODES = 1_000_000  # JSON values; the solution has 2,500, a 100,000-line printed output 100,000
 MEMO_TITLE = "### 採点メモ"
 NOTES_FILE = "nb74_intake_notes.txt"  # written by the kit's `nbgrader collect`: what it refused
 LINK = "シンボリックリンク"
@@ -119,6 +125,11 @@ def read_notebook(path: Path, under: Path | None = None) -> Intake:
     name = shown(Path(path).name)
     raw = read_regular(path, MAX_NOTEBOOK_BYTES, under)
     has_escapes = _SURROGATE.search(raw) is not None
+    nodes = json_values(raw)
+    if nodes > MAX_NODES:
+        raise SubmissionError(
+            f"提出ファイル {name} は JSON の要素が多すぎるため（{nodes:,} 個、上限 {MAX_NODES:,} 個）、ノートブックとして読めません"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -133,6 +144,17 @@ def read_notebook(path: Path, under: Path | None = None) -> Intake:
             f"提出ファイル {name} に不正な文字（対になっていないサロゲート）があったため「\ufffd」に置き換えて採点しました"
         )
     return Intake(nb, notes)
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def json_values(raw: bytes) -> int:
+    """An upper bound of the values a JSON text parses to, counted without parsing it: every value
+    but the first follows a comma or opens a container (strings are taken out first, so commas in
+    text do not count). Linear in the bytes, a few MB of memory beyond them."""
+    bare = _STRING.sub(b"", raw)
+    return bare.count(b",") + bare.count(b"[") + bare.count(b"{") + 1
 
 
 def _parse(text: str, name: str) -> dict[str, Any]:
@@ -212,75 +234,25 @@ def _replace_surrogates(value: Any) -> bool:
     return changed
 
 
-# -- the same cells on every route ------------------------------------------------------------------
+# -- the notebook every route grades ------------------------------------------------------------------
 
 
-def grade_id(cell: Any) -> str:
-    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
-    gid = meta.get("grade_id", "") if isinstance(meta, dict) else ""
-    return gid if isinstance(gid, str) else ""
+def take_in(path: Path, sk: Skeleton, under: Path | None = None) -> Intake:
+    """The canonical notebook of a submitted file (autograder.canonical) and the notes for the
+    student: the one way every route reads a submission. Raises SubmissionError if refused."""
+    got = read_notebook(path, under)
+    try:
+        nb, notes = canonical(got.notebook, sk)
+    except CanonicalError as exc:
+        raise SubmissionError(str(exc)) from None
+    return Intake(nb, got.notes + notes)
 
 
-def _looks_like(gid: str, released: dict[str, Any]) -> str | None:
-    """The released grade_id that `gid` imitates (width, case, zero-width or Cyrillic letters)."""
-    folded = unicodedata.normalize("NFKC", gid).casefold()
-    folded = "".join(ch for ch in folded if unicodedata.category(ch) not in ("Cf", "Mn", "Zs"))
-    folded = folded.translate(_CONFUSABLES)
-    for real in released:
-        if folded == real.casefold():
-            return real
-    return None
+def release_skeleton() -> Skeleton:
+    """The skeleton of this kit's own release (release/<assignment>/<notebook>.ipynb)."""
+    from .assignment import release_notebook
 
-
-_CONFUSABLES = str.maketrans("асеіјорѕхуԁһӏ", "aceijopsxydhl")
-
-
-GRADING_KEYS = ("grade", "solution", "locked", "task", "points")  # what nbgrader grades by
-
-
-def normalise(nb: dict[str, Any], release: dict[str, Any]) -> list[str]:
-    """Like nbgrader's OverwriteCells, in place: every grade_id's nbgrader metadata as released
-    (points and flags cannot be forged), locked and test cells with their released source, and
-    no nbgrader metadata on cells the release does not have or on a second cell with the same id
-    (nbgrader fails the whole submission on those). Returns the notes for the student.
-
-    Not nbgrader's own: OverwriteCells needs the gradebook (the batch's workers have none), trusts
-    the student's grade/solution flags, and importing nbgrader costs seconds per worker. After this,
-    nbgrader's OverwriteCells finds nothing to change (tests/test_intake_matches_nbgrader.py)."""
-    released = {grade_id(c): c for c in release["cells"] if grade_id(c)}
-    seen: set[str] = set()
-    notes: list[str] = []
-    for cell in nb["cells"]:
-        gid = grade_id(cell)
-        meta = cell.get("metadata", {})
-        if "nbgrader" not in meta:
-            continue
-        orig = released.get(gid)
-        if orig is None or gid in seen or cell.get("cell_type") != orig.get("cell_type"):
-            meta.pop("nbgrader", None)
-            if not gid:
-                continue
-            if gid in seen:
-                notes.append(f"grade_id「{gid}」のセルが複数あったため、最初のセルだけを採点しました")
-            elif orig is not None:
-                notes.append(f"grade_id「{gid}」のセルの種類が配布時と違うため、採点対象にしませんでした")
-            else:
-                like = _looks_like(gid, released)
-                hint = f"（「{like}」に似ていますが別の名前です）" if like else ""
-                notes.append(
-                    f"grade_id「{ascii(gid)[1:-1]}」は配布ノートブックにないため、採点対象にしませんでした{hint}"
-                )
-            continue
-        seen.add(gid)
-        want = orig["metadata"]["nbgrader"]
-        if any(meta["nbgrader"].get(k) != want.get(k) for k in GRADING_KEYS):
-            notes.append(
-                f"grade_id「{gid}」のセルの nbgrader 設定（配点など）が配布時と違うため、配布時の設定に戻しました"
-            )
-        meta["nbgrader"] = dict(want)
-        if want.get("locked") or (want.get("grade") and not want.get("solution")):
-            cell["source"] = orig["source"]
-    return list(dict.fromkeys(notes))
+    return skeleton_of(release_notebook())
 
 
 MAX_MEMO_LINES = 20

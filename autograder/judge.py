@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from .intake import SubmissionError, grade_id, read_notebook
+from .canonical import definitions, grade_id, text
+from .intake import SubmissionError, release_skeleton, take_in
 from .results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
 from .sandbox.fork_server import ForkServer
 from .sandbox.process import StudentProcess
@@ -61,37 +62,38 @@ class GradeInterrupted(KeyboardInterrupt):
 
 
 def read_submission(path: Path) -> dict[str, Any]:
-    """The notebook as a dict with a list of cells (nbformat 4), read by autograder.intake: a
-    regular file only (never through a link), strict UTF-8, bounded size and nesting."""
-    return read_notebook(Path(path)).notebook
+    """The canonical notebook of a submitted file (autograder.intake.take_in)."""
+    return take_in(Path(path), release_skeleton()).notebook
 
 
 def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:
-    """Cells to load, in the source's order: given code from source/, answers from the student.
+    """Cells to load, in the canonical notebook's order (the release's): the given code from
+    source/, the answers, and the definitions of the student's own code cells (named own_1, ...).
 
-    Returns (cells, problems) where problems maps a part's answer cell to why it is missing."""
-    answers: dict[str, str] = {}
-    for cell in submission["cells"]:
-        gid = grade_id(cell)
-        if gid in rubric.answer_cells and cell.get("cell_type") == "code" and gid not in answers:
-            src = cell.get("source", "")
-            answers[gid] = "".join(src) if isinstance(src, list) else str(src)
+    Returns (cells, problems); problems maps a cell to why it cannot be graded (none today: the
+    canonical notebook has every answer cell, the release's stub where the student had none)."""
+    given = {grade_id(c): c["source"] for c in source_cells() if grade_id(c).startswith(GIVEN_PREFIX)}
     exercises = {p.answer_cell for p in rubric.parts.values() if p.kind == "exercise"}
-    cells, problems = [], {}
-    for cell in source_cells():
-        gid = grade_id(cell)
+    names = given_names()
+    cells: list[tuple[str, str, bool]] = []
+    own = 0
+    for cell in submission["cells"]:
         if cell.get("cell_type") != "code":
             continue
-        if gid.startswith(GIVEN_PREFIX):
-            cells.append((gid, cell["source"], True))
+        gid, src = grade_id(cell), text(cell.get("source", ""))
+        if gid in given:
+            cells.append((gid, given[gid], True))
         elif gid in rubric.answer_cells:
-            if gid in answers:
-                cells.append((gid, answers[gid], gid not in exercises))
-            else:
-                problems[gid] = (
-                    f"解答セル「{gid}」が提出ノートブックに見つかりません（セルを削除したか、grade_id を変えていませんか？）"
-                )
-    return cells, problems
+            cells.append((gid, src, gid not in exercises))
+        elif not gid and (defined := definitions(src, names)).strip():
+            own += 1
+            cells.append((f"own_{own}", defined, True))
+    return cells, {}
+
+
+@cache
+def given_names() -> frozenset[str]:
+    return release_skeleton().given
 
 
 @cache
@@ -128,7 +130,7 @@ def grade(
     proc: StudentProcess | None = None,
     diagnosing: bool = True,
 ) -> Results:
-    """Grade a notebook given as a file or as an already-read notebook dict; always complete.
+    """Grade a notebook file, or a canonical notebook (autograder.intake.take_in); always complete.
 
     proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
     before importing NumPy and pytest; by default one is made here. diagnosing: name the mistake
@@ -137,11 +139,13 @@ def grade(
     with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
         if proc.control is None:
             proc.spawn()  # the student process imports NumPy while we read the notebook
+        notes: list[str] = []
         if isinstance(submission, Path):
             try:
-                submission = read_submission(submission)
+                taken = take_in(submission, release_skeleton())
             except SubmissionError as exc:
                 return Results.empty(rubric, str(exc), proc.level)
+            submission, notes = taken.notebook, taken.notes
         cells, problems = collect_cells(submission, rubric)
         # they run, and a child per part is forked, while pytest is imported and collects the graders
         proc.preload(cells, forks=len(rubric.parts))
@@ -165,7 +169,7 @@ def grade(
         if diagnosing and results.diagnoses:
             results = replace(results, pictures=picture_data(proc, rubric, results))
     found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
-    return replace(results, problems=tuple(found))
+    return replace(results, problems=tuple(found)).with_notes(notes)
 
 
 PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)

@@ -7,8 +7,8 @@
   A submission whose student id (the inbound folder's name, chosen by whoever submits) is not
   one the batch would take (markup in it would reach the formgrader's pages) is not collected.
 - IntakeExporter (`c.Autograde.exporter_class`): `nbgrader autograde` reads the submitted
-  notebook as the batch does (no link, bounded size and nesting, strict UTF-8) and normalises its
-  nbgrader metadata against the release (autograder.intake.normalise). A refused notebook is
+  notebook as the batch does (no link, bounded size, nesting and values, strict UTF-8) into the
+  canonical notebook (autograder.canonical), and nbgrader grades only that. A refused notebook is
   replaced by the release carrying the reason, so the student gets 0 with the reason instead of
   no grade. Extra files nbgrader copied through a link (its init_assignment follows links) are
   deleted from autograded/ before anything reads them, so they never reach feedback/ either.
@@ -38,6 +38,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import ignore_patterns, parse_utc
 
 from .assignment import load_rubric
+from .canonical import skeleton_of
 from .intake import (
     LINK,
     NOTES_FILE,
@@ -45,10 +46,9 @@ from .intake import (
     add_memo,
     collect_notes,
     link_refused,
-    normalise,
-    read_notebook,
     read_text,
 )
+from .intake import take_in as read_canonical
 from .submissions import STUDENT_ID
 
 
@@ -181,17 +181,18 @@ class Intake:
     refused: str | None  # why the submission was not read (the release was graded), or None
 
 
-def take_in(path: Path, root: Path, release: dict[str, Any], log: Any = None) -> Intake:
-    """The notebook nbgrader grades (the release if the submission is refused) and the notes for
-    the student, exactly as the batch makes them (autograder.batch.read_normalised)."""
+def take_in(path: Path, root: Path, release: Path, log: Any = None) -> Intake:
+    """The notebook nbgrader grades, the canonical one (the release if the submission is refused),
+    and the notes for the student, exactly as the batch makes them (autograder.grading_pool.read_canonical)."""
     notes = collect_notes(path.parent, root)
+    sk = skeleton_of(release)
     try:
-        got = read_notebook(path, under=root)
-        return Intake(got.notebook, notes + got.notes + normalise(got.notebook, release), None)
+        got = read_canonical(path, sk, under=root)
+        return Intake(got.notebook, notes + got.notes, None)
     except SubmissionError as exc:
         if log is not None:
             log.warning("%s: refused: %s", path, exc)
-        return Intake(json.loads(json.dumps(release)), [*notes, str(exc)], str(exc))
+        return Intake(json.loads(json.dumps(sk.release)), [*notes, str(exc)], str(exc))
 
 
 class IntakeExporter(NotebookExporter):
@@ -209,7 +210,6 @@ class IntakeExporter(NotebookExporter):
         info = (resources or {}).get("nbgrader", {})
         assignment, student = info.get("assignment"), info.get("student")
         release_path = Path(coursedir.format_path(coursedir.release_directory, ".", assignment)) / path.name
-        release = json.loads(release_path.read_text(encoding="utf-8"))
         self._remove_linked_copies(
             path.parent,
             root,
@@ -220,7 +220,7 @@ class IntakeExporter(NotebookExporter):
             Path(converter._format_dest(assignment, student)),
             Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
         )
-        taken = take_in(path, root, release, self.log)
+        taken = take_in(path, root, release_path, self.log)
         nb, notes = taken.notebook, taken.notes
         add_memo(nb, notes)
         node = _as_read(nb)
@@ -280,4 +280,4 @@ def intake_notes(preprocessor: NbGraderPreprocessor, info: dict[str, Any]) -> In
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
     release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
     path = submitted / f"{info['notebook']}.ipynb"
-    return take_in(path, root, json.loads((release / path.name).read_text(encoding="utf-8")))
+    return take_in(path, root, release / path.name)

@@ -1,9 +1,9 @@
-"""The intake's release restoration (autograder.intake.normalise) against nbgrader's own OverwriteCells.
+"""The canonical notebook's release restoration (autograder.canonical) against nbgrader's own OverwriteCells.
 
-normalise is the kit's one copy of the restoration because nbgrader's needs the gradebook (the batch's
+The canonical notebook is the kit's one copy of the restoration because nbgrader's needs the gradebook (the batch's
 Dask workers and the Gradescope container have none) and trusts the student's `grade`/`solution`
 flags. Here both run on the same tampered submissions, nbgrader's with a real gradebook built by its
-own SaveCells from the release: after normalise, OverwriteCells finds nothing to change, so wherever
+own SaveCells from the release: after the intake, OverwriteCells finds nothing to change, so wherever
 nbgrader restores a cell, the kit restores it the same way; where nbgrader gives up on the whole
 notebook, the kit restores the cell (the last test)."""
 
@@ -20,7 +20,8 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells, SaveCells
 
-from autograder.intake import normalise
+from autograder.canonical import canonical, text
+from autograder.intake import release_skeleton
 from autograder.nbgrader_glue import use_nbgrader_env
 from tests.submissions import RELEASE, SOLUTION
 
@@ -125,7 +126,7 @@ def test_nbgrader_finds_nothing_to_restore_after_the_intake(gradebook: dict[str,
     TAMPERINGS[tamper](nb)
     if tamper in {"forge_points", "replace_test", "unlock_given"}:  # a tampering nbgrader itself restores
         assert overwrite(copy.deepcopy(nb), gradebook)[1], "nbgrader must report it, or nothing is compared"
-    normalise(nb, json.loads(RELEASE.read_text(encoding="utf-8")))
+    nb = canonical(nb, release_skeleton())[0]
     after, changes = overwrite(nb, gradebook)
     assert changes == [], changes
     assert after == as_read(nb)
@@ -139,9 +140,10 @@ def test_the_intake_restores_what_nbgrader_cannot(gradebook: dict[str, Any]) -> 
     reflag_as_answer(nb)
     with pytest.raises(RuntimeError, match="Inconsistent checksums for cell test_relu"):
         overwrite(copy.deepcopy(nb), gradebook)
-    normalise(nb, json.loads(RELEASE.read_text(encoding="utf-8")))
+    nb = canonical(nb, release_skeleton())[0]
     flags = cell(nb, "test_relu")["metadata"]["nbgrader"]
     assert (flags["grade"], flags["solution"], flags["points"]) == (True, False, 10.0)
     assert (
-        cell(nb, "test_relu")["source"] == cell(json.loads(RELEASE.read_text(encoding="utf-8")), "test_relu")["source"]
+        cell(nb, "test_relu")["source"]
+        == text(cell(json.loads(RELEASE.read_text(encoding="utf-8")), "test_relu")["source"])
     )

@@ -1,5 +1,5 @@
 """autograder.intake, the one reader of submissions: links, special files, size, nesting, encoding,
-structure, and the metadata normalisation shared by the batch and nbgrader. Fast (no nbgrader).
+structure. Fast (no nbgrader). (What it makes of a notebook: tests/test_canonical.py.)
 (The routes themselves, with links: tests/test_intake_links.py.)"""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from autograder import intake
-from autograder.intake import SubmissionError, normalise, read_notebook
-from tests.submissions import RELEASE, SOLUTION
+from autograder.intake import SubmissionError, read_notebook
+from tests.submissions import SOLUTION
 
-REL = json.loads(RELEASE.read_text(encoding="utf-8"))
 
 
 def sol() -> dict:
@@ -73,29 +72,6 @@ def test_lone_surrogates_are_replaced_with_a_note(tmp_path):
     assert got.notebook["metadata"]["\ufffd"] == "\U0001f600 ok"
     assert "サロゲート" in got.notes[0]
     json.dumps(got.notebook, ensure_ascii=False).encode("utf-8")  # writable now
-
-
-def cell_of(nb: dict, gid: str) -> dict:
-    return next(c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid)
-
-
-def test_normalise_duplicates_lookalikes_and_forged_points():
-    nb = sol()
-    first = cell_of(nb, "linear")
-    nb["cells"].append({**json.loads(json.dumps(first)), "source": "second"})
-    look = json.loads(json.dumps(cell_of(nb, "sigmoid")))
-    look["metadata"]["nbgrader"]["grade_id"] = "sigm\u043eid\u200b"  # Cyrillic o, zero-width space
-    nb["cells"].append(look)
-    cell_of(nb, "relu")["metadata"]["nbgrader"].update(grade=True, points=1000)
-    notes = normalise(nb, REL)
-    assert [c["source"] for c in nb["cells"] if intake.grade_id(c) == "linear"] == [first["source"]]
-    assert not any(intake.grade_id(c).startswith("sigm") and intake.grade_id(c) != "sigmoid" for c in nb["cells"])
-    assert cell_of(nb, "relu")["metadata"]["nbgrader"] == cell_of(REL, "relu")["metadata"]["nbgrader"]
-    text = "\n".join(notes)
-    assert "grade_id「linear」のセルが複数" in text
-    assert "「sigmoid」に似ています" in text and "\\u200b" in text
-    assert "grade_id「relu」のセルの nbgrader 設定" in text
-    assert normalise(sol(), REL) == []  # the solution as handed out: nothing to say
 
 
 def test_batch_discovery_skips_folder_names_that_are_not_student_ids(tmp_path, capsys):

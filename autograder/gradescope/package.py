@@ -3,7 +3,7 @@
 The zip mirrors the kit's layout, so the judge finds the given code and the reference where it
 always does: the judge's part of autograder/ (the sandbox, the graders, the rubric, the diagnosis),
 source/<a>/ (the judge takes the given code from the instructor's master, never from the
-student's copy), solutions/<a>/reference.py, the judge's pinned requirements, the course secret
+student's copy), the released notebook (what a submission is laid on), solutions/<a>/reference.py, the judge's pinned requirements, the course secret
 (the hidden inputs must be the ones every other route draws), and at the root setup.sh and
 run_autograder. Nothing of the instructor side (nbgrader glue, the batch, the build, the
 feedback drawing) and nothing generated on this machine (.cache, __pycache__).
@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..assignment import ROOT, load_rubric
+from ..assignment import ROOT, load_rubric, release_notebook
 from ..course_secret import course_secret
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +57,8 @@ def contents() -> Iterator[tuple[Path, str]]:
             yield path, path.relative_to(ROOT).as_posix()
     reference = ROOT / "solutions" / rubric.assignment / "reference.py"
     yield reference, reference.relative_to(ROOT).as_posix()
+    released = release_notebook()  # the skeleton every submission is laid on (autograder.canonical)
+    yield released, released.relative_to(ROOT).as_posix()
 
 
 def build_zip(out: Path) -> Path:
