@@ -42,6 +42,11 @@ c.OverwriteCells.add_missing_cells = True
 # a refused notebook is graded as the release with the reason, never "no grade".
 c.ExchangeFactory.collect = "autograder.nbgrader_intake.SafeCollect"
 c.Autograde.exporter_class = "autograder.nbgrader_intake.IntakeExporter"
+# Special files removed and a renamed notebook graded under the released name, with a note, as in
+# the batch (the hook must be a callable, so it is imported here).
+from autograder.nbgrader_intake import prepare_submission  # noqa: E402
+
+c.Autograde.pre_convert_hook = prepare_submission
 c.Autograde.autograde_preprocessors = [
     "autograder.nbgrader_ext.JudgeScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

@@ -164,7 +164,9 @@ def test_duplicates_lookalikes_and_unknown_ids():
 def test_invalid_cell_ids_are_replaced():
     nb = sol()
     nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": "mine", "id": "not valid!"})
-    nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": "mine 2", "id": cell_of(nb, "linear")["id"]})
+    nb["cells"].insert(
+        0, {"cell_type": "markdown", "metadata": {}, "source": "mine 2", "id": cell_of(nb, "linear")["id"]}
+    )
     got, _ = canonical(nb, SK)
     ids = [c["id"] for c in got["cells"]]
     assert len(ids) == len(set(ids)) and all(0 < len(i) <= 64 for i in ids)
