@@ -222,3 +222,74 @@ def test_wide_json_is_refused_before_it_is_parsed(tmp_path):
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     print(f"wide JSON of {path.stat().st_size >> 20} MB refused; peak RSS grew {grew_mb:.0f} MB")
     assert grew_mb < 200
+
+
+# -- the canonical notebook of anything an editor or a student can make ---------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SOURCES = [text(c["source"]) for c in sol()["cells"]] + [
+    "def f(:\n",
+    "class Linear:\n    pass\nclass Sigmoid(Layer):\n    pass\n",
+    "x = 1; y = 2\n",
+    "",
+    "import numpy as np\nEPS = 1e-8\n",
+    "[link](http:x/..%2Fnotes.html) <b>x</b>",
+]
+
+
+@st.composite
+def mangled(draw: st.DrawFn) -> dict[str, Any]:
+    """The solution after a random sequence of what editors and students do to notebooks."""
+    nb = sol()
+    cells = nb["cells"]
+    for _ in range(draw(st.integers(0, 8))):
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "merge", "strip", "id", "gid", "insert"]))
+        if not cells:
+            break
+        i = draw(st.integers(0, len(cells) - 1))
+        j = draw(st.integers(0, len(cells) - 1))
+        if op == "delete":
+            del cells[i]
+        elif op == "duplicate":
+            cells.insert(j, copy.deepcopy(cells[i]))
+        elif op == "swap":
+            cells[i], cells[j] = cells[j], cells[i]
+        elif op == "merge" and i != j:
+            cells[i] = {**cells[i], "source": text(cells[i]["source"]) + "\n" + text(cells[j]["source"])}
+        elif op == "strip":
+            cells[i] = {k: v for k, v in cells[i].items() if k not in ("metadata", "id")} | {"metadata": {}}
+        elif op == "id":
+            cells[i] = {**cells[i], "id": draw(st.sampled_from(["", "x y", "a" * 80, "same", cells[j].get("id", "z")]))}
+        elif op == "gid":
+            meta = copy.deepcopy(cells[i]["metadata"])
+            meta.setdefault("nbgrader", {})["grade_id"] = draw(st.sampled_from([grade_id(c) or "x" for c in cells]))
+            cells[i] = {**cells[i], "metadata": meta}
+        elif op == "insert":
+            kind = draw(st.sampled_from(["code", "markdown", "raw"]))
+            cells.insert(i, {"cell_type": kind, "metadata": {}, "source": draw(st.sampled_from(SOURCES))})
+    return nb
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mangled())
+def test_fuzz_the_canonical_notebook_is_always_a_valid_release_shaped_notebook(nb):
+    import nbformat
+
+    got, notes = canonical(nb, SK)
+    nbformat.validate(nbformat.from_dict(got))
+    assert [grade_id(c) for c in got["cells"] if grade_id(c)] == [grade_id(c) for c in GOLD["cells"] if grade_id(c)]
+    ids = [c["id"] for c in got["cells"]]
+    assert len(ids) == len(set(ids))
+    release = json.loads(RELEASE.read_text(encoding="utf-8"))
+    for c in got["cells"]:
+        gid = grade_id(c)
+        if gid:
+            assert c["metadata"] == cell_of(release, gid)["metadata"]
+            if gid not in SK.answers:
+                assert c["source"] == text(cell_of(release, gid)["source"])
+    assert all(isinstance(n, str) and n for n in notes)
+    again, _ = canonical(copy.deepcopy(got), SK)
+    assert again == got  # laying it on the release twice changes nothing
+    collect_cells(got, RUBRIC)  # the judge can load it
