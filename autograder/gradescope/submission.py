@@ -13,7 +13,6 @@ the solution). Of the .ipynb files:
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass
@@ -51,21 +50,24 @@ def regular_files(folder: Path) -> tuple[list[Path], list[str]]:
 
 
 def is_assignment_notebook(path: Path) -> bool:
-    """Holds the graded cells' ids of this assignment (read as JSON, never executed)."""
+    """Holds this assignment's graded cells (their ids), or, its metadata lost, defines one of its
+    answers (autograder.canonical): read by the intake with its bounds, never executed."""
+    from ..canonical import canonical, grade_id, text
+    from ..intake import SubmissionError, read_notebook, release_skeleton
+
     try:
         if path.stat().st_size > PEEK_BYTES:
             return False
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        ids = {
-            c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            for c in nb.get("cells", [])
-            if isinstance(c, dict)
-            and isinstance(c.get("metadata"), dict)
-            and isinstance(c["metadata"].get("nbgrader"), dict)
-        }
-    except (OSError, ValueError, AttributeError, TypeError):
+        nb = read_notebook(path).notebook
+        ids = {grade_id(c) for c in nb["cells"]}
+        if any(p.test_cell in ids for p in load_rubric().parts.values()):
+            return True
+        sk = release_skeleton()
+        laid, _ = canonical(nb, sk)
+    except (OSError, ValueError, SubmissionError):  # CanonicalError is a ValueError
         return False
-    return any(p.test_cell in ids for p in load_rubric().parts.values())
+    stub = {grade_id(c): text(c["source"]) for c in sk.release["cells"]}
+    return any(grade_id(c) in sk.answers and text(c["source"]) != stub[grade_id(c)] for c in laid["cells"])
 
 
 def choose(folder: Path) -> Choice:
