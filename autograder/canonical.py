@@ -340,6 +340,8 @@ def _read_cells(nb: dict[str, Any], sk: Skeleton) -> _Reading:
             continue
         if ctype == "code":
             meta_part = answer_ids.get(cell_id) if cell_id not in (None, "") else None
+            if meta_part is not None:  # the released answer cell by its id, its grade_id lost or changed
+                r.recovered.setdefault(meta_part, set()).update(sk.answers[meta_part] & _bound(src))
             _code(r, sk, src, cell_id, meta_part)
         else:  # markdown; a raw cell is shown as the student's text too
             r.units.append(Unit("markdown", source=src, cell_id=cell_id))
@@ -445,7 +447,7 @@ def _notes(
     if r.recovered:
         found = "、".join(f"{gid}（{'・'.join(sorted(names)) or '解答'}）" for gid, names in r.recovered.items())
         notes.append(
-            f"nbgrader の情報（grade_id）で見つからなかった解答を、定義している名前から見つけて採点しました: {found}"
+            f"nbgrader の情報（grade_id）で見つからなかった解答を、セルの ID や定義している名前から見つけて採点しました: {found}"
         )
     for parts in r.merged:
         if len(parts) > 1:

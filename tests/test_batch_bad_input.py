@@ -318,8 +318,8 @@ LIKE_CONTROL = [
 ]
 # Correct answers laid on the release another way than by their metadata: a note says how.
 RECOVERED = {
-    "grade-ids-renamed": "定義している名前から見つけて",
-    "lookalike-cyrillic": "定義している名前から見つけて",
+    "grade-ids-renamed": "見つからなかった解答を",
+    "lookalike-cyrillic": "見つからなかった解答を",
     "metadata-lost": "内容から見つけて",
     "answers-merged": "定義ごとに分けて",
     "helper-cell": "定義も採点で読み込みました",

@@ -73,7 +73,7 @@ def test_metadata_lost_ids_lost_every_answer_found_by_what_it_defines():
     got, notes = canonical(nb, SK)
     assert answers(got) == answers(GOLD)
     assert loaded(got) == loaded(GOLD)
-    assert any("定義している名前から見つけて" in n and "linear（Linear）" in n for n in notes)
+    assert any("見つからなかった解答を" in n and "linear（Linear）" in n for n in notes)
     assert any("内容から見つけて" in n for n in notes)
 
 
