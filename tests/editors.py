@@ -21,7 +21,6 @@ import copy
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.assignment import ROOT, load_rubric
+from autograder.assignment import load_rubric
 from tests.submissions import RELEASE, answer_source
 
 RUBRIC = load_rubric()
@@ -100,6 +99,7 @@ EDITORS = {"jupyterlab4": "lab", "notebook7": "notebook"}  # fixture name -> `ju
 EDIT_MARK = "# edited in the browser"  # typed into a non-graded cell, proves the save is the editor's
 EDITED_CELL = "# 次元の確認"  # the first line of the (early, never virtualised away) cell typed into
 SERVER_START = 60.0  # seconds for a Jupyter server to answer
+TYPE_ATTEMPTS = 5
 SAVE_WAIT = 60.0  # seconds for the page to load, take the keys and write the file
 
 
@@ -191,6 +191,7 @@ def _tail(path: Path, n: int = 4000) -> str:
 def save_in_jupyter(driver: Any, app: str, notebook: Path, home: Path) -> Path:
     """Open `notebook` in a real `jupyter <app>` (lab or notebook), type EDIT_MARK at the end of a
     non-graded code cell, press Ctrl+S and return the file as the editor saved it (in place)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -200,7 +201,6 @@ def save_in_jupyter(driver: Any, app: str, notebook: Path, home: Path) -> Path:
         base, token = url.split("/?token=")
         path = {"lab": "lab/tree", "notebook": "notebooks"}[app]
         driver.get(f"{base}/{path}/{notebook.name}?token={token}")
-        wait = WebDriverWait(driver, SAVE_WAIT)
 
         def edited_cell(d: Any) -> Any:
             for cell in d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell"):
@@ -209,15 +209,23 @@ def save_in_jupyter(driver: Any, app: str, notebook: Path, home: Path) -> Path:
                     return editors[0]
             return False
 
-        editor = wait.until(edited_cell)
-        # a kernel that is still starting steals no keys, but a dialog would: wait for the idle kernel
-        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".jp-Dialog"))
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
-        editor.click()
-        editor.send_keys(Keys.CONTROL, Keys.END)
-        editor.send_keys(Keys.ENTER, EDIT_MARK)
-        wait.until(lambda d: EDIT_MARK in editor.text)
-        editor.send_keys(Keys.CONTROL, "s")
+        # the page re-renders cells while it loads (and while the kernel starts): an element found
+        # may be replaced before it is used, so find it afresh and type again where that happens
+        wait = WebDriverWait(driver, SAVE_WAIT, ignored_exceptions=(StaleElementReferenceException,))
+        for attempt in range(TYPE_ATTEMPTS):
+            try:
+                editor = wait.until(edited_cell)
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
+                editor.click()
+                editor.send_keys(Keys.CONTROL, Keys.END)
+                editor.send_keys(Keys.ENTER, EDIT_MARK)
+                break
+            except StaleElementReferenceException:
+                if attempt == TYPE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
+        wait.until(lambda d: (e := edited_cell(d)) and EDIT_MARK in e.text)
+        driver.switch_to.active_element.send_keys(Keys.CONTROL, "s")
 
         def saved(_: Any) -> bool:
             data = notebook.read_bytes()
@@ -303,7 +311,13 @@ def helper_added(nb: Notebook) -> Notebook:
     src = answer_source("tanh")
     out["cells"][i]["source"] = src.replace("return dout * (1 - y ** 2)", "return tanh_grad(y, dout)")
     assert out["cells"][i]["source"] != src
-    helper = {"cell_type": "code", "execution_count": None, "id": "tanh-helper", "metadata": {}, "outputs": []}
+    helper: dict[str, Any] = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "tanh-helper",
+        "metadata": {},
+        "outputs": [],
+    }
     out["cells"].insert(i, {**helper, "source": TANH_HELPER})
     return out
 
@@ -356,8 +370,9 @@ def nbformat3(nb: Notebook) -> str:
     """The notebook converted to nbformat 3 by nbformat itself (worksheets, `input`, prompt numbers)."""
     import nbformat
 
-    v3 = nbformat.convert(nbformat.reads(json.dumps(nb), as_version=4), 3)
-    return str(nbformat.writes(v3, version=3))
+    v4 = nbformat.reads(json.dumps(nb), as_version=4)  # type: ignore[no-untyped-call]
+    v3 = nbformat.convert(v4, 3)  # type: ignore[no-untyped-call]
+    return str(nbformat.writes(v3, version=3))  # type: ignore[no-untyped-call]
 
 
 # -- the metadata shapes VS Code and Colab write ----------------------------------------------------
@@ -383,7 +398,9 @@ def vscode_shape(nb: Notebook) -> str:
     out["metadata"]["vscode"] = {"interpreter": {"hash": "0" * 8 + "9d1c5e7a" * 7}}
     # a markdown scratch cell the student wrote (VS Code stores a cell's language only when it
     # differs from the notebook's: metadata.vscode.languageId)
-    out["cells"].append({"cell_type": "markdown", "id": "a1b2c3d4", "metadata": {}, "source": "メモ: VS Code で解きました"})
+    out["cells"].append(
+        {"cell_type": "markdown", "id": "a1b2c3d4", "metadata": {}, "source": "メモ: VS Code で解きました"}
+    )
     for cell in out["cells"]:
         src = _src(cell)
         cell["source"] = [line for line in src.splitlines(keepends=True)]
@@ -434,6 +451,10 @@ def colab_shape(nb: Notebook) -> str:
     return json.dumps(out, ensure_ascii=False, indent=2)
 
 
+def _as_minor(minor: int) -> Callable[[Notebook], Notebook]:
+    return lambda nb: nbformat_minor(nb, minor)
+
+
 # -- every fixture ------------------------------------------------------------------------------------
 
 RENAMED = "matrix_backprop (1).ipynb"
@@ -448,12 +469,20 @@ CHEAP: dict[str, tuple[Builder, bool, str]] = {
     "answers_merged": (answers_merged, True, "every class in the first answer cell, the others deleted"),
     "answer_split": (answer_split, True, "Linear cut in two: a helper function, then the class (grade_id twice)"),
     "helper_added": (helper_added, True, "a new cell above the Tanh answer defining a helper it calls"),
-    "cells_reordered": (cells_reordered, True, "answer cells moved (Tanh before Sigmoid, MSE below its test, 8.2 before 8.1)"),
+    "cells_reordered": (
+        cells_reordered,
+        True,
+        "answer cells moved (Tanh before Sigmoid, MSE below its test, 8.2 before 8.1)",
+    ),
     "invalid_ids": (invalid_ids, True, "cell ids with spaces, duplicates, 100 characters, empty, non-ASCII"),
     "test_cell_deleted": (test_cell_deleted, True, "ReLU's visible test cell deleted"),
-    "renamed": (lambda nb: nb, True, f"file renamed `{RENAMED}`"),
+    "renamed": (copy.deepcopy, True, f"file renamed `{RENAMED}`"),
     **{
-        f"nbformat_4_{m}": (lambda nb, m=m: nbformat_minor(nb, m), False, f"nbformat 4.{m}" + (" (no cell ids)" if m < 5 else ""))
+        f"nbformat_4_{m}": (
+            _as_minor(m),
+            False,
+            f"nbformat 4.{m}" + (" (no cell ids)" if m < 5 else ""),
+        )
         for m in range(6)
     },
     "nbformat_3": (nbformat3, False, "nbformat 3 (nbformat.convert(nb, 3))"),

@@ -8,8 +8,8 @@ reordered, invalid ids, a test cell deleted, a renamed file, nbformat 4.0-4.5 an
 Routes, each started once for every fixture: `python -m autograder grade --json` (one per
 fixture), one `python -m autograder batch` over a course with every fixture as a student, one real
 `nbgrader autograde` over a copy of that course, Gradescope's run_autograder (one set-up image,
-one run per fixture). The CI route (autograder/ci/grade.sh) is the batch command on the same
-course layout.
+one run per fixture), the CI grading script autograder/ci/grade.sh run once in a copy of the
+kit with every fixture in its submitted/ (as collect.py lays it out).
 
 What counts as "a note" on each route: the CLI and the batch's journal, Results.notes plus
 Results.problems (submission-level messages); nbgrader, the autograded notebook's first
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 
 RUBRIC = load_rubric()
 FULL = RUBRIC.max_score  # 100
-ROUTES = ("cli", "batch", "nbgrader", "gradescope")
+ROUTES = ("cli", "batch", "nbgrader", "gradescope", "ci")
 NO_NETWORK = '--host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE localhost"'.replace('"', "")
 
 
@@ -225,12 +225,48 @@ def gradescope(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.Te
     return got
 
 
+@pytest.fixture(scope="session")
+def ci(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+    """autograder/ci/grade.sh as the workflow's Grade step runs it, in a copy of the kit (as
+    tests/test_ci_instructor.py makes one) with the course's submitted/ folder."""
+    import shutil
+
+    from autograder.gradebook import JudgeGradebook
+
+    kit = tmp_path_factory.mktemp("ci") / "kit"
+    local_state = ("submitted", "autograded", "feedback", "gradebook.db", "reports", "build", "__pycache__")
+    shutil.copytree(ROOT, kit, symlinks=True, ignore=shutil.ignore_patterns(".git", ".venv", *local_state))
+    shutil.copytree(course / "submitted", kit / "submitted")
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    env.update(GRADING_ISOLATION="auto")
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    start = time.monotonic()
+    done = subprocess.run(
+        ["bash", "autograder/ci/grade.sh", "reports"], cwd=kit, env=env, capture_output=True, text=True, timeout=1800
+    )
+    seconds = time.monotonic() - start
+    print(f"\nci grade.sh: exit {done.returncode} in {seconds:.1f} s")
+    with JudgeGradebook(c.sqlite_url(kit)) as gb:
+        results = gb.judge_results(c.A)
+    scores = c.scores(kit / "gradebook.db") if (kit / "gradebook.db").exists() else {}
+    return {
+        name: Cell(
+            scores.get(name, {}).get("_total") if name in results else None,
+            tuple(results[name].messages()) if name in results else ("(not graded)",),
+            seconds / max(len(scores), 1),
+        )
+        for name in _students(course)
+    }
+
+
 # -- the matrix ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("name", editors.NAMES)
-def test_full_marks(request: pytest.FixtureRequest, fixtures: dict[str, editors.Fixture], name: str, route: str) -> None:
+def test_full_marks(
+    request: pytest.FixtureRequest, fixtures: dict[str, editors.Fixture], name: str, route: str
+) -> None:
     cell: Cell = request.getfixturevalue(route)[name]
     assert cell.score == FULL, f"{name} on {route}: {cell.score} of {FULL:g}; {cell.notes}"
 
@@ -273,7 +309,7 @@ def test_print_matrix(request: pytest.FixtureRequest, fixtures: dict[str, editor
     grid = {route: request.getfixturevalue(route) for route in ROUTES}
     table = matrix_markdown(fixtures, grid)
     with capsys.disabled():
-        print("\n\nSupport matrix (score of %g, note for the student):\n%s\n" % (FULL, table))
+        print(f"\n\nSupport matrix (score of {FULL:g}, note for the student):\n{table}\n")
         for route, by_name in grid.items():
             for name, cell in by_name.items():
                 for note in cell.notes:
