@@ -286,6 +286,15 @@ def test_note_where_recovered(
     assert not any(n.startswith("(not in the gradebook") for n in cell.notes), cell.notes
 
 
+@pytest.mark.parametrize("name", editors.NAMES)
+def test_same_score_on_every_route(
+    request: pytest.FixtureRequest, fixtures: dict[str, editors.Fixture], name: str
+) -> None:
+    """One intake: whatever a notebook earns, it earns on every route."""
+    got = {route: request.getfixturevalue(route)[name].score for route in ROUTES}
+    assert len(set(got.values())) == 1, f"{name}: {got}"
+
+
 def matrix_markdown(fixtures: dict[str, editors.Fixture], grid: dict[str, dict[str, Cell]]) -> str:
     """The matrix as a Markdown table: fixture x route -> score, note yes/no."""
     head = "| notebook | " + " | ".join(grid) + " | note expected |"
