@@ -73,3 +73,11 @@ c.GenerateFeedback.preprocessors += ["autograder.nbgrader_ext.SanitizeFeedback"]
 # wrapped judge lines (autograder/templates/feedback, over nbgrader's own feedback template).
 c.GenerateFeedback.exporter_class = "autograder.nbgrader_ext.FeedbackExporter"
 c.HTMLExporter.sanitize_html = True
+
+# The formgrader (when it is what reads this file) serves a submission's files from autograded/
+# only and never as a page: its handler otherwise follows an encoded "../" anywhere under the
+# course root, to a student's own HTML in submitted/ (autograder/formgrader_guard.py).
+if "nbgrader.server_extensions.formgrader.handlers" in sys.modules:
+    from autograder.formgrader_guard import guard
+
+    guard()

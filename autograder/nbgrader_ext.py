@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -164,6 +165,7 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
     the instructor's manual comment is Markdown, rendered and cleaned (autograder.sanitize)."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        self._remove_active_documents(resources)
         graded = [
             {k: c.metadata.nbgrader[k] for k in ("score", "comment") if k in c.metadata.nbgrader}
             if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
@@ -185,6 +187,33 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
                 gid = cell.metadata.nbgrader.get("grade_id")
                 cell.metadata.nbgrader["comment"] = clean_comment(got["comment"], markdown=gid in manual) or None
         return nb, resources
+
+    def _remove_active_documents(self, resources: ResourcesDict) -> None:
+        """Delete from feedback/ the extra files a browser would run as a page (HTML, SVG, XML:
+        nbgrader_intake.active_document) that nbgrader copied from autograded/: IntakeExporter
+        keeps them out of autograded/, but a folder autograded otherwise (an older kit, by hand)
+        may hold them, and the formgrader serves feedback/ too (SubmissionFilesHandler reaches the
+        whole course root through an encoded "../"). The assignment's own files (in source/) and
+        the feedback pages of its notebooks (<notebook>.html, written after this) stay."""
+        from .nbgrader_intake import active_document
+
+        converter = getattr(self.parent, "parent", None)  # the exporter's parent: GenerateFeedback
+        info = resources.get("nbgrader", {})
+        if converter is None or not hasattr(converter, "_format_dest"):
+            return
+        dest = Path(converter._format_dest(info["assignment"], info["student"]))
+        coursedir = converter.coursedir
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]))
+        graded = Path(converter._format_source(info["assignment"], info["student"]))
+        pages = {f"{p.stem}.html" for p in graded.glob("*.ipynb")}
+        for top, _, files in os.walk(dest):
+            for name in files:
+                copy = Path(top, name)
+                rel = copy.relative_to(dest)
+                if not active_document(name) or (source / rel).is_file() or str(rel) in pages:
+                    continue
+                self.log.warning("removing %s: a page the formgrader would serve from its own origin", copy)
+                copy.unlink()
 
     @staticmethod
     def _manual_comments(resources: ResourcesDict) -> set[str]:

@@ -14,7 +14,9 @@ MAX_MESSAGE = 500  # characters of one judge message (it may quote the student's
 # one per test, about ten) fits; autograder.feedback says how many did not, if ever.
 MAX_PART_FEEDBACK = 16 * MAX_MESSAGE
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$])")  # what could start a tag, entity, link, code or math
+# what could start a tag, entity, link, code or math, and a URL's "://" (an autolinked bare URL
+# would swallow the backslash of an escaped "<" that follows it, leaving a raw tag)
+MD_ACTIVE = re.compile(r"([\\<>&\[\]`*$]|:(?=//))")
 
 
 def bounded(text: Any, limit: int = MAX_MESSAGE) -> str:

@@ -5,8 +5,8 @@ HTML) is made safe in itself, so that every renderer is covered whatever its con
 
 - code cells keep no output of the student's (the judge writes the test cells' outputs afterwards);
 - a markdown cell the release does not have verbatim is rendered to HTML, cleaned with nh3 (an
-  allowlist: text formatting, tables, code, links to http(s)/mailto, images only as embedded
-  raster data) and stored as one line of HTML in a <div>, which Markdown renderers pass through
+  allowlist: text formatting, tables, code, links only to absolute http(s) URLs with a host
+  name and to #anchors (safe_link), images only as embedded raster data) and stored as one line of HTML in a <div>, which Markdown renderers pass through
   untouched (no second Markdown pass could turn cleaned text into a link); a raw cell the
   release does not have becomes such a markdown cell showing its text verbatim (HTML exporters
   insert raw cells as they are). Cleaning twice changes nothing;
@@ -95,7 +95,22 @@ ALLOWED_ATTRIBUTES = {
 }
 RASTER_DATA = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
 RASTER_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-LINK = re.compile(r"(https?:|mailto:|#)", re.IGNORECASE)
+# A link in student text: an absolute http(s) URL with a DNS host name, or an in-page #anchor.
+# Anything else would resolve against the page showing it (the formgrader's, on the Jupyter
+# origin: `http:x/..%2F..%2Fsubmitted%2F...` is relative, and nbgrader's SubmissionFilesHandler
+# decodes %2F), so it loses its href and keeps its text. The host is ASCII labels ending in one
+# that starts with a letter: no IP address in any of the forms browsers accept (127.1, 0x7f.1,
+# 2130706433, [::1]), no full-width or other IDNA-mapped characters, no `localhost`; no user
+# info, no whitespace, control character or backslash anywhere (browsers drop or reinterpret
+# them), no encoded separator or dot in the path (%2F, %5C, %2E: a server may decode them into
+# a path that climbs out of the folder the link seems to name).
+SAFE_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*)(?::[0-9]{1,5})?"
+    r"(?P<rest>[/?#][^\s\\\x00-\x1f\x7f-\x9f]*)?\Z",
+    re.IGNORECASE,
+)
+ANCHOR = re.compile(r"#[^\s\\\x00-\x1f\x7f-\x9f]*\Z")
+ENCODED_SEPARATOR = re.compile(r"%(2f|5c|2e|00)", re.IGNORECASE)
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat's cell id pattern; grade ids, tags
 NBGRADER_KEYS = {
     "cell_type",
@@ -108,17 +123,30 @@ NBGRADER_KEYS = {
     "solution",
     "task",
 }  # nbgrader's cell metadata (schema 3)
-MD_SYNTAX = str.maketrans({c: f"&#{ord(c)};" for c in "\r\n[]"})  # every Markdown link needs [ ]
+# every Markdown link needs [ ], and a bare URL (which Markdown's autolinker links) a ":"
+MD_SYNTAX = str.maketrans({c: f"&#{ord(c)};" for c in "\r\n[]:"})
 
 
 def _attribute(tag: str, attr: str, value: str) -> str | None:
     if tag == "img" and attr == "src":
         return value if RASTER_DATA.match(value) else None  # no remote fetches, no SVG
     if tag == "a" and attr == "href":
-        return value if LINK.match(value.strip()) else None
+        return value if safe_link(value) else None
     if attr in ("width", "height", "colspan", "rowspan", "start"):
         return value if value.isdigit() else None
     return value
+
+
+def safe_link(url: str) -> bool:
+    """Whether a student's href may stay a link (see SAFE_URL): the whole value as written, since a
+    browser strips or reads what a looser check would ignore."""
+    if ANCHOR.match(url):
+        return True
+    found = SAFE_URL.match(url)
+    if found is None:
+        return False
+    host = found["host"].lower()
+    return host != "localhost" and not host.endswith(".localhost") and not ENCODED_SEPARATOR.search(url)
 
 
 @cache
@@ -127,7 +155,7 @@ def _cleaner() -> nh3.Cleaner:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         attribute_filter=_attribute,
-        url_schemes={"http", "https", "mailto", "data"},
+        url_schemes={"http", "https", "data"},  # data: for images only (_attribute)
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
@@ -162,8 +190,9 @@ def preformatted(text: str) -> str:
 def _inert_line(fragment: str) -> str:
     """Cleaned HTML that no Markdown parser can turn into a link: on one line (an HTML block ends
     at a blank line, and the rest would be parsed: cleaned text such as `[x](javascript:...)`
-    would become a link), and brackets as character references, which Markdown never reads as
-    link syntax and HTML decodes to the same text (or attribute value)."""
+    would become a link), and brackets and colons as character references, which Markdown never
+    reads as link syntax (nor as a bare URL to autolink, such as a loopback address the cleaner
+    left as text) and HTML decodes to the same text (or attribute value)."""
     return fragment.translate(MD_SYNTAX)
 
 

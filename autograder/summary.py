@@ -26,9 +26,10 @@ MAX_SUMMARY_BYTES = 900_000
 HEADER = "| {who} | 得点 | 合格 | 不合格 | 最初の不合格メッセージ | 見立て |\n|---|---:|---:|---:|---|---|"
 
 
-# Beyond plain_text.markdown_escape: emphasis (_, ~) and what GFM links without any markup, a URL's
-# "://", an e-mail's "@", "www." (a backslash before ASCII punctuation shows the character itself).
-MORE_ACTIVE = re.compile(r"([_~]|:(?=//)|@|(?<=www)\.)", re.IGNORECASE)
+# Beyond plain_text.markdown_escape (which escapes a URL's "://"): emphasis (_, ~) and what else GFM
+# links without any markup, an e-mail's "@", "www." (a backslash before ASCII punctuation shows the
+# character itself).
+MORE_ACTIVE = re.compile(r"([_~]|@|(?<=www)\.)", re.IGNORECASE)
 
 
 def cell(text: object, limit: int = CELL_CHARS) -> str:

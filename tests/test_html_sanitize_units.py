@@ -3,11 +3,18 @@ rendered again (nbconvert's Markdown renderer, as the feedback and formgrader te
 
 Random text built from HTML and Markdown fragments (hypothesis) goes through each entry point; the
 result, rendered by nbconvert's markdown2html, is parsed and must hold no element outside the
-allowlist, no on* attribute, no URL but http(s)/mailto/#anchors and raster data: images.
+allowlist, no on* attribute, no URL but absolute http(s) ones with a host name, #anchors and
+raster data: images. Every kind of link a student's markdown can make is tried by name: only an
+absolute http(s) URL with a DNS host name, or an in-page anchor, stays a link; the text stays.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -58,6 +65,15 @@ FRAGMENTS = [
     "<noscript><p title='</noscript><img src=x onerror=alert(1)>'>",
     "javascript:",
     '<a href="https://example.org">ok</a>',
+    "[n](http:x/..%2F..%2Fsubmitted%2Fs%2Fa%2Fnotes.html)",
+    "[r][r]\n\n[r]: http:x/..%2Fnotes.html\n",
+    "<http:x/notes.html>",
+    "[s](//evil.example/x)",
+    "[b](http:\\\\evil.example)",
+    "[l](http://localhost:8888/formgrader)",
+    "<area href=notes.html>",
+    "<a href=notes.html>",
+    "<a href='mailto:a@b.example'>",
     "行列",
     "\x1b[31m",
     "\u2028",
@@ -65,20 +81,49 @@ FRAGMENTS = [
 TEXT = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=5), max_size=12).map("".join)
 
 
-def assert_inert_html(html: str, allowed: set[str] = ALLOWED_TAGS) -> None:
+def assert_inert_html(
+    html: str, allowed: set[str] = ALLOWED_TAGS, href_ok: Callable[[str], bool] | None = None
+) -> None:
+    href_ok = href_ok or absolute_or_anchor
     for el in BeautifulSoup(html, "html.parser").find_all(True):
         assert el.name in allowed, (el.name, html)
         for attr, value in el.attrs.items():
             value = " ".join(value) if isinstance(value, list) else str(value)
             assert not attr.lower().startswith("on"), (el.name, attr, html)
             if attr in ("href", "src"):
-                url = "".join(value.split()).lower()
                 ok = (
-                    url.startswith(("http:", "https:", "mailto:", "#"))
+                    href_ok(value)
                     if attr == "href"
-                    else url.startswith(("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp"))
+                    else value.startswith(("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp"))
                 )
                 assert ok, (el.name, attr, value, html)
+
+
+def absolute_or_anchor(url: str) -> bool:
+    """An independent reading of the rule (urllib, not sanitize's pattern): an in-page anchor, or
+    http(s) with a host name that is neither an IP address nor localhost, nothing a browser would
+    strip or reinterpret, and no encoded separator that a server could decode into a path."""
+    if url.startswith("#"):
+        return not any(c.isspace() or c == "\\" for c in url)
+    if url != url.strip() or any(c.isspace() or ord(c) < 32 or c == "\\" for c in url) or "%2f" in url.lower():
+        return False
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return False
+    except ValueError:
+        pass
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and url.lower().startswith(parts.scheme.lower() + "://")
+        and "@" not in parts.netloc
+        and "." in host
+        and host.isascii()
+        and not host.rsplit(".", 1)[1][:1].isdigit()
+        and host != "localhost"
+        and not host.endswith(".localhost")
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -95,8 +140,9 @@ def test_safe_markdown_stays_inert_when_rendered_again(text):
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_escaped_text_is_rendered_literally(text):
-    """Judge messages and batch notes in Markdown: only text formatting (bare http URLs become
-    links), and every character that could start markup shows as written."""
+    """Judge messages and batch notes in Markdown: only text formatting (no link: a bare URL's
+    "://" is escaped too, else its autolink swallowed the backslash of a "\\<" after it), and every
+    character that could start markup shows as written."""
     line = markdown_escape(bounded(text))
     html = markdown2html_mistune("- " + line)
     assert_inert_html(
@@ -119,6 +165,7 @@ def test_escaped_text_is_rendered_literally(text):
             "hr",
             "blockquote",
         },
+        href_ok=lambda url: url.startswith("#"),  # a heading's own anchor
     )
     got = BeautifulSoup(html, "html.parser").get_text()
     for ch in "<>[]`$&":
@@ -163,3 +210,88 @@ def test_notebook_keeps_the_assignment_and_drops_student_markup():
     assert nb["cells"][3]["outputs"] == [] and set(nb["metadata"]) == {"kernelspec", "language_info"}
     once = json.dumps(nb, sort_keys=True)  # autograde, then generate_feedback: the same notebook
     assert json.dumps(sanitize_notebook(nb), sort_keys=True) == once
+
+
+# Every kind of link a student's markdown cell can make (inline, reference-style, autolink, raw
+# HTML), by where it would go: only the first group stays a link, with its text.
+KEPT = [
+    "https://example.org",
+    "http://ja.wikipedia.org/wiki/Backpropagation",
+    "HTTPS://Docs.Python.org:443/3/library/re.html?x=1#re.match",
+    "#section-2",
+]
+DROPPED = [
+    "http:x/..%2F..%2F..%2F..%2Fsubmitted%2Fstudent%2Fnb74_matrix_backprop%2Fnotes.html",  # finding 5
+    "http:notes.html",
+    "https:x/..%2Fnotes.html",
+    "notes.html",
+    "./notes.html",
+    "../../../submitted/s/a/notes.html",
+    "/files/source/a/x.ipynb",
+    "?next=/x",
+    "//evil.example/x",
+    "http:\\\\evil.example/x",
+    "http:/\\evil.example/x",
+    "https://evil.example\\@x/",
+    "https://user@evil.example/",
+    "http://localhost:8888/formgrader/submissions/1/notes.html",
+    "http://a.localhost/",
+    "http://127.0.0.1:8888/tree",
+    "http://127.1/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "http://[::1]:8888/",
+    "https://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/",  # full-width localhost
+    "https://example.org/a/..%2F..%2Fsubmitted",
+    "https://example.org/%2e%2e/x",
+    "https://example.org/%5Cx",
+    "https://example.org./x",
+    " https://example.org",
+    "java\tscript:alert(1)",
+    "javascript:alert(1)",
+    "JaVaScRiPt&colon;alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:x",
+    "mailto:teacher@example.org",
+    "file:///etc/passwd",
+    "ftp://example.org/",
+]
+
+
+def links_of(markdown: str) -> list[tuple[str | None, str]]:
+    soup = BeautifulSoup(markdown2html_mistune(safe_markdown(markdown)), "html.parser")
+    return [(a.get("href"), a.get_text()) for a in soup.find_all("a")]
+
+
+@pytest.mark.parametrize("url", KEPT + DROPPED)
+def test_only_absolute_http_links_with_a_host_name_stay(url):
+    html_url = url.replace("&", "&amp;").replace('"', "&quot;")
+    written = {
+        "inline": f"[メモ]({url.replace(' ', '%20') if url.startswith(' ') else url})",
+        "reference": f"[メモ][r]\n\n[r]: <{url}>\n",
+        "raw": f'<a href="{html_url}">メモ</a>',
+    }
+    for how, markdown in written.items():
+        got = links_of(markdown)
+        if how == "inline" and url.startswith(" "):
+            continue  # Markdown itself trims it (a link to example.org, which is kept: not this case)
+        assert [text for _, text in got] in (["メモ"], []), (how, got)  # the text stays
+        hrefs = [href for href, _ in got if href is not None]
+        if url in KEPT:
+            assert hrefs and all(absolute_or_anchor(h) for h in hrefs), (how, url, got)
+        else:
+            assert not hrefs, (how, url, got)
+            assert "メモ" in BeautifulSoup(safe_markdown(markdown), "html.parser").get_text(), how
+    if url.startswith(("http", "HTTP")) and " " not in url and "\\" not in url:
+        autolinked = [href for href, _ in links_of(f"<{url}>") if href is not None]
+        assert bool(autolinked) == (url in KEPT), (url, autolinked)
+
+
+@pytest.mark.parametrize(
+    "markup", ["<area href=notes.html alt=x>", "<form action=notes.html>x</form>", "<img src=notes.svg>"]
+)
+def test_other_elements_that_fetch_or_navigate_are_dropped(markup):
+    html = safe_markdown(f"メモ {markup}")
+    soup = BeautifulSoup(markdown2html_mistune(html), "html.parser")
+    assert not soup.find_all(["area", "form", "map"]) and not soup.select("img[src]"), html
+    assert "notes" not in html, html
