@@ -137,6 +137,7 @@ def grade(
     a failing gradient shows (False only to measure what that costs)."""
     rubric = load_rubric()
     with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
+        proc.budget.start_submission()  # every wait for the student from here on ends with it
         if proc.control is None:
             proc.spawn()  # the student process imports NumPy while we read the notebook
         notes: list[str] = []
@@ -169,7 +170,33 @@ def grade(
         if diagnosing and results.diagnoses:
             results = replace(results, pictures=picture_data(proc, rubric, results))
     found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
+    if proc.slow_skipped:
+        found.insert(0, clean_text(slow_statements(proc), MAX_OUTPUT_CHARS))
+    if plugin.cut_parts:
+        found.insert(0, clean_text(out_of_time(proc, rubric, plugin.cut_parts), MAX_OUTPUT_CHARS))
     return replace(results, problems=tuple(found)).with_notes(notes)
+
+
+def slow_statements(proc: StudentProcess) -> str:
+    """The problem naming the statements strict loading skipped (sandbox/budget.py, CELLS_BUDGET)."""
+    skipped = list(dict.fromkeys(proc.slow_skipped))
+    shown = "、".join(skipped[:10]) + (f" ほか {len(skipped) - 10} 文" if len(skipped) > 10 else "")
+    return (
+        f"セルの実行時間の合計が {proc.budget.cells_seconds:g} 秒を超えたため、そこから先は "
+        f"{proc.budget.slow_statement:g} 秒以上かかるトップレベルの文を飛ばして採点しました: {shown}。"
+        "時間のかかる処理（長い sleep やループ、学習）をセルのトップレベルに置かないでください"
+    )
+
+
+def out_of_time(proc: StudentProcess, rubric: Rubric, cut: set[str]) -> str:
+    """The problem naming what the submission's wall-clock budget left ungraded, and where it went."""
+    titles = "、".join(f"「{part.title}」" for name, part in rubric.parts.items() if name in cut)
+    restarts = f"、止まった文のための学生のプロセスの再起動 {proc.restarts} 回" if proc.restarts else ""
+    return (
+        f"提出全体の採点時間の上限（{proc.budget.submission_seconds:g} 秒）を使い切ったため、採点を打ち切りました"
+        f"（セルの実行に計 {proc.cell_seconds:.1f} 秒{restarts}）。採点できなかった部分（残りのテストは 0 点）: {titles}。"
+        "終わらない処理（無限ループ、長い sleep）やプロセスを終了させる文がないか確認してください"
+    )
 
 
 PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)

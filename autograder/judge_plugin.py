@@ -14,7 +14,7 @@ import pytest
 from .assignment import Rubric
 from .diagnosis import Finding
 from .graders.session import GradingSession
-from .sandbox.errors import StudentCrashed, StudentError, StudentTimeout
+from .sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from .sandbox.process import StudentProcess
 
 
@@ -50,6 +50,7 @@ class JudgePlugin:
         self.cases: Counter[tuple[str, str]] = Counter()
         self.order = {name: i for i, name in enumerate(rubric.parts)}
         self.incidents: set[str] = set()  # hangs and crashes of the student's process
+        self.cut_parts: set[str] = set()  # parts with tests left when the submission's budget ran out
         self.deadlines: dict[str, float] = {}  # per part: the end of its wall-clock budget
         self.interrupted = False  # Ctrl-C: pytest stops and reports a partial run
 
@@ -114,6 +115,13 @@ class JudgePlugin:
         if excinfo is None:
             return "失敗しました"
         exc = excinfo.value
+        if self.proc.budget.spent():  # whatever stopped it, the rest of the part was not graded
+            self.cut_parts.add(self.part_of(item))
+            if isinstance(exc, StudentError):  # a call or a restart cut by it: say so, once, in grade()
+                return self.proc.budget.submission_message()
+        if isinstance(exc, SubmissionOverBudget):
+            self.cut_parts.add(self.part_of(item))
+            return str(exc)
         if isinstance(exc, (StudentTimeout, StudentCrashed)):
             self.incidents.add(str(exc))
         if isinstance(exc, (AssertionError, StudentError)):

@@ -248,3 +248,51 @@ def test_student_output_is_captured_per_submission(server):
     with StudentProcess(server=server) as second:
         second.load([("p", "print('second', flush=True)", True)])
         assert second.student_output() == "second\n"
+
+
+ROOTS_OF = {"bwrap": "['/tmp', '/dev/shm']", "process": "[os.path.dirname(os.getcwd())]"}  # the writable mounts
+ROOT_STATE = """
+import os
+def state(root):
+    st = os.stat(root)
+    try:
+        xattrs = {n: os.getxattr(root, n).decode('latin-1') for n in os.listxattr(root)}
+    except OSError as exc:  # a file system without user xattrs
+        xattrs = {'error': type(exc).__name__}
+    return {'mode': st.st_mode, 'uid': st.st_uid, 'mtime': st.st_mtime_ns, 'xattrs': xattrs}
+seen = [state(r) for r in ROOTS]
+"""
+
+
+def roots_seen(server: ForkServer, extra: str = "") -> list[dict]:
+    """The state of the sandbox's writable roots themselves, as a submission sees them (after `extra`)."""
+    code = f"import os\nROOTS = {ROOTS_OF[server.level]}\n{extra}\n{ROOT_STATE}"
+    with StudentProcess(server=server) as p:
+        outcome = p.load([("roots", code, True)])[0]
+        assert outcome.ok, outcome.message
+        with p.part_session() as s:
+            seen = [dict(r["$dict"]) for r in s.var("seen")]
+    return [{k: (dict(v["$dict"]) if isinstance(v, dict) else int(v)) for k, v in r.items()} for r in seen]
+
+
+def test_the_writable_roots_themselves_are_restored_for_the_next(server):
+    """Finding 12: a submission sets an xattr on /tmp and /dev/shm (the server's folder at the
+    'process' level), chmods and touches them; the next one sees them as the first one did."""
+    pristine, starts = roots_seen(server), server.starts
+    marks = """
+for root in ROOTS:
+    try:
+        os.setxattr(root, 'user.nb74_left', b'from the last submission')
+    except OSError:
+        pass
+    os.chmod(root, 0o700)
+    os.utime(root, ns=(123456789, 123456789))
+"""
+    changed = roots_seen(server, marks)
+    assert all(r["mode"] & 0o7777 == 0o700 and r["mtime"] == 123456789 for r in changed), changed
+    print(server.level, "pristine", pristine, "changed", changed)
+    if server.level == "bwrap":  # tmpfs keeps user xattrs (Linux 6.6 and later)
+        assert all(r["xattrs"] == {"user.nb74_left": "from the last submission"} for r in changed), changed
+    after = roots_seen(server)
+    assert after == pristine, (pristine, changed)
+    assert server.starts == starts  # restored in place, not by a new sandbox

@@ -23,6 +23,10 @@ class OverBudget(StudentTimeout):
     """The part's wall-clock budget is spent."""
 
 
+class SubmissionOverBudget(OverBudget):
+    """The whole submission's wall-clock budget is spent: what is left scores 0."""
+
+
 class Missing(StudentError):
     """A class, variable or attribute the judge asked for does not exist."""
 
@@ -30,6 +34,7 @@ class Missing(StudentError):
 class LoadInterrupted(Exception):
     """A cell hung or killed the process; `at` is (statement index, line) of the last one started."""
 
-    def __init__(self, timeout: bool, at: tuple[int, int] | None):
+    def __init__(self, timeout: bool, at: tuple[int, int] | None, slow: bool = False):
+        """slow: cut at budget.SLOW_STATEMENT (the cells' share of the budget is spent), not a hang."""
         super().__init__(timeout, at)
-        self.timeout, self.at = timeout, at
+        self.timeout, self.at, self.slow = timeout, at, slow

@@ -43,6 +43,38 @@ def snapshot(roots: list[str]) -> dict[str, tuple[int, str | None]]:
     return seen
 
 
+RootState = tuple[int, int, int, int, int, dict[str, bytes]]  # mode, uid, gid, atime, mtime (ns), xattrs
+
+
+def xattrs(path: str) -> dict[str, bytes]:
+    """Every extended attribute of `path` readable here (user.*, ACLs...); none where unsupported."""
+    try:
+        return {
+            name: os.getxattr(path, name, follow_symlinks=False) for name in os.listxattr(path, follow_symlinks=False)
+        }
+    except OSError:
+        return {}
+
+
+def root_state(root: str) -> RootState:
+    """What a submission can change on a writable root itself (its entries are snapshot()'s)."""
+    st = os.lstat(root)
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_atime_ns, st.st_mtime_ns, xattrs(root))
+
+
+def restore_root(root: str, saved: RootState) -> None:
+    """Put a root's attributes, mode and times back as `saved` (times last: the others touch them)."""
+    mode, _, _, atime, mtime, attrs = saved
+    for name, value in xattrs(root).items():
+        if attrs.get(name) != value:
+            if name in attrs:
+                os.setxattr(root, name, attrs[name], follow_symlinks=False)
+            else:
+                os.removexattr(root, name, follow_symlinks=False)
+    os.chmod(root, stat.S_IMODE(mode))
+    os.utime(root, ns=(atime, mtime), follow_symlinks=False)
+
+
 def scrub(path: str) -> None:
     """Delete a file or tree left by a submission, whatever modes it set (all of it is ours).
     Path-based, so only with nothing else running (under bwrap; 'process' mode gives no
@@ -86,6 +118,7 @@ class Master:
         else:  # the judge's temporary folder for this server
             self.roots, self.workdir = [os.getcwd()], os.path.join(os.getcwd(), "work")
         self.baseline = snapshot(self.roots)
+        self.root_states = {root: root_state(root) for root in self.roots}
         self.zygotes: list[int] = []
 
     def kill_others(self) -> None:
@@ -111,18 +144,22 @@ class Master:
         self.zygotes.clear()
 
     def clear(self) -> bool:
-        """Kill every process left by earlier zygotes and delete every file they made. False if not
-        everything is back as it was at start (the judge then replaces the whole sandbox).
-        Leaves a new empty working folder for the next zygote."""
+        """Kill every process left by earlier zygotes, delete every file they made and restore the
+        roots themselves (xattrs, mode, times). False if not everything is back as it was at start
+        (the judge then replaces the whole sandbox). Leaves a new empty working folder for the next zygote."""
         try:
             self.kill_others()
+            for root in self.roots:  # first: a root made unreadable or unwritable would stop the scrub
+                os.chmod(root, 0o700)
             for path in sorted(set(snapshot(self.roots)) - set(self.baseline)):
                 if os.path.lexists(path):  # not already gone with its folder
                     scrub(path)
             if snapshot(self.roots) != self.baseline:
                 return False
             os.mkdir(self.workdir, 0o700)
-            return True
+            for root, saved in self.root_states.items():
+                restore_root(root, saved)
+            return all(root_state(root) == saved for root, saved in self.root_states.items())
         except Exception:  # e.g. a tree too deep or too odd to delete: replace the sandbox
             return False
 

@@ -283,9 +283,10 @@ def _send_filters(ends: list[int]) -> None:
             os.close(end)
 
 
-def hello(control: socket.socket) -> list[str]:
-    """Wait for the runner's hello; the isolation layers it put in place (runner.confine)."""
-    hello = protocol.recv(control, time.monotonic() + STARTUP_TIMEOUT)
+def hello(control: socket.socket, deadline: float | None = None) -> list[str]:
+    """Wait for the runner's hello (until `deadline`, by default STARTUP_TIMEOUT from now); the
+    isolation layers it put in place (runner.confine)."""
+    hello = protocol.recv(control, time.monotonic() + STARTUP_TIMEOUT if deadline is None else deadline)
     if not hello.get("ready"):
         raise RuntimeError("student runner did not start")
     layers = hello.get("layers")

@@ -126,10 +126,12 @@ class PartSession:
             reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
         except protocol.ChannelTimeout:
             self.timed_out = True
+            if over_budget:  # the part's budget or the whole submission's, whichever ended first
+                error = self.proc.budget.error()
+                self._kill(str(error))
+                raise error from None
             self._kill(
-                self.proc.budget.message()
-                if over_budget
-                else f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません"
+                f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません"
             )
             raise StudentTimeout(self.dead) from None
         except (protocol.ChannelClosed, OSError):

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from . import protocol
 from .budget import PartBudget
-from .errors import LoadInterrupted, StudentCrashed
+from .errors import LoadInterrupted, StudentCrashed, SubmissionOverBudget
 from .fork_server import ForkServer
 from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
 from .part_session import CELL_TIMEOUT, PartSession
@@ -44,7 +44,8 @@ class CellOutcome:
 
 
 class StudentProcess:
-    """The untrusted process for one submission; `budget` is the wall-clock budget of its parts."""
+    """The untrusted process for one submission; `budget` holds the wall-clock budgets of the whole
+    submission and of its parts: every wait for the student ends when the submission's runs out."""
 
     def __init__(self, isolation: str = "auto", server: ForkServer | None = None, spin: float = 0.0) -> None:
         self.isolation, self.server = isolation, server
@@ -66,6 +67,10 @@ class StudentProcess:
         self.sent_ahead: list[Cell] = []  # cells sent by preload(), outcome unread
         self.forks_ahead: list[socket.socket] = []  # part children asked for by preload(), unread
         self.forked: list[tuple[socket.socket, int]] = []  # part children ready for part_session()
+        self.restarts = 0  # zygotes replaced after a hang or an exit (each re-runs the cells that worked)
+        self.cell_seconds = 0.0  # spent running cells, re-runs after restarts included
+        self.durations: dict[tuple[str, int], tuple[int, float]] = {}  # (cell, statement): (line, seconds)
+        self.slow_skipped: list[str] = []  # statements strict loading skipped (budget.CELLS_BUDGET)
 
     @property
     def level(self) -> str:
@@ -109,7 +114,11 @@ class StudentProcess:
     def wait_ready(self) -> None:
         if self.ready:
             return
-        self.layers = hello(self._channel())
+        try:
+            self.layers = hello(self._channel(), self.budget.wait_until(time.monotonic() + STARTUP_TIMEOUT))
+        except protocol.ChannelTimeout:
+            self.budget.check_submission()
+            raise
         self.ready = True
 
     def alive(self) -> bool:
@@ -151,21 +160,46 @@ class StudentProcess:
 
     # -- loading cells -----------------------------------------------------------------------
     def _exec(self, cell: str, source: str, run: bool) -> dict[str, Any]:
-        """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process."""
+        """Run one cell; raise LoadInterrupted naming the statement that hung or killed the process
+        (or, once the cells' share of the budget is spent, took over budget.SLOW_STATEMENT seconds),
+        SubmissionOverBudget if the submission's budget ends first."""
+        self.budget.check_submission()
+        start = time.monotonic()
+        strict_from = start + max(0.0, self.budget.cells_seconds - self.cell_seconds)  # the cells' share runs out
+        if start >= strict_from:
+            self._skip_slow(cell)
         skip = sorted(self.skips.get(cell, ()))
         if self.sent_ahead:  # load() checked that these are the cells it runs, in order
             self.sent_ahead.pop(0)
         else:
             protocol.send_encoded(self._channel(), _exec_request(cell, source, run, skip))
-        deadline, at = time.monotonic() + CELL_TIMEOUT, None
-        while True:
-            try:
-                reply = protocol.recv(self._channel(), deadline)
-            except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
-                raise LoadInterrupted(isinstance(exc, protocol.ChannelTimeout), at) from None
-            if "at" not in reply:
-                return reply
-            at = (int(reply["at"]), int(reply["line"]))
+        at: tuple[int, int] | None = None
+        began = start  # of the statement `at`
+        try:
+            while True:
+                slow_at = max(began, strict_from) + self.budget.slow_statement
+                deadline = self.budget.wait_until(min(start + CELL_TIMEOUT, slow_at))
+                try:
+                    reply = protocol.recv(self._channel(), deadline)
+                except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
+                    self.budget.check_submission()
+                    timeout = isinstance(exc, protocol.ChannelTimeout)
+                    raise LoadInterrupted(timeout, at, slow=timeout and deadline == slow_at) from None
+                now = time.monotonic()
+                if at is not None:
+                    self.durations[(cell, at[0])] = (at[1], now - began)
+                if "at" not in reply:
+                    return reply
+                at, began = (int(reply["at"]), int(reply["line"])), now
+        finally:
+            self.cell_seconds += time.monotonic() - start
+
+    def _skip_slow(self, cell: str) -> None:
+        """Strict loading: skip the statements of `cell` that took over budget.SLOW_STATEMENT seconds before."""
+        for (c, i), (line, seconds) in sorted(self.durations.items()):
+            if c == cell and seconds > self.budget.slow_statement and i not in self.skips.get(cell, ()):
+                self.skips.setdefault(cell, set()).add(i)
+                self.slow_skipped.append(f"セル {cell} {line} 行目の文（{seconds:.1f} 秒）")
 
     def preload(self, cells: list[Cell], forks: int = 0) -> None:
         """Send the cells now, so that the student runs them while the judge gets ready; load()
@@ -198,7 +232,8 @@ class StudentProcess:
         ahead, self.forks_ahead = self.forks_ahead, []
         for i, judge_end in enumerate(ahead):
             try:
-                reply = protocol.recv(self._channel(), time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
+                deadline = self.budget.wait_until(time.monotonic() + STARTUP_TIMEOUT)
+                reply = protocol.recv(self._channel(), deadline, spin=self.spin)
                 self.forked.append((judge_end, int(reply["pid"])))
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError, KeyError, TypeError, ValueError):
                 for sock in ahead[i:]:
@@ -211,55 +246,98 @@ class StudentProcess:
 
         A top-level statement that hangs or kills the process is recorded and skipped: the
         process is restarted with what worked so far and the cell runs again without it, so the
-        rest of the cell (say, the class defined above an `os._exit(0)`) still counts."""
+        rest of the cell (say, the class defined above an `os._exit(0)`) still counts.
+
+        Once the submission's budget is spent, loading stops where it is: the cell being run and
+        the ones after it are not loaded (their parts then score 0, with the reason)."""
         if self.sent_ahead and list(cells[: len(self.sent_ahead)]) != self.sent_ahead:
             self.stop()  # other cells than those sent ahead: start again from a fresh process
-        if self.control is None:
-            self.spawn()
-        self.wait_ready()
         self.cells, self.outcomes = [], []
-        for cell, source, run in cells:
-            notes: list[str] = []
-            for _attempt in range(MAX_SKIPS + 1):
-                try:
-                    reply = self._exec(cell, source, run)
-                    break
-                except LoadInterrupted as exc:
-                    why = (
-                        "実行が終わりませんでした（無限ループ？）"
-                        if exc.timeout
-                        else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）"
-                    )
-                    where = f" {exc.at[1]} 行目の文" if exc.at else ""
-                    notes.append(f"セル {cell}{where}: {why}。この文を飛ばして採点しました")
-                    self._restart()
-                    if exc.at is None:
-                        reply = {"ok": False, "error": None}
-                        break
-                    self.skips.setdefault(cell, set()).add(exc.at[0])
-            else:
-                reply = {"ok": False, "error": None}
-            if reply.get("error"):
-                notes.append(error_message(reply["error"], f"セル {cell}"))
-            self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
-            self.cells.append((cell, source, run))  # definitions that ran still count
+        try:
+            if self.control is None:
+                self.spawn()
+            self.wait_ready()
+            for cell, source, run in cells:
+                self._load_cell(cell, source, run)
+        except (SubmissionOverBudget, StudentCrashed) as exc:
+            self.stop()  # stuck in the cell it was running: no part may fork from it
+            loaded = {c for c, _, _ in self.cells}
+            cut = next((c for c, _, _ in cells if c not in loaded), None)
+            if cut is not None:
+                seconds = f"{self.budget.submission_seconds:g}"
+                why = (
+                    f"提出全体の採点時間の上限（{seconds} 秒）に達したため"
+                    if isinstance(exc, SubmissionOverBudget)
+                    else "学生のプロセスを再起動できなかったため"
+                )
+                self.outcomes.append(CellOutcome(cut, False, f"セル {cut}: {why}、このセルから後は読み込んでいません"))
+            return self.outcomes
         if self.sent_ahead:  # cells other than those sent ahead: the zygote is out of step
             self.stop()
         elif self.forks_ahead:
             self._collect_forks()
         return self.outcomes
 
+    def _load_cell(self, cell: str, source: str, run: bool) -> None:
+        notes: list[str] = []
+        for _attempt in range(MAX_SKIPS + 1):
+            try:
+                reply = self._exec(cell, source, run)
+                break
+            except LoadInterrupted as exc:
+                slow, share = f"{self.budget.slow_statement:g}", f"{self.budget.cells_seconds:g}"
+                why = (
+                    f"{slow} 秒で終わりませんでした（セルの実行時間の合計が {share} 秒を超えたあとは、1 文 {slow} 秒まで）"
+                    if exc.slow
+                    else "実行が終わりませんでした（無限ループ？）"
+                    if exc.timeout
+                    else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）"
+                )
+                where = f" {exc.at[1]} 行目の文" if exc.at else ""
+                notes.append(f"セル {cell}{where}: {why}。この文を飛ばして採点しました")
+                self._restart()
+                if exc.at is None:
+                    reply = {"ok": False, "error": None}
+                    break
+                self.skips.setdefault(cell, set()).add(exc.at[0])
+        else:
+            reply = {"ok": False, "error": None}
+        if reply.get("error"):
+            notes.append(error_message(reply["error"], f"セル {cell}"))
+        self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
+        self.cells.append((cell, source, run))  # definitions that ran still count
+
     def _restart(self) -> None:
-        """A fresh zygote given the cells loaded so far."""
+        """A fresh zygote given the cells loaded so far (within the submission's budget). A statement
+        that now hangs or exits there (one that strict loading cuts, say) is skipped in turn."""
+        for _attempt in range(MAX_SKIPS + 1):
+            self.budget.check_submission()
+            self.restarts += 1
+            self.stop()
+            self.start()
+            for c, s, r in self.cells:
+                try:
+                    self._exec(c, s, r)
+                except LoadInterrupted as exc:
+                    if exc.at is None:
+                        break
+                    self.skips.setdefault(c, set()).add(exc.at[0])
+                    why = (
+                        f"{self.budget.slow_statement:g} 秒で終わりませんでした" if exc.slow else "再実行で止まりました"
+                    )
+                    self.slow_skipped.append(f"セル {c} {exc.at[1]} 行目の文（{why}）")
+                    break
+            else:
+                return
         self.stop()
-        self.start()
-        for c, s, r in self.cells:
-            self._exec(c, s, r)
+        raise StudentCrashed("学生のプロセスを再起動できませんでした（セルの再実行が止まります）")
 
     # -- parts -------------------------------------------------------------------------------
     def part_session(self) -> PartSession:
-        """A forked child for one part; a dead zygote is first replaced and given the good cells."""
+        """A forked child for one part; a dead zygote is first replaced and given the good cells.
+        Raises SubmissionOverBudget once the submission's budget is spent."""
         for attempt in range(2):
+            self.budget.check_submission()
             if attempt or not self.alive():
                 self._restart()
             while self.forked:
@@ -270,7 +348,8 @@ class StudentProcess:
             judge_end = None
             try:
                 judge_end = self._ask_fork()
-                reply = protocol.recv(self._channel(), time.monotonic() + STARTUP_TIMEOUT, spin=self.spin)
+                deadline = self.budget.wait_until(time.monotonic() + STARTUP_TIMEOUT)
+                reply = protocol.recv(self._channel(), deadline, spin=self.spin)
                 return PartSession(self, judge_end, int(reply["pid"]))
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
                 if judge_end is not None:
