@@ -233,6 +233,7 @@ class _Reading:
     recovered: dict[str, set[str]] = field(default_factory=dict)  # answer gid -> names that found it
     merged: list[list[str]] = field(default_factory=list)  # the parts of each split cell
     by_text: int = 0  # locked cells recognised by their text
+    bad_ids: int = 0  # student cells whose id nbformat 4.5 does not allow, or a second use of one
     seen: set[str] = field(default_factory=set)
 
 
@@ -297,8 +298,12 @@ def _code(r: _Reading, sk: Skeleton, src: str, cell_id: Any, meta_part: str | No
 def _read_cells(nb: dict[str, Any], sk: Skeleton) -> _Reading:
     r = _Reading()
     answer_ids = {c.get("id"): gid for gid, c in sk.anchors.items() if gid in sk.answers and c.get("id")}
+    ids_seen: set[Any] = set()
     for cell in nb["cells"]:
         ctype, src, cell_id = cell.get("cell_type"), text(cell.get("source", "")), cell.get("id")
+        if "id" in cell and (not isinstance(cell_id, str) or not CELL_ID.match(cell_id) or cell_id in ids_seen):
+            r.bad_ids += 1
+        ids_seen.add(cell_id if isinstance(cell_id, str) else None)
         gid = grade_id(cell)
         released = sk.anchors.get(gid)
         if gid and (released is None or released.get("cell_type") != ctype):
@@ -461,6 +466,12 @@ def _notes(
         )
     if r.by_text:
         notes.append("nbgrader のセル情報が失われていたため、配布時のセルを内容から見つけて採点しました")
+    order = {grade_id(c): i for i, c in enumerate(sk.release["cells"]) if grade_id(c)}
+    placed = [order[u.gid] for u in units if u.kind in ("anchor", "answer")]
+    if any(a > b for a, b in zip(placed, placed[1:])):
+        notes.append("採点するセルの順番が配布時と違ったため、配布時の順に並べ直して採点しました")
+    if r.bad_ids:
+        notes.append(f"セル ID が不正または重複していたセル（{r.bad_ids} 個）に、新しい ID を付けました")
     if restored:
         notes.append(f"削除されていた配布時のセル（{'、'.join(restored)}）を配布時の内容で戻しました")
     own = [u for u in units if u.kind == "code" and ("code", u.source) not in sk.ordinary]

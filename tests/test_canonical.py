@@ -129,6 +129,7 @@ def test_reordered_answers_and_a_deleted_test_cell_are_laid_back_on_the_release(
     assert [grade_id(c) for c in got["cells"] if grade_id(c)] == [grade_id(c) for c in GOLD["cells"] if grade_id(c)]
     assert answers(got) == answers(GOLD)
     assert any("test_relu" in n and "戻しました" in n for n in notes)
+    assert any("順に並べ直して" in n for n in notes)
 
 
 def test_locked_cells_come_from_the_release_whatever_the_student_did():
@@ -167,10 +168,11 @@ def test_invalid_cell_ids_are_replaced():
     nb["cells"].insert(
         0, {"cell_type": "markdown", "metadata": {}, "source": "mine 2", "id": cell_of(nb, "linear")["id"]}
     )
-    got, _ = canonical(nb, SK)
+    got, notes = canonical(nb, SK)
     ids = [c["id"] for c in got["cells"]]
     assert len(ids) == len(set(ids)) and all(0 < len(i) <= 64 for i in ids)
     assert "not valid!" not in ids
+    assert any("新しい ID" in n and "2 個" in n for n in notes)
 
 
 def test_an_answer_not_found_keeps_the_stub_and_says_so():

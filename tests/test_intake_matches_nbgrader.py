@@ -143,7 +143,6 @@ def test_the_intake_restores_what_nbgrader_cannot(gradebook: dict[str, Any]) -> 
     nb = canonical(nb, release_skeleton())[0]
     flags = cell(nb, "test_relu")["metadata"]["nbgrader"]
     assert (flags["grade"], flags["solution"], flags["points"]) == (True, False, 10.0)
-    assert (
-        cell(nb, "test_relu")["source"]
-        == text(cell(json.loads(RELEASE.read_text(encoding="utf-8")), "test_relu")["source"])
+    assert cell(nb, "test_relu")["source"] == text(
+        cell(json.loads(RELEASE.read_text(encoding="utf-8")), "test_relu")["source"]
     )

@@ -15,7 +15,6 @@ from autograder.intake import SubmissionError, read_notebook
 from tests.submissions import SOLUTION
 
 
-
 def sol() -> dict:
     return json.loads(SOLUTION.read_text(encoding="utf-8"))
 

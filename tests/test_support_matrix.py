@@ -279,7 +279,11 @@ def test_note_where_recovered(
     """A note for the student exactly where the intake recovered or normalised the notebook."""
     cell: Cell = request.getfixturevalue(route)[name]
     fx = fixtures[name]
-    if fx.noted:
+    if name == "renamed" and route == "cli":
+        # `grade FILE` grades the file it is given; the routes that choose among a student's files
+        # (batch, nbgrader's pre-convert hook, Gradescope) say which one they chose and why
+        assert not cell.noted, cell.notes
+    elif fx.noted:
         assert cell.noted, f"{name} on {route}: no note for the student ({fx.what})"
     else:
         assert not cell.noted, f"{name} on {route}: an unexpected note: {cell.notes}"
