@@ -224,6 +224,7 @@ class Unit:
     gid: str = ""  # anchor and answer
     source: str = ""
     cell_id: Any = None  # the student's cell id, kept for their own cells when valid
+    raw: bool = False  # a text cell of type raw (or unknown), not markdown
 
 
 @dataclass
@@ -348,8 +349,8 @@ def _read_cells(nb: dict[str, Any], sk: Skeleton) -> _Reading:
             if meta_part is not None:  # the released answer cell by its id, its grade_id lost or changed
                 r.recovered.setdefault(meta_part, set()).update(sk.answers[meta_part] & _bound(src))
             _code(r, sk, src, cell_id, meta_part)
-        else:  # markdown; a raw cell is shown as the student's text too
-            r.units.append(Unit("markdown", source=src, cell_id=cell_id))
+        else:  # markdown, or raw (kept raw: the feedback shows it as text)
+            r.units.append(Unit("markdown", source=src, cell_id=cell_id, raw=ctype != "markdown"))
     return r
 
 
@@ -417,7 +418,7 @@ def canonical(nb: dict[str, Any], sk: Skeleton) -> tuple[dict[str, Any], list[st
 def _bounded_markdown(units: list[Unit], sk: Skeleton) -> tuple[list[Unit], int]:
     kept, count, chars, dropped = [], 0, 0, 0
     for u in units:
-        if u.kind == "markdown" and ("markdown", u.source) not in sk.ordinary:
+        if u.kind == "markdown" and ("raw" if u.raw else "markdown", u.source) not in sk.ordinary:
             if count >= MAX_MARKDOWN_CELLS or chars + len(u.source) > MAX_MARKDOWN_CHARS:
                 dropped += 1
                 continue
@@ -442,7 +443,7 @@ def _own(u: Unit, ids: set[str], position: int) -> dict[str, Any]:
             "outputs": [],
             "source": u.source,
         }
-    return {"cell_type": "markdown", "id": cid, "metadata": {}, "source": u.source}
+    return {"cell_type": "raw" if u.raw else "markdown", "id": cid, "metadata": {}, "source": u.source}
 
 
 def _notes(
