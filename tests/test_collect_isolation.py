@@ -163,7 +163,9 @@ def test_the_reason_names_the_numbers(run: Run) -> None:
 def test_no_staging_folder_or_partial_copy_is_left(run: Run) -> None:
     submitted = run.course / "submitted"
     assert not [p for p in submitted.rglob(".collecting-*")]
-    assert not (submitted / "unread" / A / "zz-private.txt").exists()
+    unread = submitted / "unread" / A  # copied in part before the failure: none of it stays
+    assert not (unread / "zz-private.txt").exists()
+    assert (unread / NB).read_bytes() == (run.course / "release" / A / NB).read_bytes()
     assert "could not copy zz-private.txt: Permission denied" in run.logs[2], run.logs[2]
 
 
