@@ -283,9 +283,16 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no t
         try:
             staged = os.path.join(staging, os.path.basename(dest))
             fill(staged)
-            if os.path.isdir(dest):
-                os.rename(dest, os.path.join(staging, "replaced"))
-            os.rename(staged, dest)
+            if not os.path.isdir(dest):
+                os.rename(staged, dest)
+                return
+            replaced = os.path.join(staging, "replaced")
+            os.rename(dest, replaced)
+            try:
+                os.rename(staged, dest)
+            except OSError:
+                os.rename(replaced, dest)  # the earlier submission stays, whatever happened
+                raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
