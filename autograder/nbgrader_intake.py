@@ -1,11 +1,13 @@
 """nbgrader's way in, through the kit's intake (autograder.intake): set in nbgrader_config.py.
 
-- SafeCollect (`c.ExchangeFactory.collect`): `nbgrader collect` copies regular files only. A
-  symbolic link in a student's inbound folder (which anyone can write to) is not followed: it is
-  left out and named in NOTES_FILE, which both grading routes show the student; a notebook left
-  out is replaced by the released one (0 points, with the reason, on every route).
-  A submission whose student id (the inbound folder's name, chosen by whoever submits) is not
-  one the batch would take (markup in it would reach the formgrader's pages) is not collected.
+- SafeCollect (`c.ExchangeFactory.collect`): `nbgrader collect` takes each inbound folder on its
+  own (one that cannot be collected is skipped with its reason, in SKIPPED_CSV and, where nothing
+  is replaced, in NOTES_FILE), never as another student's (owner check), and copies regular files
+  only: a symbolic link, a special file or an HTML/SVG/XML file is left out and named in
+  NOTES_FILE, which both grading routes show the student; a notebook left out is replaced by the
+  released one (0 points, with the reason, on every route). A submission whose student id (the
+  inbound folder's name, chosen by whoever submits) is not one the batch would take (markup in it
+  would reach the formgrader's pages) is not collected.
 - IntakeExporter (`c.Autograde.exporter_class`): `nbgrader autograde` reads the submitted
   notebook as the batch does (no link, bounded size and nesting, strict UTF-8) and normalises its
   nbgrader metadata against the release (autograder.intake.normalise). A refused notebook is
