@@ -41,6 +41,9 @@ c.OverwriteCells.add_missing_cells = True
 # link is followed (collect, autograde), bounded strict-UTF-8 JSON, nbgrader metadata as released;
 # a refused notebook is graded as the release with the reason, never "no grade".
 c.ExchangeFactory.collect = "autograder.nbgrader_intake.SafeCollect"
+# `nbgrader export` writes grades.csv through the kit's formula guard (autograder/spreadsheet.py):
+# student ids and names starting with = + - @ are text, not formulas, in a spreadsheet.
+c.ExportApp.plugin_class = "autograder.nbgrader_export.CsvExport"
 c.Autograde.exporter_class = "autograder.nbgrader_intake.IntakeExporter"
 # Special files removed and a renamed notebook graded under the released name, with a note, as in
 # the batch (the hook must be a callable, so it is imported here).

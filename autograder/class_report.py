@@ -12,7 +12,6 @@ never handed to a student (it is written outside feedback/ and release/).
 from __future__ import annotations
 
 import base64
-import csv
 import os
 import statistics
 from dataclasses import dataclass
@@ -35,10 +34,10 @@ from .class_tables import (
     grading_problems,
     problem_groups,
 )
+from .spreadsheet import write_csv as write_guarded
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "report"
 PAGE = "index.html"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 
 
 @dataclass(frozen=True)
@@ -50,20 +49,8 @@ class PartRow:
     full_share: float
 
 
-def cell(value: object) -> object:
-    """A CSV cell that a spreadsheet shows as text: a student's string starting like a formula
-    (=, +, -, @) is prefixed with ' (OWASP's advice for CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
-    # utf-8-sig: Excel opens Japanese text correctly only with the byte-order mark
-    with path.open("w", newline="", encoding="utf-8-sig") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows([cell(v) for v in row] for row in rows)
+    write_guarded(path, header, rows, excel=True)  # instructors open these in Excel: the BOM
 
 
 def part_rows(cls: list[Graded], rubric: Rubric) -> list[PartRow]:

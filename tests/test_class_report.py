@@ -20,10 +20,11 @@ import pytest
 from browser import chromium, fonts_for_text, images_loaded, open_file, screenshot  # noqa: F401
 
 from autograder.assignment import ROOT, load_rubric
-from autograder.class_report import cell, render
+from autograder.class_report import render
 from autograder.class_results import Graded, load_class
 from autograder.gradebook import JudgeGradebook
 from autograder.results import Results
+from autograder.spreadsheet import cell
 from tests.course import A, db_url
 from tests.generated_class import KINDS, generate_class, grade_kinds
 

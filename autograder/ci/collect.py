@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import csv
 import os
 import re
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..assignment import load_rubric
+from ..spreadsheet import write_csv
 from ..submissions import STUDENT_ID
 
 OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
@@ -247,10 +247,11 @@ def main(argv: list[str] | None = None) -> int:
             if dest.exists():  # a run starts from nothing: a stale notebook must not be graded
                 shutil.rmtree(dest)
             outcomes.append(collect_one(entry, args.base_url, dest, Path(work), token, args.max_bytes))
-    with open(args.root / "collected.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "repository", "commit", "notebooks", "note"])
-        w.writerows([o.student, o.repository, o.commit, o.files, o.note] for o in outcomes)
+    write_csv(
+        args.root / "collected.csv",
+        ["student", "repository", "commit", "notebooks", "note"],
+        [[o.student, o.repository, o.commit, o.files, o.note] for o in outcomes],
+    )
     for p in problems:
         print(p, file=sys.stderr)
     for o in outcomes:
