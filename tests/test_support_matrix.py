@@ -36,14 +36,13 @@ from autograder.assignment import ROOT, load_rubric
 from autograder.intake import MEMO_TITLE
 from tests import course as c
 from tests import editors
-from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS, missing_reason
+from tests.browser import LOAD_TIMEOUT, chromium  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 
 RUBRIC = load_rubric()
 FULL = RUBRIC.max_score  # 100
 ROUTES = ("cli", "batch", "nbgrader", "gradescope", "ci")
-NO_NETWORK = '--host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE localhost"'.replace('"', "")
 
 
 @dataclass(frozen=True)
@@ -63,27 +62,13 @@ class Cell:
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Headless Chromium (tests/browser.py's flags) that resolves no name but localhost."""
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    flags = [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('matrix-chromium')}"]
-    if not any(f.startswith("--host-resolver-rules") for f in flags):
-        flags.append(NO_NETWORK)
-    for flag in flags:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(60)
+def browser(chromium: Any) -> Iterator[Any]:  # noqa: F811
+    """tests/browser.py's headless Chromium (no name resolves but loopback), with time for JupyterLab."""
+    chromium.set_page_load_timeout(60)
     try:
-        yield driver
+        yield chromium
     finally:
-        driver.quit()
+        chromium.set_page_load_timeout(LOAD_TIMEOUT)
 
 
 @pytest.fixture(scope="session")
