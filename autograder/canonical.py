@@ -42,6 +42,7 @@ MAX_CODE_CHARS = 1_000_000  # all the student's code together; a complete answer
 MAX_MARKDOWN_CELLS = 40  # student markdown cells kept (the release's own text is not counted)
 MAX_MARKDOWN_CHARS = 40_000  # ... and their characters together
 CELL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat 4.5's cell id
+MEMO_ID = "nb74-memo"  # the id of the kit's note cell (autograder.intake.add_memo): never a student's
 CLASS_LINE = re.compile(r"^class\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -161,6 +162,7 @@ class Skeleton:
     ordinary: frozenset[tuple[str, str]]  # the release's cells without nbgrader metadata
     given: frozenset[str]  # names the given code binds
     ids: frozenset[str] = field(default=frozenset())  # every cell id of the release
+    defined: frozenset[str] = field(default=frozenset())  # what the release's own code cells define
 
 
 def skeleton(release: dict[str, Any], source: dict[str, Any] | None = None) -> Skeleton:
@@ -188,7 +190,8 @@ def skeleton(release: dict[str, Any], source: dict[str, Any] | None = None) -> S
         (c.get("cell_type", ""), text(c.get("source", ""))) for c in release["cells"] if not grade_id(c)
     )
     ids = frozenset(c["id"] for c in release["cells"] if isinstance(c.get("id"), str))
-    return Skeleton(release, anchors, answers, frozenset(split), by_text, ordinary, given, ids)
+    defined = frozenset(definitions(src, given) for kind, src in ordinary if kind == "code")
+    return Skeleton(release, anchors, answers, frozenset(split), by_text, ordinary, given, ids, defined)
 
 
 def _bound(source: str) -> set[str]:
@@ -382,7 +385,7 @@ def canonical(nb: dict[str, Any], sk: Skeleton) -> tuple[dict[str, Any], list[st
         else:
             waiting.append(u)
     cells: list[dict[str, Any]] = []
-    ids = set(sk.ids)
+    ids = set(sk.ids) | {MEMO_ID}
     missing_answers, restored = [], []
     for rc in sk.release["cells"]:
         gid = grade_id(rc)
@@ -475,8 +478,8 @@ def _notes(
         notes.append(f"セル ID が不正または重複していたセル（{r.bad_ids} 個）に、新しい ID を付けました")
     if restored:
         notes.append(f"削除されていた配布時のセル（{'、'.join(restored)}）を配布時の内容で戻しました")
-    own = [u for u in units if u.kind == "code" and ("code", u.source) not in sk.ordinary]
-    if any(definitions(u.source, sk.given).strip() for u in own):
+    # said only of definitions the release's own cells do not make (an edited check cell still sets N = 4)
+    if any((d := definitions(u.source, sk.given)).strip() and d not in sk.defined for u in units if u.kind == "code"):
         notes.append(
             "追加・変更したコードセルのうち、関数・クラス・import・定数の定義も採点で読み込みました（それ以外の文は採点では実行しません）"
         )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from .canonical import CanonicalError, Skeleton, canonical, skeleton_of
+from .canonical import MEMO_ID, CanonicalError, Skeleton, canonical, skeleton_of
 from .canonical import grade_id as grade_id
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 MB output)
@@ -266,7 +266,11 @@ def add_memo(nb: dict[str, Any], messages: list[str]) -> None:
         text = MEMO_TITLE + "\n\n" + "\n".join(f"- {markdown_escape(bounded(m))}" for m in messages[:MAX_MEMO_LINES])
         cell = {"cell_type": "markdown", "metadata": {}, "source": text}
         if nb.get("nbformat_minor", 0) >= 5:  # cell ids exist (and are required) from nbformat 4.5
-            cell["id"] = "nb74-memo"
+            cell["id"] = MEMO_ID
+        if type(nb) is not dict:  # an nbformat NotebookNode (nbgrader's): its cells are nodes too
+            import nbformat
+
+            cell = nbformat.from_dict(cell)  # type: ignore[no-untyped-call]
         nb["cells"].insert(0, cell)
 
 

@@ -18,6 +18,7 @@ from traitlets import Unicode, default
 
 from .assignment import load_rubric
 from .feedback import part_feedback as part_feedback
+from .intake import add_memo
 from .nbgrader_glue import clear_hidden_tests
 from .results import Results
 from .sanitize import clean_comment, sanitize_notebook
@@ -110,6 +111,7 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
             kept = results.with_notes(notes)
             if taken.refused:  # the release was graded in its place: a refusal, as the batch records it
                 kept = replace(kept, problems=(*(kept.problems or ()), taken.refused), output=taken.refused)
+        add_memo(nb, kept.messages())  # after apply_results, as the batch writes it (sanitizing would render it)
         info["judge_results"], info["judge_sha256"] = kept.to_dict(), graded
         self.log.info("judge: %s / %s (isolation %s)", results.score, results.max_score, results.isolation)
         return nb, resources

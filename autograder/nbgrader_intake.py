@@ -54,7 +54,6 @@ from .intake import (
     LINK,
     NOTES_FILE,
     SubmissionError,
-    add_memo,
     collect_notes,
     link_refused,
     read_text,
@@ -549,9 +548,7 @@ class IntakeExporter(NotebookExporter):
             Path(converter._format_dest(assignment, student)),
             Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
         )
-        taken = take_in(path, root, release_path, self.log)
-        nb, notes = taken.notebook, taken.notes
-        add_memo(nb, notes)
+        nb = take_in(path, root, release_path, self.log).notebook  # its notes: JudgeScores, IntakeNotes
         node = _as_read(nb)
         out = self.from_notebook_node(node, resources, **kw)  # type: ignore[no-untyped-call]
         return cast(tuple[NotebookNode, dict[str, Any]], out)
