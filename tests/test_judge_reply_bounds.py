@@ -1,0 +1,162 @@
+"""Bounds inside the judge's own process (issue 22, findings 8 and 9), through the real judge CLI
+(bwrap sandbox), with the judge's peak RSS measured and printed.
+
+- Finding 8: an exercise set up with t_82 of shape (M, 1, 1) broadcast through the judge's re-run of
+  the gradient check ((M, N, 1) arrays everywhere); every array the re-run uses is now checked
+  against the task's shapes first, and the test fails with a message naming the variable, its shape
+  and the one expected.
+- Finding 9: a backward returning [np.zeros(1 << 20, bool)] * 180 (each array under the per-array
+  bound, 1.4 GiB as float64 together) took the judge to 7.8 GiB; a reply is now bounded in bytes
+  (protocol.MAX_REPLY, refused from its length) and in elements over every reference
+  (received.MAX_REPLY_ELEMENTS: a forged header can name one array many times) before anything is
+  converted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.assignment import ROOT, load_rubric
+from autograder.course_secret import ENV_SECRET
+from autograder.judge import part_scores
+from autograder.sandbox.protocol import MAX_REPLY
+from autograder.sandbox.received import MAX_REPLY_ELEMENTS
+from tests.bugs.catalog import with_backward
+from tests.submissions import answer_source, make_submission
+
+RUBRIC = load_rubric()
+# The judge's own peak for a correct submission is about 52 MiB here; each attack below took it
+# to 0.8-7.8 GiB before these bounds.
+JUDGE_PEAK = 160 << 20
+
+
+@pytest.fixture(autouse=True)
+def course_secret(monkeypatch):
+    monkeypatch.setenv(ENV_SECRET, "b0d5" * 16)
+
+
+def judge_peak(notebook: Path, out: Path, timeout: float = 240) -> tuple[dict, int, float]:
+    """(results, peak RSS in bytes of the judge's own process, seconds) of `python -m autograder grade`
+    run in a process of its own; the student's sandbox processes are not counted."""
+    wrapper = (
+        "import resource, sys\n"
+        "from autograder.__main__ import main\n"
+        "code = main(['grade', sys.argv[1], '--json', sys.argv[2]])\n"
+        "print('JUDGE_PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, str(notebook), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
+    seconds = time.monotonic() - start
+    assert done.returncode == 0, done.stderr[-3000:]
+    peak = int(done.stderr.rsplit("JUDGE_PEAK_KB", 1)[1].split()[0]) * 1024
+    print(f"\n{notebook.name}: judge peak RSS {peak >> 20} MiB, {seconds:.1f} s")
+    return json.loads(out.read_text(encoding="utf-8")), peak, seconds
+
+
+def part_tests(results: dict, part: str) -> dict[str, dict]:
+    return {t["name"].split(" :: ")[-1]: t for t in results["tests"] if t["part"] == part}
+
+
+def others_full(results: dict, part: str) -> None:
+    others = {p: s for p, s in part_scores(results).items() if p != part}
+    assert others == {p.name: p.points for p in RUBRIC.parts.values() if p.name != part}
+
+
+# --- finding 8 --------------------------------------------------------------------------------------------
+M = 1 << 18  # t_82 of (M, 1, 1): about 0.8 GiB of the judge's memory before the shapes were checked
+
+
+def broadcast_exercise(tmp_path: Path) -> Path:
+    cell = answer_source("exercise_8_2").replace("t_82 = np.random.randn(5, 1)", f"t_82 = np.zeros(({M}, 1, 1))")
+    assert f"({M}, 1, 1)" in cell
+    return make_submission(tmp_path / "broadcast.ipynb", {"exercise_8_2": cell})
+
+
+def test_an_exercise_target_that_broadcasts_is_refused_before_the_rerun(tmp_path):
+    results, peak, seconds = judge_peak(broadcast_exercise(tmp_path), tmp_path / "results.json")
+    check = part_tests(results, "exercise_8_2")["test_gradient_check_passes"]
+    assert check["status"] == "failed", check
+    assert f"t_82 の形状が ({M}, 1, 1) です" in check["output"] and "(5, 1) が必要です" in check["output"], check
+    others_full(results, "exercise_8_2")
+    assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
+    assert seconds < 60, seconds
+
+
+@pytest.mark.parametrize(
+    "replace, shown",
+    [
+        (("X_82 = np.random.randn(5, 3)", "X_82 = np.random.randn(5, 3, 1)"), "X_82 の形状が (5, 3, 1) です"),
+        (("t_82 = np.random.randn(5, 1)", "t_82 = np.random.randn(5)"), "t_82 の形状が (5,) です"),
+    ],
+)
+def test_every_array_of_the_rerun_is_checked_against_the_task(tmp_path, replace, shown):
+    cell = answer_source("exercise_8_2").replace(*replace)
+    nb = make_submission(tmp_path / "shape.ipynb", {"exercise_8_2": cell})
+    results, peak, _ = judge_peak(nb, tmp_path / "results.json")
+    check = part_tests(results, "exercise_8_2")["test_gradient_check_passes"]
+    assert check["status"] == "failed" and shown in check["output"], check
+    assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
+
+
+# --- finding 9 --------------------------------------------------------------------------------------------
+def test_a_list_of_arrays_is_bounded_in_total(tmp_path):
+    cell = with_backward("linear", "def backward(self, dout):\n    return [np.zeros(1 << 20, bool)] * 180\n")
+    nb = make_submission(tmp_path / "list.ipynb", {"linear": cell})
+    results, peak, seconds = judge_peak(nb, tmp_path / "results.json")
+    outputs = [t["output"] for t in part_tests(results, "linear").values()]
+    assert any("Linear.backward の結果が大きすぎます" in o and f"上限 {MAX_REPLY:,} バイト" in o for o in outputs), (
+        outputs
+    )
+    assert part_scores(results)["linear"] == 0
+    others_full(results, "linear")
+    assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
+    assert seconds < 120, seconds
+
+
+# The student owns its process: it replaces the channel's send with one whose header names one
+# 1 MiB array 180 times (1 MiB on the wire; 1.4 GiB once converted).
+FORGED_REPLY = (
+    with_backward(
+        "linear",
+        "def backward(self, dout):\n    return 'FORGE'\n",
+    )
+    + r"""
+import json as _json, struct as _struct, sys as _sys
+_proto = next(m for k, m in list(_sys.modules.items()) if k.endswith("protocol") and hasattr(m, "send_encoded"))
+_send = _proto.send
+def _forged(sock, reply):
+    if isinstance(reply, dict) and isinstance(reply.get("result"), str) and reply["result"] == "FORGE":
+        head = _json.dumps({"body": {"result": [{"$a": 0}] * 180}, "arrays": [["|b1", [1 << 20]]]}).encode()
+        payload = _struct.pack(">I", len(head)) + head + bytes(1 << 20)
+        return _proto.send_encoded(sock, _struct.pack(">I", len(payload)) + payload)
+    return _send(sock, reply)
+_proto.send = _forged
+"""
+)
+
+
+def test_a_reply_naming_one_array_many_times_is_refused_before_conversion(tmp_path):
+    nb = make_submission(tmp_path / "forged.ipynb", {"linear": FORGED_REPLY})
+    results, peak, seconds = judge_peak(nb, tmp_path / "results.json")
+    outputs = [t["output"] for t in part_tests(results, "linear").values()]
+    total = f"合計 {180 << 20:,} 個、上限 {MAX_REPLY_ELEMENTS:,} 個"
+    assert any("Linear.backward の結果が大きすぎます" in o and total in o for o in outputs), outputs
+    assert part_scores(results)["linear"] == 0
+    others_full(results, "linear")
+    assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
+    assert seconds < 120, seconds
