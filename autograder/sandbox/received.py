@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .errors import StudentError
 from .launch import MEMORY_BYTES
 
 TEXT_LIMITS = {"type": 60, "message": 200, "function": 60, "code": 120, "cell": 60}
@@ -17,6 +18,11 @@ RECEIVED_TEXT_LIMIT = 200  # any other string in a reply (class names, dict keys
 # most a few dozen, an exercise's recorded setup a few hundred. Anything larger is refused when it
 # arrives, before it is converted or kept (a 60 MiB bool array would be 480 MiB as float64).
 MAX_ELEMENTS = 1 << 20
+# ... and in one reply in total, counted over every place an array is referenced (a header can name
+# one array many times) and every number in a list: [np.zeros(1 << 20, bool)] * 180 is 180 arrays
+# each under MAX_ELEMENTS, 1.4 GiB as float64 together. protocol.MAX_REPLY bounds the frame's bytes.
+MAX_REPLY_ELEMENTS = MAX_ELEMENTS
+MAX_DEPTH = 32  # nesting kept from a reply (deeper values become None)
 # Control characters (but newline and tab), lone surrogates, bidi overrides and other format characters
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # A number with 4 or more significant digits: how a hidden input or expected value would be spelled
@@ -44,21 +50,52 @@ def student_text(value: Any, limit: int) -> str:
     return clean_text(text, limit)
 
 
-def received(value: Any, depth: int = 0) -> Any:
+class ReplyRefused(StudentError):
+    """A reply larger in total than the judge takes; `str()` says how large (in Japanese)."""
+
+
+def reply_elements(value: Any, depth: int = 0) -> int:
+    """The elements received() would keep: the sizes of the arrays kept, at every reference, plus
+    one for every other number or string (each may become an element when converted)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return int(value.size) if value.size <= MAX_ELEMENTS else 0
+    if depth > MAX_DEPTH:
+        return 0
+    if isinstance(value, list):
+        return sum(reply_elements(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return sum(reply_elements(v, depth + 1) for v in value.values())
+    return 1
+
+
+def received(value: Any) -> Any:
     """A reply from the student process made safe to keep: strings bounded and cleaned, arrays over
-    MAX_ELEMENTS replaced by {"$big": [dtype, shape]} before anything converts or keeps them."""
+    MAX_ELEMENTS replaced by {"$big": [dtype, shape]}, before anything converts or keeps them.
+    Raises ReplyRefused when what would be kept exceeds MAX_REPLY_ELEMENTS in total."""
+    total = reply_elements(value)
+    if total > MAX_REPLY_ELEMENTS:
+        raise ReplyRefused(
+            f"の結果が大きすぎます（配列の要素が合計 {total:,} 個、上限 {MAX_REPLY_ELEMENTS:,} 個）。"
+            "採点側では受け取りません"
+        )
+    return _kept(value, 0)
+
+
+def _kept(value: Any, depth: int) -> Any:
     import numpy as np
 
     if isinstance(value, str):
         return student_text(value, RECEIVED_TEXT_LIMIT)
     if isinstance(value, np.ndarray):
         return value if value.size <= MAX_ELEMENTS else {"$big": [value.dtype.str, list(value.shape)]}
-    if depth > 32:
+    if depth > MAX_DEPTH:
         return None
     if isinstance(value, list):
-        return [received(v, depth + 1) for v in value]
+        return [_kept(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {student_text(k, RECEIVED_TEXT_LIMIT): received(v, depth + 1) for k, v in value.items()}
+        return {student_text(k, RECEIVED_TEXT_LIMIT): _kept(v, depth + 1) for k, v in value.items()}
     return value
 
 
