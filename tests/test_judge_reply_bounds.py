@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder.assignment import ROOT, load_rubric
@@ -160,3 +162,35 @@ def test_a_reply_naming_one_array_many_times_is_refused_before_conversion(tmp_pa
     others_full(results, "linear")
     assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
     assert seconds < 120, seconds
+
+
+# --- finding 12: a hidden number cut at a boundary is masked too ------------------------------------------
+# The exception's type name spells a hidden x after a long number, so that the runner's cut of a type
+# name at 100 characters leaves its first 3 digits; the long number, masked to "…", shrinks the name
+# under the judge's 60 characters and brought them into view ("X…,0.496").
+CUT_NUMBER_LINEAR = with_backward(
+    "linear",
+    r"""
+def backward(self, dout):
+    raise type("X" + "1" * 93 + "," + repr(abs(float(self.cache['x'].flat[0]))), (Exception,), {})("0")
+""",
+)
+NUMBER = re.compile(r"\d*\.\d+|\d+")
+
+
+def significant(token: str) -> str:
+    return token.replace(".", "").lstrip("0")
+
+
+def test_a_hidden_number_cut_by_a_limit_is_masked(tmp_path):
+    from tests.test_judge_budgets import linear_inputs
+
+    nb = make_submission(tmp_path / "cut.ipynb", {"linear": CUT_NUMBER_LINEAR})
+    out = tmp_path / "results.json"
+    results, _, _ = judge_peak(nb, out)
+    outputs = [t["output"] for t in part_tests(results, "linear").values()]
+    assert any("例外 X" in o for o in outputs), outputs  # the student still learns what raised
+    hidden = {significant(repr(abs(float(v)))) for case in linear_inputs(nb) for v in np.ravel(case["x"])}
+    shown = {significant(tok) for o in outputs for tok in NUMBER.findall(o.split("が発生しました")[0])}
+    leaked = {s for s in shown if len(s) >= 3 and any(h.startswith(s) for h in hidden)}
+    assert not leaked, (leaked, outputs[:2])

@@ -27,6 +27,10 @@ MAX_DEPTH = 32  # nesting kept from a reply (deeper values become None)
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # A number with 4 or more significant digits: how a hidden input or expected value would be spelled
 _LONG_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
+# The runner cuts what it sends at 100 characters or more (a type name at 100, a message at 300):
+# a text that long may end in the first digits of a number cut there.
+RUNNER_CUT = 100
 
 
 def _significant_digits(number: str) -> int:
@@ -35,17 +39,40 @@ def _significant_digits(number: str) -> int:
     return len(digits if "." in mantissa else digits.rstrip("0"))
 
 
+def _drop_end_number(text: str, mark: str = "") -> str:
+    """text without the number (or the start of one) it ends with, replaced by `mark`."""
+    i = len(text)
+    while i and text[i - 1] in _NUMBER_CHARS:
+        i -= 1
+    return text[:i] + mark if any(c in "0123456789" for c in text[i:]) else text
+
+
+def _cut(text: str, n: int) -> str:
+    """text[:n], without the digits of a number the cut splits: "…0.2374512" cut to "…0.237"
+    would show 3 digits of a hidden value, under the mask's 4."""
+    if len(text) <= n:
+        return text
+    return _drop_end_number(text[:n]) if text[n] in _NUMBER_CHARS else text[:n]
+
+
 def clean_text(value: Any, limit: int) -> str:
-    """Student-controlled text as it may be shown: printable, at most `limit` characters."""
+    """Student-controlled text as it may be shown: printable, at most `limit` characters; a number
+    a cut splits is dropped whole."""
     text = value if isinstance(value, str) else str(value)
-    text = _UNPRINTABLE.sub("", text[: 4 * limit + 16])
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = _UNPRINTABLE.sub("", _cut(text, 4 * limit + 16))  # bounded before the regular expression
+    return text if len(text) <= limit else _cut(text, limit - 1) + "…"
 
 
 def student_text(value: Any, limit: int) -> str:
     """clean_text, with every long number (4+ significant digits) masked: code that runs on the
-    hidden inputs can put them into an exception's type name or message, never into feedback."""
-    text = clean_text(value, 4 * limit)
+    hidden inputs can put them into an exception's type name or message, never into feedback.
+    A number ending a text the runner may have cut (cells.py, describe.py) is masked whatever its
+    length: the rest of it is lost, and so is how many digits it had."""
+    text = value if isinstance(value, str) else str(value)
+    maybe_cut = len(text) >= RUNNER_CUT
+    text = clean_text(text, 4 * limit)
+    if maybe_cut:
+        text = _drop_end_number(text, "…")
     text = _LONG_NUMBER.sub(lambda m: m.group(0) if _significant_digits(m.group(0)) < 4 else "…", text)
     return clean_text(text, limit)
 
