@@ -173,15 +173,24 @@ PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms eac
 
 def picture_data(proc: StudentProcess, rubric: Rubric, results: Results) -> tuple[Picture, ...]:
     """The numbers of the feedback's pictures for each diagnosed backward part (autograder/pictures.py),
-    within a short budget of their own; a failure costs only the pictures."""
+    within a short budget of their own; a failure costs only the pictures.
+
+    They are computed in a new student process given the same cells (the statements skipped at
+    load skipped again), never in `proc`: its children saw the hidden inputs, and anything they left
+    (a file in the sandbox's /tmp, a thread of the zygote that read it) would reach a later fork."""
     import time
 
     from .pictures import graded_cell_sources, pictures
 
     parts = [p for p in rubric.parts if rubric.parts[p].kind == "backward" and results.part_diagnoses(p)]
+    if not parts:
+        return ()
     try:
-        with proc.budget.until(time.monotonic() + PICTURES_BUDGET):
-            return tuple(pictures(proc.part_session, rubric, parts, graded_cell_sources(source_cells())))
+        with StudentProcess(isolation=proc.isolation, server=proc.server, spin=proc.spin) as fresh:
+            with fresh.budget.until(time.monotonic() + PICTURES_BUDGET):
+                fresh.skips = {cell: set(lines) for cell, lines in proc.skips.items()}
+                fresh.load(list(proc.cells))
+                return tuple(pictures(fresh.part_session, rubric, parts, graded_cell_sources(source_cells())))
     except Exception:
         return ()
 
