@@ -194,3 +194,44 @@ def test_a_hidden_number_cut_by_a_limit_is_masked(tmp_path):
     shown = {significant(tok) for o in outputs for tok in NUMBER.findall(o.split("が発生しました")[0])}
     leaked = {s for s in shown if len(s) >= 3 and any(h.startswith(s) for h in hidden)}
     assert not leaked, (leaked, outputs[:2])
+
+
+# --- the same attacks through the batch ---------------------------------------------------------------------
+BATCH_WRAP = (
+    "import resource, subprocess, sys\nrc = subprocess.run(sys.argv[1:]).returncode\n"
+    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(rc)"
+)
+# Peak of any one process of the batch (coordinator, workers, their sandboxes): about 150 MiB for
+# this class; the broadcast alone took a worker to 568 MiB, the forged reply to 11.6 GiB.
+BATCH_PEAK = 400 << 20
+
+
+@pytest.mark.slow
+def test_the_batch_grades_everyone_within_its_memory(tmp_path):
+    from tests.course import A, env, make_course, place, scores
+    from tests.submissions import SOLUTION
+
+    course = make_course(tmp_path / "course")
+    place(course, "control", SOLUTION)
+    place(course, "broadcast", broadcast_exercise(tmp_path).read_bytes())
+    place(course, "forged", make_submission(tmp_path / "forged.ipynb", {"linear": FORGED_REPLY}).read_bytes())
+    cmd = [sys.executable, "-c", BATCH_WRAP, sys.executable, "-m", "autograder", "batch", A]
+    start = time.monotonic()
+    done = subprocess.run(
+        [*cmd, "--root", str(course), "--workers", "2", "--no-progress"],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seconds = time.monotonic() - start
+    peak = int(done.stderr.rsplit("MAXRSS_KB", 1)[1].split()[0]) * 1024
+    print(f"\nbatch of 3: peak RSS of any process {peak >> 20} MiB, {seconds:.1f} s")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    got = {s: row["_total"] for s, row in scores(course / "gradebook.db").items()}
+    assert got["control"] == RUBRIC.max_score, got
+    lost = {"broadcast": RUBRIC.parts["exercise_8_2"], "forged": RUBRIC.parts["linear"]}
+    for student, part in lost.items():
+        assert RUBRIC.max_score - part.points <= got[student] < RUBRIC.max_score, (student, got)
+    assert peak < BATCH_PEAK, f"peak RSS {peak >> 20} MiB"
