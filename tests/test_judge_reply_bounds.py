@@ -6,10 +6,12 @@
   against the task's shapes first, and the test fails with a message naming the variable, its shape
   and the one expected.
 - Finding 9: a backward returning [np.zeros(1 << 20, bool)] * 180 (each array under the per-array
-  bound, 1.4 GiB as float64 together) took the judge to 7.8 GiB; a reply is now bounded in bytes
-  (protocol.MAX_REPLY, refused from its length) and in elements over every reference
-  (received.MAX_REPLY_ELEMENTS: a forged header can name one array many times) before anything is
-  converted.
+  bound, 1.4 GiB as float64 together) took the judge to 6.5 GiB, a forged header naming one array
+  180 times to 11.6 GiB. A reply is now bounded in total before anything is converted: in bytes
+  (protocol.MAX_REPLY, refused from the frame's length) and in elements over every reference
+  (received.MAX_REPLY_ELEMENTS); the runner's describe() stops at the same total before copying.
+- Finding 12 (masking): a hidden number cut at the runner's 100-character limit is masked.
+- The batch: the broadcast and a forged reply next to a correct submission, peak RSS of every process.
 """
 
 from __future__ import annotations
@@ -117,47 +119,59 @@ def test_every_array_of_the_rerun_is_checked_against_the_task(tmp_path, replace,
 
 # --- finding 9 --------------------------------------------------------------------------------------------
 def test_a_list_of_arrays_is_bounded_in_total(tmp_path):
+    """The runner's describe() stops at the judge's total before copying the list's 180 arrays."""
     cell = with_backward("linear", "def backward(self, dout):\n    return [np.zeros(1 << 20, bool)] * 180\n")
     nb = make_submission(tmp_path / "list.ipynb", {"linear": cell})
     results, peak, seconds = judge_peak(nb, tmp_path / "results.json")
     outputs = [t["output"] for t in part_tests(results, "linear").values()]
-    assert any("Linear.backward の結果が大きすぎます" in o and f"上限 {MAX_REPLY:,} バイト" in o for o in outputs), (
-        outputs
-    )
+    total = f"配列の要素が合計 {MAX_REPLY_ELEMENTS:,} 個を超えます"
+    assert any("Linear.backward の結果が大きすぎます" in o and total in o for o in outputs), outputs
     assert part_scores(results)["linear"] == 0
     others_full(results, "linear")
     assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
-    assert seconds < 120, seconds
+    assert seconds < 60, seconds
 
 
-# The student owns its process: it replaces the channel's send with one whose header names one
-# 1 MiB array 180 times (1 MiB on the wire; 1.4 GiB once converted).
-FORGED_REPLY = (
-    with_backward(
-        "linear",
-        "def backward(self, dout):\n    return 'FORGE'\n",
-    )
-    + r"""
+# The student owns its process: it replaces the channel's send, so the judge's own bounds must hold.
+# "refs": a header naming one 1 MiB array 180 times (1 MiB on the wire; 1.4 GiB once converted);
+# "bytes": one 64 MiB array (the channel's per-array limit), 512 MiB once converted.
+FORGED_FRAMES = {
+    "refs": ('{"result": [{"$a": 0}] * 180}', "1 << 20"),
+    "bytes": ('{"result": {"$a": 0}}', "64 << 20"),
+}
+
+
+def forged_reply(kind: str) -> str:
+    body, size = FORGED_FRAMES[kind]
+    return (
+        with_backward("linear", "def backward(self, dout):\n    return 'FORGE'\n")
+        + f"""
 import json as _json, struct as _struct, sys as _sys
 _proto = next(m for k, m in list(_sys.modules.items()) if k.endswith("protocol") and hasattr(m, "send_encoded"))
 _send = _proto.send
 def _forged(sock, reply):
     if isinstance(reply, dict) and isinstance(reply.get("result"), str) and reply["result"] == "FORGE":
-        head = _json.dumps({"body": {"result": [{"$a": 0}] * 180}, "arrays": [["|b1", [1 << 20]]]}).encode()
-        payload = _struct.pack(">I", len(head)) + head + bytes(1 << 20)
+        head = _json.dumps({{"body": {body}, "arrays": [["|b1", [{size}]]]}}).encode()
+        payload = _struct.pack(">I", len(head)) + head + bytes({size})
         return _proto.send_encoded(sock, _struct.pack(">I", len(payload)) + payload)
     return _send(sock, reply)
 _proto.send = _forged
 """
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, shown",
+    [
+        ("refs", f"合計 {180 << 20:,} 個、上限 {MAX_REPLY_ELEMENTS:,} 個"),
+        ("bytes", f"上限 {MAX_REPLY:,} バイト"),
+    ],
 )
-
-
-def test_a_reply_naming_one_array_many_times_is_refused_before_conversion(tmp_path):
-    nb = make_submission(tmp_path / "forged.ipynb", {"linear": FORGED_REPLY})
+def test_a_forged_reply_is_refused_before_conversion(tmp_path, kind, shown):
+    nb = make_submission(tmp_path / "forged.ipynb", {"linear": forged_reply(kind)})
     results, peak, seconds = judge_peak(nb, tmp_path / "results.json")
     outputs = [t["output"] for t in part_tests(results, "linear").values()]
-    total = f"合計 {180 << 20:,} 個、上限 {MAX_REPLY_ELEMENTS:,} 個"
-    assert any("Linear.backward の結果が大きすぎます" in o and total in o for o in outputs), outputs
+    assert any("Linear.backward の結果が大きすぎます" in o and shown in o for o in outputs), outputs
     assert part_scores(results)["linear"] == 0
     others_full(results, "linear")
     assert peak < JUDGE_PEAK, f"judge peak RSS {peak >> 20} MiB"
@@ -214,7 +228,7 @@ def test_the_batch_grades_everyone_within_its_memory(tmp_path):
     course = make_course(tmp_path / "course")
     place(course, "control", SOLUTION)
     place(course, "broadcast", broadcast_exercise(tmp_path).read_bytes())
-    place(course, "forged", make_submission(tmp_path / "forged.ipynb", {"linear": FORGED_REPLY}).read_bytes())
+    place(course, "forged", make_submission(tmp_path / "forged.ipynb", {"linear": forged_reply("refs")}).read_bytes())
     cmd = [sys.executable, "-c", BATCH_WRAP, sys.executable, "-m", "autograder", "batch", A]
     start = time.monotonic()
     done = subprocess.run(

@@ -32,6 +32,9 @@ MAX_MESSAGE = MAX_HEADER + 4 * MAX_ARRAY
 # 2**20 elements of the widest dtype (complex128), received.MAX_REPLY_ELEMENTS. A larger frame is
 # refused from its 4-byte length, before any of it is read (recv's limit).
 MAX_REPLY = MAX_HEADER + (16 << 20)
+# ... and at most this many elements in total, over every reference to an array and every number
+# in a list (received.received on the judge's side; describe.describe stops early on the student's).
+MAX_REPLY_ELEMENTS = 4 << 20
 # The files of this folder that run inside the sandbox, where the judge binds them one by one (at
 # /runner/<name>, or readable through Landlock at the 'process' level): never the judge-side modules.
 SANDBOX_FILES = (

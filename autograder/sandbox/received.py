@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import protocol
 from .errors import StudentError
 from .launch import MEMORY_BYTES
 
@@ -23,7 +24,7 @@ MAX_ELEMENTS = 1 << 20
 # each under MAX_ELEMENTS, 1.4 GiB as float64 together. 4 Mi elements (32 MiB as float64) still
 # takes an exercise's model built far larger than asked (2 M parameters), which its test refuses
 # by name; protocol.MAX_REPLY (17 MiB) bounds the frame's bytes.
-MAX_REPLY_ELEMENTS = 4 * MAX_ELEMENTS
+MAX_REPLY_ELEMENTS = protocol.MAX_REPLY_ELEMENTS
 MAX_DEPTH = 32  # nesting kept from a reply (deeper values become None)
 # Control characters (but newline and tab), lone surrogates, bidi overrides and other format characters
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
@@ -144,6 +145,11 @@ def error_message(err: dict[str, Any], what: str) -> str:
         return f"{what} はまだ実装されていません（NotImplementedError）{_where(err)}"
     if kind == "UnsendableValue":
         return f"{what} の結果を採点側に送れません（NumPy の数値配列・数値・リスト・辞書にしてください。詳細: {msg}）"
+    if kind == "ReplyTooLarge":  # describe.py, as the part server sends it
+        return (
+            f"{what} の結果が大きすぎます（配列の要素が合計 {MAX_REPLY_ELEMENTS:,} 個を超えます）。"
+            "採点側では受け取りません"
+        )
     if kind == "MemoryError":
         return f"{what} でメモリが足りなくなりました（上限 {MEMORY_BYTES >> 20} MiB）{_where(err)}"
     return f"{what} で例外 {kind}: {msg} が発生しました{_where(err)}"
