@@ -10,6 +10,7 @@ import pytest
 
 from autograder.course_secret import ENV_SECRET
 from autograder.judge import grade_notebook
+from autograder.sandbox.fork_server import ForkServer
 from tests.bugs.catalog import with_backward
 from tests.submissions import make_submission
 
@@ -36,11 +37,17 @@ def course_secret(monkeypatch):
     monkeypatch.setenv(ENV_SECRET, "51c7" * 16)
 
 
-def test_pictures_show_no_hidden_value_a_part_child_stashed(tmp_path):
+@pytest.mark.parametrize("route", ["one-shot", "fork-server"])  # the CLI and Gradescope; the batch's workers
+def test_pictures_show_no_hidden_value_a_part_child_stashed(tmp_path, route):
     from tests.test_judge_budgets import linear_inputs
 
     nb = make_submission(tmp_path / "stash.ipynb", {"linear": STASHING_LINEAR})
-    results = grade_notebook(nb)
+    if route == "fork-server":
+        with ForkServer() as server:
+            grade_notebook(make_submission(tmp_path / "before.ipynb"), server=server)  # an earlier student
+            results = grade_notebook(nb, server=server)
+    else:
+        results = grade_notebook(nb)
     pictures = [p for p in results.get("pictures", []) if p["part"] == "linear"]
     assert pictures, results.get("pictures")  # a picture is drawn (from the fresh process)
     hidden = {round(abs(float(v)), 9) for case in linear_inputs(nb) for v in np.ravel(case["W"])}

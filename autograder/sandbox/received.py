@@ -147,8 +147,7 @@ def error_message(err: dict[str, Any], what: str) -> str:
         return f"{what} の結果を採点側に送れません（NumPy の数値配列・数値・リスト・辞書にしてください。詳細: {msg}）"
     if kind == "ReplyTooLarge":  # describe.py, as the part server sends it
         return (
-            f"{what} の結果が大きすぎます（配列の要素が合計 {MAX_REPLY_ELEMENTS:,} 個を超えます）。"
-            "採点側では受け取りません"
+            f"{what} の結果が大きすぎます（配列の要素が合計 {MAX_REPLY_ELEMENTS:,} 個を超えるため、採点側に送れません）"
         )
     if kind == "MemoryError":
         return f"{what} でメモリが足りなくなりました（上限 {MEMORY_BYTES >> 20} MiB）{_where(err)}"
