@@ -161,14 +161,18 @@ def grade(
         args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", str(GRADERS)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
-        pytest.main(args, plugins=[plugin])
-        if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
-            raise GradeInterrupted()
-        plugin.ensure_loaded()  # cell problems are reported even if no grader ran
-        level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
-        results = build_results(plugin, rubric, level)
-        if diagnosing and results.diagnoses:
-            results = replace(results, pictures=picture_data(proc, rubric, results))
+        ahead = PicturesProcess(proc, rubric)  # started at the first failing backward test (one-shot)
+        try:
+            pytest.main(args, plugins=[plugin] + ([ahead] if diagnosing else []))
+            if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
+                raise GradeInterrupted()
+            plugin.ensure_loaded()  # cell problems are reported even if no grader ran
+            level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
+            results = build_results(plugin, rubric, level)
+            if diagnosing and results.diagnoses:
+                results = replace(results, pictures=picture_data(proc, rubric, results, ahead))
+        finally:
+            ahead.close()
     found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
     if proc.slow_skipped:
         found.insert(0, clean_text(slow_statements(proc), MAX_OUTPUT_CHARS))
@@ -202,17 +206,57 @@ def out_of_time(proc: StudentProcess, rubric: Rubric, cut: set[str]) -> str:
 PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)
 
 
-def picture_data(proc: StudentProcess, rubric: Rubric, results: Results) -> tuple[Picture, ...]:
+class PicturesProcess:
+    """The feedback's pictures come from a student process of their own, given the same cells, never
+    from `proc`: its children saw the hidden inputs,
+    and anything they left (a hidden W stashed in the sandbox's /tmp, a thread of the zygote that
+    read it) would reach a later fork. As a pytest plugin, it starts that process in the background
+    at the first failing test of a backward part in one-shot grading (a sandbox of its own), so it
+    imports NumPy and runs the cells while the graders go on; with a fork server (batch workers) it
+    is made after grading, as a new zygote, for which the server clears what earlier ones left."""
+
+    def __init__(self, proc: StudentProcess, rubric: Rubric) -> None:
+        self.proc = proc
+        self.backward = {f"test_{p}.py" for p in rubric.parts if rubric.parts[p].kind == "backward"}
+        self.fresh: StudentProcess | None = None
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if self.fresh is None and self.proc.server is None and report.failed:
+            if report.nodeid.split("::")[0].rsplit("/", 1)[-1] in self.backward:
+                self.started()
+
+    def started(self) -> StudentProcess | None:
+        """The pictures' process, asked to load the cells (once); None when a statement hung or ended
+        the process at load (loading again would cost as much again: no pictures then)."""
+        if self.fresh is None and not self.proc.skips:
+            self.fresh = StudentProcess(isolation=self.proc.isolation, server=self.proc.server, spin=self.proc.spin)
+            self.fresh.spawn()
+            self.fresh.preload(list(self.proc.cells))
+        return self.fresh
+
+    def close(self) -> None:
+        if self.fresh is not None:
+            self.fresh.close()
+            self.fresh = None
+
+
+def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: PicturesProcess) -> tuple[Picture, ...]:
     """The numbers of the feedback's pictures for each diagnosed backward part (autograder/pictures.py),
-    within a short budget of their own; a failure costs only the pictures."""
+    in ahead's process, within a short budget of their own; a failure costs only the pictures."""
     import time
 
     from .pictures import graded_cell_sources, pictures
 
     parts = [p for p in rubric.parts if rubric.parts[p].kind == "backward" and results.part_diagnoses(p)]
+    if not parts:
+        return ()
     try:
-        with proc.budget.until(time.monotonic() + PICTURES_BUDGET):
-            return tuple(pictures(proc.part_session, rubric, parts, graded_cell_sources(source_cells())))
+        fresh = ahead.started()
+        if fresh is None:
+            return ()
+        with fresh.budget.until(time.monotonic() + PICTURES_BUDGET):
+            fresh.load(list(proc.cells))
+            return tuple(pictures(fresh.part_session, rubric, parts, graded_cell_sources(source_cells())))
     except Exception:
         return ()
 

@@ -196,6 +196,7 @@ class Exercise:
                 f"（{self.loss}() にしてください）"
             )
         self.check_size(layers)
+        self.check_shapes(layers, s["X"], s["t"])
         h = s["h"]
         h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
         if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
@@ -218,6 +219,59 @@ class Exercise:
                 f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
                 f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
                 "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください"
+            )
+
+    def check_shapes(self, layers: Layers, X: Any, t: Any) -> None:
+        """Every array the re-run uses has the shape the task states, checked before any is used:
+        NumPy broadcasts whatever it is given, and t_82 of shape (M, 1, 1) against outputs (N, 1)
+        made (M, N, 1) arrays all through the re-run (2.5 GiB of the judge's memory at M = 65,536).
+        Widths come from the student's own layers, so a wrong architecture is charged by its own
+        test only; for the architecture the task asks for they are the task's."""
+        d_in: int | None = None
+        width: int | None = None  # the previous Linear's output
+        for k, p in enumerate([p for n, p in layers if n == "Linear"]):
+            W, b = p.get("W"), p.get("b")
+            where = f"{self.names[0]} の {k + 1} 番目の Linear"
+            if not (isinstance(W, np.ndarray) and W.ndim == 2 and (width is None or W.shape[0] == width)):
+                want = "(入力, 出力)" if width is None else f"({width}, 出力)"
+                raise AssertionError(
+                    f"{where} の params['W'] の形状が {clean_text(shape_of(W), 80)} です。"
+                    f"参照実装で勾配チェックをやり直すには 2 次元の {want} が必要です（前の層の出力と合わせてください）"
+                )
+            if not (isinstance(b, np.ndarray) and b.shape == (W.shape[1],)):
+                raise AssertionError(
+                    f"{where} の params['b'] の形状が {clean_text(shape_of(b), 80)} です。"
+                    f"参照実装で勾配チェックをやり直すには ({W.shape[1]},) が必要です"
+                )
+            d_in = W.shape[0] if d_in is None else d_in
+            width = W.shape[1]
+        if width is None or d_in is None:
+            raise AssertionError(f"{self.names[0]} に Linear 層がないため、勾配チェックを再実行できません")
+        d_out = width
+        if not (isinstance(X, np.ndarray) and X.dtype.kind in "iuf" and X.ndim == 2 and X.shape[0] >= 2):
+            x_shape = clean_text(shape_of(X) if isinstance(X, np.ndarray) else type(X).__name__, 80)
+            raise AssertionError(
+                f"{self.names[2]} の形状が {x_shape} です。参照実装で勾配チェックをやり直すには"
+                f"数値の配列 (N, {d_in})（N ≥ 2）が必要です"
+            )
+        n = X.shape[0]
+        if X.shape[1] != d_in:
+            raise AssertionError(
+                f"{self.names[2]} の形状が {X.shape} です。参照実装で勾配チェックをやり直すには"
+                f"モデルの入力に合わせた ({n}, {d_in}) が必要です"
+            )
+        t_shape = shape_of(t) if isinstance(t, np.ndarray) else None
+        if self.classes is None:
+            ok = t_shape == (n, d_out) and t.dtype.kind in "biuf"
+            want = f"({n}, {d_out})"
+        else:
+            ok = (t_shape == (n,) and t.dtype.kind in "iu") or (t_shape == (n, d_out) and t.dtype.kind in "biuf")
+            want = f"クラス番号（整数）の ({n},) か one-hot の ({n}, {d_out})"
+        if not ok:
+            shown = clean_text(t_shape if t_shape is not None else type(t).__name__, 80)
+            raise AssertionError(
+                f"{self.names[3]} の形状が {shown} です。参照実装で勾配チェックをやり直すには {want} が必要です"
+                f"（{self.names[2]} と同じ N。形が違うと y - t が別の形に広がり、計算が膨れ上がります）"
             )
 
     def check_size(self, layers: list[tuple[str, dict[str, Any]]]) -> None:

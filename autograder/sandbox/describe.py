@@ -11,11 +11,25 @@ from typing import Any
 
 import numpy as np
 
+from .protocol import MAX_REPLY_ELEMENTS
 
-def describe(value: Any, depth: int = 0) -> Any:
-    """Plain-data view of any student value: arrays, numbers, strings, containers, objects."""
+
+class ReplyTooLarge(ValueError):
+    """The value is larger than the judge takes (received.error_message names it in Japanese)."""
+
+
+def describe(value: Any, depth: int = 0, left: list[int] | None = None) -> Any:
+    """Plain-data view of any student value: arrays, numbers, strings, containers, objects.
+
+    Raises ReplyTooLarge once the elements described exceed the judge's MAX_REPLY_ELEMENTS in total,
+    before copying more: [big] * 1000 is one list of 1000 copies, which the judge would refuse anyway."""
+    left = [MAX_REPLY_ELEMENTS] if left is None else left
     if depth > 4:
         return {"$obj": type(value).__name__[:100]}
+    if not isinstance(value, (np.ndarray, list, tuple, dict)):  # a leaf: one element, as the judge counts
+        left[0] -= 1
+        if left[0] < 0:
+            raise ReplyTooLarge(MAX_REPLY_ELEMENTS)
     if value is None or isinstance(value, (bool, str)):
         return value if not isinstance(value, str) else value[:1000]
     if isinstance(value, (int, float, complex, np.generic)):
@@ -23,11 +37,14 @@ def describe(value: Any, depth: int = 0) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject or value.dtype.kind not in "biufc":
             return {"$obj": f"ndarray[{value.dtype}]"}
+        left[0] -= value.size
+        if left[0] < 0:
+            raise ReplyTooLarge(MAX_REPLY_ELEMENTS)
         return np.array(value)  # plain ndarray, never a subclass
     if isinstance(value, (list, tuple)):
-        return [describe(v, depth + 1) for v in list(value)[:1000]]
+        return [describe(v, depth + 1, left) for v in list(value)[:1000]]
     if isinstance(value, dict):
-        return {"$dict": [[str(k)[:100], describe(v, depth + 1)] for k, v in list(value.items())[:200]]}
+        return {"$dict": [[str(k)[:100], describe(v, depth + 1, left)] for k, v in list(value.items())[:200]]}
     out: dict[str, Any] = {"$obj": type(value).__name__[:100]}
     for attr in ("layers", "params", "grads"):
         try:
@@ -38,5 +55,5 @@ def describe(value: Any, depth: int = 0) -> Any:
             continue
         if attr != "layers" and not isinstance(inner, dict):
             continue
-        out[attr] = describe(inner, depth + 1)
+        out[attr] = describe(inner, depth + 1, left)
     return out

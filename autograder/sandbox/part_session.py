@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import protocol, requests
 from .errors import Missing, StudentCrashed, StudentError, StudentTimeout
-from .received import error_message, received
+from .received import ReplyRefused, error_message, received
 from .values import as_float_array, forward_output
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 CALL_TIMEOUT = 5.0
 CELL_TIMEOUT = 10.0
+REST_NOT_RUN = "この部分の残りのテストは実行できません"
 
 
 def step_reply(replies: list[dict[str, Any]], error: StudentError | None, i: int) -> dict[str, Any]:
@@ -123,7 +124,7 @@ class PartSession:
         if left is not None and over_budget:
             timeout = max(left, 0.0)
         try:
-            reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin)
+            reply = protocol.recv(self.sock, time.monotonic() + timeout, spin=self.proc.spin, limit=protocol.MAX_REPLY)
         except protocol.ChannelTimeout:
             self.timed_out = True
             if over_budget:  # the part's budget or the whole submission's, whichever ended first
@@ -134,10 +135,20 @@ class PartSession:
                 f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません"
             )
             raise StudentTimeout(self.dead) from None
+        except protocol.MessageTooLarge as exc:  # refused unread: the channel is out of step, so the child goes
+            self._kill(
+                f"{what} の結果が大きすぎます（{exc.size:,} バイト、上限 {exc.limit:,} バイト）。"
+                f"採点側では受け取りません。{REST_NOT_RUN}"
+            )
+            raise StudentCrashed(self.dead) from None
         except (protocol.ChannelClosed, OSError):
             self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
             raise StudentCrashed(self.dead) from None
-        return cast(dict[str, Any], received(reply))
+        try:
+            return cast(dict[str, Any], received(reply))
+        except ReplyRefused as exc:  # a steps() batch may have more replies coming: the child goes
+            self._kill(f"{what} {exc}。{REST_NOT_RUN}")
+            raise StudentCrashed(self.dead) from None
 
     def new(self, class_name: str, *args: Any) -> RemoteObject:
         return self.made(self.request(*requests.new(class_name, *args)), class_name)

@@ -28,6 +28,13 @@ MAX_HEADER = 1 << 20  # 1 MiB of JSON
 MAX_ARRAY = 64 << 20  # 64 MiB per array
 MAX_ARRAYS = 256  # arrays per message
 MAX_MESSAGE = MAX_HEADER + 4 * MAX_ARRAY
+# What the judge accepts in one reply from the student's part child: the JSON header and at most
+# 2**20 elements of the widest dtype (complex128), received.MAX_REPLY_ELEMENTS. A larger frame is
+# refused from its 4-byte length, before any of it is read (recv's limit).
+MAX_REPLY = MAX_HEADER + (16 << 20)
+# ... and at most this many elements in total, over every reference to an array and every number
+# in a list (received.received on the judge's side; describe.describe stops early on the student's).
+MAX_REPLY_ELEMENTS = 4 << 20
 # The files of this folder that run inside the sandbox, where the judge binds them one by one (at
 # /runner/<name>, or readable through Landlock at the 'process' level): never the judge-side modules.
 SANDBOX_FILES = (
@@ -46,6 +53,14 @@ _DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")  # e.g. "<f8", "|b1", "<i
 
 class ChannelClosed(Exception):
     """The other side closed the channel or sent something that is not a message."""
+
+
+class MessageTooLarge(ChannelClosed):
+    """A frame longer than the receiver's limit: refused unread (the channel is out of step after it)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"message of {size} bytes exceeds the limit of {limit}")
+        self.size, self.limit = size, limit
 
 
 class ChannelTimeout(Exception):
@@ -174,8 +189,8 @@ def decode(payload: bytes | bytearray) -> dict[str, Any]:
         specs = head["arrays"]
         if not isinstance(specs, list):
             raise TypeError("arrays is not a list")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ChannelClosed(f"malformed header: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # e.g. "[" * 500000
+        raise ChannelClosed(f"malformed header: {type(exc).__name__}") from None
     if len(specs) > MAX_ARRAYS:
         raise ChannelClosed(f"too many arrays: {len(specs)}")
     data, at, arrays = memoryview(payload), 4 + n, []
@@ -201,12 +216,15 @@ def spin_until_readable(sock: socket.socket, seconds: float) -> None:
             return
 
 
-def recv(sock: socket.socket, deadline: float | None = None, spin: float = 0.0) -> dict[str, Any]:
+def recv(
+    sock: socket.socket, deadline: float | None = None, spin: float = 0.0, limit: int = MAX_MESSAGE
+) -> dict[str, Any]:
     """Receive one message; arrays come back as writable NumPy arrays of plain numeric dtypes.
-    spin: seconds to poll before blocking (see spin_until_readable)."""
+    spin: seconds to poll before blocking (see spin_until_readable); limit: the largest frame
+    accepted (bytes), else MessageTooLarge before the frame is read."""
     if spin > 0:
         spin_until_readable(sock, spin)
     (size,) = struct.unpack(">I", _recv_exact(sock, 4, deadline))
-    if size > MAX_MESSAGE:
-        raise ChannelClosed(f"message of {size} bytes exceeds the limit of {MAX_MESSAGE}")
+    if size > min(limit, MAX_MESSAGE):
+        raise MessageTooLarge(size, min(limit, MAX_MESSAGE))
     return decode(_recv_exact(sock, size, deadline))
