@@ -180,7 +180,7 @@ class StudentProcess:
                 slow_at = max(began, strict_from) + self.budget.slow_statement
                 deadline = self.budget.wait_until(min(start + CELL_TIMEOUT, slow_at))
                 try:
-                    reply = protocol.recv(self._channel(), deadline)
+                    reply = protocol.recv(self._channel(), deadline, limit=protocol.MAX_REPLY)
                 except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError) as exc:
                     self.budget.check_submission()
                     timeout = isinstance(exc, protocol.ChannelTimeout)
@@ -233,7 +233,7 @@ class StudentProcess:
         for i, judge_end in enumerate(ahead):
             try:
                 deadline = self.budget.wait_until(time.monotonic() + STARTUP_TIMEOUT)
-                reply = protocol.recv(self._channel(), deadline, spin=self.spin)
+                reply = protocol.recv(self._channel(), deadline, spin=self.spin, limit=protocol.MAX_REPLY)
                 self.forked.append((judge_end, int(reply["pid"])))
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError, KeyError, TypeError, ValueError):
                 for sock in ahead[i:]:
@@ -349,7 +349,7 @@ class StudentProcess:
             try:
                 judge_end = self._ask_fork()
                 deadline = self.budget.wait_until(time.monotonic() + STARTUP_TIMEOUT)
-                reply = protocol.recv(self._channel(), deadline, spin=self.spin)
+                reply = protocol.recv(self._channel(), deadline, spin=self.spin, limit=protocol.MAX_REPLY)
                 return PartSession(self, judge_end, int(reply["pid"]))
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
                 if judge_end is not None:
@@ -360,7 +360,7 @@ class StudentProcess:
         """Ask the zygote to kill a part child (pids are the sandbox's); restart it if it is stuck."""
         try:
             protocol.send(self._channel(), {"op": "kill", "pid": pid})
-            protocol.recv(self._channel(), time.monotonic() + 2.0, spin=self.spin)
+            protocol.recv(self._channel(), time.monotonic() + 2.0, spin=self.spin, limit=protocol.MAX_REPLY)
         except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
             self.stop()
 
