@@ -456,7 +456,7 @@ def _notes(
     if r.recovered:
         found = "、".join(f"{gid}（{'・'.join(sorted(names)) or '解答'}）" for gid, names in r.recovered.items())
         notes.append(
-            f"nbgrader の情報（grade_id）で見つからなかった解答を、セルの ID や定義している名前から見つけて採点しました: {found}"
+            f"解答セルの目印（nbgrader の grade_id）で見つからなかった解答を、セルの ID やクラス・変数の定義から見つけて採点しました: {found}"
         )
     for parts in r.merged:
         if len(parts) > 1:
