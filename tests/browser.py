@@ -26,8 +26,8 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # a page may name a CDN: no name resolves but the loopback ones (the IP literal is excluded too,
-    # or Chromium refuses http://127.0.0.1 under MAP *)
+    # a page may name a CDN: no name resolves but the loopback ones (an IP literal goes through these
+    # rules too: without its EXCLUDE, Chromium refuses http://127.0.0.1)
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 )
 LOAD_TIMEOUT = 30.0  # seconds, for a page and for its images to finish loading

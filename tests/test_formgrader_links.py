@@ -11,16 +11,24 @@ then graded by the real `nbgrader autograde`, `nbgrader generate_feedback` and, 
 course, `python -m autograder batch` (with its feedback).
 
 In the formgrader's submission page, and in both feedback pages (opened from the disk, as the
-instructor and, once released, the student open them), every <a> of the student's cells is clicked, and every raw href of the
-student's cells is also opened directly: the marker never appears, and no navigation lands on a
-document holding the student's file served as a page (text/html, SVG, XML). Screenshots go under
-the test's tmp folder (and $NB74_BROWSER_SHOT_DIR when set).
+instructor and, once released, the student open them), every <a> of the student's cells is
+clicked, and every raw href of the student's cells, resolved against that page, is also opened
+directly. Where each lands, the browser shows neither the student's script at work (the title it
+sets, the element it writes) nor the student's file as a document (its own element in a page
+whose document or response type is HTML, SVG or XML); on the server's origin, a direct request
+with the browser's session gets no such file either. Each safeguard is needed: with the
+formgrader guard off (nbgrader_config.py), the attack's URL serves notes.html as text/html and
+its script reads source/; with the guard's type check off, autograded/old-notes.html does; with
+the old link rule (any `http:` prefix), the attack stays a link. A last test shows the checks
+see the student's page where one is shown (from the disk; through jupyter_server's /files/).
+Screenshots go under the test's tmp folder (and $NB74_BROWSER_SHOT_DIR when set).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser import LOAD_TIMEOUT, chromium, screenshot  # noqa: F401
@@ -36,21 +44,30 @@ STUDENT = "linker"
 PAGE = f"{Path(NB).stem}.html"  # the feedback page
 SCRIPT_RAN = "student-script-ran"
 FILE_MARK = "nb74-students-own-file"  # in every file the student hands in beside the notebook
-# marks the title where it runs: with the origin it ran in ("null" in a sandboxed document,
-# as jupyter_server's /files/ serves pages), and what it read from source/ if it could
+# What the student's script does where it runs: marks the title with the origin it ran in ("null"
+# in a sandboxed document, as jupyter_server's /files/ serves pages) and what it read from
+# source/ if it could, and writes an element into the document. The files also hold an element
+# of their own (FILE_MARK) inside the body: a browser shows it whether or not scripts run.
 STEAL = (
+    "const p = document.documentElement.appendChild("
+    f"document.createElementNS('http://www.w3.org/1999/xhtml', 'p')); p.id = '{SCRIPT_RAN}';"
     f"document.title = '{SCRIPT_RAN} ' + self.origin;"
     f"fetch('/api/contents/source/{A}').then(r => r.text())"
     f".then(t => {{ document.title = '{SCRIPT_RAN} ' + self.origin + ' read ' + t.length }})"
 )
 OWN_FILES = {
-    "notes.html": f"<!-- {FILE_MARK} --><html><body><script>{STEAL}</script>notes</body></html>",
-    "notes.svg": f'<svg xmlns="http://www.w3.org/2000/svg"><!-- {FILE_MARK} --><script>{STEAL}</script></svg>',
+    "notes.html": f'<html><body><p id="{FILE_MARK}">{FILE_MARK}</p><script>{STEAL}</script></body></html>',
+    "notes.svg": (
+        f'<svg xmlns="http://www.w3.org/2000/svg"><text id="{FILE_MARK}" y="20">{FILE_MARK}</text>'
+        f"<script>{STEAL}</script></svg>"
+    ),
     "notes.xml": (
-        f'<?xml version="1.0"?><!-- {FILE_MARK} --><html xmlns="http://www.w3.org/1999/xhtml">'
-        f"<body><script>{STEAL.replace('=>', '=&gt;')}</script></body></html>"
+        f'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><p id="{FILE_MARK}">{FILE_MARK}</p>'
+        f"<script>{STEAL.replace('=>', '=&gt;')}</script></body></html>"
     ),
 }
+PLAIN = ("notes.txt", f"{FILE_MARK}: a student's plain notes, which the formgrader may show as text")
+ACTIVE_TYPES = ("text/html", "image/svg+xml", "application/xml", "text/xml", "application/xhtml+xml")
 UP = "..%2F..%2F..%2F..%2F"  # from autograded/<student>/<assignment>/x/ to the course root
 ATTACK = f"http:x/{UP}submitted%2F{STUDENT}%2F{A}%2Fnotes.html"  # finding 5, exactly
 # (href, whether it may stay a link)
@@ -78,6 +95,12 @@ HREFS = [
     ("JaVaScRiPt&colon;document.title='student-script-ran'", False),
     ("data:text/html,<script>document.title='student-script-ran'</script>", False),
     ("mailto:teacher@example.org", False),
+    # autograded/ holding the student's pages (an older kit, by hand): served from the right
+    # folder, but never as a page (the guard's second half)
+    ("old-notes.html", False),
+    ("x/..%2Fold-notes.svg", False),
+    # the student's plain file, which the formgrader does serve (as text): not a link either
+    (PLAIN[0], False),
 ]
 
 
@@ -123,6 +146,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     place(course, STUDENT, link_notebook(course / "in.ipynb"))
     for name, text in OWN_FILES.items():  # as zip_collect or an instructor would leave them
         (submission_dir(course, STUDENT) / name).write_text(text, encoding="utf-8")
+    (submission_dir(course, STUDENT) / PLAIN[0]).write_text(PLAIN[1], encoding="utf-8")
     nbgrader(course, "autograde", A)
     # an autograded folder made otherwise (an older kit, by hand) with the student's pages in it
     for name, text in OWN_FILES.items():
@@ -148,23 +172,65 @@ def student_links(driver) -> list[dict[str, str]]:
     )
 
 
-def assert_not_the_students_page(driver, origin: str, where: str) -> None:
-    """Neither the marker of a script that ran, nor the student's own file shown as a document."""
-    title = driver.title
-    assert not title.startswith(SCRIPT_RAN), (where, driver.current_url, title)
-    if driver.current_url.startswith(origin):
-        kind = driver.execute_script("return document.contentType")
-        source = driver.page_source
-        assert not (FILE_MARK in source and kind in ("text/html", "image/svg+xml", "application/xml", "text/xml")), (
-            where,
-            driver.current_url,
-            kind,
+def shown(driver) -> dict[str, Any]:
+    """What the browser shows now: the title, whether the student's script wrote its element,
+    whether the student's own element is in the document, the document's type, and what the
+    navigation's response was (status and Content-Type, from its Navigation Timing entry)."""
+    return dict(
+        driver.execute_script(
+            "const nav = performance.getEntriesByType('navigation')[0];"
+            "return {url: location.href, title: document.title,"
+            f"  ran: document.getElementById('{SCRIPT_RAN}') !== null,"
+            f"  own: document.getElementById('{FILE_MARK}') !== null, type: document.contentType,"
+            "  status: nav ? nav.responseStatus : null, served: nav ? nav.contentType : null}"
         )
+    )
 
 
-def click_every_link(driver, page: str, origin: str, ready: str) -> list[dict[str, str]]:
+def students_page(view: dict[str, Any]) -> bool:
+    """The student's script ran, or the student's own file is shown as a document."""
+    ran = str(view["title"]).startswith(SCRIPT_RAN) or view["ran"]
+    return bool(ran or (view["own"] and (view["type"] in ACTIVE_TYPES or view["served"] in ACTIVE_TYPES)))
+
+
+def assert_not_the_students_page(driver, where: str) -> None:
+    view = shown(driver)
+    assert not students_page(view), f"{where}: {view}"
+
+
+def fetch(origin: str, url: str, cookies: list[dict[str, Any]]) -> tuple[int, str, bytes]:
+    """GET url on the Jupyter server with the browser's session cookies, as a click would,
+    without following a redirect (the login page must not stand in for a refusal), through no
+    proxy: (status, Content-Type, the body's first MiB)."""
+    import urllib.error
+    import urllib.request
+
+    assert url.startswith(origin + "/"), url  # loopback only
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect)
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    # a click on the formgrader's page sends it as the Referer (jupyter_server's /files/ wants it)
+    headers = {"Cookie": cookie, "Referer": f"{origin}/formgrader/"}
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=LOAD_TIMEOUT) as r:
+            return int(r.status), str(r.headers.get("Content-Type", "")), r.read(1 << 20)
+    except urllib.error.HTTPError as e:
+        return int(e.code), str(e.headers.get("Content-Type", "")), e.read(1 << 20)
+
+
+def served_as_page(kind: str, body: bytes) -> bool:
+    return FILE_MARK.encode() in body and kind.split(";")[0].strip() in ACTIVE_TYPES
+
+
+def click_every_link(driver, page: str, origin: str, ready: str) -> tuple[list[dict[str, str]], dict[str, str | None]]:
     """Open the page, click each student link in turn (the page opened afresh before each), and
-    check where it lands; then open each raw href resolved against the page. Returns the links."""
+    check where it lands; then open each raw href resolved against the page, in the browser and,
+    on the server's origin, by a direct request with the browser's session. Returns the links
+    and {href: the URL it resolves to from the page}."""
     from selenium.common.exceptions import WebDriverException
 
     def load() -> None:
@@ -192,20 +258,28 @@ def click_every_link(driver, page: str, origin: str, ready: str) -> list[dict[st
             wait_for(driver, "return document.readyState === 'complete'", timeout=LOAD_TIMEOUT)
         except WebDriverException:
             pass
-        assert_not_the_students_page(driver, origin, f"click {link}")
+        assert_not_the_students_page(driver, f"click {link}")
+    # every href resolved against the page itself, all at once: resolved one by one after each
+    # visit, they would resolve against wherever the last one landed (an error page, example.org)
     load()
-    for href, _ in HREFS:
-        url = driver.execute_script(
-            "try { return new URL(arguments[0], location.href).href } catch (e) { return null }", href
-        )
-        if url is None or not url.startswith(("http:", "https:")):
-            continue  # javascript:, data:, mailto: are not a place on the server
+    resolved = driver.execute_script(
+        "return arguments[0].map(h => { try { return new URL(h, location.href).href } catch (e) { return null } })",
+        [h for h, _ in HREFS],
+    )
+    targets = {h: (None if u is None else str(u)) for (h, _), u in zip(HREFS, resolved, strict=True)}
+    cookies = driver.get_cookies()
+    for href, url in targets.items():
+        if url is None or not url.startswith(("http:", "https:", "file:")):
+            continue  # javascript:, data:, mailto: are not a place to go
         try:
             driver.get(url)
         except WebDriverException:  # a name no resolver answers here (example.org): nothing loaded
             pass
-        assert_not_the_students_page(driver, origin, f"raw {href} -> {url}")
-    return links
+        assert_not_the_students_page(driver, f"raw {href} -> {url}")
+        if url.startswith(origin + "/"):  # what the server answers, whatever the browser made of it
+            status, kind, body = fetch(origin, url, cookies)
+            assert not served_as_page(kind, body), (href, url, status, kind)
+    return links, targets
 
 
 def kept_links(links: list[dict[str, str]]) -> set[str]:
@@ -221,16 +295,24 @@ def test_every_student_link_in_the_formgrader_stays_off_the_students_pages(brows
         sid = sub.id
     page = f"{server.url}/formgrader/submissions/{sid}/"
     ready = "const e = document.getElementById('test_linear'); return e && e.placeholder !== ''"
-    links = click_every_link(browser, page, server.url, ready)
+    links, targets = click_every_link(browser, page, server.url, ready)
+    # the attack resolves, from the page the instructor views, to the student's notes.html in
+    # submitted/ on the server's origin (and is refused there); the student's plain file is
+    # served there, with this session: a refusal is the formgrader's, not a wrong URL or login
     allowed = {h for h, ok in HREFS if ok}
     assert kept_links(links) <= allowed and "https://example.org/" in kept_links(links), kept_links(links)
     browser.get(page)
     wait_for(browser, ready)
+    cookies = browser.get_cookies()  # the session's, read on the server's origin
+    assert targets[ATTACK] == f"{page}x/{UP}submitted%2F{STUDENT}%2F{A}%2Fnotes.html", targets[ATTACK]
+    assert fetch(server.url, str(targets[ATTACK]), cookies)[0] == 404
+    status, kind, body = fetch(server.url, str(targets[PLAIN[0]]), cookies)
+    assert (status, kind.split(";")[0], body.decode()) == (200, "text/plain", PLAIN[1])
     shot = screenshot(browser, tmp_path / "formgrader_links.png")
     save_shot(shot)
     # the attack's target is there to be reached, and the formgrader does not reach it
     assert (submission_dir(server.course, STUDENT) / "notes.html").is_file()
-    assert not list((server.course / "autograded" / STUDENT / A).glob("notes.*"))
+    assert not [p for p in (server.course / "autograded" / STUDENT / A).glob("notes.*") if p.suffix != ".txt"]
 
 
 @pytest.mark.parametrize("route", ["nbgrader", "batch"])
@@ -239,9 +321,31 @@ def test_every_student_link_in_the_feedback_stays_off_the_students_pages(browser
     folder = base / "feedback" / STUDENT / A
     assert sorted(p.name for p in folder.iterdir() if p.suffix in (".html", ".svg", ".xml")) == [PAGE]
     page = (folder / PAGE).resolve().as_uri()  # as the instructor or the student opens it
-    links = click_every_link(browser, page, server.url, "return document.readyState === 'complete'")
+    links, _ = click_every_link(browser, page, server.url, "return document.readyState === 'complete'")
     allowed = {h for h, ok in HREFS if ok}
     assert kept_links(links) <= allowed and "https://example.org/" in kept_links(links), kept_links(links)
     browser.get(page)
     shot = screenshot(browser, tmp_path / f"feedback_links_{route}.png")
     save_shot(shot)
+
+
+def test_the_checks_see_a_students_page_where_one_is_shown(browser, server):  # noqa: F811
+    """The checks above can fail: where the student's files are shown as pages, they say so.
+
+    From the disk, each file runs its script (origin "null") and shows its element. jupyter_server's
+    own /files/ does serve submitted/notes.html as text/html on the server's origin (the link rule
+    keeps students' links off it), in a CSP sandbox: the script runs in an opaque origin and reads
+    nothing from the contents API, and the browser check and the direct request both see the page."""
+    for name in OWN_FILES:
+        browser.get((submission_dir(server.course, STUDENT) / name).resolve().as_uri())
+        view = shown(browser)
+        assert students_page(view) and view["ran"] and view["own"] and view["type"] in ACTIVE_TYPES, (name, view)
+    browser.get(f"{server.url}/formgrader/gradebook")
+    url = f"{server.url}/files/submitted/{STUDENT}/{A}/notes.html"
+    status, kind, body = fetch(server.url, url, browser.get_cookies())
+    assert status == 200 and served_as_page(kind, body), (status, kind)
+    browser.execute_script("location.href = arguments[0]", url)  # as a click: with the Referer
+    wait_for(browser, "return location.pathname.startsWith('/files/') && document.readyState === 'complete'")
+    view = shown(browser)
+    assert students_page(view) and view["served"] == "text/html" and view["status"] == 200, view
+    assert view["title"] == f"{SCRIPT_RAN} null", view  # sandboxed: no origin, nothing read
