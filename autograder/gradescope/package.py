@@ -29,13 +29,16 @@ INSTRUCTOR_ONLY = frozenset(
         "build.py",
         "batch.py",
         "demo.py",
+        "formgrader_guard.py",
         "gradebook.py",
         "grading_pool.py",
         "heatmaps.py",
+        "nbgrader_export.py",
         "nbgrader_ext.py",
         "nbgrader_glue.py",
         "nbgrader_intake.py",
         "sanitize.py",
+        "spreadsheet.py",
         "templates",
     }
 )
