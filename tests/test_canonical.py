@@ -20,7 +20,7 @@ from autograder.canonical import (
     grade_id,
     text,
 )
-from autograder.intake import SubmissionError, release_skeleton, take_in
+from autograder.intake import release_skeleton
 from autograder.judge import collect_cells
 from tests.submissions import RELEASE, SOLUTION
 
@@ -213,17 +213,26 @@ def test_outputs_unknown_metadata_and_attachments_are_dropped():
 
 
 def test_wide_json_is_refused_before_it_is_parsed(tmp_path):
-    import resource
+    """17 million JSON values in 50 MB: refused from a count on the bytes, in a process of its own
+    whose peak (VmHWM: its own, not a parent's) stays near the file's size."""
+    import subprocess
+    import sys
 
     path = tmp_path / "wide.ipynb"
     body = json.dumps(sol())
-    path.write_text(body[:-1] + ', "x": [' + "{}," * 5_000_000 + "{}]}", encoding="utf-8")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with pytest.raises(SubmissionError, match="要素が多すぎる"):
-        take_in(path, SK)
-    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-    print(f"wide JSON of {path.stat().st_size >> 20} MB refused; peak RSS grew {grew_mb:.0f} MB")
-    assert grew_mb < 200
+    path.write_text(body[:-1] + ', "x": [' + "{}," * 17_000_000 + "{}]}", encoding="utf-8")
+    probe = (
+        "import sys\n"
+        "from autograder.intake import SubmissionError, release_skeleton, take_in\n"
+        "try:\n    take_in(__import__('pathlib').Path(sys.argv[1]), release_skeleton())\n"
+        "except SubmissionError as exc:\n    print(exc)\n"
+        "print(next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')).split()[1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True)
+    message, peak_kb = done.stdout.strip().rsplit("\n", 1)
+    print(f"wide JSON of {path.stat().st_size >> 20} MB refused, peak RSS {int(peak_kb) >> 10} MB: {message}")
+    assert "要素が多すぎる" in message
+    assert int(peak_kb) >> 10 < 250  # the bytes (50 MB) and the count; json.loads would take 2+ GB
 
 
 # -- the canonical notebook of anything an editor or a student can make ---------------------------

@@ -50,10 +50,13 @@ def judge_peak(notebook: Path, out: Path, timeout: float = 240) -> tuple[dict, i
     """(results, peak RSS in bytes of the judge's own process, seconds) of `python -m autograder grade`
     run in a process of its own; the student's sandbox processes are not counted."""
     wrapper = (
-        "import resource, sys\n"
+        "import sys\n"
         "from autograder.__main__ import main\n"
         "code = main(['grade', sys.argv[1], '--json', sys.argv[2]])\n"
-        "print('JUDGE_PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        # VmHWM, not ru_maxrss: Linux carries the parent's peak into a child started by vfork+exec
+        # (subprocess does), so after a long pytest run ru_maxrss reports pytest's own 400 MB
+        "hwm = next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:'))\n"
+        "print('JUDGE_PEAK_KB', hwm.split()[1], file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     start = time.monotonic()
