@@ -228,6 +228,7 @@ class Unit:
     source: str = ""
     cell_id: Any = None  # the student's cell id, kept for their own cells when valid
     raw: bool = False  # a text cell of type raw (or unknown), not markdown
+    piece: bool = False  # an answer split out of a cell that held several (its order is the cell's)
 
 
 @dataclass
@@ -295,7 +296,7 @@ def _code(r: _Reading, sk: Skeleton, src: str, cell_id: Any, meta_part: str | No
         end = len(lines) if i == len(pieces) - 1 else (nodes[-1].end_lineno or nodes[-1].lineno)
         if gid != meta_part:
             r.recovered.setdefault(gid, set()).update(sk.answers[gid] & set().union(*map(bound_names, nodes)))
-        r.units.append(Unit("answer", gid, "".join(lines[start:end])))  # comments go with what follows them
+        r.units.append(Unit("answer", gid, "".join(lines[start:end]), piece=True))  # comments go with what follows
         start = end
 
 
@@ -471,7 +472,7 @@ def _notes(
     if r.by_text:
         notes.append("nbgrader のセル情報が失われていたため、配布時のセルを内容から見つけて採点しました")
     order = {grade_id(c): i for i, c in enumerate(sk.release["cells"]) if grade_id(c)}
-    placed = [order[u.gid] for u in units if u.kind in ("anchor", "answer")]
+    placed = [order[u.gid] for u in units if u.kind in ("anchor", "answer") and not u.piece]
     if any(a > b for a, b in zip(placed, placed[1:])):
         notes.append("採点するセルの順番が配布時と違ったため、配布時の順に並べ直して採点しました")
     if r.bad_ids:
