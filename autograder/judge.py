@@ -68,7 +68,7 @@ def read_submission(path: Path) -> dict[str, Any]:
 
 def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:
     """Cells to load, in the canonical notebook's order (the release's): the given code from
-    source/, the answers, and the definitions of the student's own code cells (named own_1, ...).
+    source/, the answers, and the definitions of the student's own code cells (named 自作セル1, ...).
 
     Returns (cells, problems); problems maps a cell to why it cannot be graded (none today: the
     canonical notebook has every answer cell, the release's stub where the student had none)."""
@@ -87,7 +87,7 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
             cells.append((gid, src, gid not in exercises))
         elif not gid and (defined := definitions(src, names)).strip():
             own += 1
-            cells.append((f"own_{own}", defined, True))
+            cells.append((f"自作セル{own}", defined, True))  # named so in messages: the student's own cell
     return cells, {}
 
 

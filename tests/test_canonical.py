@@ -98,7 +98,7 @@ def test_a_helper_cell_runs_only_its_definitions_before_the_answer_that_uses_it(
     got, notes = canonical(nb, SK)
     cells = loaded(got)
     own = [(n, s) for n, s, _ in cells if "helper" in s]
-    assert len(own) == 1 and own[0][0].startswith("own_")
+    assert len(own) == 1 and own[0][0].startswith("自作セル")
     assert own[0][1] == "import math\nEPS = 1e-8\nSHAPE = (2, -3)\ndef helper(a):\n    return a\n"
     assert [n for n, _, _ in cells].index(own[0][0]) == [n for n, _, _ in cells].index("linear") - 1
     assert next(c for c in got["cells"] if c.get("id") == "mine")["source"] == helper  # shown as written
@@ -106,9 +106,9 @@ def test_a_helper_cell_runs_only_its_definitions_before_the_answer_that_uses_it(
 
 
 def test_the_notebooks_own_check_cells_contribute_only_constants():
-    assert [(n, s) for n, s, _ in loaded(GOLD) if n.startswith("own_")] == [
-        ("own_1", "N = 4       # バッチサイズ\nD_in = 3    # 入力次元\nD_out = 2   # 出力次元\n"),
-        ("own_2", "N = 10  # サンプル数\n"),
+    assert [(n, s) for n, s, _ in loaded(GOLD) if n.startswith("自作セル")] == [
+        ("自作セル1", "N = 4       # バッチサイズ\nD_in = 3    # 入力次元\nD_out = 2   # 出力次元\n"),
+        ("自作セル2", "N = 10  # サンプル数\n"),
     ]
 
 
