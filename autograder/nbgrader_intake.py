@@ -35,6 +35,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -511,15 +512,37 @@ class Intake:
 
 def take_in(path: Path, root: Path, release: Path, log: Any = None) -> Intake:
     """The notebook nbgrader grades, the canonical one (the release if the submission is refused),
-    and the notes for the student, exactly as the batch makes them (autograder.grading_pool.read_canonical)."""
-    notes = collect_notes(path.parent, root)
-    sk = skeleton_of(release)
+    and the notes for the student, exactly as the batch makes them (autograder.grading_pool.read_canonical).
+
+    Read once per submission: IntakeExporter's call reads it, JudgeScores' and IntakeNotes' calls
+    (nbgrader's second pass hands them nothing from the first) get the same Intake, while the
+    submitted file and its notes are unchanged. Callers do not mutate it."""
+    taken = _taken(str(path), str(root), str(release), _identity(path))
+    if taken.refused and log is not None:
+        log.warning("%s: refused: %s", path, taken.refused)
+    return taken
+
+
+def _identity(path: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """What changes when the submitted notebook or its collect notes change."""
+    stamps: list[tuple[int, int, int] | None] = []
+    for each in (path, path.parent / NOTES_FILE):
+        try:
+            st = os.lstat(each)
+            stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=4)
+def _taken(path: str, root: str, release: str, identity: tuple[tuple[int, int, int] | None, ...]) -> Intake:
+    notes = collect_notes(Path(path).parent, Path(root))
+    sk = skeleton_of(Path(release))
     try:
-        got = read_canonical(path, sk, under=root)
+        got = read_canonical(Path(path), sk, under=Path(root))
         return Intake(got.notebook, notes + got.notes, None)
     except SubmissionError as exc:
-        if log is not None:
-            log.warning("%s: refused: %s", path, exc)
         return Intake(json.loads(json.dumps(sk.release)), [*notes, str(exc)], str(exc))
 
 
