@@ -93,8 +93,13 @@ def diagnose(
     dims: Dims,
     formula: str = "",
     alternatives: Sequence[Alternative] = (),
+    tol: float = FIT_TOL,
 ) -> list[Finding]:
-    """The findings for one wrong gradient (got) against the right one (expected), both float64."""
+    """The findings for one wrong gradient (got) against the right one (expected), both float64.
+
+    tol: how closely a hypothesis must reproduce got, max-normalised. FIT_TOL when expected is
+    exact (the judge's reference); looser when expected is itself a numerical gradient (the
+    visible tests' central differences, whose own error is about 1e-9 relative)."""
     check = f"（正しくは {quantity} = {formula}）" if formula else ""
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         return [Finding("overflow", quantity, overflow_message(quantity) + check)]
@@ -102,14 +107,14 @@ def diagnose(
         return [shape_finding(quantity, got, expected, dims, check)]
     if in_float32(got, expected):
         return [Finding("precision", quantity, precision_message(quantity))]
-    if fits(got, expected):
+    if fits(got, expected, tol):
         return []
     for alt in alternatives:
-        if fits(got, alt.value):
+        if fits(got, alt.value, tol):
             return [Finding(alt.code, quantity, f"{quantity} が「{alt.mistake}」の値になっています。{check}")]
-    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and fits(got, expected.T):
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and fits(got, expected.T, tol):
         return [Finding("transposed", quantity, f"{quantity} が正しい値の転置になっています。{check}")]
-    ratio = scale_of(got, expected)
+    ratio = scale_of(got, expected, tol)
     if ratio is not None:
         return [scale_finding(quantity, ratio, dims, check)]
     if fits(got, expected, tol=FLOAT32_BAND[1]):
@@ -120,13 +125,13 @@ def diagnose(
     ]
 
 
-def scale_of(got: np.ndarray, expected: np.ndarray) -> float | None:
+def scale_of(got: np.ndarray, expected: np.ndarray, tol: float = FIT_TOL) -> float | None:
     """The constant c with got = c · expected, if there is one (c ≠ 0, 1)."""
     norm = float(np.sum(expected * expected))
     if norm == 0.0:
         return None
     c = float(np.sum(got * expected)) / norm
-    if c == 0.0 or abs(c - 1.0) <= FIT_TOL or not fits(got, c * expected):
+    if c == 0.0 or abs(c - 1.0) <= tol or not fits(got, c * expected, tol):
         return None
     return c
 
