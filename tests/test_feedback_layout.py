@@ -68,7 +68,7 @@ def test_a_diagnosis_comes_first():
 def test_every_message_of_a_part_is_shown():
     text = part_feedback(linear_results(), "linear")
     items = [ln[2:] for ln in text.split("\n") if ln.startswith("- ")]
-    assert items == part_messages(linear_results(), "linear") and len(items) == 8
+    assert items == part_messages(linear_results(), "linear") and len(items) == 4  # 5 cases: one line
     assert "ほか" not in text
     assert text.startswith("採点（ジャッジ）: 0 / 10 点\n")
 
@@ -78,7 +78,41 @@ def test_messages_past_the_limit_are_counted():
     assert len(text) <= 200
     assert re.search(r"…ほか (\d+) 件", text)
     shown = len([ln for ln in text.split("\n") if ln.startswith("- ")])
-    assert int(re.search(r"…ほか (\d+) 件", text).group(1)) == 8 - shown
+    assert int(re.search(r"…ほか (\d+) 件", text).group(1)) == len(part_messages(linear_results(), "linear")) - shown
+
+
+def test_the_cases_of_one_check_are_one_line():
+    messages = part_messages(linear_results(), "linear")
+    cases = [m for m in messages if m.startswith("dW の値が違います")]
+    assert cases == ["dW の値が違います（ケース 0）（試した 5 通りの入力のすべてで同じです。上はその 1 つ目）"]
+    some = Results(
+        0.0,
+        2.0,
+        (result("test_gradients[a]", "dx の値が違います（a）"), result("test_gradients[b]", "", passed=True)),
+        "t",
+    )
+    assert part_messages(some, "linear") == ["dx の値が違います（a）"]  # one case: said as it is
+
+
+def test_a_diagnosis_is_told_once_per_quantity():
+    """The graders end a failure with its diagnosis; the 見立て line says it once for the part."""
+    d = Diagnosis(
+        "linear", "dW", "transposed", "dW の形状が (2, 3) で、正しくは (3, 2) です。（正しくは dW = x.T @ dout）"
+    )
+    tests = (
+        result("test_gradients[a]", "dW（N=1） の形状が違います: 期待 (3, 2), 実際 (2, 3)。" + d.message),
+        result("test_gradients[b]", "dW（N=5） の形状が違います: 期待 (4, 7), 実際 (7, 4)。dW の形状が (7, 4) で…"),
+        result("test_gradients[c]", "dW（N=4） の値が違います: 誤差 1.4。dW が正しい値の転置になっています。"),
+        result("test_analytic", "db（N=4） の値が違います: 誤差 2.0。全体が約 4 倍ずれています"),
+    )
+    messages = part_messages(Results(0.0, 4.0, tests, "t", diagnoses=(d, d)), "linear")
+    assert messages == [
+        DIAGNOSIS + d.message,
+        "dW（N=1） の形状が違います: 期待 (3, 2), 実際 (2, 3)（2 通りの入力で同じです。上はその 1 つ目）",
+        "dW（N=4） の値が違います: 誤差 1.4",
+        "db（N=4） の値が違います: 誤差 2.0。全体が約 4 倍ずれています",  # not the diagnosed quantity: kept
+    ]
+    assert sum("正しくは" in m for m in messages) == 1
 
 
 def test_a_message_of_several_lines_stays_one_item():
