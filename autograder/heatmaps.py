@@ -244,6 +244,12 @@ def _draw(ax: Axes, panel: Panel) -> AxesImage | None:
     return im
 
 
+def alt_text(quantity: str, title: str) -> str:
+    """What the figure shows, for a reader who cannot see it (the <img>'s alt)."""
+    q = str(quantity)[:MAX_QUANTITY]
+    return f"{str(title)[:MAX_TITLE]}: 3 枚のヒートマップ。左から あなたの勾配 {q}、正しい勾配 {q}、差（あなた − 正解）"
+
+
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -51,14 +52,15 @@ def picture_outputs(results: Results, part: str, title: str) -> list[NotebookNod
 
     import numpy as np
 
-    from .heatmaps import gradient_figure
+    from .heatmaps import alt_text, gradient_figure
 
     out = []
     for p in pictures:
         caption = f"{title}: {p.quantity}（可視テストの入力で）"
         png = gradient_figure(p.quantity, np.array(p.got, dtype=float), np.array(p.expected, dtype=float), caption)
         data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<図: {caption}>"}
-        out.append(new_output("display_data", data=data, metadata={"nb74": "judge-picture"}))
+        meta = {"nb74": "judge-picture", "image/png": {"alt": alt_text(p.quantity, caption)}}
+        out.append(new_output("display_data", data=data, metadata=meta))
     return out
 
 
@@ -159,6 +161,15 @@ class SaveJudgeGrades(SaveAutoGrades):  # type: ignore[misc]  # nbgrader ships n
         return nb, resources
 
 
+# A test cell's line announcing a pass (`print("✓ Linear.backward: 可視テストに合格しました")`, in
+# releases before the check functions printed it themselves): above a failing score it misleads.
+PASS_PRINT = re.compile(r"^[ \t]*print\(.*合格.*\)[ \t]*(?:#.*)?(?:\n|$)", re.MULTILINE)
+
+
+def without_pass_prints(source: str) -> str:
+    return PASS_PRINT.sub("", source).rstrip("\n")
+
+
 class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """GenerateFeedback preprocessor, after GetGrades: nbgrader's feedback template renders markdown
     cells and gradebook comments (`nbgrader.comment`) with no sanitizer. The notebook is sanitized
@@ -183,6 +194,8 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
                 # the score nbgrader read at autograde time, a bare `Out[ ]: 3.2` on the page; the
                 # heading and the judge's first line say it in words
                 cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+                if cell.metadata.nbgrader.get("grade"):
+                    cell.source = without_pass_prints(cell.source)
             if "score" in got:  # from the gradebook
                 cell.metadata.nbgrader["score"] = got["score"]
             if "comment" in got:
@@ -232,14 +245,37 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
 
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# MathJax 3 from PyPI's django-static-mathjax (its files only; Django is not needed): the combined
+# TeX-to-SVG component, which draws every glyph itself (no font files to fetch, none blocked on file://)
+MATHJAX_FILE = "tex-svg.js"
+MATHJAX_CDN = "cdnjs.cloudflare.com/ajax/libs/mathjax"  # nbconvert's default, in nbgrader's header
+MATHJAX_PLACE = "<!-- nb74: MathJax inlined here -->"  # the template's marker, replaced after rendering
+FOLD_GIVEN_LINES = 40  # given code this long is folded in the feedback (the helpers: about 300 lines)
+NO_ALT = 'alt="No description has been provided for this image"'  # nbconvert's, for an <img> without alt
+
+
+def mathjax_script() -> str:
+    """The MathJax component inlined into every feedback page: nbgrader's release_feedback hands a
+    student the .html file alone, which then works from disk with no server and no network."""
+    import mathjax  # type: ignore[import-untyped]  # django-static-mathjax: static files only
+
+    js = (Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / MATHJAX_FILE).read_text(encoding="utf-8")
+    if "</script" in js.lower():  # would end the inline <script> early
+        raise ValueError(f"{MATHJAX_FILE} cannot be inlined")
+    return js
 
 
 class FeedbackExporter(HTMLExporter):
     """`GenerateFeedback.exporter_class`: nbgrader's HTML feedback, through the kit's template
     (autograder/templates/feedback): parts named by their rubric titles, Japanese labels, table
-    borders and wrapped output lines. nbgrader forces the template name "feedback" (its API does,
-    for formgrader's sake), so the kit's file is found first by name and reaches nbgrader's own
-    under the prefix "nbgrader/"."""
+    borders and wrapped output lines, long given code folded, formulas drawn by a MathJax inlined
+    in the page (mathjax_url = "", the default) or loaded from mathjax_url (a MathJax 3 component).
+    nbgrader forces the template name "feedback" (its API does, for formgrader's sake), so the
+    kit's file is found first by name and reaches nbgrader's own under the prefix "nbgrader/"."""
+
+    @default("mathjax_url")
+    def _inline_mathjax(self) -> str:
+        return ""  # inline: nothing is fetched (nbconvert's default is a CDN)
 
     @default("extra_loaders")
     def _kit_loaders(self) -> list[BaseLoader]:
@@ -254,7 +290,22 @@ class FeedbackExporter(HTMLExporter):
     def _init_resources(self, resources: Any) -> Any:
         resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]  # nbconvert: untyped
         resources["nb74_titles"] = part_titles()
+        resources["nb74_mathjax_place"] = MATHJAX_PLACE
+        resources["nb74_fold_lines"] = FOLD_GIVEN_LINES
         return resources
+
+    def from_notebook_node(  # type: ignore[override]  # as nbconvert's HTMLExporter
+        self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
+        html, out = super().from_notebook_node(nb, resources, **kw)
+        html = html.replace(NO_ALT, 'alt="（説明のない画像）"')
+        if MATHJAX_CDN in html:  # the template did not find nbgrader's MathJax block to replace
+            raise ValueError("the feedback page would load MathJax from a CDN: nbgrader's template has changed")
+        if not self.mathjax_url:  # after nbconvert's own parsing of the page: the script is 2 MB
+            if MATHJAX_PLACE not in html:
+                raise ValueError("the feedback template has no place for MathJax")
+            html = html.replace(MATHJAX_PLACE, "<script>" + mathjax_script() + "</script>", 1)
+        return html, out
 
 
 def part_titles() -> dict[str, str]:

@@ -266,10 +266,15 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
                 }
             )
         elif kind == "display_data" and judge_picture(out):
+            meta = out.get("metadata")
+            png_meta = meta.get("image/png") if isinstance(meta, dict) else None
+            alt = png_meta.get("alt") if isinstance(png_meta, dict) else None
+            alt = alt if isinstance(alt, str) else "図（勾配のヒートマップ）"
             kept.append(
                 {
                     "output_type": "display_data",
-                    "metadata": {},
+                    # the alt text, bounded (nbconvert escapes it): else the page says it in English
+                    "metadata": {"image/png": {"alt": bounded(_text(alt), 300)}},
                     "data": {
                         "image/png": out["data"]["image/png"],
                         "text/plain": bounded(_text(out["data"]["text/plain"]), 200),
