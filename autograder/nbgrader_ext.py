@@ -297,6 +297,7 @@ class FeedbackExporter(HTMLExporter):
     def from_notebook_node(  # type: ignore[override]  # as nbconvert's HTMLExporter
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
+        self.register_filter("nb74_fold_summary", fold_summary)  # type: ignore[no-untyped-call]
         html, out = super().from_notebook_node(nb, resources, **kw)
         html = html.replace(NO_ALT, 'alt="（説明のない画像）"')
         if MATHJAX_CDN in html:  # the template did not find nbgrader's MathJax block to replace
@@ -306,6 +307,23 @@ class FeedbackExporter(HTMLExporter):
                 raise ValueError("the feedback template has no place for MathJax")
             html = html.replace(MATHJAX_PLACE, "<script>" + mathjax_script() + "</script>", 1)
         return html, out
+
+
+def fold_summary(cell: Any) -> str:
+    """The line shown in place of a folded cell: a markdown cell's first heading (else its first
+    words), a code cell's first comment; plain text (the template escapes it)."""
+    import html
+
+    text = cell.get("source", "")
+    text = "".join(text) if isinstance(text, list) else str(text)
+    lines = [ln.strip() for ln in html.unescape(re.sub(r"<[^>]*>", " ", text)).split("\n") if ln.strip()]
+    if cell.get("cell_type") == "markdown":
+        heading = next((ln for ln in lines if ln.startswith("#")), None)
+        first = heading.lstrip("#") if heading else (lines[0] if lines else "")
+        first = re.sub(r"^[>\s]+|[*_`]", "", first).strip()  # the markup of a quote, bold, code
+    else:
+        first = lines[0].lstrip("#").strip() if lines else ""
+    return first if len(first) <= 60 else first[:59] + "…"
 
 
 def part_titles() -> dict[str, str]:
