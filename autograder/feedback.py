@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .assignment import load_rubric
+from .assignment import Part, load_rubric
 from .plain_text import MAX_PART_FEEDBACK, bounded
 from .results import Results, TestResult
 
@@ -19,6 +19,11 @@ from .results import Results, TestResult
 GATED = "になってから採点されます"
 DIAGNOSIS = "見立て: "  # a diagnosis is the judge's guess at the mistake, said as such
 TEST_NAME = re.compile(r"::\s*(\w+)")  # "Linear.backward :: test_gradients[N1_Din3_Dout2]" -> test_gradients
+
+
+def part_label(part: Part) -> str:
+    """What every route calls a part: its rubric title, with its section unless the title has it."""
+    return part.title if part.section in part.title else f"{part.title}（{part.section} 節）"  # 演習 8.1
 
 
 def is_gated(message: str) -> bool:

@@ -19,6 +19,7 @@ from traitlets import Unicode, default
 
 from .assignment import load_rubric
 from .feedback import part_feedback as part_feedback
+from .feedback import part_label
 from .intake import add_memo
 from .nbgrader_glue import clear_hidden_tests
 from .results import Results
@@ -330,7 +331,7 @@ def part_titles() -> dict[str, str]:
     """grade_id -> what the feedback calls that cell: the part's title and its section."""
     titles = {}
     for part in load_rubric().parts.values():
-        label = part.title if part.section in part.title else f"{part.title}（{part.section} 節）"  # 演習 8.1
+        label = part_label(part)
         titles[part.test_cell] = label
         if part.answer_cell:
             titles[part.answer_cell] = label

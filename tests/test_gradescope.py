@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder.assignment import ROOT, VISIBILITIES, load_rubric
+from autograder.feedback import part_label
 from autograder.gradescope.package import INSTRUCTOR_ONLY, build_zip
 from tests import pythons
 from tests.bugs.catalog import BUGS
@@ -162,12 +163,33 @@ def test_buggy_submission_gets_the_judges_exact_scores_and_diagnosis(
     r = gradescope.submit({EXPECTED: buggy})
     judge = judge_cli(buggy, tmp_path)
     assert r["score"] == judge["score"] and 0 < r["score"] < 100
-    assert [(t["name"], t["score"], t["status"]) for t in r["tests"]] == [
-        (t["name"], t["score"], t["status"]) for t in judge["tests"]
-    ]
-    linear = next(t for t in r["tests"] if t["tags"] == ["linear"] and t["status"] == "failed")
-    assert linear["output"].startswith("見立て: ") and "転置" in linear["output"]
+    by_part: dict[str, float] = {}
+    for t in judge["tests"]:
+        by_part[t["part"]] = by_part.get(t["part"], 0.0) + t["score"]
+    assert {t["tags"][0]: t["score"] for t in r["tests"]} == pytest.approx(by_part)
+    assert r["extra_data"]["cases"] == [[t["name"], t["score"], t["status"]] for t in judge["tests"]]
+    linear = next(t for t in r["tests"] if t["tags"] == ["linear"])
+    assert linear["status"] == "failed" and linear["output"].startswith("- 見立て: ") and "転置" in linear["output"]
     assert "transposed" in r["extra_data"]["diagnoses"]
+
+
+def test_one_row_per_rubric_part_with_its_japanese_title(gradescope: Gradescope, buggy: Path) -> None:
+    """Students read one row per part (its title, points and messages), not one per pytest case."""
+    r = gradescope.submit({EXPECTED: buggy})
+    parts = list(RUBRIC.parts.values())
+    assert [t["name"] for t in r["tests"]] == [part_label(p) for p in parts]
+    assert [t["tags"] for t in r["tests"]] == [[p.name] for p in parts]
+    assert [t["max_score"] for t in r["tests"]] == [p.points for p in parts]
+    assert all("::" not in t["name"] and "test_" not in t["name"] for t in r["tests"])
+    assert r["tests"][0]["name"] == "Linear.backward（3.2 節）"
+    rows = {t["tags"][0]: t for t in r["tests"]}
+    for name in ("linear", "mse"):  # the two bugs (TWO_BUGS): failed, each diagnosis once, cases summarised
+        row = rows[name]
+        assert row["status"] == "failed" and row["score"] < row["max_score"], row
+        assert row["output"].count("見立て: ") == 1 and row["output"].count("（正しくは") <= 1, row["output"]
+        assert "通りの入力" in row["output"], row["output"]
+    assert rows["relu"] == {**rows["relu"], "status": "passed", "output": "すべての確認に合格しました"}
+    assert sum(t["score"] for t in r["tests"]) == pytest.approx(r["score"])
 
 
 def test_results_hold_no_grader_code_or_hidden_test(gradescope: Gradescope, buggy: Path, tmp_path: Path) -> None:

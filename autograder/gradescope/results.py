@@ -2,9 +2,11 @@
 
 Gradescope's specification: top-level score, execution_time, output, visibility,
 stdout_visibility, extra_data, and tests[] with name, score, max_score, status (passed/failed),
-output, tags and visibility. The judge's total is the score as it is (no re-summing). A part's
-diagnosis (which mistake its gradient shows) leads the output of its first failed test; the
-pictures have no place in the format and are left out.
+output, tags and visibility. One row per rubric part, named by its Japanese title, in the rubric's
+order: its points, and as output the part's messages as the feedback shows them (autograder.feedback:
+the diagnosis first, a check failed on several inputs said once). The judge's total is the score as
+it is (no re-summing); the pytest cases behind each row go to extra_data (not shown to students).
+The pictures have no place in the format and are left out.
 """
 
 from __future__ import annotations
@@ -12,29 +14,29 @@ from __future__ import annotations
 from typing import Any
 
 from ..assignment import load_rubric
-from ..feedback import DIAGNOSIS
-from ..results import Results
+from ..feedback import bullet, part_label, part_messages
+from ..results import PASSED, Results
+
+ALL_PASSED = "すべての確認に合格しました"
 
 
 def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
     rubric = load_rubric()
-    told: set[str] = set()
+    scores = results.part_scores()
     tests = []
-    for t in results.tests:
-        output = t.output
-        if not t.passed and t.part not in told:
-            told.add(t.part)
-            diagnoses = [DIAGNOSIS + d.message for d in results.part_diagnoses(t.part)]
-            output = "\n".join([*diagnoses, output]) if diagnoses else output
+    for part in rubric.parts.values():
+        score = round(scores.get(part.name, 0.0), 6)
+        messages = part_messages(results, part.name)
+        passed = score >= part.points and not any(not t.passed for t in results.part_tests(part.name))
         tests.append(
             {
-                "name": t.name,
-                "score": t.score,
-                "max_score": t.max_score,
-                "status": t.status,
-                "output": output,
-                "tags": [t.part],
-                "visibility": rubric.part_visibility(t.part),
+                "name": part_label(part),
+                "score": score,
+                "max_score": float(part.points),
+                "status": PASSED if passed else "failed",
+                "output": "\n".join(bullet(m) for m in messages) if messages else (ALL_PASSED if passed else ""),
+                "tags": [part.name],
+                "visibility": rubric.part_visibility(part.name),
             }
         )
     lines = [f"合計 {results.score:.2f} / {results.max_score:g}", *notes, *results.messages()]
@@ -45,7 +47,11 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
         "output": "\n".join(dict.fromkeys(lines)),
         "visibility": rubric.visibility,
         "stdout_visibility": "hidden",
-        "extra_data": {"isolation": results.isolation, "diagnoses": [d.code for d in results.diagnoses]},
+        "extra_data": {
+            "isolation": results.isolation,
+            "diagnoses": [d.code for d in results.diagnoses],
+            "cases": [[t.name, t.score, t.status] for t in results.tests],  # for the instructor
+        },
         "tests": tests,
     }
 
