@@ -191,15 +191,15 @@ def diagnose(
             f"式を一つずつ確かめてください。{check}"
         )
         return [Finding(UNKNOWN, quantity, text, unsure_of=tuple(families))]
+    if fits(got, expected, tol=FLOAT32_BAND[1]):
+        text = f"{quantity} は正しい値に近いですが、丸め誤差より大きくずれています（数値微分や近似を使っていませんか）。{check}"
+        return [Finding(UNKNOWN, quantity, text)]
     if ratio is not None:  # a constant factor, but none a student would have written
         text = (
             f"{quantity} は正しい値の約 {abs(ratio):.3g} 倍{'（符号も逆）' if ratio < 0 else ''}ですが、"
             "この係数は N・D・C・2 などのどれにも当たらないため、どの間違いかは特定できません。"
             f"係数と割る数を確かめてください。{check}"
         )
-        return [Finding(UNKNOWN, quantity, text)]
-    if fits(got, expected, tol=FLOAT32_BAND[1]):
-        text = f"{quantity} は正しい値に近いですが、丸め誤差より大きくずれています（数値微分や近似を使っていませんか）。{check}"
         return [Finding(UNKNOWN, quantity, text)]
     return [
         Finding(UNKNOWN, quantity, f"{quantity} が違います。よくある間違いのどれにも当てはまりませんでした。{check}")
@@ -359,7 +359,7 @@ def batch_reduction(
         return f"{quantity} がスカラーです。axis=0 を指定して和を取り、形状 {want} の配列にしてください。"
     if len(want) == 1 and have == (N,) and N != want[0]:
         return f"{quantity} の形状が {have} です。和を取る軸が違います: axis=1 ではなく axis=0 です（形状 {want}）。"
-    if len(want) == 2 and want[0] == N and N != 1 and have in ((want[1],), (1, want[1])):
+    if len(want) == 2 and want[0] == N and have in ((want[1],), (1, want[1])) and have != want:
         return (
             f"{quantity} の形状が {have} です。サンプルごとの勾配をバッチ方向（axis=0）で和や平均にしてはいけません"
             f"（形状 {want}）。"
