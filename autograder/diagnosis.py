@@ -302,7 +302,7 @@ def scale_finding(quantity: str, c: float, dims: Dims, check: str) -> Finding | 
     else:
         told = names[0]
     if c < 0:
-        text = f"{quantity} の符号が逆で、大きさも {told} 倍です。符号と係数の両方を確かめてください。{check}"
+        text = f"{quantity} の符号が逆で、大きさも正しい値の {told} 倍です。符号と係数の両方を確かめてください。{check}"
         return Finding("sign", quantity, text, c, name, factor_names=fitting)
     text = f"{quantity} が正しい値の {told} 倍です。{factor_hint(name)}{check}"
     return Finding("scale", quantity, text, c, name, factor_names=fitting)
