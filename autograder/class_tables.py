@@ -13,21 +13,7 @@ from dataclasses import dataclass
 
 from .assignment import Rubric
 from .class_results import Graded
-
-# What the report calls each diagnosis code (autograder.diagnosis, autograder.known_mistakes):
-# short, with the quantity; the judge's own message to the student follows it on the page.
-DIAGNOSIS_LABELS = {
-    "transposed": "{q} が転置",
-    "scale": "{q} の倍率違い",
-    "sign": "{q} の符号が逆",
-    "batch_reduction": "{q} のバッチ方向の和・平均の誤り",
-    "ignores_dout": "{q} で dout を掛けていない",
-    "wrong_derivative": "{q} で別の微分を使っている",
-    "relu_mask": "{q} で ReLU のマスクの誤り",
-    "overflow": "{q} が大きな入力であふれる（数値的に不安定）",
-    "precision": "{q} の精度不足（float32 など）",
-    "unknown": "{q} が違う（原因は特定できず）",
-}
+from .diagnosis import diagnosis_label
 
 
 @dataclass(frozen=True)
@@ -62,8 +48,8 @@ class DiagnosisGroup:
 
     @property
     def label(self) -> str:
-        label = DIAGNOSIS_LABELS.get(self.code, "{q}: " + self.code).format(q=self.quantity)
-        return f"{label}（{self.factor_name}）" if self.factor_name else label
+        """What the report calls this diagnosis, in Japanese (autograder.diagnosis.LABELS)."""
+        return diagnosis_label(self.code, self.quantity, self.factor_name)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from .assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
 from .canonical import definitions, grade_id, text
+from .diagnosis import Finding, agree_findings
 from .intake import SubmissionError, release_skeleton, take_in
 from .results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
 from .sandbox.fork_server import ForkServer
@@ -285,25 +286,16 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
 
 
 def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
-    """The failed tests' findings, once per (part, quantity, mistake), in the rubric's part order;
-    an `unknown` for a quantity another test diagnosed is left out, and so is a scale factor left
-    unnamed on one case (e.g. N = D there) that another case names."""
-    found: dict[tuple[str, str, str, str | None], Diagnosis] = {}
-    outcomes = sorted(plugin.outcomes.values(), key=lambda o: plugin.order.get(o.part, 99))
-    for o in outcomes:
-        if o.passed or o.part not in rubric.parts:
-            continue
-        for f in o.findings:
-            message = clean_text(f.message, MAX_OUTPUT_CHARS)
-            d = Diagnosis(o.part, f.quantity, f.code, message, f.factor, f.factor_name)
-            found.setdefault((o.part, f.quantity, f.code, f.factor_name), d)
-    known = {(d.part, d.quantity) for d in found.values() if d.code != "unknown"}
-    named = {(d.part, d.quantity, d.code) for d in found.values() if d.factor_name}
+    """The failed tests' findings, one per (part, quantity), in the rubric's part order: a family
+    only where every case of the part agrees with it, else "not sure" (diagnosis.agree_findings)."""
+    by_part: dict[str, list[Finding]] = {}
+    for o in sorted(plugin.outcomes.values(), key=lambda o: plugin.order.get(o.part, 99)):
+        if not o.passed and o.part in rubric.parts:
+            by_part.setdefault(o.part, []).extend(o.findings)
     return tuple(
-        d
-        for d in found.values()
-        if (d.code != "unknown" or (d.part, d.quantity) not in known)
-        and (d.factor_name or (d.part, d.quantity, d.code) not in named)
+        Diagnosis(part, f.quantity, f.code, clean_text(f.message, MAX_OUTPUT_CHARS), f.factor, f.factor_name)
+        for part, found in by_part.items()
+        for f in agree_findings(found)
     )
 
 

@@ -46,6 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from autograder.assignment import load_rubric  # noqa: E402
+from autograder.diagnosis import UNKNOWN, agree_findings  # noqa: E402
 from autograder.graders import numerics  # noqa: E402
 from autograder.graders.cache import ExpectedCache  # noqa: E402
 from autograder.graders.seeds import BENCHMARK_BASE as SEED_BASE  # noqa: E402
@@ -250,7 +251,9 @@ class Bug:
         self.smallest: dict[str, float] = {}
         self.caught_by: set[str] = set()
         self.want = DIAGNOSES.get(entry.name)  # the diagnosis the catalog names (code, factor name)
-        self.seeds = self.right_code = self.right_factor = 0
+        # per seed: the families the part's agreed diagnosis names (autograder.diagnosis.agree_findings,
+        # as the judge), and whether a scale error's factor name is the catalog's
+        self.named: dict[int, tuple[list[str], bool]] = {}
 
     def run(self, seeds: list[int]) -> None:
         passed = set(load_rubric().parts) - {self.entry.part}
@@ -260,10 +263,10 @@ class Bug:
             per_seed[k].append((ok, rec))
             found[k] += findings
         for k, results in per_seed.items():
-            self.seeds += 1
             code, factor = self.want if isinstance(self.want, tuple) else (self.want, None)
-            self.right_code += any(f.code == code for f in found[k])
-            self.right_factor += any(f.code == code and f.factor_name == factor for f in found[k])
+            agreed = agree_findings(found[k])
+            families = sorted({f.code for f in agreed if f.code != UNKNOWN})
+            self.named[int(k or 0)] = (families, any(f.code == code and f.factor_name == factor for f in agreed))
             self.missed += all(ok for ok, _ in results)
             largest: dict[str, float] = {}
             for _ok, rec in results:
@@ -348,7 +351,7 @@ def measure(seeds: list[int], forms: bool, bugs: bool, exercises: bool) -> dict:
         "ex": ex_failures,
         "ex_counts": ex_counts,
         "bugs": [(b.entry.name, b.missed, b.smallest, sorted(b.caught_by)) for b in bug_runs],
-        "diagnosis": [(b.entry.name, b.seeds, b.right_code, b.right_factor) for b in bug_runs],
+        "diagnosis": [(b.entry.name, b.named) for b in bug_runs],
     }
 
 
@@ -366,9 +369,8 @@ def merge(parts: list[dict]) -> dict:
     for r in parts:
         out["false"] += r["false"]
         out["diagnosed"] += r["diagnosed"]
-        for name, n, code, factor in r["diagnosis"]:
-            n0, c0, f0 = out["diagnosis"].get(name, (0, 0, 0))
-            out["diagnosis"][name] = (n0 + n, c0 + code, f0 + factor)
+        for name, named in r["diagnosis"]:
+            out["diagnosis"].setdefault(name, {}).update(named)
         out["ex"] += r["ex"]
         for key, n in r["ex_counts"].items():
             out["ex_counts"][key] += n
@@ -424,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WORST correct {kind}: error {err:.2e} ({part}) = {ratio:.2e} × {kind} ({getattr(numerics, kind):.0e})")
     print(f"worst error-to-tolerance ratio of correct code: {max((v[0] for v in overall.values()), default=0):.2e}")
 
-    missed_any = 0
+    missed_any, diagnosis_failed = 0, False
     if r["bugs"]:
         print(
             "realistic bugs on their own part: seeds undetected; smallest over seeds of the largest error per tolerance"
@@ -444,32 +446,51 @@ def main(argv: list[str] | None = None) -> int:
         for kind, (v, name) in sorted(smallest.items()):
             print(f"SMALLEST bug error caught by {kind}: {v:.2e} ({name}) = {v / getattr(numerics, kind):.2e} × {kind}")
         print(f"bugs undetected on some seed: {missed_any}")
-        print_diagnosis(r["diagnosis"])
+        worst, wrong = print_diagnosis(r["diagnosis"])
+        diagnosis_failed = worst < COVERAGE_GOAL or wrong > 0
     for d in r["diagnosed"][:10]:
         print(f"  DIAGNOSIS OF CORRECT CODE {d}")
     print(f"diagnoses of correct code (the reference and every form, every seed): {len(r['diagnosed'])}")
     print(f"time {time.perf_counter() - start:.1f} s")
-    return 1 if r["false"] or r["ex"] or missed_any or r["diagnosed"] else 0
+    return 1 if r["false"] or r["ex"] or missed_any or r["diagnosed"] or diagnosis_failed else 0
 
 
-def print_diagnosis(diagnosis: dict[str, tuple[int, int, int]]) -> None:
-    """Per bug, on how many seeds its part's diagnoses hold the code the catalog names (and, for a
-    scale error, its factor name); a bug the catalog names no diagnosis for counts as not diagnosed."""
-    print("diagnosis of each bug (seeds with the right code / seeds graded):")
-    total = right = scale_total = scale_right = 0
-    for name, (n, code, factor) in diagnosis.items():
+COVERAGE_GOAL = 0.95  # share of wrong submissions whose diagnosis is the catalog's family
+
+
+def print_diagnosis(diagnosis: dict[str, dict[int, tuple[list[str], bool]]]) -> tuple[float, int]:
+    """Per bug and seed, the families the part's agreed diagnosis names (as the judge reports them):
+    covered when it is exactly the catalog's family; wrong when it names any other family; "not sure"
+    (`unknown`, no family) is neither. A bug the catalog names no family for (None) is never covered.
+    Returns the smallest coverage over the seeds and the number of wrong families."""
+    print("diagnosis of each bug (seeds with the catalog's family / with another family / graded):")
+    per_seed: dict[int, list[bool]] = defaultdict(list)
+    wrong_total = scale_total = scale_right = 0
+    for name, named in diagnosis.items():
         want = DIAGNOSES.get(name)
-        print(
-            f"  {name:30s} want {str(want):22s} right code {code:5d}/{n}"
-            + (f", factor {factor}/{n}" if isinstance(want, tuple) else "")
-        )
-        total, right = total + n, right + (code if want is not None else 0)
+        code = want[0] if isinstance(want, tuple) else want
+        right = [k for k, (fam, _) in named.items() if fam == [code]]
+        wrong = {k: fam for k, (fam, _) in named.items() if set(fam) - {code}}
+        for k in named:
+            per_seed[k].append(k in right)
+        wrong_total += len(wrong)
+        line = f"  {name:30s} want {str(want):22s} family {len(right):5d}  wrong {len(wrong):4d}  of {len(named)}"
         if isinstance(want, tuple):
-            scale_total, scale_right = scale_total + n, scale_right + factor
-    print(f"WRONG SUBMISSIONS WITH THE RIGHT DIAGNOSIS CODE: {right}/{total} = {right / max(total, 1):.1%}")
+            factor = sum(ok for _, ok in named.values())
+            scale_total, scale_right = scale_total + len(named), scale_right + factor
+            line += f", factor {factor}/{len(named)}"
+        print(line)
+        for k, fam in list(wrong.items())[:3]:
+            print(f"    WRONG FAMILY seed {k}: {fam}")
+    total = sum(len(v) for v in per_seed.values())
+    covered = sum(sum(v) for v in per_seed.values())
+    worst = min((sum(v) / len(v) for v in per_seed.values()), default=1.0)
+    print(f"DIAGNOSIS COVERAGE: {covered}/{total} = {covered / max(total, 1):.1%} (lowest seed {worst:.1%})")
+    print(f"WRONG FAMILIES: {wrong_total}")
     print(
         f"SCALE BUGS WITH THE RIGHT FACTOR NAME: {scale_right}/{scale_total} = {scale_right / max(scale_total, 1):.1%}"
     )
+    return worst, wrong_total
 
 
 if __name__ == "__main__":

@@ -866,6 +866,371 @@ BUGS: list[Entry] = [
             return dout.astype(np.float32) * y * (1 - y)
         """,
     ),
+    # -- issue 23: missing factors, reductions over the batch, the wrong quantity, in-place edits ---
+    bug(
+        "linear_db_first_row",
+        "linear",
+        "linear",
+        "db = dout[0]: the first sample only",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            self.grads['b'] = dout[0]
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_db_last_row",
+        "linear",
+        "linear",
+        "db = dout[-1]: the last sample only",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            self.grads['b'] = dout[-1]
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_db_mean",
+        "linear",
+        "linear",
+        "db = np.mean(dout, axis=0): the upstream already averaged",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            self.grads['b'] = np.mean(dout, axis=0)
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_dW_over_N",
+        "linear",
+        "linear",
+        "dW divided by N once more (the loss already averaged)",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout / x.shape[0]
+            self.grads['b'] = np.sum(dout, axis=0)
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_dx_over_N",
+        "linear",
+        "linear",
+        "dx divided by N",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            self.grads['b'] = np.sum(dout, axis=0)
+            return dout @ self.params['W'].T / len(x)
+        """,
+    ),
+    bug(
+        "linear_dx_np_dot_W",
+        "linear",
+        "linear",
+        "np.dot(dout, W): W not transposed",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            self.grads['b'] = np.sum(dout, axis=0)
+            return np.dot(dout, self.params['W'])
+        """,
+    ),
+    bug(
+        "linear_dW_outer_sums",
+        "linear",
+        "linear",
+        "dW from the batch sums of x and dout (np.outer)",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = np.outer(x.sum(axis=0), dout.sum(axis=0))
+            self.grads['b'] = np.sum(dout, axis=0)
+            return dout @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "linear_dx_summed",
+        "linear",
+        "linear",
+        "dx summed over the batch: np.sum(dout, axis=0) @ W.T",
+        """
+        def backward(self, dout):
+            x = self.cache['x']
+            self.grads['W'] = x.T @ dout
+            self.grads['b'] = np.sum(dout, axis=0)
+            return np.sum(dout, axis=0) @ self.params['W'].T
+        """,
+    ),
+    bug(
+        "sigmoid_times_y",
+        "sigmoid",
+        "sigmoid",
+        "dout * y: the factor (1 - y) forgotten",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return dout * y
+        """,
+    ),
+    bug(
+        "sigmoid_times_1_minus_y",
+        "sigmoid",
+        "sigmoid",
+        "dout * (1 - y): the factor y forgotten",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return dout * (1 - y)
+        """,
+    ),
+    bug(
+        "sigmoid_of_y",
+        "sigmoid",
+        "sigmoid",
+        "sigmoid applied again to the cached output: s(y)(1 - s(y))",
+        """
+        def backward(self, dout):
+            s = 1 / (1 + np.exp(-self.cache['y']))
+            return dout * s * (1 - s)
+        """,
+    ),
+    bug(
+        "sigmoid_dout_summed",
+        "sigmoid",
+        "sigmoid",
+        "np.sum(dout, axis=0) * y(1 - y): dout reduced over the batch",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return np.sum(dout, axis=0) * y * (1 - y)
+        """,
+    ),
+    bug(
+        "sigmoid_sum_axis0",
+        "sigmoid",
+        "sigmoid",
+        "np.sum(dout * y(1 - y), axis=0): summed like a bias gradient",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return np.sum(dout * y * (1 - y), axis=0)
+        """,
+    ),
+    bug(
+        "tanh_one_plus_y",
+        "tanh",
+        "tanh",
+        "dout * (1 + y): the factor (1 - y) forgotten",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return dout * (1 + y)
+        """,
+    ),
+    bug(
+        "tanh_square_of_difference",
+        "tanh",
+        "tanh",
+        "dout * (1 - y)**2 instead of 1 - y**2",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return dout * (1 - y) ** 2
+        """,
+    ),
+    bug(
+        "tanh_of_y",
+        "tanh",
+        "tanh",
+        "tanh applied again to the cached output: 1 - tanh(y)**2",
+        """
+        def backward(self, dout):
+            return dout * (1 - np.tanh(self.cache['y']) ** 2)
+        """,
+    ),
+    bug(
+        "tanh_dout_in_place",
+        "tanh",
+        "tanh",
+        "dout *= 1 - y**2; return dout",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            dout *= 1 - y ** 2
+            return dout
+        """,
+    ),
+    bug(
+        "tanh_cache_in_place",
+        "tanh",
+        "tanh",
+        "y **= 2 on the cached array: the second call is wrong",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            y **= 2
+            return dout * (1 - y)
+        """,
+    ),
+    bug(
+        "tanh_mean_broadcast",
+        "tanh",
+        "tanh",
+        "the batch mean of dout(1 - y**2), broadcast back to every row",
+        """
+        def backward(self, dout):
+            y = self.cache['y']
+            return np.mean(dout * (1 - y ** 2), axis=0, keepdims=True) * np.ones_like(y)
+        """,
+    ),
+    bug(
+        "relu_times_output",
+        "relu",
+        "relu",
+        "dout * y: multiplied by the output max(0, x) instead of the mask",
+        """
+        def backward(self, dout):
+            return dout * self.cache['y']
+        """,
+        forward_extra="self.cache['y'] = np.maximum(0, x)",
+    ),
+    bug(
+        "relu_mask_in_place",
+        "relu",
+        "relu",
+        "mask *= dout on the cached mask: the second call is wrong",
+        """
+        def backward(self, dout):
+            mask = self.cache['mask']
+            mask *= dout
+            return mask
+        """,
+    ),
+    bug(
+        "relu_dout_summed",
+        "relu",
+        "relu",
+        "np.sum(dout, axis=0) * mask: dout reduced over the batch",
+        """
+        def backward(self, dout):
+            return np.sum(dout, axis=0) * self.cache['mask']
+        """,
+    ),
+    bug(
+        "mse_t_minus_y_no_2",
+        "mse",
+        "mse",
+        "(t - y)/(N·D): the sign flipped and the 2 forgotten",
+        """
+        def backward(self):
+            y, t = self.cache['y'], self.cache['t']
+            return (t - y) / y.size
+        """,
+    ),
+    bug(
+        "mse_plain_difference",
+        "mse",
+        "mse",
+        "y - t: neither the 2 nor the 1/(N·D)",
+        """
+        def backward(self):
+            return self.cache['y'] - self.cache['t']
+        """,
+    ),
+    bug(
+        "mse_over_N_no_2",
+        "mse",
+        "mse",
+        "(y - t)/N: the 2 forgotten, divided by N only",
+        """
+        def backward(self):
+            y, t = self.cache['y'], self.cache['t']
+            return (y - t) / self.cache['N']
+        """,
+    ),
+    bug(
+        "mse_mean_axis0",
+        "mse",
+        "mse",
+        "2 * np.mean(y - t, axis=0): averaged over the batch",
+        """
+        def backward(self):
+            y, t = self.cache['y'], self.cache['t']
+            return 2 * np.mean(y - t, axis=0)
+        """,
+    ),
+    bug(
+        "mse_scalar",
+        "mse",
+        "mse",
+        "2 * np.mean(y - t): one number",
+        """
+        def backward(self):
+            y, t = self.cache['y'], self.cache['t']
+            return 2 * np.mean(y - t)
+        """,
+    ),
+    bug(
+        "mse_loss_terms",
+        "mse",
+        "mse",
+        "(y - t)**2/(N·D): the loss terms, not differentiated",
+        """
+        def backward(self):
+            y, t = self.cache['y'], self.cache['t']
+            return (y - t) ** 2 / y.size
+        """,
+    ),
+    bug(
+        "softmax_p_only",
+        "softmax_ce",
+        "softmax_ce",
+        "p / N: t not subtracted",
+        """
+        def backward(self):
+            return self.cache['p'] / self.cache['N']
+        """,
+    ),
+    bug(
+        "softmax_p_minus_1",
+        "softmax_ce",
+        "softmax_ce",
+        "(p - 1)/N: 1 subtracted everywhere instead of the one-hot t",
+        """
+        def backward(self):
+            return (self.cache['p'] - 1) / self.cache['N']
+        """,
+    ),
+    bug(
+        "softmax_mean_axis0",
+        "softmax_ce",
+        "softmax_ce",
+        "np.mean(p - t, axis=0): averaged over the batch",
+        """
+        def backward(self):
+            return np.mean(self.cache['p'] - self.cache['t'], axis=0)
+        """,
+    ),
+    bug(
+        "softmax_t_minus_p_no_N",
+        "softmax_ce",
+        "softmax_ce",
+        "t - p: the sign flipped and no /N",
+        """
+        def backward(self):
+            return self.cache['t'] - self.cache['p']
+        """,
+    ),
 ]
 
 # What the diagnosis (autograder/diagnosis.py) must name for each bug of a backward part and of the
@@ -929,6 +1294,38 @@ DIAGNOSES: dict[str, str | tuple[str, str] | None] = {
     "softmax_cache_in_place": "mutates_cache",
     "softmax_unstable_recompute": "overflow",
     "softmax_forward_log_eps": "forward_changed",
+    "linear_db_first_row": "batch_reduction",
+    "linear_db_last_row": "batch_reduction",
+    "linear_db_mean": ("scale", "1/N"),
+    "linear_dW_over_N": ("scale", "1/N"),
+    "linear_dx_over_N": ("scale", "1/N"),
+    "linear_dx_np_dot_W": "transposed",
+    "linear_dW_outer_sums": "batch_reduction",
+    "linear_dx_summed": "batch_reduction",
+    "sigmoid_times_y": "wrong_derivative",
+    "sigmoid_times_1_minus_y": "wrong_derivative",
+    "sigmoid_of_y": "wrong_derivative",
+    "sigmoid_dout_summed": "batch_reduction",
+    "sigmoid_sum_axis0": "batch_reduction",
+    "tanh_one_plus_y": "wrong_derivative",
+    "tanh_square_of_difference": "wrong_derivative",
+    "tanh_of_y": "wrong_derivative",
+    "tanh_dout_in_place": "mutates_dout",
+    "tanh_cache_in_place": "mutates_cache",
+    "tanh_mean_broadcast": "batch_reduction",
+    "relu_times_output": "relu_mask",
+    "relu_mask_in_place": "mutates_cache",
+    "relu_dout_summed": "batch_reduction",
+    "mse_t_minus_y_no_2": ("sign", "1/2"),
+    "mse_plain_difference": ("scale", "N*D/2"),
+    "mse_over_N_no_2": ("scale", "D/2"),
+    "mse_mean_axis0": "batch_reduction",
+    "mse_scalar": "batch_reduction",
+    "mse_loss_terms": "wrong_derivative",
+    "softmax_p_only": "wrong_derivative",
+    "softmax_p_minus_1": "wrong_derivative",
+    "softmax_mean_axis0": "batch_reduction",
+    "softmax_t_minus_p_no_N": ("sign", "N"),
     "relu_class_attribute": "shared_state",
     "sigmoid_global": "shared_state",
 }
