@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 from .assignment import GIVEN_PREFIX, ROOT, Rubric, load_rubric
 from .ci.student_data import write_check_data
@@ -155,8 +156,19 @@ def build_all(out_root: Path = ROOT, rubric: Rubric | None = None) -> None:
         write_check_data(out_root / "release" / a, rubric)  # for the student's check_submission.py
         solutions = out_root / "solutions" / a
         solutions.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(course / "solutions" / a / name, solutions / name)
+        write_solution(course / "solutions" / a / name, solutions / name)
         (solutions / "reference.py").write_text(reference_source(nb, rubric), encoding="utf-8")
+
+
+def write_solution(made: Path, out: Path) -> None:
+    """The executed solution notebook without what varies from run to run: the timestamps
+    (metadata.execution) and where the kernel happened to flush its output (streams coalesced),
+    so the same sources build the same bytes."""
+    nb = nbformat.read(made, as_version=4)  # type: ignore[no-untyped-call]
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    nbformat.write(nb, out)  # type: ignore[no-untyped-call]
 
 
 def main() -> None:
