@@ -158,7 +158,9 @@ def reference_source(nb: Any, rubric: Rubric) -> str:
     for cell in nb.cells:
         gid = grade_id(cell)
         if gid == DIAGNOSIS_CELL:  # the cell is generated from these modules: import them, no second copy
-            code = "import sys as _sys\n\nfrom autograder import visible as nb74\n\n_sys.modules.setdefault('nb74', nb74)"
+            code = (
+                "import sys as _sys\n\nfrom autograder import visible as nb74\n\n_sys.modules.setdefault('nb74', nb74)"
+            )
             chunks.append(f"# --- cell {gid} ---\n{code}\n")
         elif cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes):
             code = "\n".join(ln for ln in cell.source.split("\n") if not MARKER.match(ln))

@@ -71,7 +71,7 @@ RESULT_NAME = {"MSELoss": "dL/dy", "SoftmaxCrossEntropy": "dL/dx"}  # a loss's b
 def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-6) -> np.ndarray:
     """スカラー関数 f(x) の x に関する数値勾配（中心差分）。x 自体は変更しない。"""
     x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
+    grad: np.ndarray = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         original = x[idx]
         x[idx] = original + h
@@ -122,7 +122,7 @@ def passed(part: str, case: str) -> None:
 
 def ipython() -> Any:
     try:
-        return get_ipython()  # type: ignore[name-defined]  # noqa: F821  (defined inside IPython only)
+        return get_ipython()  # type: ignore[name-defined]  # defined inside IPython only
     except NameError:
         return None
 
@@ -137,7 +137,7 @@ def show_picture(quantity: str, got: Any, expected: np.ndarray, title: str) -> N
     png = gradient_figure(quantity, got, expected, title)
     alt = f"{quantity} の図: 左があなたの勾配、中央が正しい勾配（数値微分）、右がその差です"
     bundle = {"text/html": img_tag(png, alt), "image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt}
-    display(bundle, raw=True)
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]
 
 
 # --- a student's call ---
@@ -202,14 +202,20 @@ def raised_in_student_code(exc: BaseException, default: str) -> list[str]:
         code = tb.tb_frame.f_code
         if code.co_filename != "<nb74>" and "numpy" not in code.co_filename and "contextlib" not in code.co_filename:
             line = linecache.getline(code.co_filename, tb.tb_lineno).strip()
-            where = f"{code.co_name} の {tb.tb_lineno} 行目: {line}" if line else f"{code.co_name} の {tb.tb_lineno} 行目"
+            where = (
+                f"{code.co_name} の {tb.tb_lineno} 行目: {line}" if line else f"{code.co_name} の {tb.tb_lineno} 行目"
+            )
         tb = tb.tb_next
     detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    lines = [f"{method_name(exc, default)} の実行中にエラーが出ました: {type(exc).__name__}{': ' + detail if detail else ''}"]
+    lines = [
+        f"{method_name(exc, default)} の実行中にエラーが出ました: {type(exc).__name__}{': ' + detail if detail else ''}"
+    ]
     if where:
         lines.append(f"場所: {where}")
     if "matmul" in detail or "shapes" in detail and "aligned" in detail:
-        lines.append("行列積の形状が合いません。転置（.T）が抜けていないか、掛ける順番が逆でないかを確かめてください（形状を紙に書くと確実です）")
+        lines.append(
+            "行列積の形状が合いません。転置（.T）が抜けていないか、掛ける順番が逆でないかを確かめてください（形状を紙に書くと確実です）"
+        )
     return lines
 
 
@@ -316,7 +322,8 @@ def _softmax_ce(x: np.ndarray, t: np.ndarray) -> float:
 
 def _sigmoid_forward(x: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    y: np.ndarray = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return y
 
 
 REFERENCE_FORWARD: dict[str, Callable[..., Any]] = {
@@ -335,7 +342,9 @@ def check_forward(part: str, class_name: str, got: Any, expected: Any) -> None:
         same = g.shape == e.shape and relative_error(g, e) <= FORWARD_TOL
     if not same:
         why = "順伝播（forward）が用意されたものと違う値を返しています。forward は変更しないでください（採点は用意された順伝播の勾配と比べます）"
-        raise failed(part, f"{class_name}.forward の結果が違います。", why, findings=[Finding("forward_changed", "forward", why)])
+        raise failed(
+            part, f"{class_name}.forward の結果が違います。", why, findings=[Finding("forward_changed", "forward", why)]
+        )
 
 
 # --- one layer or loss: forward(x) → backward → forward(x2) → backward → backward again ---
@@ -357,11 +366,13 @@ class Subject:
 
     def __init__(self, cls: type, params: dict[str, np.ndarray] | None = None, t: Any = None) -> None:
         self.cls, self.name = cls, cls.__name__
-        self.part = PART_OF.get(self.name, f"{self.name}.backward")
+        # the assignment's class it is (a subclass of it too, under another name)
+        self.kind = next((c.__name__ for c in cls.__mro__ if c.__name__ in REFERENCE_FORWARD), self.name)
+        self.part = PART_OF.get(self.kind, f"{self.name}.backward")
         self.params = params or {}
         self.t = t
-        self.loss = self.name in RESULT_NAME
-        self.result = RESULT_NAME.get(self.name, "dx")
+        self.loss = self.kind in RESULT_NAME
+        self.result = RESULT_NAME.get(self.kind, "dx")
 
     def new(self) -> Any:
         with student_call(self.part, f"{self.name}.__init__"):
@@ -379,7 +390,7 @@ class Subject:
         return obj
 
     def reference(self, x: np.ndarray) -> Any:
-        f = REFERENCE_FORWARD[self.name]
+        f = REFERENCE_FORWARD[self.kind]
         return f(x, self.t) if self.loss else f(x, *[self.params[k] for k in ("W", "b") if k in self.params])
 
     def expected(self, x: np.ndarray, dout: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -387,11 +398,11 @@ class Subject:
         if self.loss:
             return {self.result: numerical_gradient(self.reference, x)}
         out = {"dx": numerical_gradient(lambda v: np.sum(self.reference(v) * dout), x)}
-        f = REFERENCE_FORWARD[self.name]
+        f = REFERENCE_FORWARD[self.kind]
         for k in self.params:
             others = dict(self.params)
 
-            def loss(v: np.ndarray, k: str = k) -> float:
+            def loss(v: np.ndarray, k: str = k, others: dict[str, np.ndarray] = others) -> float:
                 return float(np.sum(f(x, **(others | {k: v})) * dout))
 
             out[k] = numerical_gradient(loss, self.params[k])
@@ -444,7 +455,7 @@ class Subject:
         first = self.backward(obj, dout)
         inputs: dict[str, Any] = {"dout": dout, "W": self.params.get("W"), "t": self.t}
         for key, e in exp.items():
-            explain = explainer(self.name, key, e, x, **inputs)
+            explain = explainer(self.kind, key, e, x, **inputs)
             compare(self.part, f"{self.label(key)}{case}", self.quantity(key), first[key], e, explain, picture=picture)
         self.forward(obj, x2)
         latest = self.backward(obj, dout)
@@ -460,7 +471,11 @@ class Subject:
             hints = [] if factor == 1 else [(latest[key], KEPT, "stale_cache")]
             if key != self.result:
                 hints = [(latest[key] + factor * e, ACCUMULATED, "accumulates")] + hints
-            what = f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.label(key)}"
+            what = f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.label(key)}" + (
+                "（1 回目と同じになるはずです）"
+                if factor == 1
+                else f"（2 回目の dout は 1 回目の {factor:g} 倍なので、{factor:g} 倍になるはずです）"
+            )
             try:
                 compare(self.part, what, self.quantity(key), again[key], factor * e, hints=hints, picture=False)
             except VisibleTestFailed as exc:
@@ -502,14 +517,20 @@ def check_activation(layer_class: type, x: Any = None, seed: int = 0) -> None:
     for v in inputs:
         dout = rng.standard_normal(v.shape)
         # the second forward: every sign flipped (each ReLU mask changes) and other sizes (σ', tanh' change)
-        extreme = "、|x| の大きな入力" if np.max(np.abs(v)) > 100 else "、折れ目のすぐ近くの入力" if np.max(np.abs(v)) < 1e-2 else ""
+        extreme = (
+            "、|x| の大きな入力"
+            if np.max(np.abs(v)) > 100
+            else "、折れ目のすぐ近くの入力"
+            if np.max(np.abs(v)) < 1e-2
+            else ""
+        )
         case = f"（形状 {v.shape}{extreme}）"
         Subject(layer_class).check(v, -0.7 * v, dout, case)
         passed(PART_OF.get(name, f"{name}.backward"), case)
 
 
 VISIBLE_LOSS_INPUTS: dict[str, Callable[[], list[tuple[np.ndarray, np.ndarray]]]] = {
-    "MSELoss": lambda: [tuple(np.random.default_rng(4).standard_normal((2, 4, 3)))],  # type: ignore[list-item]
+    "MSELoss": lambda: [tuple(np.random.default_rng(4).standard_normal((2, 4, 3)))],
     "SoftmaxCrossEntropy": lambda: _softmax_inputs(np.random.default_rng(5)),
 }
 
@@ -651,8 +672,15 @@ def check_mlp(MLP: type, layer_dims: Sequence[int], activation: str, N: int, see
 
             with student_call(part, "MLP.forward"):
                 expected = numerical_gradient(loss, param)
-            compare(part, f"{case} の {i} 番目のパラメータ {type(layer).__name__}.{name}", f"d{name}", grad, expected, picture=False)
-    except VisibleTestFailed as exc:
+            compare(
+                part,
+                f"{case} の {i} 番目のパラメータ {type(layer).__name__}.{name}",
+                f"d{name}",
+                grad,
+                expected,
+                picture=False,
+            )
+    except VisibleTestFailed:
         cause = blame(part, classes)
         if cause is not None:
             raise cause from None
@@ -692,16 +720,16 @@ def check_exercise(section: str, ns: dict[str, Any]) -> None:
                 f"演習 {section} の解答欄のセルが止まりました: {not_implemented(stub)}。",
                 f"そのため変数 {', '.join(missing)} が作られていません。{stub} を実装してから、解答欄のセルとこのテストを実行し直してください。",
             )
-        if error is not None:
-            cause = blame(part, [ns[c] for c in PART_OF if isinstance(ns.get(c), type)])
-            if cause is not None:
-                raise cause from None
         if isinstance(error, NotImplementedError):
             raise failed(
                 part,
                 f"演習 {section} の解答欄のセルが NotImplementedError で止まったため、変数 {', '.join(missing)} が作られていません。",
                 "解答欄の raise NotImplementedError() を消して、表の変数を作ってください（先に backward を実装しておくと勾配チェックが通ります）。",
             )
+        if error is not None:
+            cause = blame(part, [ns[c] for c in PART_OF if isinstance(ns.get(c), type)])
+            if cause is not None:
+                raise cause from None
         if error is not None:
             detail = str(error).strip().splitlines()[0][:150] if str(error).strip() else ""
             raise failed(
@@ -750,7 +778,11 @@ def check_exercise(section: str, ns: dict[str, Any]) -> None:
 def _short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
     if isinstance(value, NotImplementedError):
         name = method_name(value, "")
-        text = not_implemented(name) if name else "この解答欄はまだ実装されていません（raise NotImplementedError() を消して解答を書いてください）"
+        text = (
+            not_implemented(name)
+            if name
+            else "この解答欄はまだ実装されていません（raise NotImplementedError() を消して解答を書いてください）"
+        )
         stb = [f"{RED}{BOLD}NotImplementedError{RESET}: {text}"]
     elif isinstance(value, TypeError) and NONE_PLUS.search(str(value)):
         stb = [f"{RED}{BOLD}TypeError{RESET}: {none_accumulated(method_name(value, 'backward'))}"]

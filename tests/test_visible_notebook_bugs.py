@@ -166,7 +166,7 @@ def problems(entry: Entry, runs: list[CellRun]) -> list[str]:
     found = []
     for r in runs:
         shown = r.shown()
-        if "<nb74>" in shown or "File \"<nb74>\"" in shown:
+        if "<nb74>" in shown or 'File "<nb74>"' in shown:
             found.append(f"{r.gid or 'cell'}: an error through the checks' code: {shown[-400:]}")
         if r.gid in TEST_OF:
             if any(e["ename"] != "VisibleTestFailed" for e in r.errors):
