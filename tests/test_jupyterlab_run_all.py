@@ -65,7 +65,9 @@ def test_run_all_in_jupyterlab_shows_the_short_message_and_the_picture(chromium,
 
         wait.until(lambda _: menu("Run")).click()
         run_all = wait.until(
-            lambda d: next((m for m in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel") if m.text == "Run All Cells"), False)
+            lambda d: next(
+                (m for m in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel") if m.text == "Run All Cells"), False
+            )
         )
         run_all.click()
 
@@ -84,7 +86,9 @@ def test_run_all_in_jupyterlab_shows_the_short_message_and_the_picture(chromium,
         # the Linear test's output as the student sees it
         def linear_test(d: Any) -> Any:
             for cell in d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell"):
-                if "nb74.check_linear(Linear)" in cell.text and cell.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"):
+                if "nb74.check_linear(Linear)" in cell.text and cell.find_elements(
+                    By.CSS_SELECTOR, ".jp-OutputArea-output"
+                ):
                     return cell
             driver.execute_script("document.querySelector('.jp-WindowedPanel-outer').scrollBy(0, 600)")
             return False
@@ -102,5 +106,7 @@ def test_run_all_in_jupyterlab_shows_the_short_message_and_the_picture(chromium,
         shown = [ln for ln in text.splitlines() if ln.strip()]
         assert len(shown) <= 9, shown  # the message (at most 8 lines) and nothing else in text
         images = cell.find_elements(By.CSS_SELECTOR, ".jp-OutputArea img")
-        assert images and "あなたの勾配" in (images[0].get_attribute("alt") or ""), [i.get_attribute("alt") for i in images]
+        assert images and "あなたの勾配" in (images[0].get_attribute("alt") or ""), [
+            i.get_attribute("alt") for i in images
+        ]
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 300", images[0])
