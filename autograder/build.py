@@ -4,8 +4,8 @@
     build_all(out_root=tmp)               # the same into another folder (the sync tests)
 
 Derived files: the points of the source notebook's test cells and its points table (from the
-rubric), its given cell of the visible tests' diagnosis (autograder/diagnosis.py and
-autograder/known_mistakes.py, the code the judge diagnoses with), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
+rubric), its given cell of the visible tests' namespace nb74 (autograder/diagnosis.py,
+known_mistakes.py, heatmaps.py and visible.py: the judge's diagnosis, the feedback's pictures, the checks), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
 reference implementation as a module) and the executed solution notebook
 (`nbgrader generate_solution`, hidden tests removed).
 """
@@ -58,19 +58,36 @@ def apply_rubric(nb: Any, rubric: Rubric) -> None:
 
 
 DIAGNOSIS_CELL = "given_diagnosis"  # before the visible tests' checks (given_checks), which use it
-DIAGNOSIS_MODULES = ("diagnosis.py", "known_mistakes.py")
-DIAGNOSIS_HEADER = "\n".join(
+# The namespace `nb74` of the visible tests: the judge's diagnosis, the feedback's pictures and the
+# checks, executed from one string so that no name in the notebook can shadow one of theirs.
+NB74_MODULES = ("diagnosis.py", "known_mistakes.py", "heatmaps.py", "visible.py")
+TRIPLE = "'" * 3  # the cell holds the modules' code in r'''...'''
+NB74_HEADER = "\n".join(
     [
-        "# 勾配の見立て（編集不要・自動生成）: 採点と同じコードで、違う勾配がどの間違いに当たるかを調べます。",
-        "# 下の可視テストが使います。隠しテストの入力は含みません。",
+        "# 可視テストのチェック関数（編集不要・自動生成）: 採点と同じ見立て（どの間違いか）と、フィードバックと同じ図のコード",
+        "# （講座のキットの autograder/diagnosis.py, known_mistakes.py, heatmaps.py, visible.py）を、",
+        "# ノートブックの変数と名前がぶつからないよう nb74 という名前空間にまとめます。可視テストのセルが",
+        "# nb74.check_linear(Linear) のように呼びます。隠しテストの入力は含みません。",
+        "import linecache as _linecache, sys as _sys, types as _types",
+        "",
+    ]
+)
+NB74_FOOTER = "\n".join(
+    [
+        "nb74 = _types.ModuleType('nb74', '可視テストのチェック関数（自動生成）')",
+        "_sys.modules['nb74'] = nb74",
+        "_linecache.cache['<nb74>'] = (len(_NB74_SOURCE), None, _NB74_SOURCE.splitlines(True), '<nb74>')  # エラー表示用",
+        "exec(compile(_NB74_SOURCE, '<nb74>', 'exec'), nb74.__dict__)",
+        "nb74.install()  # 未実装（NotImplementedError）などを 1 行の日本語で表示する",
+        "del _NB74_SOURCE, _linecache, _sys, _types",
         "",
     ]
 )
 
 
 def module_code(path: Path) -> str:
-    """A module's code for a notebook cell: without its docstring, future import and imports of
-    the kit (the cell defines what they import)."""
+    """A module's code for the nb74 namespace: without its docstring, future import and imports of
+    the kit (the namespace defines what they import)."""
     text = path.read_text(encoding="utf-8")
     tree = ast.parse(text)
     lines = text.split("\n")
@@ -83,12 +100,39 @@ def module_code(path: Path) -> str:
     return "\n".join(kept).strip("\n") + "\n"
 
 
+def top_level_names(code: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def nb74_source() -> str:
+    """The modules' code as one module (the future import first: heatmaps' annotations stay strings).
+    Two modules defining one name would silently replace one another: refused."""
+    codes = {m: module_code(ROOT / "autograder" / m) for m in NB74_MODULES}
+    seen: dict[str, str] = {}
+    for m, code in codes.items():
+        for name in top_level_names(code):
+            if name in seen:
+                raise ValueError(f"{name} is defined in both autograder/{seen[name]} and autograder/{m}")
+            seen[name] = m
+    source = "from __future__ import annotations\n\n" + "\n\n".join(codes.values())
+    if TRIPLE in source or source.endswith("\\"):
+        raise ValueError(f"the nb74 modules must not contain {TRIPLE} (the cell holds them in a raw string)")
+    return source
+
+
 def diagnosis_cell_source() -> str:
-    return DIAGNOSIS_HEADER + "\n\n".join(module_code(ROOT / "autograder" / m) for m in DIAGNOSIS_MODULES)
+    return f"{NB74_HEADER}_NB74_SOURCE = r{TRIPLE}{nb74_source()}{TRIPLE}\n{NB74_FOOTER}"
 
 
 def apply_diagnosis(nb: Any) -> None:
-    """The given diagnosis cell, as generated; inserted before given_checks the first time."""
+    """The given cell of the nb74 namespace, as generated; inserted before given_checks the first time."""
     cell = next((c for c in nb.cells if grade_id(c) == DIAGNOSIS_CELL), None)
     if cell is None:
         at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "given_checks")
@@ -115,7 +159,9 @@ def reference_source(nb: Any, rubric: Rubric) -> str:
     for cell in nb.cells:
         gid = grade_id(cell)
         if gid == DIAGNOSIS_CELL:  # the cell is generated from these modules: import them, no second copy
-            code = "from autograder.diagnosis import *  # noqa: F403\nfrom autograder.known_mistakes import *  # noqa: F403"
+            code = (
+                "import sys as _sys\n\nfrom autograder import visible as nb74\n\n_sys.modules.setdefault('nb74', nb74)"
+            )
             chunks.append(f"# --- cell {gid} ---\n{code}\n")
         elif cell.cell_type == "code" and (gid.startswith(GIVEN_PREFIX) or gid in classes):
             code = "\n".join(ln for ln in cell.source.split("\n") if not MARKER.match(ln))

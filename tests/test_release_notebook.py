@@ -1,7 +1,10 @@
 """The student's release notebook, untouched: what a student sees before writing any code.
 
-Given code and forward-only cells run; each answer cell still defines its class; every visible test
-of a backward part fails fast with a Japanese AssertionError naming the unimplemented method.
+Given code and forward-only cells run; each answer cell still defines its class; Run All reaches
+every visible test (the cells that need a stub carry the `raises-exception` tag, and nbclient runs
+on past them as JupyterLab 4 does); every visible test of a backward part fails fast with a short
+Japanese VisibleTestFailed naming the unimplemented method, and every other cell that calls a stub
+shows one Japanese line naming it (the given cell's IPython handler), no traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ EXPECTED_METHOD = {p.test_cell: p.title for p in BACKWARD_PARTS} | {"test_mlp": 
 STUB_CALL = re.compile(r"\.backward\(|numerical_gradient_check\(")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 NOT_IMPLEMENTED = "まだ実装されていません"
+FAILED = "VisibleTestFailed"  # the visible checks' exception (an AssertionError)
+MAX_LINES = 8  # what a failing visible test may show
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_TIME_LIMIT = 0.5  # seconds; a stub must fail at once, not after a long numerical gradient
 
 # Appended to the executed notebook (in memory only): each class exists, its forward works, and
@@ -81,9 +87,15 @@ def stub_dependent(cell) -> bool:
     return gid in EXPECTED_METHOD or gid in EXERCISE_CELLS or bool(STUB_CALL.search(cell.source))
 
 
+def shown(err) -> str:
+    """An error output as the front end shows it (its traceback lines, colour codes removed)."""
+    return ANSI.sub("", "\n".join(err.traceback))
+
+
 @pytest.fixture(scope="module")
 def executed(execute_notebook, repo_root):
-    nb = execute_notebook(release_notebook(repo_root), allow_errors=True, extra_cells=[PROBE])
+    # allow_errors=False: Run All must go on past every failing cell by its raises-exception tag
+    nb = execute_notebook(release_notebook(repo_root), allow_errors=False, extra_cells=[PROBE])
     probe = nb.cells.pop()
     return nb, probe
 
@@ -138,8 +150,14 @@ def test_cells_needing_a_stub_fail_for_that_reason(cells):
         errs = errors(c)
         assert errs, f"cell {i} ({grade_id(c)}) should fail while the stubs are in place"
         is_test = grade_id(c) in EXPECTED_METHOD or grade_id(c) in {p.test_cell for p in EXERCISES}
-        expected = "AssertionError" if is_test else "NotImplementedError"
+        expected = FAILED if is_test else "NotImplementedError"
         assert errs[0].ename == expected, (i, grade_id(c), errs[0].ename, errs[0].evalue)
+        assert "raises-exception" in c.metadata.get("tags", []), (i, grade_id(c))
+        if not is_test:  # one Japanese line naming what to implement, no traceback
+            text = shown(errs[0])
+            assert "\n" not in text and NOT_IMPLEMENTED in text and "raise NotImplementedError()" in text, text
+            if grade_id(c) not in EXERCISE_CELLS:
+                assert re.search(r"\w+\.backward はまだ実装されていません", text), text
 
 
 def test_answer_cells_define_their_classes(executed, by_id):
@@ -159,22 +177,27 @@ def test_visible_backward_test_names_the_unimplemented_method(by_id, test_cell):
     errs = errors(by_id[test_cell])
     assert len(errs) == 1, f"{test_cell}: {errs}"
     err = errs[0]
-    assert err.ename == "AssertionError", f"{test_cell}: {err.ename}: {err.evalue}"
+    assert err.ename == FAILED, f"{test_cell}: {err.ename}: {err.evalue}"
     assert EXPECTED_METHOD[test_cell] in err.evalue, err.evalue
     assert NOT_IMPLEMENTED in err.evalue and "raise NotImplementedError()" in err.evalue, err.evalue
     assert JAPANESE.search(err.evalue), err.evalue
+    text = shown(err)
+    assert text.count("\n") + 1 <= MAX_LINES and "Traceback" not in text and "nb74" not in text, text
+    # the pass line is printed by the check itself, only when it passes: no test source shows one
+    assert "合格しました" not in by_id[test_cell].source
 
 
 @pytest.mark.parametrize("part", EXERCISES, ids=lambda p: p.name)
 def test_exercise_test_cell_fails_with_a_clear_message(by_id, part):
     assert errors(by_id[part.answer_cell])[0].ename == "NotImplementedError"
     errs = errors(by_id[part.test_cell])
-    assert len(errs) == 1 and errs[0].ename == "AssertionError", errs
+    assert len(errs) == 1 and errs[0].ename == FAILED, errs
     variable = f"model_{part.section.replace('.', '')}"  # section 8.1 -> model_81
     # the answer cell raised: the test says so (and with which exception), not only "variable missing"
     message = errs[0].evalue
-    assert variable in message and "エラー（NotImplementedError）で止まったため" in message, message
+    assert variable in message and "NotImplementedError で止まったため" in message, message
     assert f"演習 {part.section} の解答欄のセル" in message and "作られていません" in message, message
+    assert "raise NotImplementedError() を消して" in message, message
 
 
 def test_visible_test_cells_fail_fast(by_id):
@@ -232,6 +255,7 @@ def ns() -> dict:
 def failure(check, *args) -> str:
     with pytest.raises(AssertionError) as info:
         check(*args)
+    assert type(info.value).__name__ == FAILED, info.value  # the checks' own, never a crash in them
     return str(info.value)
 
 
@@ -261,8 +285,8 @@ def test_one_tolerance_is_stated(release_nb):
 
 def test_visible_checks_pass_at_most_the_tolerance(ns):
     expected = np.ones(3)
-    ns["assert_gradient"]("g", expected + [0.99e-5, 0, 0], expected)  # error 0.99e-5: passes
-    message = failure(ns["assert_gradient"], "g", expected + [1.01e-5, 0, 0], expected)
+    ns["nb74"].compare("part", "g", "dg", expected + [0.99e-5, 0, 0], expected)  # error 0.99e-5: passes
+    message = failure(ns["nb74"].compare, "part", "g", "dg", expected + [1.01e-5, 0, 0], expected)
     assert "許容 1e-05" in message, message
     assert ns["relative_error"](expected + [2.0, 0, 0], expected) == pytest.approx(2 / 3)  # max(max|a|, max|b|)
 
@@ -312,7 +336,7 @@ def test_visible_checks_catch_dout_modified_in_place(ns):
             dout *= self.cache["mask"]
             return dout
 
-    message = failure(ns["check_activation"], InPlaceReLU, np.array([[0.5, -1.0], [2.0, -0.3]]))
+    message = failure(ns["nb74"].check_activation, InPlaceReLU, np.array([[0.5, -1.0], [2.0, -0.3]]))
     assert DOUT_MODIFIED in message and "新しい配列を作って返してください" in message, message
     assert DOUT_MODIFIED in (GRADERS / "backward.py").read_text(encoding="utf-8")
 
@@ -326,7 +350,7 @@ def test_visible_checks_catch_accumulated_grads(ns):
                 self.grads["W"] = previous + self.grads["W"]
             return dx
 
-    message = failure(ns["check_linear"], AccumulatingLinear)
+    message = failure(ns["nb74"].check_linear, AccumulatingLinear)
     assert LATEST in message and "dW = AccumulatingLinear.grads['W']" in message and SUMMED in message, message
     assert SUMMED in (GRADERS / "backward.py").read_text(encoding="utf-8")
 
@@ -338,7 +362,7 @@ def test_visible_checks_catch_a_stale_cache(ns):
                 self.cache["d"] = self.cache["y"] * (1 - self.cache["y"])
             return dout * self.cache["d"]
 
-    message = failure(ns["check_activation"], StaleSigmoid, np.random.default_rng(1).standard_normal((3, 4)))
+    message = failure(ns["nb74"].check_activation, StaleSigmoid, np.random.default_rng(1).standard_normal((3, 4)))
     assert LATEST in message and STALE in message, message
     assert STALE in (GRADERS / "backward.py").read_text(encoding="utf-8")
 
@@ -350,7 +374,7 @@ def test_visible_checks_catch_a_cache_modified_in_place(ns):
             p -= self.cache["t"]
             return p / self.cache["N"]
 
-    message = failure(ns["check_loss"], InPlaceSoftmax, np.ones((2, 3)) * [0.1, 0.5, -0.2], np.array([0, 2]))
+    message = failure(ns["nb74"].check_loss, InPlaceSoftmax, np.ones((2, 3)) * [0.1, 0.5, -0.2], np.array([0, 2]))
     assert REPEATED in message and "1 回目と同じになるはずです" in message and "p -= t" in message, message
     assert REPEATED in (GRADERS / "backward.py").read_text(encoding="utf-8")
 
@@ -393,17 +417,19 @@ def test_gradient_check_names_the_layer_and_shape_that_disagree(ns, capsys):
 
 def test_exercise_check_says_the_answer_cell_stopped(ns):
     class Result:  # what IPython keeps of the cell run last
-        error_in_exec = ValueError("matmul: Input operand 1 has a mismatch")
+        error_in_exec: BaseException | None = ValueError("matmul: Input operand 1 has a mismatch")
         error_before_exec = None
 
-    names = ["model_81", "loss_81", "X_81", "t_81", "passed_81"]
+    nb74 = ns["nb74"]
     ns["model_81"] = object()
-    ns["get_ipython"] = lambda: type("Shell", (), {"last_execution_result": Result()})()
-    message = failure(ns["check_exercise_variables"], "8.1", names)
-    assert "演習 8.1 の解答欄のセルがエラー（ValueError: matmul" in message, message
-    assert "変数 loss_81, X_81, t_81, passed_81 が作られていません" in message, message
-    Result.error_in_exec = None  # the cell ran without error: the names are just missing
-    message = failure(ns["check_exercise_variables"], "8.1", names)
-    assert message.startswith("変数 loss_81, X_81, t_81, passed_81 がありません"), message
-    del ns["get_ipython"]  # outside IPython: no error known
-    assert "がありません" in failure(ns["check_exercise_variables"], "8.1", names)
+    nb74.get_ipython = lambda: type("Shell", (), {"last_execution_result": Result()})()
+    try:
+        message = failure(nb74.check_exercise, "8.1", ns)
+        assert "演習 8.1 の解答欄のセルがエラー（ValueError: matmul" in message, message
+        assert "変数 loss_81, X_81, t_81, passed_81 が作られていません" in message, message
+        Result.error_in_exec = None  # the cell ran without error: the names are just missing
+        message = failure(nb74.check_exercise, "8.1", ns)
+        assert "変数 loss_81, X_81, t_81, passed_81 がありません" in message, message
+    finally:
+        del nb74.get_ipython  # outside IPython: no error known
+    assert "がありません" in failure(nb74.check_exercise, "8.1", ns)

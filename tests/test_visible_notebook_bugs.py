@@ -1,0 +1,232 @@
+"""The whole release notebook, top to bottom in a real kernel, with every catalog bug in turn (issue 23).
+
+For each entry of tests/bugs/catalog.py's BUGS the release notebook gets the solution's answers
+with that one cell replaced (as tests/submissions.py builds a submission) and runs every cell in
+one IPython kernel (restarted between bugs), as "Run All" in Jupyter does (errors do not stop it).
+Then:
+
+- no helper crashes anywhere: every test cell either passes or fails with the checks' own
+  VisibleTestFailed, and no error anywhere has a frame in the checks' code (`<nb74>`);
+- the buggy part's visible test fails, in at most 8 displayed lines (what `_render_traceback_`
+  gives the front end), in Japanese, naming the judge's family (DIAGNOSES in the catalog);
+- a part that uses the buggy one (MLP, 8.1, 8.2) passes or names it ("原因は Linear.backward");
+  every other part passes;
+- every visible test cell finishes in well under a second (timings printed).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from autograder.assignment import load_rubric
+from tests.bugs.catalog import BUGS, DIAGNOSES, Entry
+from tests.submissions import RELEASE, SOLUTION, answer_source
+
+pytestmark = pytest.mark.slow
+
+RUBRIC = load_rubric()
+PARTS = RUBRIC.parts
+ANSWER_CELLS = [p.answer_cell for p in PARTS.values() if p.answer_cell]
+TEST_OF = {p.test_cell: name for name, p in PARTS.items()}
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+MAX_LINES = 8
+CELL_SECONDS = 0.5  # a visible test cell, failing with a picture included
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# what a visible test's message says for each family the judge names
+SAYS = {
+    "transposed": "転置",
+    "scale": "倍です",
+    "sign": "符号が逆",
+    "batch_reduction": "和",
+    "ignores_dout": "dout を掛けていません",
+    "wrong_derivative": "の値になっています",
+    "relu_mask": "マスク",
+    "accumulates": "足し込",
+    "stale_cache": "1 回目",
+    "not_ndarray": "np.ndarray ではありません",
+    "forward_changed": "forward は変更しないでください",
+    "missing_grad": "に代入してください",
+    "precision": "float32",
+    "overflow": "nan か inf",
+    "mutates_dout": "dout をその場で書き換えています",
+    "mutates_cache": "self.cache の配列をその場で書き換え",
+    "numerical": "数値微分ではなく",
+    "shared_state": "状態を共有しています",
+}
+# Bugs the visible inputs cannot show, and why. The visible tests compare with central differences
+# (h = 1e-6): a backward by differences without a forward call is as close to the truth as they
+# are, and only the judge's exact reference tells it apart. passed_81 = True without a check is
+# right on the student's own classes.
+NOT_ON_VISIBLE = {
+    "sigmoid_numerical_copy": "numerical",
+    "relu_numerical_copy": "numerical",
+    "tanh_numerical_copy": "numerical",
+    "mse_numerical_loop": "numerical",
+    "ex81_no_check": "the check is not run",
+}
+DEPENDENTS = {"mlp": ("linear", "sigmoid", "relu", "tanh"), "exercise_8_1": None, "exercise_8_2": None}
+
+
+@dataclass
+class CellRun:
+    gid: str
+    source: str
+    seconds: float = 0.0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+    def shown(self) -> str:
+        """The error as the front end shows it: the traceback lines, colour codes removed."""
+        return "\n".join(ANSI.sub("", "\n".join(e["traceback"])) for e in self.errors)
+
+
+def notebook_cells(answers: dict[str, str]) -> list[tuple[str, str]]:
+    out = []
+    for c in json.loads(RELEASE.read_text(encoding="utf-8"))["cells"]:
+        if c["cell_type"] == "code":
+            gid = c["metadata"].get("nbgrader", {}).get("grade_id", "")
+            src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            out.append((gid, answers.get(gid, src)))
+    return out
+
+
+def solution_answers() -> dict[str, str]:
+    return {gid: answer_source(gid, SOLUTION) for gid in ANSWER_CELLS}
+
+
+class Kernel:
+    """One IPython kernel; `run` executes cells as Run All does (each cell even after an error)."""
+
+    def __init__(self) -> None:
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3")
+
+    def restart(self) -> None:
+        """A fresh kernel process (same connection), with a new client: the old one's output
+        channel misses what the new process sends."""
+        self.kc.stop_channels()
+        self.km.restart_kernel(now=True)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, cells: list[tuple[str, str]]) -> list[CellRun]:
+        runs = []
+        for gid, src in cells:
+            run = CellRun(gid, src)
+            start = time.perf_counter()
+            msg_id = self.kc.execute(src, store_history=True, stop_on_error=False)
+            while True:
+                try:
+                    msg = self.kc.get_iopub_msg(timeout=60)
+                except queue.Empty:
+                    raise AssertionError(f"cell {gid} did not finish") from None
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "error":
+                    run.errors.append(content)
+                elif kind in ("stream", "display_data", "execute_result"):
+                    run.outputs.append({"type": kind, **content})
+                elif kind == "status" and content["execution_state"] == "idle":
+                    break
+            run.seconds = time.perf_counter() - start
+            runs.append(run)
+        return runs
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Kernel]:
+    k = Kernel()
+    yield k
+    k.close()
+
+
+def family(entry: Entry) -> tuple[str | None, str | None]:
+    want = DIAGNOSES.get(entry.name)
+    return want if isinstance(want, tuple) else (want, None)
+
+
+def problems(entry: Entry, runs: list[CellRun]) -> list[str]:
+    """Everything wrong with what the student sees for this bug (empty: all as it should be)."""
+    found = []
+    for r in runs:
+        shown = r.shown()
+        if "<nb74>" in shown or 'File "<nb74>"' in shown:
+            found.append(f"{r.gid or 'cell'}: an error through the checks' code: {shown[-400:]}")
+        if r.gid in TEST_OF:
+            if any(e["ename"] != "VisibleTestFailed" for e in r.errors):
+                found.append(f"{r.gid}: {[(e['ename'], e['evalue'][:200]) for e in r.errors]}")
+            if r.seconds >= CELL_SECONDS:
+                found.append(f"{r.gid}: {r.seconds:.2f} s")
+    tests = {TEST_OF[r.gid]: r for r in runs if r.gid in TEST_OF}
+    own = tests[entry.part]
+    code, factor = family(entry)
+    if entry.name in NOT_ON_VISIBLE:
+        return found
+    if not own.errors:
+        return [*found, f"{entry.part}: the visible test passed"]
+    shown = own.shown()
+    lines = shown.count("\n") + 1
+    if lines > MAX_LINES:
+        found.append(f"{entry.part}: {lines} lines shown:\n{shown}")
+    if not JAPANESE.search(shown):
+        found.append(f"{entry.part}: not Japanese: {shown}")
+    if code is not None and SAYS[code] not in shown:
+        found.append(f"{entry.part}: family {code} not named ({SAYS[code]!r}): {shown}")
+    if factor and f"の {factor} 倍" not in shown:
+        found.append(f"{entry.part}: factor {factor} not named: {shown}")
+    title = PARTS[entry.part].title
+    for name, run in tests.items():
+        if name == entry.part or not run.errors:
+            continue
+        uses = DEPENDENTS.get(name, ())
+        if name in DEPENDENTS and (uses is None or entry.part in uses) and f"原因は {title}" in run.shown():
+            continue
+        found.append(f"{name} fails for a bug in {entry.part}: {run.shown()}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def solution_runs(kernel: Kernel) -> list[CellRun]:
+    kernel.restart()
+    return kernel.run(notebook_cells(solution_answers()))
+
+
+def test_the_solution_passes_every_visible_test(solution_runs: list[CellRun]) -> None:
+    errors = [(r.gid, r.shown()) for r in solution_runs if r.errors]
+    assert not errors, errors
+    print("\nvisible test cells, solution:")
+    for r in solution_runs:
+        if r.gid in TEST_OF:
+            print(f"  {r.gid:<20} {r.seconds * 1000:7.1f} ms")
+            assert r.seconds < CELL_SECONDS, (r.gid, r.seconds)
+
+
+def test_every_catalog_bug_in_the_whole_notebook(kernel: Kernel) -> None:
+    answers = solution_answers()
+    report, slowest = {}, (0.0, "")
+    for entry in BUGS:
+        kernel.restart()
+        runs = kernel.run(notebook_cells(answers | {entry.cell: entry.source}))
+        for r in runs:
+            if r.gid in TEST_OF and r.seconds > slowest[0]:
+                slowest = (r.seconds, f"{entry.name}: {r.gid}")
+        if found := problems(entry, runs):
+            report[entry.name] = found
+    print(f"\n{len(BUGS)} bugs; slowest visible test cell {slowest[0] * 1000:.0f} ms ({slowest[1]})")
+    assert not report, "\n\n".join(f"{k}:\n  " + "\n  ".join(v) for k, v in report.items())
