@@ -211,7 +211,7 @@ def write_solution(made: Path, out: Path) -> None:
     (metadata.execution) and where the kernel happened to flush its output (streams coalesced),
     so the same sources build the same bytes."""
     nb = nbformat.read(made, as_version=4)  # type: ignore[no-untyped-call]
-    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})  # type: ignore[no-untyped-call]
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
     nbformat.write(nb, out)  # type: ignore[no-untyped-call]
