@@ -148,6 +148,25 @@ def test_release_and_a_bug_fail_with_the_cells_message(tmp_path):
     assert "| MSELoss.backward | 10 | ❌ 不合格 |" in summary.read_text(encoding="utf-8")
 
 
+def test_a_bug_reads_as_the_notebook_says_it(tmp_path):
+    """The visible test's short Japanese message, not an exception's name or the notebook's pointer to
+    its picture; the parts that fail because of it say so, and the tally names the part to fix first."""
+    from bugs.catalog import BUGS
+
+    bug = next(e for e in BUGS if e.name == "linear_dW_transposed")
+    work = student_repo(tmp_path, make_submission(tmp_path / "bug.ipynb", {bug.cell: bug.source}))
+    checked = check(work)
+    assert checked.returncode == 1
+    lines = checked.stdout.split("\n")
+    linear = next(ln for ln in lines if "] Linear.backward" in ln)
+    assert "[不合格]" in linear and "見立て: dW の形状が (2, 3) で、正しくは (3, 2)" in linear, checked.stdout
+    assert "VisibleTestFailed" not in checked.stdout and "上の図" not in checked.stdout, checked.stdout
+    for part in ("MLP の逆伝播", "演習 8.1", "演習 8.2"):
+        line = next(ln for ln in lines if f"] {part}" in ln)
+        assert "[不合格]" in line and "原因は Linear.backward です" in line, checked.stdout
+    assert "9 部分中 5 部分が合格（不合格のうち 3 部分は Linear.backward が原因です" in checked.stdout, checked.stdout
+
+
 def edited(tmp: Path, edit) -> Path:
     nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
     edit({c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in nb["cells"]}, nb)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -104,9 +105,42 @@ def structure(nb: dict[str, Any], data: dict[str, Any]) -> tuple[list[str], list
     return problems, notes
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+SHORT_TRACEBACK = 8  # 可視テストの失敗は 8 行以内のメッセージだけを表示する（Python の traceback ではない）
+
+
 def error_message(output: dict[str, Any]) -> str:
+    """エラーの出力を 1 行に。可視テストの短いメッセージはそのまま（先頭の ✗ 行と、ノートブックの
+    図を指す行は除く: ここには図がありません）、それ以外は「例外名: 内容」。"""
+    lines = [ANSI.sub("", str(line)) for line in output.get("traceback") or []]
+    if lines and len(lines) <= SHORT_TRACEBACK and not any(ln.startswith("Traceback") for ln in lines):
+        kept = [ln for ln in lines if ln.strip() and not ln.startswith("✗") and not ln.startswith("上の図")]
+        if kept:
+            return " ".join(kept)
     value = str(output.get("evalue", "")).strip()
     return f"{output.get('ename', 'Error')}: {value}" if value else str(output.get("ename", "Error"))
+
+
+CAUSE = re.compile(r"原因は (\S+?) です")
+
+
+def causes(rows: list[dict[str, Any]]) -> list[str]:
+    """不合格の部分のうち、ほかの部分が原因だとメッセージが言っているものの、その原因（出てきた順）。"""
+    found: list[str] = []
+    for r in rows:
+        m = CAUSE.search(str(r["message"])) if not r["passed"] else None
+        if m and m.group(1) not in found:
+            found.append(m.group(1))
+    return found
+
+
+def tally(rows: list[dict[str, Any]]) -> str:
+    passed = sum(r["passed"] for r in rows)
+    text = f"可視テスト: {len(rows)} 部分中 {passed} 部分が合格"
+    blocked = sum(1 for r in rows if not r["passed"] and CAUSE.search(str(r["message"])))
+    if blocked:
+        text += f"（不合格のうち {blocked} 部分は {'・'.join(causes(rows))} が原因です。先にそちらを直してください）"
+    return text
 
 
 def run(nb: dict[str, Any], path: Path, timeout: int) -> tuple[dict[str, Any] | None, str]:
@@ -172,7 +206,7 @@ def report(
         mark = "合格  " if r["passed"] else "不合格"
         lines.append(f"  [{mark}] {r['title']}（{r['points']:g} 点）: {r['message']}")
     if rows:
-        lines += ["", f"可視テスト: {len(rows)} 部分中 {passed} 部分が合格"]
+        lines += ["", tally(rows)]
     if problems:
         lines += ["", "採点できなくなる問題（直してから提出してください）:"] + [f"  - {p}" for p in problems]
     if notes:
@@ -191,7 +225,7 @@ def report(
             f"| {md(r['title'])} | {r['points']:g} | {'✅ 合格' if r['passed'] else '❌ 不合格'} | {md(r['message'])} |"
             for r in rows
         ]
-        out += ["", f"可視テスト: {len(rows)} 部分中 {passed} 部分が合格（実行 {seconds:.1f} 秒）"]
+        out += ["", f"{tally(rows)}（実行 {seconds:.1f} 秒）"]
     if problems:
         out += ["", "**採点できなくなる問題**", ""] + [f"- {md(p)}" for p in problems]
     if notes:
