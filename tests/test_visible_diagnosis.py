@@ -18,19 +18,12 @@ from typing import Any
 import pytest
 
 from autograder.build import DIAGNOSIS_CELL, diagnosis_cell_source
-from tests.bugs.catalog import BUGS, DIAGNOSES
+from tests.bugs.catalog import BUGS, DIAGNOSES, VISIBLE_SAYS
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
-# what a visible test's message says for each family the visible tests' inputs can show
-SAYS = {
-    "transposed": "転置",
-    "scale": "倍です",
-    "sign": "符号が逆",
-    "batch_reduction": "和",
-    "ignores_dout": "dout を掛けていません",
-    "wrong_derivative": "の値になっています",
-    "relu_mask": "マスク",
-}
+# the families the visible tests' inputs can show, by what their message says
+SHOWN = ("transposed", "scale", "sign", "batch_reduction", "ignores_dout", "wrong_derivative", "relu_mask")
+SAYS = {family: VISIBLE_SAYS[family] for family in SHOWN}
 # Not shown by the visible inputs (overflow needs |x| ~ 1000, which the visible tests do not use):
 # dout @ W raises on the visible test's non-square W, and the student reads NumPy's error instead.
 NOT_ON_VISIBLE_INPUTS = {"linear_dx_uses_W", "linear_dx_np_dot_W"}

@@ -28,6 +28,7 @@ import pytest
 
 from autograder.assignment import load_rubric
 from tests.bugs.catalog import BUGS, DIAGNOSES, Entry
+from tests.bugs.catalog import VISIBLE_SAYS as SAYS
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow
@@ -41,27 +42,6 @@ MAX_LINES = 8
 CELL_SECONDS = 0.5  # a visible test cell, failing with a picture included
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-# what a visible test's message says for each family the judge names
-SAYS = {
-    "transposed": "転置",
-    "scale": "倍です",
-    "sign": "符号が逆",
-    "batch_reduction": "和",
-    "ignores_dout": "dout を掛けていません",
-    "wrong_derivative": "の値になっています",
-    "relu_mask": "マスク",
-    "accumulates": "足し込",
-    "stale_cache": "1 回目",
-    "not_ndarray": "np.ndarray ではありません",
-    "forward_changed": "forward は変更しないでください",
-    "missing_grad": "に代入してください",
-    "precision": "float32",
-    "overflow": "nan か inf",
-    "mutates_dout": "dout をその場で書き換えています",
-    "mutates_cache": "self.cache の配列をその場で書き換え",
-    "numerical": "数値微分ではなく",
-    "shared_state": "状態を共有しています",
-}
 # Bugs the visible inputs cannot show, and why. The visible tests compare with central differences
 # (h = 1e-6): a backward by differences without a forward call is as close to the truth as they
 # are, and only the judge's exact reference tells it apart. passed_81 = True without a check is

@@ -1330,6 +1330,29 @@ DIAGNOSES: dict[str, str | tuple[str, str] | None] = {
     "sigmoid_global": "shared_state",
 }
 
+# What the release notebook's visible test says for each family the judge names (the phrase its
+# message holds): tests/test_visible_notebook_bugs.py and tests/test_visible_diagnosis.py.
+VISIBLE_SAYS: dict[str, str] = {
+    "transposed": "転置",
+    "scale": "倍です",
+    "sign": "符号が逆",
+    "batch_reduction": "和",
+    "ignores_dout": "dout を掛けていません",
+    "wrong_derivative": "の値になっています",
+    "relu_mask": "マスク",
+    "accumulates": "足し込",
+    "stale_cache": "1 回目",
+    "not_ndarray": "np.ndarray ではありません",
+    "forward_changed": "forward は変更しないでください",
+    "missing_grad": "に代入してください",
+    "precision": "float32",
+    "overflow": "nan か inf",
+    "mutates_dout": "dout をその場で書き換えています",
+    "mutates_cache": "self.cache の配列をその場で書き換え",
+    "numerical": "数値微分ではなく",
+    "shared_state": "状態を共有しています",
+}
+
 # --------------------------------------------------------------------------------------------------
 FORMS: list[Entry] = [
     # -- Linear --
