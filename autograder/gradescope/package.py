@@ -32,7 +32,6 @@ INSTRUCTOR_ONLY = frozenset(
         "formgrader_guard.py",
         "gradebook.py",
         "grading_pool.py",
-        "heatmaps.py",
         "nbgrader_export.py",
         "nbgrader_ext.py",
         "nbgrader_glue.py",
