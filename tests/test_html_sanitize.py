@@ -289,9 +289,11 @@ def test_batch_note_quotes_the_file_name_as_text(courses, rendered):
 def test_autograded_notebook_keeps_only_the_judges_outputs(courses, route):
     """What the instructor opens holds no pasted output, no student metadata, bounded messages."""
     nb = json.loads((courses[route] / "autograded" / "attacker" / A / NB).read_text(encoding="utf-8"))
+    released = json.loads((courses[route] / "release" / A / NB).read_text(encoding="utf-8"))
+    release_tags = {c["id"]: c["metadata"].get("tags") for c in released["cells"]}  # e.g. raises-exception
     assert set(nb["metadata"]) <= {"kernelspec", "language_info"}
     for cell in nb["cells"]:
-        assert "tags" not in cell["metadata"] and "attachments" not in cell
+        assert cell["metadata"].get("tags") == release_tags.get(cell.get("id")) and "attachments" not in cell
         for out in cell.get("outputs", []):
             assert out["output_type"] in ("stream", "execute_result"), out
             assert set(out.get("data", {"text/plain": ""})) == {"text/plain"}, out
