@@ -47,7 +47,7 @@ def test_the_public_case_is_the_visible_tests_first_check():
 
 
 def test_a_hidden_test_line_is_never_run():
-    src = "check_linear(Linear, shapes=[(4, 3, 2)], seed=0)\n### BEGIN HIDDEN TESTS\nraise SystemExit\n### END HIDDEN TESTS\n"
+    src = "nb74.check_linear(Linear)\n### BEGIN HIDDEN TESTS\nraise SystemExit\n### END HIDDEN TESTS\n"
     assert public_case("Linear", src) is not None
 
 

@@ -314,8 +314,8 @@ def test_seed_mse_backward_is_off_by_d(ref):
     np.testing.assert_allclose(got / num, 3.0, rtol=1e-6)  # D = 3 times the true gradient
     assert max_rel(got, num) > 0.5  # 2/3
     with pytest.raises(AssertionError, match="見立て: dL/dy が正しい値の D 倍です"):  # the visible check says so
-        ref.check_loss(SeedMSELoss, y, t)
-    ref.check_loss(SeedMSELoss, y[:, :1], t[:, :1])  # and accepts it where it was right (D = 1)
+        ref.nb74.check_loss(SeedMSELoss, y, t)
+    ref.nb74.check_loss(SeedMSELoss, y[:, :1], t[:, :1])  # and accepts it where it was right (D = 1)
 
 
 def seed_relative_error(a: np.ndarray, n: np.ndarray) -> float:
