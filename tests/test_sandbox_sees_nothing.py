@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.judge import part_scores
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.judge.grade import part_scores
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
@@ -233,7 +233,7 @@ def test_nbgrader_autograde_and_feedback_show_no_secret(tmp_path, secret_env):
 def test_sandbox_sees_only_the_student_side_files_of_the_package():
     """launch.py, process.py, part_session.py... are the judge's: bound one by one, the student-side
     files are all the sandbox's /runner holds."""
-    from autograder.sandbox.protocol import SANDBOX_FILES
+    from autograder.sandbox.inside.protocol import SANDBOX_FILES
 
     judge_side = {p.name for p in (ROOT / "autograder" / "sandbox").glob("*.py")} - set(SANDBOX_FILES)
     assert {"launch.py", "process.py", "part_session.py"} <= judge_side
