@@ -1,8 +1,8 @@
 """Starting the student's process: the isolation level, the bubblewrap command and the runner.
 
-The sandbox sees the interpreter, its packages and the student-side files of this folder
-(protocol.SANDBOX_FILES, bound one by one at /runner/<name>), nothing of the judge: not the
-graders, the rubric, the reference, nor the judge-side modules next to those files.
+The sandbox sees the interpreter, its packages and one folder of the kit, inside/ (the student
+side, bound at /runner), nothing of the judge: not the graders, the rubric, the reference, nor
+the judge-side modules of this folder.
 """
 
 from __future__ import annotations
@@ -219,8 +219,7 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
         elif p.is_dir():
             cmd += ["--ro-bind", str(p), str(p)]
     cmd += python_binds
-    for name in protocol.SANDBOX_FILES:  # never the folder: the judge's modules live there too
-        cmd += ["--ro-bind", str(INSIDE / name), f"/runner/{name}"]
+    cmd += ["--ro-bind", str(INSIDE), "/runner"]  # the student side: the only folder of the kit bound
     cmd += ["--chdir", "/tmp"] if as_pid_1 else ["--dir", "/tmp/work", "--chdir", "/tmp/work"]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for k, v in _sandbox_env("bwrap").items():

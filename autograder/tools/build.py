@@ -60,6 +60,10 @@ def apply_rubric(nb: Any, rubric: Rubric) -> None:
 DIAGNOSIS_CELL = "given_diagnosis"  # before the visible tests' checks (given_checks), which use it
 # The namespace `nb74` of the visible tests: the judge's diagnosis, the feedback's pictures and the
 # checks, executed from one string so that no name in the notebook can shadow one of theirs.
+# Every module of the public folder autograder/diagnosis/, in the order they are executed (each
+# after what it uses); nb74_source refuses a module of that folder missing here, or an import of
+# the kit from outside it (the line would be dropped and the name undefined in the notebook).
+PUBLIC = ROOT / "autograder" / "diagnosis"
 NB74_MODULES = ("diagnosis.py", "known_mistakes.py", "heatmaps.py", "visible.py")
 TRIPLE = "'" * 3  # the cell holds the modules' code in r'''...'''
 NB74_HEADER = "\n".join(
@@ -92,6 +96,10 @@ def module_code(path: Path) -> str:
     tree = ast.parse(text)
     lines = text.split("\n")
     first = tree.body[1].lineno - 1 if ast.get_docstring(tree) else 0
+    outside = [ln for ln in lines if ln.startswith(("from autograder", "import autograder"))]
+    outside = [ln for ln in outside if not ln.startswith("from autograder.diagnosis")]
+    if outside:
+        raise ValueError(f"{path.name}: a public module imports the kit outside autograder/diagnosis/: {outside[0]}")
     kept = [
         ln
         for ln in lines[first:]
@@ -111,15 +119,18 @@ def top_level_names(code: str) -> set[str]:
     return names
 
 
-def nb74_source() -> str:
+def nb74_source(public: Path = PUBLIC) -> str:
     """The modules' code as one module (the future import first: heatmaps' annotations stay strings).
     Two modules defining one name would silently replace one another: refused."""
-    codes = {m: module_code(ROOT / "autograder" / "diagnosis" / m) for m in NB74_MODULES}
+    folder = {p.name for p in public.glob("*.py")} - {"__init__.py"}
+    if folder != set(NB74_MODULES):
+        raise ValueError(f"autograder/diagnosis/ holds {sorted(folder)}; the release cell takes {NB74_MODULES}")
+    codes = {m: module_code(public / m) for m in NB74_MODULES}
     seen: dict[str, str] = {}
     for m, code in codes.items():
         for name in top_level_names(code):
             if name in seen:
-                raise ValueError(f"{name} is defined in both autograder/{seen[name]} and autograder/{m}")
+                raise ValueError(f"{name} is defined in both diagnosis/{seen[name]} and diagnosis/{m}")
             seen[name] = m
     source = "from __future__ import annotations\n\n" + "\n\n".join(codes.values())
     if TRIPLE in source or source.endswith("\\"):

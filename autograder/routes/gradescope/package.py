@@ -1,12 +1,12 @@
 """What Gradescope's autograder.zip holds, in one place, and its making.
 
 The zip mirrors the kit's layout, so the judge finds the given code and the reference where it
-always does: the judge's part of autograder/ (the sandbox, the graders, the rubric, the diagnosis),
+always does: the folders of autograder/ that grading one notebook uses (SHIPPED, an allowlist),
 source/<a>/ (the judge takes the given code from the instructor's master, never from the
 student's copy), the released notebook (what a submission is laid on), solutions/<a>/reference.py, the judge's pinned requirements, the course secret
 (the hidden inputs must be the ones every other route draws), and at the root setup.sh and
-run_autograder. Nothing of the instructor side (nbgrader glue, the batch, the build, the
-feedback drawing) and nothing generated on this machine (.cache, __pycache__).
+run_autograder. Nothing else of the package (the nbgrader hooks, the batch, CI, the class
+reports, the build) and nothing generated on this machine (.cache, __pycache__).
 """
 
 from __future__ import annotations
@@ -23,18 +23,23 @@ HERE = Path(__file__).resolve().parent
 AT_ROOT = ("setup.sh", "run_autograder")  # Gradescope's contract: at the zip's root
 SECRET_NAME = "course-secret"
 
-# Modules of autograder/ that only the instructor's side imports (grading a notebook does not).
-INSTRUCTOR_ONLY = frozenset(
-    {
-        "tools",
-        "routes/batch",
-        "routes/nbgrader_hooks",
-        "diagnosis/heatmaps.py",
-        "feedback/sanitize.py",
-        "reports/spreadsheet.py",
-        "feedback/templates",
-        "reports/templates",
-    }
+# What of autograder/ the zip holds, by folder: what `python -m autograder grade` imports (its
+# --junit/--summary flags, and so reports/, are not used here) and this route. Anything else, and
+# any folder added later, stays out until it is named here.
+SHIPPED = (
+    "__init__.py",
+    "__main__.py",
+    "results.py",
+    "requirements-judge.txt",
+    "course",
+    "intake",
+    "judge",
+    "graders",
+    "diagnosis",
+    "sandbox",
+    "feedback",
+    "routes/__init__.py",
+    "routes/gradescope",
 )
 NEVER = frozenset({"__pycache__", ".cache"})
 
@@ -47,7 +52,7 @@ def contents() -> Iterator[tuple[Path, str]]:
     package = ROOT / "autograder"
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package)
-        if path.is_file() and not NEVER & set(rel.parts) and not _instructor_only(rel):
+        if path.is_file() and not NEVER & set(rel.parts) and shipped(rel):
             yield path, f"autograder/{rel.as_posix()}"
     for path in sorted((ROOT / "source" / rubric.assignment).rglob("*")):
         if path.is_file() and not NEVER & set(path.parts) and ".ipynb_checkpoints" not in path.parts:
@@ -58,8 +63,9 @@ def contents() -> Iterator[tuple[Path, str]]:
     yield released, released.relative_to(ROOT).as_posix()
 
 
-def _instructor_only(rel: Path) -> bool:
-    return any(rel.as_posix() == x or rel.as_posix().startswith(x + "/") for x in INSTRUCTOR_ONLY)
+def shipped(rel: Path) -> bool:
+    """Whether a path of autograder/ (relative to it) is in the zip's allowlist."""
+    return any(rel.as_posix() == x or rel.as_posix().startswith(x + "/") for x in SHIPPED)
 
 
 def build_zip(out: Path) -> Path:

@@ -1,6 +1,6 @@
 """Student side: running the student's cells, and what the judge is told when their code raises.
 
-Runs inside the sandbox (protocol.SANDBOX_FILES): the standard library only.
+Runs inside the sandbox (this folder is all it sees of the kit): the standard library only.
 """
 
 from __future__ import annotations

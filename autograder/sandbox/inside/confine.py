@@ -2,7 +2,7 @@
 
 Resource limits, then per level: under bwrap (which gives the namespaces and the filesystem view)
 seccomp only; at the 'process' level no privileges, Landlock and seccomp. Every layer is inherited
-by each fork. Runs inside the sandbox (protocol.SANDBOX_FILES): the standard library only.
+by each fork. Runs inside the sandbox (this folder is all it sees of the kit): the standard library only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import landlock, protocol, seccomp
+from . import landlock, seccomp
 
 NOBODY = 65534
 PR_CAPBSET_DROP = 24
@@ -54,9 +54,9 @@ def drop_privileges() -> str | None:
 
 
 def process_paths() -> tuple[list[str], list[str]]:
-    """What the student may read ('process' level): the interpreter, its packages, the student-side
-    files of this folder (never the judge's modules beside them), a few system files; and write:
-    the working folder."""
+    """What the student may read ('process' level): the interpreter, its packages, this folder (the
+    student side only: the judge's modules live in the folder above), a few system files; and
+    write: the working folder."""
     here = os.path.dirname(os.path.abspath(__file__))
     read = sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
     read += [
@@ -69,7 +69,7 @@ def process_paths() -> tuple[list[str], list[str]]:
         "/dev/null",
         "/dev/zero",
         "/dev/urandom",
-        *(os.path.join(here, name) for name in protocol.SANDBOX_FILES),
+        here,
     ]
     return read, [os.getcwd()]
 

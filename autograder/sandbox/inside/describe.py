@@ -2,7 +2,7 @@
 
 Only data the channel can carry (numbers, plain numeric arrays, strings, lists, {"$dict": ...},
 {"$obj": type name}), bounded in depth and size: nothing of the student's objects crosses over.
-Runs inside the sandbox (protocol.SANDBOX_FILES): the standard library and NumPy only.
+Runs inside the sandbox (this folder is all it sees of the kit): the standard library and NumPy only.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ fresh zygote per submission after killing every other process and restoring the 
 
 A second program beside the runner's zygote loop; runner.py starts it and hands it what a zygote
 needs (the isolation layers, the zygote's own loop). A student-side module like the runner's
-others (protocol.SANDBOX_FILES): it imports nothing from the judge's side.
+others (this folder): it imports nothing from the judge's side.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each request names its kind in "op"; HANDLERS maps each kind to the method answering it, so a
 new kind of request is one method and one entry. A request is plain data from the judge, a reply
 plain data built by describe(): the student's objects never leave this process.
-Runs inside the sandbox (protocol.SANDBOX_FILES): the standard library and NumPy only.
+Runs inside the sandbox (this folder is all it sees of the kit): the standard library and NumPy only.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Wire format between the judge and the student process: one frame per message, JSON + raw arrays.
 
 Used on both sides of the trust boundary, so it depends on the standard library and NumPy only
-(the student process gets a copy of this file, never the autograder package). NumPy is imported
+(the student process sees this folder, autograder/sandbox/inside/, never the rest of the package). NumPy is imported
 where first needed, so that the judge can launch the student process before paying for it.
 
 A message is one frame: a 4-byte big-endian length, then a 4-byte length of the JSON header, the
@@ -35,19 +35,6 @@ MAX_REPLY = MAX_HEADER + (16 << 20)
 # ... and at most this many elements in total, over every reference to an array and every number
 # in a list (received.received on the judge's side; describe.describe stops early on the student's).
 MAX_REPLY_ELEMENTS = 4 << 20
-# The files of this folder that run inside the sandbox, where the judge binds them one by one (at
-# /runner/<name>, or readable through Landlock at the 'process' level): never the judge-side modules.
-SANDBOX_FILES = (
-    "runner.py",
-    "cells.py",
-    "describe.py",
-    "part_server.py",
-    "confine.py",
-    "protocol.py",
-    "seccomp.py",
-    "landlock.py",
-    "fork_master.py",
-)
 _DTYPE = re.compile(r"[<>|][biuf][1248]|[<>|]c(8|16)")  # e.g. "<f8", "|b1", "<i4"
 
 

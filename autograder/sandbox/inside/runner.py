@@ -24,7 +24,6 @@ import signal
 import socket
 import sys
 import types
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,34 +31,26 @@ import numpy as np
 STUDENT_SIDE = "_sandbox"  # the package the student-side files form inside the sandbox
 
 
-class _StudentSide:
-    """Finds `_sandbox.NAME` as the file NAME.py beside this one, so that the student-side files
-    import each other with relative imports as in the autograder package. The sandbox holds no
-    package (/runner has the files of protocol.SANDBOX_FILES only, and at the 'process' level
-    Landlock lets no one list their folder), so the usual finders cannot look there."""
-
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> ModuleSpec | None:
-        package, _, name = fullname.partition(".")
-        if package != STUDENT_SIDE or not name:
-            return None
-        return importlib.util.spec_from_file_location(fullname, Path(__file__).with_name(f"{name}.py"))
-
-
 def _student_side(name: str) -> types.ModuleType:
-    """A student-side module: from the package when the judge imports this file, else by path."""
+    """A student-side module: from the package when the judge imports this file; run as a script
+    (python -I: no folder on sys.path), from this folder loaded as the package _sandbox, so that
+    the files import each other with relative imports as in the autograder package. Only this
+    folder is listed (at the 'process' level Landlock lets the runner read nothing above it)."""
     if __package__:
         return importlib.import_module(f".{name}", __package__)
     if STUDENT_SIDE not in sys.modules:
-        package = types.ModuleType(STUDENT_SIDE)
-        package.__path__ = []
+        here = os.path.dirname(os.path.abspath(__file__))
+        spec = importlib.util.spec_from_file_location(
+            STUDENT_SIDE, os.path.join(here, "__init__.py"), submodule_search_locations=[here]
+        )
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
         sys.modules[STUDENT_SIDE] = package
-        sys.meta_path.append(_StudentSide())
+        spec.loader.exec_module(package)
     return importlib.import_module(f"{STUDENT_SIDE}.{name}")
 
 
 if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
-
     from . import cells, confine, part_server, protocol
 else:
     cells, confine, part_server, protocol = map(_student_side, ("cells", "confine", "part_server", "protocol"))
