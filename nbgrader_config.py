@@ -41,7 +41,7 @@ c.OverwriteCells.add_missing_cells = True
 # link is followed (collect, autograde), bounded strict-UTF-8 JSON, nbgrader metadata as released;
 # a refused notebook is graded as the release with the reason, never "no grade".
 c.ExchangeFactory.collect = "autograder.routes.nbgrader_hooks.intake.SafeCollect"
-# `nbgrader export` writes grades.csv through the kit's formula guard (autograder/reports/spreadsheet.py):
+# `nbgrader export` writes grades.csv through the kit's formula guard (autograder/course/spreadsheet.py):
 # student ids and names starting with = + - @ are text, not formulas, in a spreadsheet.
 c.ExportApp.plugin_class = "autograder.routes.nbgrader_hooks.export.CsvExport"
 c.Autograde.exporter_class = "autograder.routes.nbgrader_hooks.intake.IntakeExporter"

@@ -7,12 +7,13 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM
+
 if TYPE_CHECKING:
     from .results import Results
 
 ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.inside.protocol.spin_until_readable
 
-EXIT_GRADED, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES = """exit codes:
   0    graded, whatever the score (a part that crashed, hung or is missing is graded 0 with why)
   1    a grading problem: grade: the submission could not be graded at all (not a readable

@@ -20,9 +20,9 @@ import pytest
 from browser import chromium, fonts_for_text, images_loaded, open_file, screenshot  # noqa: F401
 
 from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.spreadsheet import cell
 from autograder.reports.graded import Graded, load_class
 from autograder.reports.page import render
-from autograder.reports.spreadsheet import cell
 from autograder.results import Results
 from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 from tests.course import A, db_url

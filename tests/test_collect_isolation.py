@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import ROOT
-from autograder.reports.spreadsheet import starts_formula
+from autograder.course.spreadsheet import starts_formula
 from autograder.routes.nbgrader_hooks.intake import SKIPPED_CSV
 from tests.course import NB, RUBRIC, A, batch, comments, env, make_course, scores
 from tests.submissions import RELEASE, SOLUTION

@@ -1,5 +1,5 @@
 """Every CSV the kit writes shows a student's text as text: no cell starts with = + - @ (or a tab
-or carriage return), whichever writer made it (autograder.reports.spreadsheet is the only one).
+or carriage return), whichever writer made it (autograder.course.spreadsheet is the only one).
 
 The class report's tables, the CI route's collected.csv, and `nbgrader export` (the kit's
 CsvExport plugin) are fed student ids, names and messages that start with each formula character;
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.spreadsheet import cell, starts_formula
 from autograder.reports.graded import Graded
 from autograder.reports.page import render
-from autograder.reports.spreadsheet import cell, starts_formula
 from autograder.results import Results
 from tests.course import A, add_students, make_course, nbgrader
 

@@ -261,7 +261,7 @@ MAX_MEMO_LINES = 20
 def add_memo(nb: dict[str, Any], messages: list[str]) -> None:
     """Submission-level messages as the notebook's first cell, so the feedback shows them first."""
     if messages:
-        from ..feedback.sanitize import bounded, markdown_escape  # they quote file names and exceptions
+        from ..course.plain_text import bounded, markdown_escape  # they quote file names and exceptions
 
         text = MEMO_TITLE + "\n\n" + "\n".join(f"- {markdown_escape(bounded(m))}" for m in messages[:MAX_MEMO_LINES])
         cell = {"cell_type": "markdown", "metadata": {}, "source": text}

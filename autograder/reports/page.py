@@ -22,9 +22,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..course.assignment import Rubric, load_rubric
+from ..course.spreadsheet import write_csv as write_guarded
 from .graded import Graded, load_class
 from .plots import parts_figure, totals_figure
-from .spreadsheet import write_csv as write_guarded
 from .tables import (
     DiagnosisGroup,
     Problem,

@@ -29,8 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ...course.assignment import load_rubric
+from ...course.spreadsheet import write_csv
 from ...intake.submissions import STUDENT_ID
-from ...reports.spreadsheet import write_csv
 
 OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 REPO = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")

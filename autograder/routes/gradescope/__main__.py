@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...__main__ import EXIT_GRADED, EXIT_PROBLEM
+from ...course.exit_codes import EXIT_GRADED, EXIT_PROBLEM
 from ...results import Results
 from ...sandbox.budget import SUBMISSION_BUDGET
 from . import paths

@@ -3,7 +3,7 @@
 nbgrader's CsvExportPlugin joins the values with commas as they are: a name with a comma shifts
 the columns, and an id or name starting with = + - @ is a formula in a spreadsheet (student ids
 come from the inbound folders' names on the exchange route, names from the roster or the LMS).
-Same columns and rows as nbgrader's, written by autograder.reports.spreadsheet.write_csv.
+Same columns and rows as nbgrader's, written by autograder.course.spreadsheet.write_csv.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 
-from ...reports.spreadsheet import write_csv
+from ...course.spreadsheet import write_csv
 
 COLUMNS = [
     "assignment",

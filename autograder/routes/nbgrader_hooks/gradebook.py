@@ -17,9 +17,9 @@ from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, ins
 from sqlalchemy.engine import Engine
 
 from ...course.assignment import Rubric, load_rubric
+from ...feedback.messages import part_feedback
 from ...results import Results
 from .glue import use_nbgrader_env
-from .preprocessors import part_feedback
 
 JOURNAL = Table(
     "nb74_judge_runs",

@@ -50,6 +50,7 @@ from nbgrader.utils import check_mode, ignore_patterns, parse_utc
 from traitlets import Int
 
 from ...course.assignment import load_rubric
+from ...course.spreadsheet import write_csv
 from ...intake.canonical import skeleton_of
 from ...intake.read import (
     LINK,
@@ -62,7 +63,6 @@ from ...intake.read import (
 )
 from ...intake.read import take_in as read_canonical
 from ...intake.submissions import STUDENT_ID
-from ...reports.spreadsheet import write_csv
 
 
 def _as_read(nb: dict[str, Any]) -> NotebookNode:
