@@ -3,7 +3,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # lets nbgrader load the kit's preprocessors (autograder.nbgrader_ext)
+sys.path.insert(0, HERE)  # lets nbgrader load the kit's preprocessors (autograder.routes.nbgrader_hooks.preprocessors)
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -29,33 +29,33 @@ c.GenerateSolution.preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
-    "autograder.nbgrader_ext.StripSolutionMarkers",
+    "autograder.routes.nbgrader_hooks.preprocessors.StripSolutionMarkers",
     "nbgrader.preprocessors.Execute",
 ]
 
 # Autograde: the isolated judge scores every test cell instead of a kernel running student code
-# (autograder.nbgrader_ext.JudgeScores replaces Execute). nbgrader's own checks stay: locked and
+# (autograder.routes.nbgrader_hooks.preprocessors.JudgeScores replaces Execute). nbgrader's own checks stay: locked and
 # test cells are restored from the gradebook, deleted grade cells are put back and scored.
 c.OverwriteCells.add_missing_cells = True
-# Submissions come in through the kit's intake (autograder/intake.py), as in the batch: no symbolic
+# Submissions come in through the kit's intake (autograder/intake/read.py), as in the batch: no symbolic
 # link is followed (collect, autograde), bounded strict-UTF-8 JSON, nbgrader metadata as released;
 # a refused notebook is graded as the release with the reason, never "no grade".
-c.ExchangeFactory.collect = "autograder.nbgrader_intake.SafeCollect"
-# `nbgrader export` writes grades.csv through the kit's formula guard (autograder/spreadsheet.py):
+c.ExchangeFactory.collect = "autograder.routes.nbgrader_hooks.intake.SafeCollect"
+# `nbgrader export` writes grades.csv through the kit's formula guard (autograder/course/spreadsheet.py):
 # student ids and names starting with = + - @ are text, not formulas, in a spreadsheet.
-c.ExportApp.plugin_class = "autograder.nbgrader_export.CsvExport"
-c.Autograde.exporter_class = "autograder.nbgrader_intake.IntakeExporter"
+c.ExportApp.plugin_class = "autograder.routes.nbgrader_hooks.export.CsvExport"
+c.Autograde.exporter_class = "autograder.routes.nbgrader_hooks.intake.IntakeExporter"
 # Special files removed and a renamed notebook graded under the released name, with a note, as in
 # the batch (the hook must be a callable, so it is imported here).
-from autograder.nbgrader_intake import prepare_submission  # noqa: E402
+from autograder.routes.nbgrader_hooks.intake import prepare_submission  # noqa: E402
 
 c.Autograde.pre_convert_hook = prepare_submission
 c.Autograde.autograde_preprocessors = [
-    "autograder.nbgrader_ext.JudgeScores",
+    "autograder.routes.nbgrader_hooks.preprocessors.JudgeScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.nbgrader_ext.SaveJudgeGrades",  # SaveAutoGrades, with the judge's results, in one transaction
-    "autograder.nbgrader_intake.IntakeNotes",
+    "autograder.routes.nbgrader_hooks.preprocessors.SaveJudgeGrades",  # SaveAutoGrades, with the judge's results, in one transaction
+    "autograder.routes.nbgrader_hooks.intake.IntakeNotes",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -67,20 +67,20 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Student-controlled HTML never runs in the feedback (autograder/sanitize.py). The autograded
+# Student-controlled HTML never runs in the feedback (autograder/feedback/sanitize.py). The autograded
 # notebook is already sanitized by the judge's preprocessor; nbgrader's feedback template renders
 # markdown cells and gradebook comments without nbconvert's sanitizer, so SanitizeFeedback cleans
 # them again after GetGrades, and sanitize_html covers cell outputs, JavaScript and widget state.
-c.GenerateFeedback.preprocessors += ["autograder.nbgrader_ext.SanitizeFeedback"]
+c.GenerateFeedback.preprocessors += ["autograder.routes.nbgrader_hooks.preprocessors.SanitizeFeedback"]
 # The feedback page names each part by its rubric title, in Japanese, with readable tables and
-# wrapped judge lines (autograder/templates/feedback, over nbgrader's own feedback template).
-c.GenerateFeedback.exporter_class = "autograder.nbgrader_ext.FeedbackExporter"
+# wrapped judge lines (autograder/feedback/templates/feedback, over nbgrader's own feedback template).
+c.GenerateFeedback.exporter_class = "autograder.routes.nbgrader_hooks.preprocessors.FeedbackExporter"
 c.HTMLExporter.sanitize_html = True
 
 # The formgrader (when it is what reads this file) serves a submission's files from autograded/
 # only and never as a page: its handler otherwise follows an encoded "../" anywhere under the
-# course root, to a student's own HTML in submitted/ (autograder/formgrader_guard.py).
+# course root, to a student's own HTML in submitted/ (autograder/routes/nbgrader_hooks/formgrader.py).
 if "nbgrader.server_extensions.formgrader.handlers" in sys.modules:
-    from autograder.formgrader_guard import guard
+    from autograder.routes.nbgrader_hooks.formgrader import guard
 
     guard()

@@ -7,12 +7,13 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM
+
 if TYPE_CHECKING:
     from .results import Results
 
-ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.protocol.spin_until_readable
+ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.inside.protocol.spin_until_readable
 
-EXIT_GRADED, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES = """exit codes:
   0    graded, whatever the score (a part that crashed, hung or is missing is graded 0 with why)
   1    a grading problem: grade: the submission could not be graded at all (not a readable
@@ -28,15 +29,15 @@ graded in this run and the recorded results of those unchanged since (its exit c
 
 
 def write_reports(args: argparse.Namespace, junit: dict[str, Results], summary: str) -> None:
-    """--junit and --summary, from the typed results (autograder/junit.py, autograder/summary.py)."""
+    """--junit and --summary, from the typed results (autograder/reports/junit.py, autograder/reports/summary.py)."""
     from pathlib import Path
 
     if args.junit:
-        from .junit import write_junit
+        from .reports.junit import write_junit
 
         write_junit(junit, Path(args.junit))
     if args.summary:
-        from .summary import append_summary
+        from .reports.summary import append_summary
 
         append_summary(summary, Path(args.summary))
 
@@ -118,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
             with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
                 proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
-                from .judge import grade as judge
-                from .judge import write_results
-                from .report import format_report
+                from .feedback.terminal import format_report
+                from .judge.grade import grade as judge
+                from .judge.grade import write_results
 
                 typed = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
                 results = typed.to_dict()
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json_path:
             write_results(results, Path(args.json_path))
         if args.junit or args.summary:
-            from .summary import grade_summary
+            from .reports.summary import grade_summary
 
             write_reports(args, {Path(args.notebook).name: typed}, grade_summary(Path(args.notebook).name, typed))
         print(format_report(results))
@@ -139,26 +140,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gradescope":
         from pathlib import Path
 
-        from .gradescope.package import build_zip
+        from .routes.gradescope.package import build_zip
 
         print(build_zip(Path(args.out)))
     if args.command == "report":
         from pathlib import Path
 
-        from .class_report import write_report
+        from .reports.page import write_report
 
         root = Path(args.root).resolve()
         out = Path(args.out) if args.out else root / "reports" / args.assignment
-        from .nbgrader_glue import configured_db_url
+        from .routes.nbgrader_hooks.glue import configured_db_url
 
         db_url = args.db_url or configured_db_url(root)
         print(write_report(db_url, args.assignment, out, progress=not args.no_progress))
     if args.command == "demo":
-        from .demo import main as demo_main
+        from .tools.demo import main as demo_main
 
         demo_main()
     if args.command == "build":
-        from .build import main as build_main
+        from .tools.build import main as build_main
 
         build_main()
     return 0
@@ -167,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
 def batch_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .batch import run_batch, summary_table
-    from .nbgrader_glue import configured_db_url
+    from .routes.batch.coordinator import run_batch, summary_table
+    from .routes.nbgrader_hooks.glue import configured_db_url
 
     root = Path(args.root).resolve()
     db_url = args.db_url or configured_db_url(root)
@@ -186,10 +187,10 @@ def batch_command(args: argparse.Namespace) -> int:
     graded: dict[str, Results] = summary["results"]
     lost = [s for s in summary["failures"] if s not in graded]  # graded but not recorded
     if args.junit or args.summary:
-        from .assignment import load_rubric
-        from .gradebook import JudgeGradebook
+        from .course.assignment import load_rubric
+        from .reports.summary import batch_summary
         from .results import Results
-        from .summary import batch_summary
+        from .routes.nbgrader_hooks.gradebook import JudgeGradebook
 
         # the whole class: what this run recorded, and the unchanged submissions' recorded results
         with JudgeGradebook(db_url) as book:

@@ -6,7 +6,7 @@
 
 On disk (and between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
 tests (name, part, score, max_score, status, output), isolation, and, when present, problems,
-notes, output and diagnoses (autograder.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
+notes, output and diagnoses (autograder.diagnosis.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
 file read and written again is byte-identical.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .assignment import Rubric
+from .course.assignment import Rubric
 
 PASSED, FAILED = "passed", "failed"
 NOT_RUN = "採点できませんでした（テストが実行されませんでした）"
@@ -57,7 +57,7 @@ class TestResult:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Which mistake a part's failing gradient shows (autograder.diagnosis.Finding, with its part)."""
+    """Which mistake a part's failing gradient shows (autograder.diagnosis.diagnosis.Finding, with its part)."""
 
     part: str  # the rubric part key
     quantity: str  # "dW", "db", "dx", "dL/dy", ...
@@ -84,7 +84,7 @@ class Diagnosis:
 @dataclass(frozen=True)
 class Picture:
     """A failing part's gradient on the visible test's public inputs, beside the right one
-    (autograder/pictures.py); the feedback draws them (autograder/heatmaps.py)."""
+    (autograder/judge/pictures.py); the feedback draws them (autograder/diagnosis/heatmaps.py)."""
 
     part: str
     quantity: str

@@ -39,8 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.assignment import load_rubric  # noqa: E402
-from autograder.build import nbgrader_env, run_nbgrader  # noqa: E402
+from autograder.course.assignment import load_rubric  # noqa: E402
+from autograder.tools.build import nbgrader_env, run_nbgrader  # noqa: E402
 from tests.submissions import answer_source, make_submission  # noqa: E402
 
 RUBRIC = load_rubric()

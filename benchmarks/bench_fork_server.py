@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.assignment import load_rubric  # noqa: E402
-from autograder.judge import grade_notebook  # noqa: E402
+from autograder.course.assignment import load_rubric  # noqa: E402
+from autograder.judge.grade import grade_notebook  # noqa: E402
 from autograder.sandbox.fork_server import ForkServer  # noqa: E402
 from autograder.sandbox.process import StudentProcess  # noqa: E402
 

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.assignment import load_rubric  # noqa: E402
+from autograder.course.assignment import load_rubric  # noqa: E402
 from autograder.graders.expected_store import ENV_PATH  # noqa: E402
 from tests.bugs.catalog import BUGS  # noqa: E402
 from tests.submissions import make_submission  # noqa: E402

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from autograder.assignment import load_rubric  # noqa: E402
-from autograder.class_plots import parts_figure, totals_figure  # noqa: E402
-from autograder.class_report import render  # noqa: E402
-from autograder.class_results import load_class  # noqa: E402
-from autograder.class_tables import diagnosis_groups, failure_shares, grading_problems  # noqa: E402
+from autograder.course.assignment import load_rubric  # noqa: E402
+from autograder.reports.graded import load_class  # noqa: E402
+from autograder.reports.page import render  # noqa: E402
+from autograder.reports.plots import parts_figure, totals_figure  # noqa: E402
+from autograder.reports.tables import diagnosis_groups, failure_shares, grading_problems  # noqa: E402
 from tests.course import A, db_url  # noqa: E402
 from tests.generated_class import generate_class, grade_kinds  # noqa: E402
 

@@ -45,15 +45,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder.assignment import load_rubric  # noqa: E402
-from autograder.diagnosis import UNKNOWN, agree_findings  # noqa: E402
+from autograder.course.assignment import load_rubric  # noqa: E402
+from autograder.diagnosis.diagnosis import UNKNOWN, agree_findings  # noqa: E402
 from autograder.graders import numerics  # noqa: E402
 from autograder.graders.cache import ExpectedCache  # noqa: E402
 from autograder.graders.seeds import BENCHMARK_BASE as SEED_BASE  # noqa: E402
 from autograder.graders.session import GradingSession  # noqa: E402
-from autograder.judge import UNUSED_PYTEST_PLUGINS, collect_cells  # noqa: E402
-from autograder.sandbox import runner  # noqa: E402
+from autograder.judge.grade import UNUSED_PYTEST_PLUGINS, collect_cells  # noqa: E402
 from autograder.sandbox.errors import StudentError  # noqa: E402
+from autograder.sandbox.inside import runner  # noqa: E402
 from autograder.sandbox.part_session import PartSession  # noqa: E402
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, Entry  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
@@ -251,7 +251,7 @@ class Bug:
         self.smallest: dict[str, float] = {}
         self.caught_by: set[str] = set()
         self.want = DIAGNOSES.get(entry.name)  # the diagnosis the catalog names (code, factor name)
-        # per seed: the families the part's agreed diagnosis names (autograder.diagnosis.agree_findings,
+        # per seed: the families the part's agreed diagnosis names (autograder.diagnosis.diagnosis.agree_findings,
         # as the judge), and whether a scale error's factor name is the catalog's
         self.named: dict[int, tuple[list[str], bool]] = {}
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT, load_rubric
 
 RUBRIC = load_rubric()
 A = RUBRIC.assignment
@@ -155,7 +155,7 @@ def comments(db: Path) -> dict[str, str]:
 
 def install_journal_log(db: Path) -> None:
     """Count every insert into the batch's journal (rolled back with its transaction if killed)."""
-    from autograder.gradebook import JudgeGradebook
+    from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
     with JudgeGradebook(f"sqlite:///{db}"):  # creates nb74_judge_runs beside nbgrader's tables
         pass

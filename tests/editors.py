@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.assignment import load_rubric
+from autograder.course.assignment import load_rubric
 from tests.submissions import RELEASE, answer_source
 
 RUBRIC = load_rubric()

@@ -16,8 +16,8 @@ import hashlib
 import random
 from pathlib import Path
 
-from autograder.gradebook import JudgeGradebook
 from autograder.results import Results
+from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 from tests.bugs.catalog import BUGS
 from tests.course import A, add_students, batch, copy_course, db_url, make_course, place
 from tests.submissions import make_submission

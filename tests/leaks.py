@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignment import ROOT
+from autograder.course.assignment import ROOT
 
 REGION = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)")
 STUBS = ("# ここにコードを書いてください\nraise NotImplementedError()", "ここに解答を書いてください")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.assignment import ROOT
+from autograder.course.assignment import ROOT
 
 REQUIREMENTS = ROOT / "autograder" / "requirements-judge.txt"
 VENVS = ROOT / "build" / "judge-pythons"

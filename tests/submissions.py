@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT, load_rubric
 
 SOLUTION = ROOT / "solutions" / load_rubric().assignment / f"{load_rubric().notebook}.ipynb"
 RELEASE = ROOT / "release" / load_rubric().assignment / f"{load_rubric().notebook}.ipynb"

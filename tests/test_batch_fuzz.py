@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from autograder.assignment import ROOT
+from autograder.course.assignment import ROOT
 from tests.course import FRESH_DB, NB, RUBRIC, A, batch, comments, journal_students, make_course, scores
 from tests.submissions import RELEASE, SOLUTION
 
@@ -151,7 +151,7 @@ STAMPS = (
 LINK_TARGETS = {
     "source": lambda course: course / "source" / A / NB,
     "solution": lambda course: SOLUTION,
-    "rubric": lambda course: ROOT / "autograder" / "rubric.toml",
+    "rubric": lambda course: ROOT / "autograder" / "course" / "rubric.toml",
     "passwd": lambda course: Path("/etc/passwd"),
     "dangling": lambda course: course / "nothing-here",
 }

@@ -40,8 +40,8 @@ from typing import Any
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.build import nbgrader_env, run_nbgrader
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.tools.build import nbgrader_env, run_nbgrader
 from tests.course import install_journal_log, journal_count, journal_log
 from tests.submissions import RELEASE, answer_source, make_submission
 
@@ -165,7 +165,7 @@ def run_batch(course: Path) -> tuple[dict[str, int], float]:
 
 
 def snapshot(course: Path) -> dict[str, Any]:
-    from autograder.gradebook import JudgeGradebook
+    from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
     with JudgeGradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
         return book.snapshot(A)

@@ -18,7 +18,7 @@ from browser import chromium, font_files, fonts_for_text, images_loaded, open_fi
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from autograder.heatmaps import gradient_figure, img_tag
+from autograder.diagnosis.heatmaps import gradient_figure, img_tag
 
 PARAGRAPH = "勾配の図: あなたの dW は転置されています。db は 2 倍ずれています（行列の形と係数を確かめてください）。"
 EXPECTED = np.random.default_rng(11).standard_normal((3, 2))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.build import build_all
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.tools.build import build_all
 
 RUBRIC = load_rubric()
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"

@@ -1,4 +1,4 @@
-"""autograder.canonical: the notebook every route grades, made from the release and what the student
+"""autograder.intake.canonical: the notebook every route grades, made from the release and what the student
 wrote. Fast (no judge, no nbgrader): what the judge loads from it (judge.collect_cells) is checked
 here too; that the routes grade it alike: tests/test_canonical_routes.py."""
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from autograder.assignment import load_rubric
-from autograder.canonical import (
+from autograder.course.assignment import load_rubric
+from autograder.intake.canonical import (
     MAX_CELLS,
     MAX_MARKDOWN_CELLS,
     CanonicalError,
@@ -20,8 +20,8 @@ from autograder.canonical import (
     grade_id,
     text,
 )
-from autograder.intake import release_skeleton
-from autograder.judge import collect_cells
+from autograder.intake.read import release_skeleton
+from autograder.judge.grade import collect_cells
 from tests.submissions import RELEASE, SOLUTION
 
 SK = release_skeleton()
@@ -223,7 +223,7 @@ def test_wide_json_is_refused_before_it_is_parsed(tmp_path):
     path.write_text(body[:-1] + ', "x": [' + "{}," * 17_000_000 + "{}]}", encoding="utf-8")
     probe = (
         "import sys\n"
-        "from autograder.intake import SubmissionError, release_skeleton, take_in\n"
+        "from autograder.intake.read import SubmissionError, release_skeleton, take_in\n"
         "try:\n    take_in(__import__('pathlib').Path(sys.argv[1]), release_skeleton())\n"
         "except SubmissionError as exc:\n    print(exc)\n"
         "print(next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')).split()[1])\n"

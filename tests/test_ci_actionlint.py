@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT, load_rubric
 
 WORKFLOWS = [
     ROOT / ".github/workflows/grade-class.yml",

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from submissions import RELEASE, SOLUTION, answer_source, make_submission
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.ci.collect import parse_roster
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.routes.ci.collect import parse_roster
 
 RUBRIC = load_rubric()
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"

@@ -17,7 +17,7 @@ import yaml
 from leaks import find_leaks
 from submissions import RELEASE, SOLUTION, answer_source, make_submission
 
-from autograder.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT, load_rubric
 
 RUBRIC = load_rubric()
 REL = ROOT / "release" / RUBRIC.assignment

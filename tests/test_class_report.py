@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from browser import chromium, fonts_for_text, images_loaded, open_file, screenshot  # noqa: F401
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.class_report import render
-from autograder.class_results import Graded, load_class
-from autograder.gradebook import JudgeGradebook
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.spreadsheet import cell
+from autograder.reports.graded import Graded, load_class
+from autograder.reports.page import render
 from autograder.results import Results
-from autograder.spreadsheet import cell
+from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 from tests.course import A, db_url
 from tests.generated_class import KINDS, generate_class, grade_kinds
 
@@ -44,7 +44,7 @@ def report(course: Path, out: Path) -> Path:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`make demo`'s flow on a scratch course (release, examples, nbgrader autograde, report)."""
-    from autograder.demo import main
+    from autograder.tools.demo import main
 
     course = tmp_path_factory.mktemp("report-demo") / "demo"
     main(course=course)
@@ -204,7 +204,7 @@ def test_csv_cells_never_start_a_formula() -> None:
 
 
 def test_the_histograms_draw_every_glyph(demo: Path) -> None:
-    from autograder.class_plots import parts_figure, totals_figure
+    from autograder.reports.plots import parts_figure, totals_figure
 
     cls = load_class(f"sqlite:///{demo / 'gradebook.db'}", A)
     with warnings.catch_warnings():

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT
-from autograder.nbgrader_intake import SKIPPED_CSV
-from autograder.spreadsheet import starts_formula
+from autograder.course.assignment import ROOT
+from autograder.course.spreadsheet import starts_formula
+from autograder.routes.nbgrader_hooks.intake import SKIPPED_CSV
 from tests.course import NB, RUBRIC, A, batch, comments, env, make_course, scores
 from tests.submissions import RELEASE, SOLUTION
 

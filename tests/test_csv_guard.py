@@ -1,5 +1,5 @@
 """Every CSV the kit writes shows a student's text as text: no cell starts with = + - @ (or a tab
-or carriage return), whichever writer made it (autograder.spreadsheet is the only one).
+or carriage return), whichever writer made it (autograder.course.spreadsheet is the only one).
 
 The class report's tables, the CI route's collected.csv, and `nbgrader export` (the kit's
 CsvExport plugin) are fed student ids, names and messages that start with each formula character;
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.class_report import render
-from autograder.class_results import Graded
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.spreadsheet import cell, starts_formula
+from autograder.reports.graded import Graded
+from autograder.reports.page import render
 from autograder.results import Results
-from autograder.spreadsheet import cell, starts_formula
 from tests.course import A, add_students, make_course, nbgrader
 
 RUBRIC = load_rubric()
@@ -74,7 +74,7 @@ def test_collected_csv_of_the_ci_route(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "autograder.ci.collect",
+            "autograder.routes.ci.collect",
             "--roster",
             str(roster),
             "--root",

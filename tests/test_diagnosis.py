@@ -1,4 +1,4 @@
-"""autograder/diagnosis.py names the mistake from the numbers, and says "not sure" (code unknown)
+"""autograder/diagnosis/diagnosis.py names the mistake from the numbers, and says "not sure" (code unknown)
 when the numbers do not identify one: on one number, when two families fit, for an unnamed factor,
 and across a part's cases when they disagree (agree_findings)."""
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.class_tables import DiagnosisGroup
-from autograder.diagnosis import (
+from autograder.diagnosis.diagnosis import (
     ANY,
     LABELS,
     Alternative,
@@ -21,7 +20,8 @@ from autograder.diagnosis import (
     diagnose,
     diagnosis_label,
 )
-from autograder.known_mistakes import alternatives, sigmoid, sizes
+from autograder.diagnosis.known_mistakes import alternatives, sigmoid, sizes
+from autograder.reports.tables import DiagnosisGroup
 from tests.bugs.catalog import DIAGNOSES
 
 RNG = np.random.default_rng(74)

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.assignment import ROOT
+from autograder.course.assignment import ROOT
 from autograder.graders import expected_store
 from autograder.graders.cache import ExpectedCache, cached
 from autograder.graders.cache import expected_store as on_disk
 from autograder.graders.expected_store import ExpectedStore
 from autograder.graders.session import SHARED_CACHE, GradingSession, current
-from autograder.judge import grade_notebook
-from autograder.sandbox import protocol
+from autograder.judge.grade import grade_notebook
+from autograder.sandbox.inside import protocol
 from autograder.sandbox.launch import bwrap_available
 from tests.bugs.catalog import BUGS
 from tests.submissions import SOLUTION, make_submission
@@ -62,7 +62,7 @@ def test_an_entry_of_other_grader_code_is_not_found(tmp_path, monkeypatch):
 
 
 def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):
-    from autograder.assignment import reference_module_path
+    from autograder.course.assignment import reference_module_path
 
     files = expected_store.digested_files()
     assert {expected_store.GRADERS / n for n in ("backward.py", "calls.py", "test_linear.py", "test_mlp.py")} <= set(
@@ -139,7 +139,7 @@ def test_an_unwritable_place_only_costs_the_disk_copy(tmp_path):
 def test_cached_reads_the_store_instead_of_recomputing(tmp_path, monkeypatch):
     import importlib.util
 
-    from autograder.assignment import reference_module_path
+    from autograder.course.assignment import reference_module_path
 
     spec = importlib.util.spec_from_file_location("nb74_reference_store_test", reference_module_path())
     reference = importlib.util.module_from_spec(spec)

@@ -1,7 +1,7 @@
 """What a student reads in the feedback (issue 11, item 4): each part named, cause first, every
 message, readable tables, wrapped lines, no bare score output; with the grades nbgrader keeps.
 
-The text of a part (autograder.feedback) is checked on made-up results; the page on a real course:
+The text of a part (autograder.feedback.messages) is checked on made-up results; the page on a real course:
 `nbgrader autograde` and `nbgrader generate_feedback` with the repository's config, the HTML
 parsed with BeautifulSoup, the grades read back through nbgrader's Gradebook.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder.assignment import load_rubric
-from autograder.feedback import DIAGNOSIS, is_gated, part_feedback, part_messages
+from autograder.course.assignment import load_rubric
+from autograder.feedback.messages import DIAGNOSIS, is_gated, part_feedback, part_messages
 from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
 from tests.course import NB, A, add_students, make_course, nbgrader, place
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
@@ -143,7 +143,7 @@ def page(course: Path, student: str) -> BeautifulSoup:
 
 
 def judge_results(course: Path, student: str) -> Results:
-    from autograder.judge import grade_notebook
+    from autograder.judge.grade import grade_notebook
 
     return Results.of(grade_notebook(course / "submitted" / student / A / NB))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.judge import grade_notebook, part_scores
+from autograder.judge.grade import grade_notebook, part_scores
 from autograder.sandbox import fork_server
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level

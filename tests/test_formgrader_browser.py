@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from browser import LOAD_TIMEOUT, chromium, screenshot  # noqa: F401
 
-from autograder.assignment import ROOT
+from autograder.course.assignment import ROOT
 from tests.bugs.catalog import BUGS
 from tests.course import add_students, db_url, make_course, nbgrader, place, submission_dir
 from tests.leaks import REGION, collect_secrets, norm

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import load_rubric
-from autograder.judge import grade_notebook, part_scores
+from autograder.course.assignment import load_rubric
+from autograder.judge.grade import grade_notebook, part_scores
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, forms_by_round
 from tests.submissions import make_submission
 from tests.test_graders_local import NUMBER, significant_digits

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from autograder.assignment import load_rubric
+from autograder.course.assignment import load_rubric
 from autograder.graders import numerics, session
 from benchmarks.false_failures import BENCHMARK_KEY, LocalStudent, run_part
 from benchmarks.false_failures import main as benchmark_main

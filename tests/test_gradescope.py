@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT, VISIBILITIES, load_rubric
-from autograder.feedback import part_label
-from autograder.gradescope.package import INSTRUCTOR_ONLY, build_zip
+from autograder.course.assignment import ROOT, VISIBILITIES, load_rubric
+from autograder.feedback.messages import part_label
+from autograder.routes.gradescope.package import build_zip, shipped
 from tests import pythons
 from tests.bugs.catalog import BUGS
 from tests.leaks import find_leaks
@@ -126,10 +126,10 @@ def test_zip_has_the_scripts_at_its_root_and_nothing_of_the_instructor_side(zip_
         modes = {i.filename: (i.external_attr >> 16) for i in z.infolist()}
     assert {"setup.sh", "run_autograder"} <= set(names)
     assert all(modes[n] & stat.S_IXUSR for n in ("setup.sh", "run_autograder"))
-    assert "autograder/requirements-judge.txt" in names and "autograder/rubric.toml" in names
+    assert "autograder/requirements-judge.txt" in names and "autograder/course/rubric.toml" in names
     assert f"solutions/{RUBRIC.assignment}/reference.py" in names
     assert not [n for n in names if "__pycache__" in n or "/.cache/" in n]
-    assert not [n for n in names if n.split("/")[:2] in [["autograder", x] for x in INSTRUCTOR_ONLY]]
+    assert not [n for n in names if n.startswith("autograder/") and not shipped(Path(n).relative_to("autograder"))]
     assert modes["course-secret"] & 0o077 == 0
 
 
@@ -272,7 +272,7 @@ def test_a_symbolic_link_is_never_followed(gradescope: Gradescope) -> None:
 
 
 def test_visibility_is_a_setting_of_the_rubric(tmp_path: Path) -> None:
-    text = (ROOT / "autograder" / "rubric.toml").read_text(encoding="utf-8")
+    text = (ROOT / "autograder" / "course" / "rubric.toml").read_text(encoding="utf-8")
     assert '[gradescope]\nvisibility = "visible"' in text
     changed = text.replace('[gradescope]\nvisibility = "visible"', '[gradescope]\nvisibility = "after_published"')
     changed = changed.replace("[parts.mlp]\n", '[parts.mlp]\nvisibility = "hidden"\n')

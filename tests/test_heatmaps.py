@@ -1,4 +1,4 @@
-"""autograder/heatmaps.py: the feedback's gradient figure is a small PNG with readable Japanese,
+"""autograder/diagnosis/heatmaps.py: the feedback's gradient figure is a small PNG with readable Japanese,
 shows a transpose as two shapes and the shapes in words, and never raises on what a student's
 code can produce (NaN, inf, 0-d, 3-d, empty, 1e300, non-numeric)."""
 
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder import heatmaps
-from autograder.heatmaps import data_uri, gradient_figure, img_tag, plan, render
+from autograder.diagnosis import heatmaps
+from autograder.diagnosis.heatmaps import data_uri, gradient_figure, img_tag, plan, render
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 60_000
@@ -180,7 +180,7 @@ def test_data_uri_and_img_tag():
 def test_import_is_light_and_no_pyplot():
     code = (
         "import sys, numpy as np\n"
-        "import autograder.heatmaps as h\n"
+        "import autograder.diagnosis.heatmaps as h\n"
         "print('matplotlib' in sys.modules)\n"
         "h.gradient_figure('dW', np.ones((2, 3)), np.ones((3, 2)), 't')\n"
         "print('matplotlib.pyplot' in sys.modules)\n"
@@ -192,7 +192,7 @@ def test_import_is_light_and_no_pyplot():
 def heatmaps_root() -> str:
     from pathlib import Path
 
-    return str(Path(heatmaps.__file__).resolve().parent.parent)
+    return str(Path(heatmaps.__file__).resolve().parents[2])
 
 
 def test_extreme_magnitudes_are_divided_by_their_limit_and_say_so():

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder.plain_text import MAX_PART_FEEDBACK
+from autograder.course.plain_text import MAX_PART_FEEDBACK
 from tests.course import NB, A, add_students, batch, copy_course, make_course, nbgrader, place
 from tests.submissions import SOLUTION, answer_source
 

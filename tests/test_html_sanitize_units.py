@@ -1,4 +1,4 @@
-"""autograder.sanitize on its own, fast: what it makes of student text is inert however it is
+"""autograder.feedback.sanitize on its own, fast: what it makes of student text is inert however it is
 rendered again (nbconvert's Markdown renderer, as the feedback and formgrader templates do).
 
 Random text built from HTML and Markdown fragments (hypothesis) goes through each entry point; the
@@ -20,7 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from autograder.sanitize import ALLOWED_TAGS, bounded, clean_comment, markdown_escape, safe_markdown, sanitize_notebook
+from autograder.feedback.sanitize import (
+    ALLOWED_TAGS,
+    bounded,
+    clean_comment,
+    markdown_escape,
+    safe_markdown,
+    sanitize_notebook,
+)
 
 FRAGMENTS = [
     "<script>alert(1)</script>",

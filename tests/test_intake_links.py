@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT
+from autograder.course.assignment import ROOT
 
-NOTES_FILE = "nb74_intake_notes.txt"  # autograder.intake.NOTES_FILE, spelled out: the test also runs on older commits
+NOTES_FILE = (
+    "nb74_intake_notes.txt"  # autograder.intake.read.NOTES_FILE, spelled out: the test also runs on older commits
+)
 from tests.course import NB, RUBRIC, A, batch, comments, copy_course, make_course, nbgrader, place, scores  # noqa: E402
 from tests.submissions import SOLUTION, answer_source  # noqa: E402
 
@@ -30,7 +32,7 @@ STAMP = "2024-06-01 10:00:00.000000 UTC"
 CACHE = ROOT / "autograder" / ".cache" / "expected.frames"
 EXTRAS = {  # name in the submission -> what it points to
     "checks.py": ROOT / "autograder" / "graders" / "test_linear.py",
-    "rubric.toml": ROOT / "autograder" / "rubric.toml",
+    "rubric.toml": ROOT / "autograder" / "course" / "rubric.toml",
     "expected.frames": CACHE,
     "reference.py": ROOT / "solutions" / A / "reference.py",
     "passwd.txt": Path("/etc/passwd"),

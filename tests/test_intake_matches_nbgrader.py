@@ -1,4 +1,4 @@
-"""The canonical notebook's release restoration (autograder.canonical) against nbgrader's own OverwriteCells.
+"""The canonical notebook's release restoration (autograder.intake.canonical) against nbgrader's own OverwriteCells.
 
 The canonical notebook is the kit's one copy of the restoration because nbgrader's needs the gradebook (the batch's
 Dask workers and the Gradescope container have none) and trusts the student's `grade`/`solution`
@@ -20,9 +20,9 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells, SaveCells
 
-from autograder.canonical import canonical, text
-from autograder.intake import release_skeleton
-from autograder.nbgrader_glue import use_nbgrader_env
+from autograder.intake.canonical import canonical, text
+from autograder.intake.read import release_skeleton
+from autograder.routes.nbgrader_hooks.glue import use_nbgrader_env
 from tests.submissions import RELEASE, SOLUTION
 
 Notebook = dict[str, Any]

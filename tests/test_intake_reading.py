@@ -1,4 +1,4 @@
-"""autograder.intake, the one reader of submissions: links, special files, size, nesting, encoding,
+"""autograder.intake.read, the one reader of submissions: links, special files, size, nesting, encoding,
 structure. Fast (no nbgrader). (What it makes of a notebook: tests/test_canonical.py.)
 (The routes themselves, with links: tests/test_intake_links.py.)"""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import intake
-from autograder.intake import SubmissionError, read_notebook
+from autograder.intake import read as intake
+from autograder.intake.read import SubmissionError, read_notebook
 from tests.submissions import SOLUTION
 
 
@@ -76,8 +76,8 @@ def test_lone_surrogates_are_replaced_with_a_note(tmp_path):
 def test_batch_discovery_skips_folder_names_that_are_not_student_ids(tmp_path, capsys):
     """A student id reaches formgrader's pages unescaped: a folder name with quotes or markup is
     not taken as one (reported on stderr), while ids in any script are."""
-    from autograder.assignment import load_rubric
-    from autograder.submissions import discover
+    from autograder.course.assignment import load_rubric
+    from autograder.intake.submissions import discover
 
     rubric = load_rubric()
     names = ["s001", "yamada-山田", 'x";alert(1);"', "<img src=x onerror=alert(1)>"]

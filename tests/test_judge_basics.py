@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import load_rubric
-from autograder.judge import grade_notebook, part_scores, write_results
+from autograder.course.assignment import load_rubric
+from autograder.judge.grade import grade_notebook, part_scores, write_results
 from tests.bugs.catalog import BUGS
 from tests.submissions import RELEASE, SOLUTION, make_submission
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.course_secret import ENV_SECRET, submission_key
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.secret import ENV_SECRET, submission_key
 from autograder.graders.session import inputs_key
-from autograder.judge import MAX_OUTPUT_CHARS, collect_cells, grade_notebook, part_scores, read_submission
+from autograder.judge.grade import MAX_OUTPUT_CHARS, collect_cells, grade_notebook, part_scores, read_submission
 from tests.bugs.catalog import CACHE_X, with_backward
 from tests.submissions import answer_source, make_submission
 
@@ -382,7 +382,7 @@ def backward(self, dout):
 def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
     """SIGINT reaches a batch worker while it grades: the worker's grade records nothing (before,
     pytest swallowed the interrupt and the worker returned a partial score, which was recorded)."""
-    from autograder.gradebook import JudgeGradebook
+    from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
     from tests.course import A, add_students, db_url, env, make_course, place
 
     course = make_course(tmp_path / "course")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
-from autograder.judge import grade_notebook, part_scores
+from autograder.course.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
+from autograder.judge.grade import grade_notebook, part_scores
 from autograder.sandbox.errors import StudentCrashed, StudentError, StudentTimeout
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.part_session import CALL_TIMEOUT
@@ -51,7 +51,7 @@ def test_student_sees_no_graders_no_source_and_no_network(proc):
         RUBRIC_PATH,
         source_notebook(),
         reference_module_path(),
-        ROOT / "autograder" / "judge.py",
+        ROOT / "autograder" / "judge" / "grade.py",
         DEFAULT_PATH,
     ]
     assert all(p.is_file() for p in secrets)
@@ -395,7 +395,7 @@ def test_cells_too_large_to_send_ahead_are_sent_one_by_one(proc):
 
 
 def test_a_result_too_large_to_send_is_a_clear_error(proc):
-    from autograder.sandbox.protocol import MAX_ARRAY
+    from autograder.sandbox.inside.protocol import MAX_ARRAY
 
     load(
         proc,

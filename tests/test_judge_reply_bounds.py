@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.course_secret import ENV_SECRET
-from autograder.judge import part_scores
-from autograder.sandbox.protocol import MAX_REPLY
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.secret import ENV_SECRET
+from autograder.judge.grade import part_scores
+from autograder.sandbox.inside.protocol import MAX_REPLY
 from autograder.sandbox.received import MAX_REPLY_ELEMENTS
 from tests.bugs.catalog import with_backward
 from tests.submissions import answer_source, make_submission

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from autograder.assignment import ROOT, load_rubric, source_notebook
-from autograder.demo import solution_cells, with_bug
-from autograder.junit import write_junit
+from autograder.course.assignment import ROOT, load_rubric, source_notebook
+from autograder.reports.junit import write_junit
 from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
+from autograder.tools.demo import solution_cells, with_bug
 from tests.submissions import make_submission
 
 RUBRIC = load_rubric()
@@ -147,7 +147,7 @@ def test_hostile_strings_make_valid_xml_and_japanese_survives(tmp_path: Path) ->
     ET.fromstring(path.read_bytes())  # a strict XML 1.0 parser accepts it
     xml = JUnitXml.fromfile(str(path))
     (suite,) = list(xml)
-    # C0 controls dropped (autograder.plain_text.bounded), what XML cannot hold replaced by U+FFFD
+    # C0 controls dropped (autograder.course.plain_text.bounded), what XML cannot hold replaced by U+FFFD
     assert suite.name == "悪い入力[31m ]]> <script>alert(1)</script> & \"'\ufffd \ufffd 終"
     failed, passed = list(suite)
     assert passed.is_passed and failed.is_failure and xml.failures == 1

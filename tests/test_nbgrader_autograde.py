@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.build import run_nbgrader
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.tools.build import run_nbgrader
 
 RUBRIC = load_rubric()
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
@@ -77,7 +77,7 @@ def test_untouched_release_gets_zero_total(grades):
 
 def test_demo_examples_still_apply_to_the_source():
     # `make demo` builds its buggy submissions by editing the solution; fail here, not in the demo
-    from autograder.demo import example_submissions, solution_cells
+    from autograder.tools.demo import example_submissions, solution_cells
 
     source = ROOT / "source" / A / NB
     sol = solution_cells(source, RUBRIC)

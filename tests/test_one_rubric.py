@@ -1,7 +1,7 @@
 """One rubric, every route: five submissions graded through nbgrader autograde, the batch, the
 Gradescope runner and the CI command (`grade --json --junit`) earn the same points on every part.
 
-The expected per-part scores are not written here: the rubric (autograder/rubric.toml) names the
+The expected per-part scores are not written here: the rubric (autograder/course/rubric.toml) names the
 parts, and each route must agree with the others part by part, with the solution at the maximum
 and the release at 0 as the only fixed numbers.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-from autograder.assignment import ROOT
-from autograder.gradescope.package import build_zip
+from autograder.course.assignment import ROOT
+from autograder.routes.gradescope.package import build_zip
 from tests.bugs.catalog import BUGS
 from tests.course import NB, RUBRIC, A, add_students, batch, copy_course, make_course, nbgrader, place, scores
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.sandbox import protocol
-from autograder.sandbox.part_server import PartServer
+from autograder.sandbox.inside import protocol
+from autograder.sandbox.inside.part_server import PartServer
 
 CELL = """
 import numpy as np

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.assignment import load_rubric
-from autograder.judge import grade, source_cells
-from autograder.nbgrader_ext import apply_results
-from autograder.pictures import graded_cell_sources, public_case
-from autograder.sanitize import judge_picture, sanitize_notebook
+from autograder.course.assignment import load_rubric
+from autograder.feedback.sanitize import judge_picture, sanitize_notebook
+from autograder.judge.grade import grade, source_cells
+from autograder.judge.pictures import graded_cell_sources, public_case
+from autograder.routes.nbgrader_hooks.preprocessors import apply_results
 from tests.bugs.catalog import BUGS
 from tests.submissions import make_submission
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.course_secret import ENV_SECRET
-from autograder.judge import grade_notebook
+from autograder.course.secret import ENV_SECRET
+from autograder.judge.grade import grade_notebook
 from autograder.sandbox.fork_server import ForkServer
 from tests.bugs.catalog import with_backward
 from tests.submissions import make_submission

@@ -113,7 +113,7 @@ def sqlite_course(pristine: Path, dest: Path) -> Path:
 
 
 def snapshot(url: str) -> dict[str, Any]:
-    from autograder.gradebook import JudgeGradebook
+    from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
     with JudgeGradebook(url) as book:
         return book.snapshot(A)
@@ -126,7 +126,7 @@ def export_csv(course: Path, url: str | None = None) -> str:
 
 def class_report(course: Path, url: str) -> dict[str, str]:
     """The class report's tables (its page also shows the URL and the time: not compared)."""
-    from autograder.class_report import write_report
+    from autograder.reports.page import write_report
 
     page = write_report(url, A, course / "class-report", progress=False)
     return {p.name: p.read_text(encoding="utf-8-sig") for p in sorted(page.parent.glob("*.csv"))}
@@ -306,7 +306,7 @@ def test_nbgrader_autograde_and_export_on_postgres_equal_sqlite(postgres, pristi
 def test_the_batch_defaults_to_the_gradebook_nbgrader_config_names(tmp_path):
     """`batch` without --db-url on the config's own course writes where nbgrader does: an instructor
     who set CourseDirectory.db_url to PostgreSQL gets one gradebook, not a stray gradebook.db."""
-    from autograder.nbgrader_glue import CONFIG, configured_db_url
+    from autograder.routes.nbgrader_hooks.glue import CONFIG, configured_db_url
 
     url = "postgresql+psycopg2://nb74@/nb74_gradebook?host=/var/run/postgresql"
     config = tmp_path / "nbgrader_config.py"

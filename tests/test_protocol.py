@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from autograder.sandbox import protocol
+from autograder.sandbox.inside import protocol
 
 
 def frame(header: dict, data: bytes = b"") -> bytes:

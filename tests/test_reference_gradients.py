@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also run as a script (the measurement sweep below)
     sys.path.insert(0, str(ROOT))
-from autograder.assignment import reference_module_path  # noqa: E402
+from autograder.course.assignment import reference_module_path  # noqa: E402
 
 H = 1e-6  # central-difference step for inputs of order 1 (truncation ~h², rounding ~eps/h)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from leaks import collect_secrets, files_under, find_leaks
 
-from autograder.assignment import ROOT, load_rubric, release_notebook
+from autograder.course.assignment import ROOT, load_rubric, release_notebook
 
 RUBRIC = load_rubric()
 SECRETS = collect_secrets()

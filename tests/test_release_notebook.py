@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.assignment import GIVEN_PREFIX, ROOT, load_rubric, release_notebook, source_notebook
+from autograder.course.assignment import GIVEN_PREFIX, ROOT, load_rubric, release_notebook, source_notebook
 
 RUBRIC = load_rubric()
 BACKWARD_PARTS = [p for p in RUBRIC.parts.values() if p.kind == "backward"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wcwidth import wcswidth
 
-from autograder.assignment import load_rubric
-from autograder.report import format_report, pad
+from autograder.course.assignment import load_rubric
+from autograder.feedback.terminal import format_report, pad
 from autograder.results import FAILED, Results, TestResult
 
 RUBRIC = load_rubric()

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from autograder.gradebook import JudgeGradebook
 from autograder.results import Results
+from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 from tests.bugs.catalog import BUGS
 from tests.course import NB, A, add_students, batch, copy_course, db_url, make_course, nbgrader, place
 from tests.submissions import make_submission
@@ -56,7 +56,7 @@ def agree(results: Results, scores: dict[str, float], rubric: Any) -> None:
 
 @pytest.mark.parametrize("route", ["batch", "nbgrader"])
 def test_every_route_keeps_the_results_with_the_scores(course: Path, tmp_path: Path, route: str) -> None:
-    from autograder.assignment import load_rubric
+    from autograder.course.assignment import load_rubric
 
     c = copy_course(course, tmp_path / "c")
     if route == "batch":
@@ -80,7 +80,7 @@ def test_a_failure_while_recording_keeps_neither_scores_nor_results(course: Path
     the scores of this submission are rolled back too."""
     from nbformat import read
 
-    from autograder.nbgrader_ext import SaveJudgeGrades
+    from autograder.routes.nbgrader_hooks.preprocessors import SaveJudgeGrades
 
     c = copy_course(course, tmp_path / "c")
     nbgrader(c, "autograde", A)

@@ -17,14 +17,14 @@ import time
 
 import pytest
 
-from autograder.assignment import ROOT, RUBRIC_PATH, reference_module_path
+from autograder.course.assignment import ROOT, RUBRIC_PATH, reference_module_path
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.process import StudentProcess
 from tests.submissions import SOLUTION
 
 GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py"))
 SOURCE = sorted(p for p in (ROOT / "source").rglob("*") if p.is_file())
-SECRETS = [RUBRIC_PATH, reference_module_path(), ROOT / "autograder" / "judge.py", *GRADERS, *SOURCE]
+SECRETS = [RUBRIC_PATH, reference_module_path(), ROOT / "autograder" / "judge" / "grade.py", *GRADERS, *SOURCE]
 WRITES = [ROOT / "nb74-pwned", ROOT / "autograder" / "nb74-pwned", ROOT / "autograder" / "graders" / "nb74-pwned"]
 
 

@@ -1,4 +1,4 @@
-"""The seccomp filter (autograder/sandbox/seccomp.py) at every level: what it refuses, and that
+"""The seccomp filter (autograder/sandbox/inside/seccomp.py) at every level: what it refuses, and that
 threads, forks and subprocesses, which NumPy and ordinary submissions use, still work."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def filtered_calls(stack_session: bool) -> dict:
 
     import pyseccomp as sc
 
-    from autograder.sandbox import seccomp
+    from autograder.sandbox.inside import seccomp
 
     nr = {
         name: sc.resolve_syscall(sc.Arch.NATIVE, name)
@@ -163,7 +163,7 @@ def test_another_abi_kills_the_process():
     import platform
     import signal
 
-    from autograder.sandbox import seccomp
+    from autograder.sandbox.inside import seccomp
 
     if platform.machine() != "x86_64":
         pytest.skip("x32 exists on x86_64 only")
@@ -181,7 +181,7 @@ def test_another_abi_kills_the_process():
 
 def test_without_libseccomp_the_layer_is_left_out(monkeypatch):
     """No programs (pyseccomp or libseccomp missing): the runner installs nothing, says so, grades."""
-    from autograder.sandbox import seccomp
+    from autograder.sandbox.inside import seccomp
 
     monkeypatch.setattr(seccomp, "programs", lambda: None)
     with StudentProcess(isolation="process") as proc:

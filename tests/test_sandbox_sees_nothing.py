@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.judge import part_scores
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.judge.grade import part_scores
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
@@ -231,17 +231,17 @@ def test_nbgrader_autograde_and_feedback_show_no_secret(tmp_path, secret_env):
 
 @needs_bwrap
 def test_sandbox_sees_only_the_student_side_files_of_the_package():
-    """launch.py, process.py, part_session.py... are the judge's: bound one by one, the student-side
-    files are all the sandbox's /runner holds."""
-    from autograder.sandbox.protocol import SANDBOX_FILES
-
-    judge_side = {p.name for p in (ROOT / "autograder" / "sandbox").glob("*.py")} - set(SANDBOX_FILES)
+    """launch.py, process.py, part_session.py... are the judge's: the sandbox binds the folder
+    autograder/sandbox/inside/ at /runner, and the student-side files are all it holds."""
+    student_side = {p.name for p in (ROOT / "autograder" / "sandbox" / "inside").iterdir()} - {"__pycache__"}
+    judge_side = {p.name for p in (ROOT / "autograder" / "sandbox").glob("*.py")} - {"__init__.py"}
     assert {"launch.py", "process.py", "part_session.py"} <= judge_side
+    assert {"runner.py", "protocol.py", "part_server.py"} <= student_side
     with StudentProcess(isolation="bwrap") as proc:
         proc.spawn()
         cells = [("probe", "import os\nLISTING = sorted(os.listdir('/runner'))\n", True)]
         assert [o.ok for o in proc.load(cells)] == [True]
         with proc.part_session() as s:
             listing = set(s.var("LISTING"))
-    assert listing - {"__pycache__"} == set(SANDBOX_FILES)
+    assert listing - {"__pycache__"} == student_side
     assert not listing & judge_side

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.assignment import load_rubric, source_notebook
+from autograder.course.assignment import load_rubric, source_notebook
 
 RUBRIC = load_rubric()
 TEST_CELLS = [p.test_cell for p in RUBRIC.parts.values()]

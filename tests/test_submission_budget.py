@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignment import load_rubric
-from autograder.judge import grade_notebook, part_scores
+from autograder.course.assignment import load_rubric
+from autograder.judge.grade import grade_notebook, part_scores
 from autograder.sandbox import budget, process
 from tests.submissions import answer_source, make_submission
 

@@ -15,11 +15,11 @@ import mistune
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from autograder.assignment import ROOT, load_rubric, source_notebook
-from autograder.demo import solution_cells, with_bug
-from autograder.plain_text import bounded
+from autograder.course.assignment import ROOT, load_rubric, source_notebook
+from autograder.course.plain_text import bounded
+from autograder.reports.summary import append_summary, batch_summary, cell, grade_summary
 from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
-from autograder.summary import append_summary, batch_summary, cell, grade_summary
+from autograder.tools.demo import solution_cells, with_bug
 from tests.course import A, add_students, batch, env, make_course, place, scores
 from tests.submissions import SOLUTION, make_submission
 

@@ -8,7 +8,7 @@ reordered, invalid ids, a test cell deleted, a renamed file, nbformat 4.0-4.5 an
 Routes, each started once for every fixture: `python -m autograder grade --json` (one per
 fixture), one `python -m autograder batch` over a course with every fixture as a student, one real
 `nbgrader autograde` over a copy of that course, Gradescope's run_autograder (one set-up image,
-one run per fixture), the CI grading script autograder/ci/grade.sh run once in a copy of the
+one run per fixture), the CI grading script autograder/routes/ci/grade.sh run once in a copy of the
 kit with every fixture in its submitted/ (as collect.py lays it out).
 
 What counts as "a note" on each route: the CLI and the batch's journal, Results.notes plus
@@ -32,8 +32,8 @@ from typing import Any
 
 import pytest
 
-from autograder.assignment import ROOT, load_rubric
-from autograder.intake import MEMO_TITLE
+from autograder.course.assignment import ROOT, load_rubric
+from autograder.intake.read import MEMO_TITLE
 from tests import course as c
 from tests import editors
 from tests.browser import LOAD_TIMEOUT, chromium  # noqa: F401 (a fixture)
@@ -135,7 +135,7 @@ def batch(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, C
     done = c.batch(root, "--workers", "2", "--no-feedback", check=False)
     seconds = time.monotonic() - start
     print(f"\nbatch: exit {done.returncode} in {seconds:.1f} s")
-    from autograder.gradebook import JudgeGradebook
+    from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
     with JudgeGradebook(c.sqlite_url(root)) as gb:
         results = gb.judge_results(c.A)
@@ -212,11 +212,11 @@ def gradescope(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.Te
 
 @pytest.fixture(scope="session")
 def ci(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
-    """autograder/ci/grade.sh as the workflow's Grade step runs it, in a copy of the kit (as
+    """autograder/routes/ci/grade.sh as the workflow's Grade step runs it, in a copy of the kit (as
     tests/test_ci_instructor.py makes one) with the course's submitted/ folder."""
     import shutil
 
-    from autograder.gradebook import JudgeGradebook
+    from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
     kit = tmp_path_factory.mktemp("ci") / "kit"
     local_state = ("submitted", "autograded", "feedback", "gradebook.db", "reports", "build", "__pycache__")
@@ -227,7 +227,12 @@ def ci(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell
     env.pop("GITHUB_STEP_SUMMARY", None)
     start = time.monotonic()
     done = subprocess.run(
-        ["bash", "autograder/ci/grade.sh", "reports"], cwd=kit, env=env, capture_output=True, text=True, timeout=1800
+        ["bash", "autograder/routes/ci/grade.sh", "reports"],
+        cwd=kit,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     seconds = time.monotonic() - start
     print(f"\nci grade.sh: exit {done.returncode} in {seconds:.1f} s")

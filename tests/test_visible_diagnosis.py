@@ -1,7 +1,7 @@
 """The release notebook's visible tests name the same mistake as the judge (issue 11).
 
 The visible tests diagnose with the given cell `given_diagnosis`, generated from the judge's own
-autograder/diagnosis.py and autograder/known_mistakes.py (tests/test_build_in_sync.py keeps it
+autograder/diagnosis/diagnosis.py and autograder/diagnosis/known_mistakes.py (tests/test_build_in_sync.py keeps it
 so). Here every catalog bug that the numbers give away is run through the release's given code
 and its own part's visible test, in this process (the release notebook is executed in a real
 kernel by tests/test_release_notebook.py), and the visible test's message must name the bug's
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from autograder.build import DIAGNOSIS_CELL, diagnosis_cell_source
+from autograder.tools.build import DIAGNOSIS_CELL, diagnosis_cell_source
 from tests.bugs.catalog import BUGS, DIAGNOSES, VISIBLE_SAYS
 from tests.submissions import RELEASE, SOLUTION, answer_source
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from autograder.assignment import load_rubric
+from autograder.course.assignment import load_rubric
 from tests.bugs.catalog import BUGS, DIAGNOSES, Entry
 from tests.bugs.catalog import VISIBLE_SAYS as SAYS
 from tests.submissions import RELEASE, SOLUTION, answer_source

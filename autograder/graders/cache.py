@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from autograder.assignment import reference_module_path
+from autograder.course.assignment import reference_module_path
 from autograder.sandbox.errors import StudentError
 
 from .expected_store import ExpectedStore, store_path

@@ -8,7 +8,7 @@
 - `grading` (autouse): the GradingSession of this run (graders/session.py: the submission's inputs
   key, the measurement recorder, the caches), owned by the plugin and active while the graders run.
 
-The plugin is the judge's JudgePlugin (autograder/judge_plugin.py); a caller running the graders
+The plugin is the judge's JudgePlugin (autograder/judge/plugin.py); a caller running the graders
 in-process (benchmarks/false_failures.py) passes its own object with the same interface
 (graders/host.py: GraderHost).
 """
@@ -22,7 +22,7 @@ from typing import cast
 
 import pytest
 
-from autograder.assignment import reference_module_path
+from autograder.course.assignment import reference_module_path
 from autograder.sandbox.errors import StudentTimeout
 from autograder.sandbox.part_session import PartSession
 
@@ -34,7 +34,7 @@ pytest_plugins = ("autograder.graders.seeds",)  # --grader-seed and the grader_s
 
 
 def _plugin(request: pytest.FixtureRequest) -> GraderHost:
-    """The judge's JudgePlugin, passed to pytest.main by autograder.judge."""
+    """The judge's JudgePlugin, passed to pytest.main by autograder.judge.grade."""
     for plugin in request.config.pluginmanager.get_plugins():
         if getattr(plugin, "is_nb74_judge", False):
             return cast(GraderHost, plugin)

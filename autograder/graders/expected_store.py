@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.assignment import reference_module_path
-from autograder.sandbox import protocol
+from autograder.course.assignment import reference_module_path
+from autograder.sandbox.inside import protocol
 
 GRADERS = Path(__file__).resolve().parent
 DEFAULT_PATH = GRADERS.parent / ".cache" / "expected.frames"

@@ -1,6 +1,6 @@
 """What the graders' conftest needs from the pytest plugin that runs them.
 
-The judge's JudgePlugin (autograder/judge_plugin.py) is one host; benchmarks/false_failures.py
+The judge's JudgePlugin (autograder/judge/plugin.py) is one host; benchmarks/false_failures.py
 passes another that serves the student in its own process."""
 
 from __future__ import annotations

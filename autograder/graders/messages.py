@@ -5,7 +5,7 @@ factor or transposition hint) but never shows a hidden input or expected value. 
 comparison is also recorded in the active grading session (benchmarks/false_failures.py).
 
 A failed check that knows which mistake it saw raises `Mismatch`, an AssertionError carrying the
-findings (autograder.diagnosis); the judge's plugin puts them into the results' `diagnoses`.
+findings (autograder.diagnosis.diagnosis); the judge's plugin puts them into the results' `diagnoses`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.diagnosis import Finding
+from autograder.diagnosis.diagnosis import Finding
 
 from .numerics import EXACT_TOL, FD_TOL, close, max_relative_error
 from .session import current
@@ -77,7 +77,7 @@ def assert_gradient(
     """Shape, finiteness, then max-normalised error; the message says where and which mistake.
 
     hints: known wrong answers of this check, named when one matches; explain: the diagnosis of
-    the part's gradient (autograder.diagnosis), asked only when the check fails; quantity: the
+    the part's gradient (autograder.diagnosis.diagnosis), asked only when the check fails; quantity: the
     gradient's short name in a hint's finding ("dW", "dx", ...)."""
     assert_shape(what, got, expected.shape, explain)
     bad = ~np.isfinite(got)

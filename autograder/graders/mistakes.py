@@ -1,9 +1,9 @@
 """What the diagnosis of one backward part needs, from the public catalog of known mistakes
-(autograder/known_mistakes.py) on a grader's case: the right formula of each gradient, the sizes a
+(autograder/diagnosis/known_mistakes.py) on a grader's case: the right formula of each gradient, the sizes a
 scale factor is made of, and what the class's known mistakes give on the case's inputs.
 
 The families that need no knowledge of the class (transposed, scale, sign, batch_reduction,
-precision, overflow) are tried for every part (autograder/diagnosis.py).
+precision, overflow) are tried for every part (autograder/diagnosis/diagnosis.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from autograder import known_mistakes
-from autograder.diagnosis import Alternative, Dims
+from autograder.diagnosis import known_mistakes
+from autograder.diagnosis.diagnosis import Alternative, Dims
 
 from .cache import Case
 

@@ -24,7 +24,7 @@ class GradingSession:
     """Everything the graders keep while grading one submission (or one benchmark run)."""
 
     def __init__(self, key: bytes | None = None, cache: ExpectedCache | None = None, diagnosing: bool = True):
-        self.diagnosing = diagnosing  # name the mistake a failing gradient shows (autograder.diagnosis)
+        self.diagnosing = diagnosing  # name the mistake a failing gradient shows (autograder.diagnosis.diagnosis)
         self.inputs_key: tuple[int, ...] | None = None if key is None else words(key)
         self.recorder: list[Measurement] | None = None
         # the expected values outlive a session: a batch worker grades many submissions
@@ -89,5 +89,5 @@ def recording() -> AbstractContextManager[list[Measurement]]:
 def seeded(seed: int, salt: int) -> np.random.Generator:
     """The generator of one grader case: a hidden seed combined with the case's salt and the
     submission's key (HMAC of the course secret and the loaded cells, see
-    autograder/course_secret.py), so hidden inputs learnt from one submission are of no use in another."""
+    autograder/course/secret.py), so hidden inputs learnt from one submission are of no use in another."""
     return np.random.default_rng([seed, salt, *current().current_inputs_key()])

@@ -14,7 +14,7 @@ import tempfile
 import time
 from typing import IO, Any
 
-from . import protocol
+from .inside import protocol
 from .launch import hello, isolation_level, kill_group, launch_runner
 
 MASTER_TIMEOUT = 10.0  # the fork server's kill + clean-up before a new zygote

@@ -1,8 +1,8 @@
 """Starting the student's process: the isolation level, the bubblewrap command and the runner.
 
-The sandbox sees the interpreter, its packages and the student-side files of this folder
-(protocol.SANDBOX_FILES, bound one by one at /runner/<name>), nothing of the judge: not the
-graders, the rubric, the reference, nor the judge-side modules next to those files.
+The sandbox sees the interpreter, its packages and one folder of the kit, inside/ (the student
+side, bound at /runner), nothing of the judge: not the graders, the rubric, the reference, nor
+the judge-side modules of this folder.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import IO
 
-from . import protocol, seccomp
+from .inside import protocol, seccomp
 
 SANDBOX_DIR = Path(__file__).resolve().parent
+INSIDE = SANDBOX_DIR / "inside"  # the student side: what the sandbox sees
 CACHE_DIR = SANDBOX_DIR.parent / ".cache" / "sandbox"  # the judge's, never bound
 STARTUP_TIMEOUT = 20.0
 MEMORY_BYTES = 1 << 30
@@ -105,7 +106,7 @@ def _nobody_can_run_python() -> bool:
     capabilities."""
     if os.getuid() != 0:
         return False
-    for target in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(SANDBOX_DIR)}:
+    for target in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(INSIDE)}:
         path = Path(target)
         for folder in [path, *path.parents] if path.is_dir() else path.parents:
             if not os.stat(folder).st_mode & 0o001:
@@ -218,8 +219,7 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
         elif p.is_dir():
             cmd += ["--ro-bind", str(p), str(p)]
     cmd += python_binds
-    for name in protocol.SANDBOX_FILES:  # never the folder: the judge's modules live there too
-        cmd += ["--ro-bind", str(SANDBOX_DIR / name), f"/runner/{name}"]
+    cmd += ["--ro-bind", str(INSIDE), "/runner"]  # the student side: the only folder of the kit bound
     cmd += ["--chdir", "/tmp"] if as_pid_1 else ["--dir", "/tmp/work", "--chdir", "/tmp/work"]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for k, v in _sandbox_env("bwrap").items():
@@ -244,7 +244,7 @@ def launch_runner(
         cmd, env = _bwrap_command(runner_args, as_pid_1=master), _runner_env()
     else:
         _give_to_runner(workdir)
-        cmd = [sys.executable, "-I", "-B", str(SANDBOX_DIR / "runner.py"), *runner_args]
+        cmd = [sys.executable, "-I", "-B", str(INSIDE / "runner.py"), *runner_args]
         env = _sandbox_env(level)
     try:
         popen = subprocess.Popen(

@@ -15,8 +15,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from . import protocol, requests
+from . import requests
 from .errors import Missing, StudentCrashed, StudentError, StudentTimeout
+from .inside import protocol
 from .received import ReplyRefused, error_message, received
 from .values import as_float_array, forward_output
 

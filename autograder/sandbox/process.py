@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from . import protocol
 from .budget import PartBudget
 from .errors import LoadInterrupted, StudentCrashed, SubmissionOverBudget
 from .fork_server import ForkServer
+from .inside import protocol
 from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
 from .part_session import CELL_TIMEOUT, PartSession
 from .received import error_message

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import protocol
 from .errors import StudentError
+from .inside import protocol
 from .launch import MEMORY_BYTES
 
 TEXT_LIMITS = {"type": 60, "message": 200, "function": 60, "code": 120, "cell": 60}

@@ -1233,7 +1233,7 @@ BUGS: list[Entry] = [
     ),
 ]
 
-# What the diagnosis (autograder/diagnosis.py) must name for each bug of a backward part and of the
+# What the diagnosis (autograder/diagnosis/diagnosis.py) must name for each bug of a backward part and of the
 # MLP: the code, and for a scale error the factor's name. None: no family fits the bug (it is not
 # counted as diagnosed; benchmarks/false_failures.py prints the share).
 DIAGNOSES: dict[str, str | tuple[str, str] | None] = {

@@ -1,0 +1,1 @@
+"""Facts every route shares: the rubric, where an assignment's notebooks are, the course secret, bounded plain text."""

@@ -1,0 +1,1 @@
+"""How a submission is read, for every route: regular files within bounds, the canonical notebook, a class's submissions."""

@@ -1,0 +1,307 @@
+"""The judge: score one submission with the hidden pytest graders, outside the student's process.
+
+    results = grade_notebook(Path("submission.ipynb"))     # Gradescope-shaped dict
+
+It reads the notebook with nbformat, takes the student's answer cells by nbgrader grade_id and
+the trusted given cells from source/, loads them into a StudentProcess, and runs pytest on
+autograder/graders in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
+from the rubric. Whatever the submission does, a complete results dict comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import nullcontext
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..course.assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
+from ..diagnosis.diagnosis import Finding, agree_findings
+from ..intake.canonical import definitions, grade_id, text
+from ..intake.read import SubmissionError, release_skeleton, take_in
+from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
+from ..sandbox.fork_server import ForkServer
+from ..sandbox.process import StudentProcess
+from ..sandbox.received import clean_text
+
+GRADERS = Path(__file__).resolve().parent.parent / "graders"
+# Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
+UNUSED_PYTEST_PLUGINS = (
+    "terminal",
+    "doctest",
+    "junitxml",
+    "pastebin",
+    "unittest",
+    "legacypath",
+    "tmpdir",
+    "monkeypatch",
+    "recwarn",
+    "stepwise",
+    "setuponly",
+    "setupplan",
+    "faulthandler",
+    "logging",
+    "warnings",
+    "debugging",
+    "threadexception",
+    "unraisableexception",
+    "cacheprovider",
+    "capture",
+)
+MAX_OUTPUT_CHARS = 2000  # one test's message in the results (student text in it is bounded before)
+
+
+class GradeInterrupted(KeyboardInterrupt):
+    """The grade was interrupted (Ctrl-C, SIGINT): no result may be recorded for it.
+
+    A KeyboardInterrupt, so that `except Exception` (the batch worker's) lets it through: the CLI
+    then writes no results file, the batch records nothing for the submission (a rerun grades it),
+    and nbgrader's autograde records no grade."""
+
+
+def read_submission(path: Path) -> dict[str, Any]:
+    """The canonical notebook of a submitted file (autograder.intake.read.take_in)."""
+    return take_in(Path(path), release_skeleton()).notebook
+
+
+def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:
+    """Cells to load, in the canonical notebook's order (the release's): the given code from
+    source/, the answers, and the definitions of the student's own code cells (named 自作セル1, ...).
+
+    Returns (cells, problems); problems maps a cell to why it cannot be graded (none today: the
+    canonical notebook has every answer cell, the release's stub where the student had none)."""
+    given = {grade_id(c): c["source"] for c in source_cells() if grade_id(c).startswith(GIVEN_PREFIX)}
+    exercises = {p.answer_cell for p in rubric.parts.values() if p.kind == "exercise"}
+    names = given_names()
+    cells: list[tuple[str, str, bool]] = []
+    own = 0
+    for cell in submission["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        gid, src = grade_id(cell), text(cell.get("source", ""))
+        if gid in given:
+            cells.append((gid, given[gid], True))
+        elif gid in rubric.answer_cells:
+            cells.append((gid, src, gid not in exercises))
+        elif not gid and (defined := definitions(src, names)).strip():
+            own += 1
+            cells.append((f"自作セル{own}", defined, True))  # named so in messages: the student's own cell
+    return cells, {}
+
+
+@cache
+def given_names() -> frozenset[str]:
+    return release_skeleton().given
+
+
+@cache
+def source_cells() -> list[dict[str, Any]]:
+    """The trusted given code comes from here, never from the submission."""
+    cells: list[dict[str, Any]] = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return cells
+
+
+def grade_notebook(
+    path: Path, isolation: str = "auto", server: ForkServer | None = None, proc: StudentProcess | None = None
+) -> dict[str, Any]:
+    """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
+    return grade(Path(path), isolation=isolation, server=server, proc=proc).to_dict()
+
+
+def grade_submission(
+    submission: Path | dict[str, Any],
+    isolation: str = "auto",
+    server: ForkServer | None = None,
+    proc: StudentProcess | None = None,
+) -> dict[str, Any]:
+    """grade() as the Gradescope-shaped dict."""
+    return grade(submission, isolation=isolation, server=server, proc=proc).to_dict()
+
+
+def grade(
+    submission: Path | dict[str, Any],
+    isolation: str = "auto",
+    server: ForkServer | None = None,
+    proc: StudentProcess | None = None,
+    diagnosing: bool = True,
+) -> Results:
+    """Grade a notebook file, or a canonical notebook (autograder.intake.read.take_in); always complete.
+
+    proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
+    before importing NumPy and pytest; by default one is made here. diagnosing: name the mistake
+    a failing gradient shows (False only to measure what that costs)."""
+    rubric = load_rubric()
+    with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
+        proc.budget.start_submission()  # every wait for the student from here on ends with it
+        if proc.control is None:
+            proc.spawn()  # the student process imports NumPy while we read the notebook
+        notes: list[str] = []
+        if isinstance(submission, Path):
+            try:
+                taken = take_in(submission, release_skeleton())
+            except SubmissionError as exc:
+                return Results.empty(rubric, str(exc), proc.level)
+            submission, notes = taken.notebook, taken.notes
+        cells, problems = collect_cells(submission, rubric)
+        # they run, and a child per part is forked, while pytest is imported and collects the graders
+        proc.preload(cells, forks=len(rubric.parts))
+        import pytest
+
+        from ..course.secret import submission_key
+        from .plugin import JudgePlugin
+
+        # the plugin loads the cells when a test needs them; the key draws this submission's hidden inputs
+        plugin = JudgePlugin(proc, rubric, problems, cells, inputs_key=submission_key(cells), diagnosing=diagnosing)
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", str(GRADERS)]
+        for name in UNUSED_PYTEST_PLUGINS:
+            args += ["-p", f"no:{name}"]
+        ahead = PicturesProcess(proc, rubric)  # started at the first failing backward test (one-shot)
+        try:
+            pytest.main(args, plugins=[plugin] + ([ahead] if diagnosing else []))
+            if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
+                raise GradeInterrupted()
+            plugin.ensure_loaded()  # cell problems are reported even if no grader ran
+            level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
+            results = build_results(plugin, rubric, level)
+            if diagnosing and results.diagnoses:
+                results = replace(results, pictures=picture_data(proc, rubric, results, ahead))
+        finally:
+            ahead.close()
+    found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
+    if proc.slow_skipped:
+        found.insert(0, clean_text(slow_statements(proc), MAX_OUTPUT_CHARS))
+    if plugin.cut_parts:
+        found.insert(0, clean_text(out_of_time(proc, rubric, plugin.cut_parts), MAX_OUTPUT_CHARS))
+    return replace(results, problems=tuple(found)).with_notes(notes)
+
+
+def slow_statements(proc: StudentProcess) -> str:
+    """The problem naming the statements strict loading skipped (sandbox/budget.py, CELLS_BUDGET)."""
+    skipped = list(dict.fromkeys(proc.slow_skipped))
+    shown = "、".join(skipped[:10]) + (f" ほか {len(skipped) - 10} 文" if len(skipped) > 10 else "")
+    return (
+        f"セルの実行時間の合計が {proc.budget.cells_seconds:g} 秒を超えたため、そこから先は "
+        f"{proc.budget.slow_statement:g} 秒以上かかるトップレベルの文を飛ばして採点しました: {shown}。"
+        "時間のかかる処理（長い sleep やループ、学習）をセルのトップレベルに置かないでください"
+    )
+
+
+def out_of_time(proc: StudentProcess, rubric: Rubric, cut: set[str]) -> str:
+    """The problem naming what the submission's wall-clock budget left ungraded, and where it went."""
+    titles = "、".join(f"「{part.title}」" for name, part in rubric.parts.items() if name in cut)
+    restarts = f"、止まった文のための学生のプロセスの再起動 {proc.restarts} 回" if proc.restarts else ""
+    return (
+        f"提出全体の採点時間の上限（{proc.budget.submission_seconds:g} 秒）を使い切ったため、採点を打ち切りました"
+        f"（セルの実行に計 {proc.cell_seconds:.1f} 秒{restarts}）。採点できなかった部分（残りのテストは 0 点）: {titles}。"
+        "終わらない処理（無限ループ、長い sleep）やプロセスを終了させる文がないか確認してください"
+    )
+
+
+PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)
+
+
+class PicturesProcess:
+    """The feedback's pictures come from a student process of their own, given the same cells, never
+    from `proc`: its children saw the hidden inputs,
+    and anything they left (a hidden W stashed in the sandbox's /tmp, a thread of the zygote that
+    read it) would reach a later fork. As a pytest plugin, it starts that process in the background
+    at the first failing test of a backward part in one-shot grading (a sandbox of its own), so it
+    imports NumPy and runs the cells while the graders go on; with a fork server (batch workers) it
+    is made after grading, as a new zygote, for which the server clears what earlier ones left."""
+
+    def __init__(self, proc: StudentProcess, rubric: Rubric) -> None:
+        self.proc = proc
+        self.backward = {f"test_{p}.py" for p in rubric.parts if rubric.parts[p].kind == "backward"}
+        self.fresh: StudentProcess | None = None
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if self.fresh is None and self.proc.server is None and report.failed:
+            if report.nodeid.split("::")[0].rsplit("/", 1)[-1] in self.backward:
+                self.started()
+
+    def started(self) -> StudentProcess | None:
+        """The pictures' process, asked to load the cells (once); None when a statement hung or ended
+        the process at load (loading again would cost as much again: no pictures then)."""
+        if self.fresh is None and not self.proc.skips:
+            self.fresh = StudentProcess(isolation=self.proc.isolation, server=self.proc.server, spin=self.proc.spin)
+            self.fresh.spawn()
+            self.fresh.preload(list(self.proc.cells))
+        return self.fresh
+
+    def close(self) -> None:
+        if self.fresh is not None:
+            self.fresh.close()
+            self.fresh = None
+
+
+def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: PicturesProcess) -> tuple[Picture, ...]:
+    """The numbers of the feedback's pictures for each diagnosed backward part (autograder/judge/pictures.py),
+    in ahead's process, within a short budget of their own; a failure costs only the pictures."""
+    import time
+
+    from .pictures import graded_cell_sources, pictures
+
+    parts = [p for p in rubric.parts if rubric.parts[p].kind == "backward" and results.part_diagnoses(p)]
+    if not parts:
+        return ()
+    try:
+        fresh = ahead.started()
+        if fresh is None:
+            return ()
+        with fresh.budget.until(time.monotonic() + PICTURES_BUDGET):
+            fresh.load(list(proc.cells))
+            return tuple(pictures(fresh.part_session, rubric, parts, graded_cell_sources(source_cells())))
+    except Exception:
+        return ()
+
+
+def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
+    """The plugin's outcomes in the rubric's part order, then by test label (a grader's class, if
+    any, is not part of the label); a part whose graders did not run still counts its points."""
+    tests: list[TestResult] = []
+    seen_parts = set()
+    labelled = [(o, o.nodeid.rsplit("::", 1)[-1]) for o in plugin.outcomes.values()]
+    for o, label in sorted(labelled, key=lambda ol: (plugin.order.get(ol[0].part, 99), ol[1])):
+        part = rubric.parts.get(o.part)
+        if part is None:
+            continue
+        seen_parts.add(o.part)
+        max_score = plugin.points(o)
+        score = round(max_score if o.passed else 0.0, 6)
+        output = clean_text(o.message, MAX_OUTPUT_CHARS)  # the last bound on any text
+        status = PASSED if o.passed else FAILED
+        tests.append(TestResult(f"{part.title} :: {label}", o.part, score, round(max_score, 6), status, output))
+    for part in rubric.parts.values():
+        if part.name not in seen_parts:
+            tests.append(TestResult(part.title, part.name, 0.0, part.points, FAILED, NOT_RUN))
+    score = round(sum(t.score for t in tests), 6)
+    return Results(score, rubric.max_score, tuple(tests), isolation, diagnoses=diagnoses(plugin, rubric))
+
+
+def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
+    """The failed tests' findings, one per (part, quantity), in the rubric's part order: a family
+    only where every case of the part agrees with it, else "not sure" (diagnosis.agree_findings)."""
+    by_part: dict[str, list[Finding]] = {}
+    for o in sorted(plugin.outcomes.values(), key=lambda o: plugin.order.get(o.part, 99)):
+        if not o.passed and o.part in rubric.parts:
+            by_part.setdefault(o.part, []).extend(o.findings)
+    return tuple(
+        Diagnosis(part, f.quantity, f.code, clean_text(f.message, MAX_OUTPUT_CHARS), f.factor, f.factor_name)
+        for part, found in by_part.items()
+        for f in agree_findings(found)
+    )
+
+
+def part_scores(results: Results | dict[str, Any]) -> dict[str, float]:
+    return Results.of(results).part_scores()
+
+
+def write_results(results: Results | dict[str, Any], path: Path) -> None:
+    path.write_text(Results.of(results).to_json(), encoding="utf-8")

@@ -1,0 +1,146 @@
+"""The pytest plugin of the judge: grader outcomes -> rubric points and Japanese messages."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..course.assignment import Rubric
+from ..diagnosis.diagnosis import Finding
+from ..graders.session import GradingSession
+from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
+from ..sandbox.process import StudentProcess
+
+
+@dataclass
+class TestOutcome:
+    part: str
+    name: str
+    nodeid: str
+    passed: bool
+    message: str
+    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/messages.Mismatch)
+
+
+class JudgePlugin:
+    """Collects pytest outcomes of the graders and maps them onto the rubric."""
+
+    is_nb74_judge = True
+
+    def __init__(
+        self,
+        proc: StudentProcess,
+        rubric: Rubric,
+        cell_problems: dict[str, str],
+        cells: Sequence[tuple[str, str, bool]] = (),
+        inputs_key: bytes | None = None,
+        diagnosing: bool = True,
+    ):
+        self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
+        # the graders' state for this submission
+        self.grading_session = GradingSession(inputs_key, diagnosing=diagnosing)
+        self.cells, self.loaded = list(cells), False
+        self.outcomes: dict[str, TestOutcome] = {}
+        self.cases: Counter[tuple[str, str]] = Counter()
+        self.order = {name: i for i, name in enumerate(rubric.parts)}
+        self.incidents: set[str] = set()  # hangs and crashes of the student's process
+        self.cut_parts: set[str] = set()  # parts with tests left when the submission's budget ran out
+        self.deadlines: dict[str, float] = {}  # per part: the end of its wall-clock budget
+        self.interrupted = False  # Ctrl-C: pytest stops and reports a partial run
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        """Each part has a wall-clock budget (proc.budget) for all its tests, the judge's
+        work included: student calls end at the deadline, the judge's long loops check it."""
+        self.ensure_loaded()  # loading the cells is the submission's, not the first part's, time
+        part = self.part_of(item)
+        budget = self.proc.budget
+        deadline = self.deadlines.setdefault(part, budget.deadline_from_now())
+        with budget.until(deadline):
+            budget.check()
+            return (yield)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # failures are turned into messages here, not printed: skip pytest's costly source-parsing
+        # tracebacks (about 80 ms per failed test)
+        config.option.tbstyle = "native"
+
+    def ensure_loaded(self) -> None:
+        """Load the submission's cells into the student process, once, recording cell problems.
+        The first test that needs the student calls it, so the student process finishes starting
+        while pytest starts and collects."""
+        if not self.loaded:
+            self.loaded = True
+            for outcome in self.proc.load(self.cells):
+                if not outcome.ok:
+                    self.cell_problems.setdefault(outcome.cell, outcome.message)
+
+    @staticmethod
+    def part_of(item: pytest.Item) -> str:
+        return Path(str(item.path)).stem.removeprefix("test_")
+
+    @staticmethod
+    def test_name(item: pytest.Item) -> str:
+        return str(getattr(item, "originalname", None) or item.name)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda it: self.order.get(self.part_of(it), len(self.order)))
+        for it in items:
+            self.cases[(self.part_of(it), self.test_name(it))] += 1
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        failed_setup = report.when == "setup" and report.failed
+        if report.when == "call" or failed_setup:
+            message = "OK" if report.passed else self.explain(call.excinfo, item)
+            findings = () if report.passed or call.excinfo is None else getattr(call.excinfo.value, "findings", ())
+            self.outcomes[item.nodeid] = TestOutcome(
+                self.part_of(item), self.test_name(item), item.nodeid, report.passed, message, tuple(findings)
+            )
+        return report
+
+    def explain(self, excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> str:
+        if excinfo is None:
+            return "失敗しました"
+        exc = excinfo.value
+        if self.proc.budget.spent():  # whatever stopped it, the rest of the part was not graded
+            self.cut_parts.add(self.part_of(item))
+            if isinstance(exc, StudentError):  # a call or a restart cut by it: say so, once, in grade()
+                return self.proc.budget.submission_message()
+        if isinstance(exc, SubmissionOverBudget):
+            self.cut_parts.add(self.part_of(item))
+            return str(exc)
+        if isinstance(exc, (StudentTimeout, StudentCrashed)):
+            self.incidents.add(str(exc))
+        if isinstance(exc, (AssertionError, StudentError)):
+            text = str(exc).split("\nassert ")[0].strip() or "テストに失敗しました"
+        else:  # a fault of the grader itself: log it for staff, never show the student a traceback
+            print(f"grader error in {item.nodeid}:\n{excinfo.getrepr(style='short')}", file=sys.stderr)
+            text = f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください"
+        part = self.rubric.parts.get(self.part_of(item))
+        if part and part.answer_cell in self.cell_problems:
+            text = f"{self.cell_problems[part.answer_cell]}。{text}"
+        return text
+
+    def points(self, outcome: TestOutcome) -> float:
+        part = self.rubric.parts[outcome.part]
+        total = part.tests.get(outcome.name, 0.0)
+        return total / max(1, self.cases[(outcome.part, outcome.name)])
+
+    def parts_with_full_points(self) -> set[str]:
+        by_part: dict[str, list[bool]] = defaultdict(list)
+        for o in self.outcomes.values():
+            by_part[o.part].append(o.passed)
+        return {p for p, ok in by_part.items() if ok and all(ok)}

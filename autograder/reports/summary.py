@@ -1,0 +1,119 @@
+"""The judge's results as Markdown, for `$GITHUB_STEP_SUMMARY` or a merge-request comment.
+
+    grade_summary("matrix_backprop.ipynb", results)   # one table, a row per rubric part
+    batch_summary({"s001": results, ...}, skipped=3)  # a class line, then a table per part, a row per student
+    append_summary(text, Path(os.environ["GITHUB_STEP_SUMMARY"]))
+
+Every student-controlled string (student id, messages quoting the student's exceptions) goes
+through `cell()`: one line, Markdown's active characters and `|` escaped, so it can neither break
+the table nor add markup (HTML, links, images, code).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..course.assignment import Part, load_rubric
+from ..course.plain_text import bounded, markdown_escape
+from ..feedback.messages import DIAGNOSIS, part_messages
+from ..results import Results
+
+CELL_CHARS = 160  # characters of a message in a table cell (the full text is in the report and JUnit)
+# GitHub shows at most 1 MiB of a step's summary: a class's table stops before that, saying so.
+MAX_SUMMARY_BYTES = 900_000
+HEADER = "| {who} | 得点 | 合格 | 不合格 | 最初の不合格メッセージ | 見立て |\n|---|---:|---:|---:|---|---|"
+
+
+# Beyond plain_text.markdown_escape (which escapes a URL's "://"): emphasis (_, ~) and what else GFM
+# links without any markup, an e-mail's "@", "www." (a backslash before ASCII punctuation shows the
+# character itself).
+MORE_ACTIVE = re.compile(r"([_~]|@|(?<=www)\.)", re.IGNORECASE)
+
+
+def cell(text: object, limit: int = CELL_CHARS) -> str:
+    """A table cell's text: bounded, on one line, inert (no tag, entity, link, autolink, code, or
+    column break)."""
+    return MORE_ACTIVE.sub(r"\\\1", markdown_escape(bounded(text, limit))).replace("|", "\\|") or " "
+
+
+def part_row(results: Results, part: Part) -> list[str]:
+    """Points earned / max, passed and failed tests, the first failure's message, the diagnosis."""
+    tests = results.part_tests(part.name)
+    passed = sum(t.passed for t in tests)
+    diagnoses = results.part_diagnoses(part.name)
+    failures = [m for m in part_messages(results, part.name) if not m.startswith(DIAGNOSIS)]
+    got = results.part_scores().get(part.name, 0.0)
+    return [
+        f"{got:g} / {part.points:g}",
+        str(passed),
+        str(len(tests) - passed),
+        cell(failures[0]) if failures else "",
+        cell(diagnoses[0].message) if diagnoses else "",
+    ]
+
+
+def problems_lines(results: Results) -> list[str]:
+    return [f"- ⚠ {cell(m, 300)}" for m in results.messages()]
+
+
+def grade_summary(name: str, results: Results) -> str:
+    rubric = load_rubric()
+    lines = [
+        f"### 採点結果: {cell(name, 200)}: {results.score:g} / {results.max_score:g} 点",
+        "",
+        f"隔離: {cell(results.isolation, 100)}",
+        *problems_lines(results),
+        "",
+        HEADER.format(who="項目"),
+    ]
+    lines += ["| " + " | ".join([cell(p.title), *part_row(results, p)]) + " |" for p in rubric.parts.values()]
+    return "\n".join(lines) + "\n"
+
+
+def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_recorded: list[str] | None = None) -> str:
+    """A class line (who was graded, the mean, who could not be graded or recorded), then per part a row per
+    student and the class's line (mean points, all passes and failures). `skipped`: how many of the
+    submissions were not graded again (unchanged: their recorded results are shown)."""
+    rubric = load_rubric()
+    n = len(submissions)
+    mean = sum(r.score for r in submissions.values()) / n if n else 0.0
+    problem = sorted(s for s, r in submissions.items() if r.refused) + sorted(not_recorded or [])
+    lines = [
+        f"### クラスの採点結果: {n} 人を採点、平均 {mean:.2f} / {rubric.max_score:g} 点"
+        + (f"（うち {skipped} 人は変更なしで前回の結果）" if skipped else ""),
+        "",
+    ]
+    if problem:
+        shown = ", ".join(cell(s, 80) for s in problem[:50])
+        lines.append(f"⚠ 採点できなかった提出 {len(problem)} 件: {shown}" + (" …" if len(problem) > 50 else ""))
+        lines.append("")
+    size = sum(len(x.encode()) + 1 for x in lines)
+    for part in rubric.parts.values():
+        block = [f"#### {part.title}（{part.points:g} 点）", "", HEADER.format(who="学生")]
+        for student, results in submissions.items():
+            block.append("| " + " | ".join([cell(student, 80), *part_row(results, part)]) + " |")
+        scores = [r.part_scores().get(part.name, 0.0) for r in submissions.values()]
+        tests = [t for r in submissions.values() for t in r.part_tests(part.name)]
+        passed = sum(t.passed for t in tests)
+        part_mean = sum(scores) / n if n else 0.0
+        block.append(
+            f"| **クラス（{n} 人）** | 平均 {part_mean:.2f} / {part.points:g} | {passed} | {len(tests) - passed} | | |"
+        )
+        block.append("")
+        cost = sum(len(x.encode()) + 1 for x in block)
+        if size + cost > MAX_SUMMARY_BYTES:
+            lines.append(
+                f"…これ以降の項目は長すぎるため省略しました（JUnit の報告にすべてあります）: {part.title} ほか"
+            )
+            break
+        lines += block
+        size += cost
+    return "\n".join(lines) + "\n"
+
+
+def append_summary(text: str, path: Path) -> None:
+    """Appended, never overwritten: GitHub concatenates every step's writes to $GITHUB_STEP_SUMMARY."""
+    with Path(path).open("a", encoding="utf-8") as f:
+        f.write(text.rstrip("\n") + "\n\n")  # a blank line: the next step's heading never joins a table

@@ -1,0 +1,1 @@
+"""`python -m autograder batch`: a class graded in parallel (local processes or Dask) into nbgrader's gradebook."""

@@ -1,0 +1,168 @@
+"""Grading in workers: local processes or a Dask cluster, each keeping one sandbox (ForkServer).
+
+A worker reads the submission through the intake, grades it with the judge and hands back the
+results as JSON text (plain data between processes); a dead worker costs a retry, then a recorded
+reason, never the batch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from ...course.assignment import ROOT, load_rubric
+from ...intake.canonical import Skeleton, skeleton_of
+from ...intake.read import SubmissionError, take_in
+from ...intake.submissions import Submission
+from ...results import Results
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: a SIGKILLed coordinator takes its workers (and their sandboxes) along."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    # A coordinator killed while this worker was still starting (spawn and imports) sent
+    # no signal: prctl came too late. Its tasks would still be graded and the worker wait forever.
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)
+
+
+_SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation level
+
+
+def course_files(path: Path) -> tuple[Path, Skeleton]:
+    """The course root of a notebook in nbgrader's layout (root/submitted/<student>/<assignment>/),
+    and the skeleton of its released notebook, which the canonical notebook is laid on."""
+    root = path.parents[3]
+    rubric = load_rubric()
+    release = root / "release" / path.parent.name / f"{rubric.notebook}.ipynb"
+    if not release.is_file():
+        release = ROOT / "release" / rubric.assignment / f"{rubric.notebook}.ipynb"
+    return root, skeleton_of(release)
+
+
+def read_canonical(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The submission as every route grades it: the canonical notebook, and the notes."""
+    root, sk = course_files(path)
+    got = take_in(path, sk, under=root)
+    return got.notebook, got.notes
+
+
+def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
+    """Grade one notebook and return the results as JSON text (plain data between processes).
+
+    Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
+    fresh student process forked instead of a new sandbox and interpreter."""
+    from ...judge.grade import grade
+    from ...sandbox.fork_server import ForkServer
+
+    notes = [note] if note else []
+    if path is None:
+        results = Results.empty(load_rubric(), note, isolation)
+    else:
+        try:
+            nb, more = read_canonical(Path(path))
+            notes += more
+            if isolation not in _SERVERS:
+                _SERVERS[isolation] = ForkServer(isolation)
+            results = grade(nb, isolation=isolation, server=_SERVERS[isolation])
+        except SubmissionError as exc:  # refused by the intake: 0, with the reason
+            results = Results.empty(load_rubric(), str(exc), isolation)
+        except Exception as exc:  # the judge itself failed: record it, never stop the batch
+            results = Results.empty(
+                load_rubric(),
+                f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください",
+                isolation,
+            )
+        results = results.with_notes(notes)
+    return results.to_json()
+
+
+class LocalPool:
+    """Worker processes on this machine; a broken pool is replaced and its jobs resubmitted."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, initializer=_die_with_parent, max_tasks_per_child=200)
+
+    def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
+        pending: dict[Future[str], tuple[Submission, int]] = {}
+        queue = [(s, 0) for s in subs]
+
+        def fill() -> None:
+            while queue and len(pending) < self.workers * 2:
+                s, tries = queue.pop(0)
+                fut = self.pool.submit(grade_path, str(s.path) if s.path else None, s.note, isolation)
+                pending[fut] = (s, tries)
+
+        fill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                if fut not in pending:  # already requeued: the pool broke under an earlier one
+                    continue
+                s, tries = pending.pop(fut)
+                try:
+                    yield s, fut.result()
+                except Exception as exc:  # a worker died (e.g. BrokenProcessPool): retry once
+                    self.pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = self._new()
+                    for f, (s2, t2) in list(pending.items()):
+                        queue.append((s2, t2))
+                        pending.pop(f)
+                    if tries < 1:
+                        queue.append((s, tries + 1))
+                    else:
+                        why = f"採点プロセスが異常終了しました（{type(exc).__name__}）"
+                        yield s, Results.empty(load_rubric(), why, isolation).to_json()
+            fill()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskPool:
+    """An existing Dask cluster: the same grading function runs on its workers."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
+
+    def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
+        from distributed import as_completed
+
+        futures = {
+            self.client.submit(
+                grade_path,
+                str(s.path) if s.path else None,
+                s.note,
+                isolation,
+                key=f"grade-{s.student}-{s.sha256[:16]}",
+                pure=False,
+            ): s
+            for s in subs
+        }
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
+            s = futures[fut]
+            try:
+                yield s, fut.result()
+            except Exception as exc:
+                why = f"採点ワーカーが異常終了しました（{type(exc).__name__}）"
+                yield s, Results.empty(load_rubric(), why, isolation).to_json()
+
+    def close(self) -> None:
+        self.client.close()  # type: ignore[no-untyped-call]

@@ -1,0 +1,78 @@
+"""run_autograder's work: pick the submission's notebook, grade it with the judge CLI, write
+Gradescope's results.json. Whatever happens, a results.json is written (score 0 and the reason)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ...course.exit_codes import EXIT_GRADED, EXIT_PROBLEM
+from ...results import Results
+from ...sandbox.budget import SUBMISSION_BUDGET
+from . import paths
+from .results import refused, to_gradescope
+from .submission import choose
+
+# A safety net around the judge CLI: its own budget (sandbox/budget.py) ends the grade first; the
+# rest is start-up and the sandbox's clean-up.
+GRADE_TIMEOUT = SUBMISSION_BUDGET + 120.0
+CRASHED = (
+    "採点中に問題が起きたため採点できませんでした。もう一度提出してください（続くときは担当教員に連絡してください）"
+)
+
+
+def grade(notebook: Path, work: Path) -> Results | None:
+    """`python -I -m autograder grade` on a private copy of the notebook; None if it failed."""
+    copy = work / notebook.name  # the judge's messages name the file as the student did
+    shutil.copyfile(notebook, copy, follow_symlinks=False)  # the judge reads the copy, not the upload
+    out = work / "results.json"
+    # AUTOGRADER_ISOLATION (the instructor's, never the student's): auto takes the strongest level
+    isolation = os.environ.get("AUTOGRADER_ISOLATION", "auto")
+    cmd = [sys.executable, "-I", "-m", "autograder", "grade", str(copy), "--json", str(out), "--isolation", isolation]
+    try:
+        done = subprocess.run(cmd, cwd=work, stdin=subprocess.DEVNULL, capture_output=True, timeout=GRADE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
+    sys.stdout.write(done.stdout.decode("utf-8", "replace"))  # Gradescope's stdout: hidden (results.py)
+    sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+    if done.returncode not in (EXIT_GRADED, EXIT_PROBLEM) or not out.is_file():  # 1: refused, with why
+        return None
+    return Results.from_json(out.read_text(encoding="utf-8"))
+
+
+def run() -> dict[str, Any]:
+    start = time.monotonic()
+    choice = choose(paths.submission())
+    if choice.notebook is None:
+        return refused(choice.reason, time.monotonic() - start, choice.notes)
+    with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
+        results = grade(choice.notebook, Path(tmp))
+    if results is None:
+        return refused(CRASHED, time.monotonic() - start, choice.notes)
+    return to_gradescope(results, time.monotonic() - start, choice.notes)
+
+
+def main() -> int:
+    target = paths.results_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        results = run()
+    except Exception as exc:  # a results.json whatever happened: the student sees a reason, not nothing
+        print(f"run_autograder: {type(exc).__name__}: {exc}", file=sys.stderr)
+        results = refused(CRASHED, 0.0)
+    tmp = target.with_suffix(f".{os.getpid()}")
+    tmp.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(target)
+    print(f"results: {target} score {results['score']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""What Gradescope's autograder.zip holds, in one place, and its making.
+
+The zip mirrors the kit's layout, so the judge finds the given code and the reference where it
+always does: the folders of autograder/ that grading one notebook uses (SHIPPED, an allowlist),
+source/<a>/ (the judge takes the given code from the instructor's master, never from the
+student's copy), the released notebook (what a submission is laid on), solutions/<a>/reference.py, the judge's pinned requirements, the course secret
+(the hidden inputs must be the ones every other route draws), and at the root setup.sh and
+run_autograder. Nothing else of the package (the nbgrader hooks, the batch, CI, the class
+reports, the build) and nothing generated on this machine (.cache, __pycache__).
+"""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ...course.assignment import ROOT, load_rubric, release_notebook
+from ...course.secret import course_secret
+
+HERE = Path(__file__).resolve().parent
+AT_ROOT = ("setup.sh", "run_autograder")  # Gradescope's contract: at the zip's root
+SECRET_NAME = "course-secret"
+
+# What of autograder/ the zip holds, by folder: what `python -m autograder grade` imports (its
+# --junit/--summary flags, and so reports/, are not used here) and this route. Anything else, and
+# any folder added later, stays out until it is named here.
+SHIPPED = (
+    "__init__.py",
+    "__main__.py",
+    "results.py",
+    "requirements-judge.txt",
+    "course",
+    "intake",
+    "judge",
+    "graders",
+    "diagnosis",
+    "sandbox",
+    "feedback",
+    "routes/__init__.py",
+    "routes/gradescope",
+)
+NEVER = frozenset({"__pycache__", ".cache"})
+
+
+def contents() -> Iterator[tuple[Path, str]]:
+    """(file on disk, name in the zip) for every file of the zip but the secret."""
+    rubric = load_rubric()
+    for name in AT_ROOT:
+        yield HERE / name, name
+    package = ROOT / "autograder"
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if path.is_file() and not NEVER & set(rel.parts) and shipped(rel):
+            yield path, f"autograder/{rel.as_posix()}"
+    for path in sorted((ROOT / "source" / rubric.assignment).rglob("*")):
+        if path.is_file() and not NEVER & set(path.parts) and ".ipynb_checkpoints" not in path.parts:
+            yield path, path.relative_to(ROOT).as_posix()
+    reference = ROOT / "solutions" / rubric.assignment / "reference.py"
+    yield reference, reference.relative_to(ROOT).as_posix()
+    released = release_notebook()  # the skeleton every submission is laid on (autograder.intake.canonical)
+    yield released, released.relative_to(ROOT).as_posix()
+
+
+def shipped(rel: Path) -> bool:
+    """Whether a path of autograder/ (relative to it) is in the zip's allowlist."""
+    return any(rel.as_posix() == x or rel.as_posix().startswith(x + "/") for x in SHIPPED)
+
+
+def build_zip(out: Path) -> Path:
+    """out/autograder.zip, written anew (scripts executable; the secret readable by its owner only)."""
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "autograder.zip"
+    tmp = target.with_suffix(".zip.part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, name in contents():
+            _add(z, name, path.read_bytes(), 0o755 if name in AT_ROOT else 0o644)
+        _add(z, SECRET_NAME, course_secret().hex().encode() + b"\n", 0o600)
+    tmp.replace(target)
+    return target
+
+
+def _add(z: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # same files, same zip
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, data)

@@ -1,0 +1,122 @@
+"""Which file of a Gradescope submission is graded, and what the student is told about it.
+
+Gradescope keeps whatever the student uploaded (any names, folders, several files). Only regular
+files count: a symbolic link could name a file of the autograder itself (the source notebook holds
+the solution). Of the .ipynb files:
+1. one named as the release names it (matrix_backprop.ipynb) is graded; the others are noted;
+2. else, the files that are this assignment's notebook (they hold its graded cells' ids): the
+   only one, or, of several, the one modified last (then the name of the one chosen, and why);
+3. else, if there is exactly one .ipynb, it is graded anyway (the judge then says what is wrong
+   with it: not JSON, not a notebook...);
+4. else nothing is graded: no notebook, or several and none of them this assignment's.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...course.assignment import load_rubric
+
+MAX_FILES = 1000  # a submission folder with more is not walked further
+PEEK_BYTES = 50 << 20  # the intake's own limit applies to the graded file; this only bounds the peek
+
+
+@dataclass(frozen=True)
+class Choice:
+    notebook: Path | None  # None: nothing to grade (reason says why)
+    notes: tuple[str, ...] = ()  # told to the student beside the grade
+    reason: str = ""  # why nothing was graded
+
+
+def regular_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The submission's regular files (no symbolic link followed), and a note per skipped link."""
+    files: list[Path] = []
+    skipped: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".ipynb_checkpoints" and not d.startswith("__MACOSX"))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                skipped.append(f"{_shown(path, folder)} はシンボリックリンクのため読みません")
+            elif stat.S_ISREG(mode):
+                files.append(path)
+            if len(files) >= MAX_FILES:
+                return files, skipped
+    return files, skipped
+
+
+def is_assignment_notebook(path: Path) -> bool:
+    """Holds this assignment's graded cells (their ids), or, its metadata lost, defines one of its
+    answers (autograder.intake.canonical): read by the intake with its bounds, never executed."""
+    from ...intake.canonical import canonical, grade_id, text
+    from ...intake.read import SubmissionError, read_notebook, release_skeleton
+
+    try:
+        if path.stat().st_size > PEEK_BYTES:
+            return False
+        nb = read_notebook(path).notebook
+        ids = {grade_id(c) for c in nb["cells"]}
+        if any(p.test_cell in ids for p in load_rubric().parts.values()):
+            return True
+        sk = release_skeleton()
+        laid, _ = canonical(nb, sk)
+    except (OSError, ValueError, SubmissionError):  # CanonicalError is a ValueError
+        return False
+    stub = {grade_id(c): text(c["source"]) for c in sk.release["cells"]}
+    return any(grade_id(c) in sk.answers and text(c["source"]) != stub[grade_id(c)] for c in laid["cells"])
+
+
+def choose(folder: Path) -> Choice:
+    rubric = load_rubric()
+    expected = f"{rubric.notebook}.ipynb"
+    files, notes = regular_files(folder)
+    notebooks = [f for f in files if f.suffix.lower() == ".ipynb"]
+    if not notebooks:
+        seen = "、".join(_shown(f, folder) for f in files[:10]) or "なし"
+        return Choice(
+            None,
+            tuple(notes),
+            f"ノートブック（.ipynb）が提出されていません。{expected} を提出してください。提出されたファイル: {seen}",
+        )
+    named = [f for f in notebooks if f.name == expected]
+    # parsed only when no file has the released name (the judge reads the chosen file anyway)
+    ours = [] if named else [f for f in notebooks if is_assignment_notebook(f)]
+    if named:
+        chosen = min(named, key=lambda f: len(f.relative_to(folder).parts))  # the top-most
+        why = f"名前が {expected} なので"
+    elif len(ours) == 1:
+        chosen, why = ours[0], "この課題のノートブックはこれだけなので"
+        notes.append(f"{_shown(chosen, folder)} を採点しました（ファイル名は {expected} にしてください）")
+    elif ours:
+        chosen = max(ours, key=lambda f: (f.stat().st_mtime, f.name))
+        why = "この課題のノートブックのうち最後に更新されたものなので"
+        notes.append(f"{_shown(chosen, folder)} を採点しました（ファイル名は {expected} にしてください）")
+    elif len(notebooks) == 1:
+        chosen, why = notebooks[0], "提出されたノートブックはこれだけなので"
+        if chosen.name != expected:
+            notes.append(f"{_shown(chosen, folder)} を採点しました（ファイル名は {expected} にしてください）")
+    else:
+        seen = "、".join(_shown(f, folder) for f in notebooks[:10])
+        return Choice(
+            None,
+            tuple(notes),
+            f"この課題のノートブックが見つかりません（{seen}）。{expected} を提出してください",
+        )
+    rest = [f for f in notebooks if f != chosen]
+    if rest:
+        skipped = "、".join(_shown(f, folder) for f in rest[:10])
+        notes.append(
+            f"ノートブックが {len(notebooks)} 個あります。{why} {_shown(chosen, folder)} を採点し、{skipped} は採点していません"
+        )
+    return Choice(chosen, tuple(notes))
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """The file's name as the student uploaded it, printable and short."""
+    name = path.relative_to(folder).as_posix()
+    name = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return name if len(name) <= 80 else name[:77] + "…"

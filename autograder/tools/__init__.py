@@ -1,0 +1,1 @@
+"""The instructor's tools: build (release/ and solutions/ from source/) and demo."""

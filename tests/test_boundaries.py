@@ -1,0 +1,144 @@
+"""The kit's boundaries are folders: what the sandbox binds, what the Gradescope zip ships, what the
+release notebook copies. Each test fails if a file outside its folder allowlist crosses.
+
+- the sandbox: autograder/sandbox/inside/ only (bubblewrap's binds and, at the 'process' level,
+  Landlock's readable paths), and nothing in that folder imports the judge's side;
+- the Gradescope zip: the folders of package.SHIPPED, never the nbgrader hooks, the batch, CI, the
+  class reports or the build;
+- the release notebook's given cell: the modules of the public folder autograder/diagnosis/.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.course.assignment import ROOT
+from autograder.routes.gradescope.package import SHIPPED, contents, shipped
+from autograder.sandbox import launch
+from autograder.sandbox.inside import confine
+from autograder.tools import build
+
+PACKAGE = ROOT / "autograder"
+INSIDE = PACKAGE / "sandbox" / "inside"
+
+
+def _kit_paths(paths: list[str]) -> list[Path]:
+    """The paths of this repository among `paths` (not the interpreter, the system folders, nor the
+    sanitized copies of the interpreter's sysconfig in the judge's cache)."""
+    cache = launch.CACHE_DIR.resolve()
+    resolved = [Path(p).resolve() for p in paths]
+    return [p for p in resolved if p.is_relative_to(ROOT) and not p.is_relative_to(cache)]
+
+
+# -- the sandbox -------------------------------------------------------------------------------------
+
+
+def test_bwrap_binds_one_folder_of_the_kit_the_student_side() -> None:
+    cmd = launch._bwrap_command(["{fd}"])
+    sources = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--bind-try", "--ro-bind-try")]
+    assert _kit_paths(sources) == [INSIDE]
+    assert cmd[cmd.index(str(INSIDE)) + 1] == "/runner"
+    assert cmd[-len(["{fd}"]) - 1] == "/runner/runner.py"
+
+
+def test_process_level_reads_one_folder_of_the_kit_the_student_side() -> None:
+    read, _ = confine.process_paths()
+    assert _kit_paths(read) == [INSIDE]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(level, module) of every import in a file (level 0: absolute)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(0, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module or ""))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(INSIDE.glob("*.py")), ids=lambda p: p.name)
+def test_the_student_side_imports_only_itself_and_outside_packages(path: Path) -> None:
+    for level, module in _imports(path):
+        if level:
+            assert level == 1, f"{path.name} imports above its folder: {'.' * level}{module}"
+        else:
+            top = module.split(".")[0]
+            assert top in sys.stdlib_module_names or top in ("numpy", "pyseccomp"), f"{path.name} imports {module}"
+
+
+def test_a_file_beside_the_student_side_is_what_the_sandbox_would_see(tmp_path: Path) -> None:
+    """The folder is the boundary: a judge-side file put into inside/ would be bound (this is why
+    the test above checks every file of the folder), while one beside it is not."""
+    fake = tmp_path / "sandbox"
+    shutil.copytree(INSIDE, fake / "inside", ignore=shutil.ignore_patterns("__pycache__"))
+    (fake / "launch.py").write_text("# judge side\n", encoding="utf-8")
+    saved = launch.INSIDE
+    launch.INSIDE = fake / "inside"
+    try:
+        cmd = launch._bwrap_command([])
+    finally:
+        launch.INSIDE = saved
+    assert str(fake / "inside") in cmd and not [a for a in cmd if a.startswith(str(fake / "launch.py"))]
+
+
+# -- the Gradescope zip -------------------------------------------------------------------------------
+
+
+def test_the_zip_ships_only_the_allowlisted_folders_of_the_package() -> None:
+    names = [name for _, name in contents() if name.startswith("autograder/")]
+    outside = [n for n in names if not shipped(Path(n).relative_to("autograder"))]
+    assert not outside
+    tops = {Path(n).relative_to("autograder").parts[0] for n in names}
+    assert not tops & {"tools", "reports"}, tops
+    assert not [n for n in names if n.startswith(("autograder/routes/nbgrader_hooks", "autograder/routes/batch"))]
+    assert not [n for n in names if n.startswith("autograder/routes/ci")]
+    # every folder named in the allowlist is there, whole (the judge imports across them)
+    for entry in SHIPPED:
+        on_disk = [p for p in (PACKAGE / entry).rglob("*") if p.is_file()] if (PACKAGE / entry).is_dir() else []
+        on_disk = [p for p in on_disk if not {"__pycache__", ".cache"} & set(p.parts)]
+        assert {f"autograder/{p.relative_to(PACKAGE).as_posix()}" for p in on_disk} <= set(names), entry
+
+
+def test_a_new_folder_of_the_package_is_left_out_until_named() -> None:
+    assert not shipped(Path("some_new_route/secret.py"))
+    assert not shipped(Path("routes/nbgrader_hooks/preprocessors.py"))
+    assert shipped(Path("diagnosis/heatmaps.py")) and shipped(Path("sandbox/inside/runner.py"))
+
+
+# -- the release notebook's public code ---------------------------------------------------------------
+
+
+def test_the_release_cell_takes_exactly_the_public_folder() -> None:
+    on_disk = {p.name for p in build.PUBLIC.glob("*.py")} - {"__init__.py"}
+    assert build.PUBLIC == PACKAGE / "diagnosis" and on_disk == set(build.NB74_MODULES)
+
+
+def test_a_module_added_to_the_public_folder_must_be_named(tmp_path: Path) -> None:
+    public = tmp_path / "diagnosis"
+    shutil.copytree(build.PUBLIC, public, ignore=shutil.ignore_patterns("__pycache__"))
+    assert build.nb74_source(public) == build.nb74_source()
+    (public / "extra.py").write_text("X = 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="holds"):
+        build.nb74_source(public)
+
+
+def test_a_public_module_importing_the_kit_outside_its_folder_is_refused(tmp_path: Path) -> None:
+    public = tmp_path / "diagnosis"
+    shutil.copytree(build.PUBLIC, public, ignore=shutil.ignore_patterns("__pycache__"))
+    visible = public / "visible.py"
+    visible.write_text(
+        visible.read_text(encoding="utf-8").replace(
+            "from __future__ import annotations\n",
+            "from __future__ import annotations\n\nfrom autograder.judge.grade import grade\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="outside autograder/diagnosis/"):
+        build.nb74_source(public)
