@@ -31,8 +31,13 @@ def _kit_paths(paths: list[str]) -> list[Path]:
     """The paths of this repository among `paths` (not the interpreter, the system folders, nor the
     sanitized copies of the interpreter's sysconfig in the judge's cache)."""
     cache = launch.CACHE_DIR.resolve()
+    interpreter = Path(sys.prefix).resolve()  # .venv sits inside a fresh checkout (make setup)
     resolved = [Path(p).resolve() for p in paths]
-    return [p for p in resolved if p.is_relative_to(ROOT) and not p.is_relative_to(cache)]
+    return [
+        p
+        for p in resolved
+        if p.is_relative_to(ROOT) and not p.is_relative_to(cache) and not p.is_relative_to(interpreter)
+    ]
 
 
 # -- the sandbox -------------------------------------------------------------------------------------
