@@ -55,3 +55,106 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session", name="execute_notebook")
 def execute_notebook_fixture() -> Callable[..., NotebookNode]:
     return execute_notebook
+
+
+# -- tiers: expensive tests are marked `slow` automatically, and run after the fast ones ---------
+#
+# As pytest's own testing/conftest.py does (it marks every test that uses `pytester`): a test is
+# `slow` when it, a fixture it uses, or a function of the tests' own code that either calls (followed
+# three calls deep), names an expensive fixture or a helper that starts a real process: nbgrader, a
+# Jupyter kernel, Chromium, PostgreSQL, a venv, the judge's sandbox, the kit's command line. An
+# explicit `@pytest.mark.slow` / `pytestmark` still works. `make test-fast` runs `-m "not slow"`.
+
+EXPENSIVE_FIXTURES = frozenset({"chromium", "postgres", "postgres_url", "released_course", "solution_results"})
+PROCESS_NAMES = frozenset(
+    {
+        "subprocess",  # subprocess.run / Popen / check_output of nbgrader, the kit's CLI, a venv's python
+        "Popen",
+        "make_course",  # nbgrader generate_assignment (tests/course.py)
+        "nbgrader",
+        "run_nbgrader",
+        "batch",  # python -m autograder batch
+        "execute_notebook",  # a Jupyter kernel
+        "NotebookClient",
+        "grade_notebook",  # the judge: a sandboxed student process per submission
+        "grade_submission",
+        "one_shot",
+        "ForkServer",
+        "generate_class",  # the 1,000-student class
+        "judge_venv",  # a venv per Python version
+        "Chrome",
+        "PostgresServer",
+        "StudentProcess",  # the sandbox's student process (bubblewrap, seccomp)
+        "autograder.demo",  # make demo's flow: release, examples, nbgrader autograde, report
+        "benchmark_main",  # benchmarks/false_failures.py over many seeds
+        "build_all",  # python -m autograder build: nbgrader generate_assignment and generate_solution
+    }
+)
+_DEPTH = 3
+
+
+def _code_names(code: object, seen: set[object]) -> set[str]:
+    """co_names of a code object and of the functions/lambdas/comprehensions nested in it."""
+    if code in seen or not hasattr(code, "co_names"):
+        return set()
+    seen.add(code)
+    names = set(code.co_names)  # type: ignore[attr-defined]
+    for const in code.co_consts:  # type: ignore[attr-defined]
+        if hasattr(const, "co_names"):
+            names |= _code_names(const, seen)
+    return names
+
+
+def _reaches(func: object, depth: int, seen: set[object]) -> set[str]:
+    """The names func uses, following calls into the tests' own functions (tests/ only) `depth` deep."""
+    func = getattr(func, "__wrapped__", func)
+    code = getattr(func, "__code__", None)
+    if code is None or code in seen:
+        return set()
+    names = _code_names(code, seen)
+    if depth:
+        glob = getattr(func, "__globals__", {})
+        for name in list(names):
+            target = glob.get(name)
+            if callable(target) and str(getattr(getattr(target, "__code__", None), "co_filename", "")).startswith(
+                str(ROOT / "tests")
+            ):
+                names |= _reaches(target, depth - 1, seen)
+    return names
+
+
+def _is_expensive(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow"):
+        return True
+    fixturenames = set(getattr(item, "fixturenames", ()))
+    if fixturenames & EXPENSIVE_FIXTURES:
+        return True
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for name in fixturenames:
+        for fixturedef in info.name2fixturedefs.get(name, ()) if info else ():
+            funcs.append(fixturedef.func)
+    seen: set[object] = set()
+    return any(_reaches(f, _DEPTH, seen) & PROCESS_NAMES for f in funcs if f is not None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark expensive tests `slow` and run the fast ones first (stable: the file order otherwise)."""
+    slow: list[pytest.Item] = []
+    fast: list[pytest.Item] = []
+    cache: dict[tuple[object, ...], bool] = {}
+    for item in items:
+        key = (
+            getattr(item, "function", item),
+            tuple(sorted(getattr(item, "fixturenames", ()))),
+            item.get_closest_marker("slow") is not None,
+        )
+        if key not in cache:
+            cache[key] = _is_expensive(item)
+        if cache[key]:
+            item.add_marker(pytest.mark.slow)
+            slow.append(item)
+        else:
+            fast.append(item)
+    items[:] = fast + slow
