@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,8 @@ import pytest
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
+
+    from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `autograder` importable however pytest is started
@@ -45,6 +47,30 @@ def execute_notebook(
             resources={"metadata": {"path": cwd}},
         ).execute()
     return nb
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The session's one headless Chromium WebDriver (tests/browser.py), fresh profile."""
+    from tests.browser import start_chromium
+
+    with start_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's one PostgreSQL 15 server (tests/postgres.py), on a Unix socket."""
+    from tests.postgres import start_postgres
+
+    with start_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """The URL of a fresh database of the session's server, one per test."""
+    return postgres.create_database()
 
 
 @pytest.fixture(scope="session")

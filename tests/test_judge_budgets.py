@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 from autograder.assignment import ROOT, load_rubric
-from autograder.course_secret import ENV_SECRET, submission_key
-from autograder.graders.session import inputs_key
-from autograder.judge import MAX_OUTPUT_CHARS, collect_cells, grade_notebook, part_scores, read_submission
+from autograder.course_secret import ENV_SECRET
+from autograder.judge import MAX_OUTPUT_CHARS, grade_notebook, part_scores
 from tests.bugs.catalog import CACHE_X, with_backward
+from tests.judge_inputs import linear_inputs
 from tests.submissions import answer_source, make_submission
 
 RUBRIC = load_rubric()
@@ -53,16 +53,6 @@ def cli_grade(notebook: Path, out: Path, timeout: float = 300) -> subprocess.Com
 
 def part_tests(results: dict, part: str) -> dict[str, dict]:
     return {t["name"].split(" :: ")[-1]: t for t in results["tests"] if t["part"] == part}
-
-
-def linear_inputs(notebook: Path) -> list[dict]:
-    """The Linear cases the judge draws for this submission (the test knows the course secret)."""
-    from autograder.graders import test_linear
-
-    cells, _ = collect_cells(read_submission(notebook), RUBRIC)
-    with inputs_key(submission_key(cells)):
-        suite, seeds = test_linear.TestLinear, test_linear.TestLinear.hidden
-        return suite.cases(seeds) + [suite.property_case(seeds)]
 
 
 # --- finding 4: hidden inputs neither leak nor are reusable -------------------------------------------
