@@ -29,6 +29,7 @@ from autograder.course_secret import ENV_SECRET
 from autograder.judge import MAX_OUTPUT_CHARS, grade_notebook, part_scores
 from tests.bugs.catalog import CACHE_X, with_backward
 from tests.judge_inputs import linear_inputs
+from tests.signals import sigint_default
 from tests.submissions import answer_source, make_submission
 
 RUBRIC = load_rubric()
@@ -296,6 +297,7 @@ def test_ctrl_c_during_a_grade_writes_no_results(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
+        preexec_fn=sigint_default,  # Ctrl-C reaches it even when the suite runs in the background
     )
     try:
         time.sleep(4.0)  # the Linear part is being graded (1.5 s per backward call)
@@ -398,6 +400,7 @@ def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_default,  # its workers inherit a default SIGINT, even from a background run
     )
 
     def graded() -> dict[str, str]:
