@@ -74,6 +74,15 @@ def postgres_url(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture(scope="session")
+def released_course() -> Path:
+    """The course as `nbgrader generate_assignment` leaves it, made once per run (tests/course.py):
+    read only; `make_course(dest)` gives a writable copy."""
+    from tests.course import released_course
+
+    return released_course()
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
 

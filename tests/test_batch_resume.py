@@ -38,7 +38,6 @@ from typing import Any
 import pytest
 
 from autograder.assignment import ROOT, load_rubric
-from autograder.build import run_nbgrader
 from tests.batch_run import (
     HANG,
     LINEAR,
@@ -54,7 +53,7 @@ from tests.batch_run import (
     sigkill,
     wait_no_processes,
 )
-from tests.course import install_journal_log, journal_count, journal_log
+from tests.course import install_journal_log, journal_count, journal_log, make_course
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
@@ -155,8 +154,7 @@ def workspace(tmp_path_factory) -> Iterator[Path]:
 def pristine(workspace) -> Path:
     """The course before any grading: release generated, submissions in place, journal logged."""
     course = workspace / "pristine"
-    shutil.copytree(ROOT / "source" / A, course / "source" / A)
-    run_nbgrader(["generate_assignment", A], course)
+    make_course(course)  # nbgrader generate_assignment (once per run: tests/course.py)
     for student, spec in SUBMISSIONS.items():
         write_submission(course, student, spec)
     install_journal_log(course / "gradebook.db")
