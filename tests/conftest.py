@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -80,6 +81,21 @@ def released_course() -> Path:
     from tests.course import released_course
 
     return released_course()
+
+
+@pytest.fixture(scope="session")
+def _solution_graded() -> dict:
+    from autograder.judge import grade_notebook
+    from tests.submissions import SOLUTION
+
+    return grade_notebook(SOLUTION)
+
+
+@pytest.fixture
+def solution_results(_solution_graded: dict) -> dict:
+    """The judge's results for solutions/' notebook (default isolation), graded once per run; each
+    test gets its own copy."""
+    return copy.deepcopy(_solution_graded)
 
 
 @pytest.fixture(scope="session")
