@@ -144,12 +144,25 @@ PROCESS_NAMES = frozenset(
 _DEPTH = 3
 
 
+# names also common as attributes (`cell.metadata.nbgrader`, `results.batch`): count only as globals
+GENERIC_NAMES = frozenset({"nbgrader", "batch"})
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "IMPORT_NAME", "IMPORT_FROM", "LOAD_DEREF"})
+
+
 def _code_names(code: object, seen: set[object]) -> set[str]:
-    """co_names of a code object and of the functions/lambdas/comprehensions nested in it."""
+    """The names a code object (and the functions, lambdas, comprehensions nested in it) uses: its
+    globals and imports, and its attribute names but the generic ones."""
+    import dis
+
     if code in seen or not hasattr(code, "co_names"):
         return set()
     seen.add(code)
-    names = set(code.co_names)  # type: ignore[attr-defined]
+    names = set()
+    for ins in dis.get_instructions(code):  # type: ignore[arg-type]
+        if not isinstance(ins.argval, str) or "CONST" in ins.opname or "FAST" in ins.opname:
+            continue  # a string constant, a local variable
+        if ins.opname in _GLOBAL_OPS or ins.argval not in GENERIC_NAMES:
+            names.add(ins.argval)
     for const in code.co_consts:  # type: ignore[attr-defined]
         if hasattr(const, "co_names"):
             names |= _code_names(const, seen)
