@@ -110,11 +110,12 @@ def execute_notebook_fixture() -> Callable[..., NotebookNode]:
 
 # -- tiers: expensive tests are marked `slow` automatically, and run after the fast ones ---------
 #
-# As pytest's own testing/conftest.py does (it marks every test that uses `pytester`): a test is
-# `slow` when it, a fixture it uses, or a function of the tests' own code that either calls (followed
-# three calls deep), names an expensive fixture or a helper that starts a real process: nbgrader, a
-# Jupyter kernel, Chromium, PostgreSQL, a venv, the judge's sandbox, the kit's command line. An
-# explicit `@pytest.mark.slow` / `pytestmark` still works. `make test-fast` runs `-m "not slow"`.
+# As pytest's own testing/conftest.py does (it marks every test that uses `pytester`, reading the
+# test's code names for the ones that spawn): a test is `slow` when it uses an expensive fixture, or
+# when its code, its fixtures' code or the functions of tests/ they call (three calls deep) name a
+# helper that starts a real process: nbgrader, a Jupyter kernel, Chromium, PostgreSQL, a venv, the
+# judge's sandbox, the kit's command line. An explicit `@pytest.mark.slow` / `pytestmark` still
+# works. `make test-fast` runs `-m "not slow"`; `pytest --collect-only -q -m slow` lists the rest.
 
 EXPENSIVE_FIXTURES = frozenset({"chromium", "postgres", "postgres_url", "released_course", "solution_results"})
 PROCESS_NAMES = frozenset(
