@@ -1,4 +1,5 @@
-"""Running `python -m autograder batch` as a process and watching it: the helpers of the batch resume tests."""
+"""Running `python -m autograder batch` as a process and watching its processes: the helpers of
+tests/test_batch_resume.py and tests/test_postgres_gradebook.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""StudentProcess behaviour shared by tests/test_judge_isolation.py (a process per test) and tests/test_fork_server.py (served by a ForkServer): each module gives its own `proc` fixture."""
+"""StudentProcess behaviour shared by tests/test_judge_isolation.py (a process per test) and
+tests/test_fork_server.py (served by a ForkServer): not a test module itself; each of those imports
+these tests and gives its own `proc` fixture."""
 
 from __future__ import annotations
 
