@@ -1,12 +1,13 @@
 # Two commands for a fresh machine (see README.md):
 #   make demo   set up, build the release, grade the bundled example submissions, print the gradebook
 #   make test   set up, run the test suite
+#   make test-fast   the same set-up, only the tests that start no real process (a few minutes)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 ASSIGNMENT := nb74_matrix_backprop
 
-.PHONY: setup system-deps bytecode actionlint demo test lint build check-build bench lock clean
+.PHONY: setup system-deps bytecode actionlint demo test test-fast lint build check-build bench lock clean
 
 setup: $(VENV)/.installed system-deps bytecode actionlint
 
@@ -60,6 +61,11 @@ demo: setup
 
 test: setup lint
 	$(BIN)/python -m pytest
+
+# The fast tier: tests/conftest.py marks `slow` every test that starts a real process (nbgrader, a
+# kernel, the judge's sandbox, Chromium, PostgreSQL, a venv); the rest run here, in a few minutes.
+test-fast: setup lint
+	$(BIN)/python -m pytest -m "not slow"
 
 # ruff (lint + format) over the project, mypy (strict) over all of autograder/ (configured in pyproject.toml)
 lint: setup

@@ -1,8 +1,8 @@
 """A real headless Chromium for tests (Debian's chromium and chromium-driver, driven by selenium).
 
 `make system-deps` installs both where it runs as root; the `chromium` fixture skips only where
-they are missing and cannot be installed (not root, or no apt-get). Use it from a test module with
-`from browser import chromium  # noqa: F401` and the helpers below.
+they are missing and cannot be installed (not root, or no apt-get). The session's one Chromium is the
+`chromium` fixture of tests/conftest.py: ask for it by name, and use the helpers below.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,10 @@ def missing_reason() -> str | None:
     return f"{CHROMIUM} / {CHROMEDRIVER} not installed, and installing them needs root and apt-get (make system-deps)"
 
 
-@pytest.fixture(scope="session")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A headless Chromium WebDriver with a fresh profile, shared by the session."""
+@contextmanager
+def start_chromium(profile: Path) -> Iterator[object]:
+    """A headless Chromium WebDriver with a fresh profile in `profile` (skips where it cannot run).
+    Tests take the session's one through the `chromium` fixture (tests/conftest.py)."""
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
@@ -55,7 +57,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     driver.set_page_load_timeout(LOAD_TIMEOUT)
@@ -131,3 +133,15 @@ def font_files(family: str) -> list[Path]:
         return []
     out = subprocess.run(["fc-list", f":family={family}", "file"], capture_output=True, text=True, check=False)
     return [Path(line.rstrip(": ").strip()) for line in out.stdout.splitlines() if line.strip()]
+
+
+def uncovered(families: list[str], text: str) -> set[str]:
+    """Non-ASCII characters of text that none of the families' font files has a glyph for."""
+    from matplotlib.ft2font import FT2Font
+
+    wanted = {ch for ch in text if ord(ch) > 0x7F}
+    for family in families:
+        for file in font_files(family):
+            font = FT2Font(str(file))
+            wanted = {ch for ch in wanted if font.get_char_index(ord(ch)) == 0}
+    return wanted

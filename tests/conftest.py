@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ import pytest
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
+
+    from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `autograder` importable however pytest is started
@@ -48,6 +51,54 @@ def execute_notebook(
 
 
 @pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The session's one headless Chromium WebDriver (tests/browser.py), fresh profile."""
+    from tests.browser import start_chromium
+
+    with start_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's one PostgreSQL 15 server (tests/postgres.py), on a Unix socket."""
+    from tests.postgres import start_postgres
+
+    with start_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """The URL of a fresh database of the session's server, one per test."""
+    return postgres.create_database()
+
+
+@pytest.fixture(scope="session")
+def released_course() -> Path:
+    """The course as `nbgrader generate_assignment` leaves it, made once per run (tests/course.py):
+    read only; `make_course(dest)` gives a writable copy."""
+    from tests.course import released_course
+
+    return released_course()
+
+
+@pytest.fixture(scope="session")
+def _solution_graded() -> dict:
+    from autograder.judge.grade import grade_notebook
+    from tests.submissions import SOLUTION
+
+    return grade_notebook(SOLUTION)
+
+
+@pytest.fixture
+def solution_results(_solution_graded: dict) -> dict:
+    """The judge's results for solutions/' notebook (default isolation), graded once per run; each
+    test gets its own copy."""
+    return copy.deepcopy(_solution_graded)
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
 
@@ -55,3 +106,120 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session", name="execute_notebook")
 def execute_notebook_fixture() -> Callable[..., NotebookNode]:
     return execute_notebook
+
+
+# -- tiers: expensive tests are marked `slow` automatically, and run after the fast ones ---------
+#
+# As pytest's own testing/conftest.py does (it marks every test that uses `pytester`, reading the
+# test's code names for the ones that spawn): a test is `slow` when it uses an expensive fixture, or
+# when its code, its fixtures' code or the functions of tests/ they call (three calls deep) name a
+# helper that starts a real process: nbgrader, a Jupyter kernel, Chromium, PostgreSQL, a venv, the
+# judge's sandbox, the kit's command line. An explicit `@pytest.mark.slow` / `pytestmark` still
+# works. `make test-fast` runs `-m "not slow"`; `pytest --collect-only -q -m slow` lists the rest.
+
+EXPENSIVE_FIXTURES = frozenset({"chromium", "postgres", "postgres_url", "released_course", "solution_results"})
+PROCESS_NAMES = frozenset(
+    {
+        "subprocess",  # subprocess.run / Popen / check_output of nbgrader, the kit's CLI, a venv's python
+        "Popen",
+        "make_course",  # nbgrader generate_assignment (tests/course.py)
+        "nbgrader",
+        "run_nbgrader",
+        "batch",  # python -m autograder batch
+        "execute_notebook",  # a Jupyter kernel
+        "NotebookClient",
+        "grade_notebook",  # the judge: a sandboxed student process per submission
+        "grade_submission",
+        "one_shot",
+        "ForkServer",
+        "generate_class",  # the 1,000-student class
+        "judge_venv",  # a venv per Python version
+        "Chrome",
+        "PostgresServer",
+        "StudentProcess",  # the sandbox's student process (bubblewrap, seccomp)
+        "autograder.tools.demo",  # make demo's flow: release, examples, nbgrader autograde, report
+        "benchmark_main",  # benchmarks/false_failures.py over many seeds
+        "build_all",  # python -m autograder build: nbgrader generate_assignment and generate_solution
+    }
+)
+_DEPTH = 3
+
+
+# names also common as attributes (`cell.metadata.nbgrader`, `results.batch`): count only as globals
+GENERIC_NAMES = frozenset({"nbgrader", "batch"})
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "IMPORT_NAME", "IMPORT_FROM", "LOAD_DEREF"})
+
+
+def _code_names(code: object, seen: set[object]) -> set[str]:
+    """The names a code object (and the functions, lambdas, comprehensions nested in it) uses: its
+    globals and imports, and its attribute names but the generic ones."""
+    import dis
+
+    if code in seen or not hasattr(code, "co_names"):
+        return set()
+    seen.add(code)
+    names = set()
+    for ins in dis.get_instructions(code):  # type: ignore[arg-type]
+        if not isinstance(ins.argval, str) or "CONST" in ins.opname or "FAST" in ins.opname:
+            continue  # a string constant, a local variable
+        if ins.opname in _GLOBAL_OPS or ins.argval not in GENERIC_NAMES:
+            names.add(ins.argval)
+    for const in code.co_consts:  # type: ignore[attr-defined]
+        if hasattr(const, "co_names"):
+            names |= _code_names(const, seen)
+    return names
+
+
+def _reaches(func: object, depth: int, seen: set[object]) -> set[str]:
+    """The names func uses, following calls into the tests' own functions (tests/ only) `depth` deep."""
+    func = getattr(func, "__wrapped__", func)
+    code = getattr(func, "__code__", None)
+    if code is None or code in seen:
+        return set()
+    names = _code_names(code, seen)
+    if depth:
+        glob = getattr(func, "__globals__", {})
+        for name in list(names):
+            target = glob.get(name)
+            if callable(target) and str(getattr(getattr(target, "__code__", None), "co_filename", "")).startswith(
+                str(ROOT / "tests")
+            ):
+                names |= _reaches(target, depth - 1, seen)
+    return names
+
+
+def _is_expensive(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow"):
+        return True
+    fixturenames = set(getattr(item, "fixturenames", ()))
+    if fixturenames & EXPENSIVE_FIXTURES:
+        return True
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for name in fixturenames:
+        for fixturedef in info.name2fixturedefs.get(name, ()) if info else ():
+            funcs.append(fixturedef.func)
+    seen: set[object] = set()
+    return any(_reaches(f, _DEPTH, seen) & PROCESS_NAMES for f in funcs if f is not None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark expensive tests `slow` and run the fast ones first (stable: the file order otherwise)."""
+    slow: list[pytest.Item] = []
+    fast: list[pytest.Item] = []
+    cache: dict[tuple[object, ...], bool] = {}
+    for item in items:
+        key = (
+            getattr(item, "function", item),
+            tuple(sorted(getattr(item, "fixturenames", ()))),
+            item.get_closest_marker("slow") is not None,
+        )
+        if key not in cache:
+            cache[key] = _is_expensive(item)
+        if cache[key]:
+            item.add_marker(pytest.mark.slow)
+            slow.append(item)
+        else:
+            fast.append(item)
+    items[:] = fast + slow

@@ -8,19 +8,22 @@
     scores(course / "gradebook.db")               # {student: {grade cell: score}} via nbgrader.api
 
 Every nbgrader command runs from the repository root (so nbgrader_config.py and the judge are
-used) with only the course root and the database moved into the course. make_course also keeps
-`gradebook.fresh.db`, the database right after generate_assignment: `copy_course(..., fresh_db=True)`
-starts another grading route from it without running nbgrader again.
+used) with only the course root and the database moved into the course. `nbgrader
+generate_assignment` runs once per test run (released_course); make_course copies that course and
+keeps `gradebook.fresh.db`, the database right after generate_assignment: `copy_course(...,
+fresh_db=True)` starts another grading route from it without running nbgrader again.
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from autograder.course.assignment import ROOT, load_rubric
@@ -71,12 +74,28 @@ def batch(course: Path, *args: str, check: bool = True, timeout: float = 900) ->
     return done
 
 
+_RELEASED: list[Path] = []  # the run's released course, made on first use
+
+
+def released_course() -> Path:
+    """source/<assignment> of the repository released with `nbgrader generate_assignment`, once per
+    test run (the `released_course` fixture): read it, never write into it (make_course copies it)."""
+    if not _RELEASED:
+        base = Path(tempfile.mkdtemp(prefix="nb74-released-"))
+        atexit.register(shutil.rmtree, base, True)
+        course = base / "course"
+        shutil.copytree(ROOT / "source" / A, course / "source" / A)
+        nbgrader(course, "generate_assignment", A)
+        shutil.copy2(course / "gradebook.db", course / FRESH_DB)
+        _RELEASED.append(course)
+    return _RELEASED[0]
+
+
 def make_course(course: Path) -> Path:
-    """source/<assignment> of the repository, released with `nbgrader generate_assignment`."""
-    shutil.copytree(ROOT / "source" / A, course / "source" / A)
-    nbgrader(course, "generate_assignment", A)
-    shutil.copy2(course / "gradebook.db", course / FRESH_DB)
-    return course
+    """source/<assignment> of the repository, released with `nbgrader generate_assignment`: a copy
+    of the run's released course (source/, release/, the gradebook as released), so nbgrader runs
+    generate_assignment once per run, not once per course."""
+    return copy_course(released_course(), course)
 
 
 def copy_course(src: Path, dst: Path, fresh_db: bool = True) -> Path:

@@ -80,9 +80,13 @@ def split_regions(source: str, is_solution_cell: bool) -> tuple[list[str], dict[
 
 def text_of(path: Path) -> str:
     """Everything readable in a file: raw text, plus every JSON string decoded (notebooks)."""
-    raw = path.read_bytes().decode("utf-8", errors="replace")
+    return text_of_bytes(path.read_bytes(), path.suffix)
+
+
+def text_of_bytes(data: bytes, suffix: str) -> str:
+    raw = data.decode("utf-8", errors="replace")
     parts = [raw]
-    if path.suffix in (".ipynb", ".json"):
+    if suffix in (".ipynb", ".json"):
         try:
             stack = [json.loads(raw)]
         except ValueError:
@@ -118,7 +122,34 @@ class Secrets:
     whole_files: dict[bytes, str]  # exact contents of autograder/ and solutions/ files -> origin
 
 
+_SECRETS: dict[tuple[object, ...], Secrets] = {}  # fingerprint of the files read -> their secrets
+
+
+def fingerprint(root: Path = ROOT) -> tuple[object, ...]:
+    """(path, size, mtime) of every file collect_secrets reads: a changed or added file changes it."""
+    return (
+        str(root),
+        *(
+            (p.as_posix(), st.st_size, st.st_mtime_ns)
+            for folder in ("source", "autograder", "solutions")
+            for p in files_under(root / folder)
+            for st in (p.stat(),)
+        ),
+    )
+
+
 def collect_secrets(root: Path = ROOT) -> Secrets:
+    """The secrets of the repository at `root`, derived afresh whenever one of its files changed
+    (source/, autograder/, solutions/: a grader edited while the suite runs is seen), else reused:
+    the suite asks about 300 times and a derivation reads ~100 files."""
+    key = fingerprint(root)
+    if key not in _SECRETS:
+        _SECRETS.clear()
+        _SECRETS[key] = derive_secrets(root)
+    return _SECRETS[key]
+
+
+def derive_secrets(root: Path = ROOT) -> Secrets:
     public_lines: list[str] = [ln for s in STUBS for ln in s.split("\n")]
     region_lines: list[tuple[str, str, str]] = []  # (kind, line, origin)
     source_names: set[str] = set()
@@ -167,17 +198,36 @@ def find_leaks(release_dir: Path, root: Path = ROOT, secrets: Secrets | None = N
     leaks: list[Leak] = []
     for path in sorted(p for p in release_dir.rglob("*") if p.is_file()):  # everything, caches too
         rel = path.relative_to(release_dir).as_posix()
-        if path.name in secrets.autograder_names:
-            leaks.append(Leak(rel, "autograder-name", f"a file of autograder/ is named {path.name}"))
-        if path.name in secrets.solution_names:
-            leaks.append(Leak(rel, "solutions-name", f"a file of solutions/ is named {path.name}"))
-        data = path.read_bytes()
-        if data in secrets.whole_files:
-            leaks.append(Leak(rel, "copy", f"identical to {secrets.whole_files[data]}"))
-        text = text_of(path)
-        for m in sorted({m.group(0) for m in REGION.finditer(text)}):
-            leaks.append(Leak(rel, "marker", m))
-        for fragment, (kind, origin) in secrets.fragments.items():
-            if fragment in text:
-                leaks.append(Leak(rel, kind, f"{fragment!r} (from {origin})"))
+        leaks += file_leaks(rel, path.name, path.read_bytes(), secrets)
+    return leaks
+
+
+_FILE_LEAKS: dict[tuple[str, str, bytes, int], list[Leak]] = {}
+
+
+def file_leaks(rel: str, name: str, data: bytes, secrets: Secrets) -> list[Leak]:
+    """The leaks of one file: they depend only on its name, bytes and the secrets, so a file seen
+    before (the unchanged rest of a release copy) is not searched again."""
+    key = (rel, name, data, id(secrets))
+    if key not in _FILE_LEAKS:
+        if len(_FILE_LEAKS) > 256:
+            _FILE_LEAKS.clear()
+        _FILE_LEAKS[key] = search_file(rel, name, data, secrets)
+    return list(_FILE_LEAKS[key])
+
+
+def search_file(rel: str, name: str, data: bytes, secrets: Secrets) -> list[Leak]:
+    leaks: list[Leak] = []
+    if name in secrets.autograder_names:
+        leaks.append(Leak(rel, "autograder-name", f"a file of autograder/ is named {name}"))
+    if name in secrets.solution_names:
+        leaks.append(Leak(rel, "solutions-name", f"a file of solutions/ is named {name}"))
+    if data in secrets.whole_files:
+        leaks.append(Leak(rel, "copy", f"identical to {secrets.whole_files[data]}"))
+    text = text_of_bytes(data, Path(name).suffix)
+    for m in sorted({m.group(0) for m in REGION.finditer(text)}):
+        leaks.append(Leak(rel, "marker", m))
+    for fragment, (kind, origin) in secrets.fragments.items():
+        if fragment in text:
+            leaks.append(Leak(rel, kind, f"{fragment!r} (from {origin})"))
     return leaks

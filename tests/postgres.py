@@ -6,8 +6,7 @@ temporary folder and listens on a Unix socket in that folder only (no TCP port: 
 never meet), with trust authentication (only the folder's owner can reach the socket). PostgreSQL
 refuses to run as root: as root, the server runs as `nobody` and the folder belongs to it.
 
-    from postgres import postgres, postgres_url  # noqa: F401  (the fixtures)
-
+    # the fixtures live in tests/conftest.py: one server per test session
     def test_x(postgres_url):        # a fresh database per test: postgresql+psycopg2://nb74@/db3?host=...
         ...
     def test_y(postgres):            # the server: postgres.create_database("name") -> its URL
@@ -25,6 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -179,9 +179,10 @@ class PostgresServer:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL 15 server of this session, on a Unix socket in its own temporary folder."""
+@contextmanager
+def start_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL 15 server on a Unix socket in its own temporary folder (skips where it cannot
+    run). Tests take the session's one through the `postgres` fixture (tests/conftest.py)."""
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
@@ -195,9 +196,3 @@ def postgres() -> Iterator[PostgresServer]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def postgres_url(postgres: PostgresServer) -> str:
-    """The URL of a fresh database of the session's server, one per test."""
-    return postgres.create_database()

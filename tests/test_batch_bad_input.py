@@ -31,7 +31,7 @@ import nbformat
 import pytest
 
 from autograder.course.assignment import ROOT
-from autograder.judge.grade import grade_notebook, part_scores
+from autograder.judge.grade import part_scores
 from autograder.routes.nbgrader_hooks.preprocessors import mathjax_script
 from tests.course import (
     NB,
@@ -482,8 +482,8 @@ def test_batch_finishes_and_records_every_student(run):
     assert "フィードバックを作れなかった" not in run.batch.stdout
 
 
-def test_control_gets_exactly_the_judges_score(run):
-    want = part_scores(grade_notebook(SOLUTION))
+def test_control_gets_exactly_the_judges_score(run, solution_results):
+    want = part_scores(solution_results)
     got = run.batch_scores["control"]
     assert parts(got) == {p.test_cell: pytest.approx(want[name]) for name, p in RUBRIC.parts.items()}
     assert got["_total"] == RUBRIC.max_score

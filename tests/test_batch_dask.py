@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
-from autograder.tools.build import nbgrader_env, run_nbgrader
-from tests.course import install_journal_log, journal_count, journal_log
+from autograder.tools.build import nbgrader_env
+from tests.course import install_journal_log, journal_count, journal_log, make_course
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
@@ -147,8 +147,7 @@ def env(workspace) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pristine(workspace) -> Path:
     course = workspace / "pristine"
-    shutil.copytree(ROOT / "source" / A, course / "source" / A)
-    run_nbgrader(["generate_assignment", A], course)
+    make_course(course)  # nbgrader generate_assignment (once per run: tests/course.py)
     for student, spec in SUBMISSIONS.items():
         write_submission(course, student, spec)
     install_journal_log(course / "gradebook.db")

@@ -19,9 +19,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import chromium, fonts_for_text, images_loaded, open_file, screenshot  # noqa: F401
-from test_browser_heatmaps import uncovered
 
+from tests.browser import fonts_for_text, images_loaded, open_file, screenshot, uncovered
 from tests.bugs.catalog import BUGS
 from tests.course import add_students, make_course, nbgrader, place
 from tests.submissions import make_submission
@@ -54,7 +53,7 @@ def feedback(course: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(chromium, feedback):  # noqa: F811
+def page(chromium, feedback):
     open_file(chromium, feedback)
     return chromium
 
@@ -88,7 +87,7 @@ def test_japanese_text_has_a_font_with_the_glyphs(page, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def two_bugs(chromium, course):  # noqa: F811
+def two_bugs(chromium, course):
     """The page as a student opens it from disk: the .html alone (nbgrader's release_feedback
     hands out only that file), copied to a folder of its own."""
     alone = course / "handed-out" / f"{NB}.html"

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import chromium, font_files, fonts_for_text, images_loaded, open_file, screenshot  # noqa: F401
-from matplotlib.ft2font import FT2Font
 from PIL import Image
 
 from autograder.diagnosis.heatmaps import gradient_figure, img_tag
+from tests.browser import font_files, fonts_for_text, images_loaded, open_file, screenshot, uncovered
 
 PARAGRAPH = "勾配の図: あなたの dW は転置されています。db は 2 倍ずれています（行列の形と係数を確かめてください）。"
 EXPECTED = np.random.default_rng(11).standard_normal((3, 2))
@@ -39,18 +38,8 @@ def page(path: Path) -> Path:
     return path
 
 
-def uncovered(families: list[str], text: str) -> set[str]:
-    """Non-ASCII characters of text that none of the families' font files has a glyph for."""
-    wanted = {ch for ch in text if ord(ch) > 0x7F}
-    for family in families:
-        for file in font_files(family):
-            font = FT2Font(str(file))
-            wanted = {ch for ch in wanted if font.get_char_index(ord(ch)) == 0}
-    return wanted
-
-
 @pytest.fixture(scope="module")
-def heatmap_page(chromium, tmp_path_factory):  # noqa: F811
+def heatmap_page(chromium, tmp_path_factory):
     path = page(tmp_path_factory.mktemp("browser") / "heatmaps.html")
     open_file(chromium, path)
     return chromium, path

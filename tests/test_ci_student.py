@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from leaks import find_leaks
 from submissions import RELEASE, SOLUTION, answer_source, make_submission
 
 from autograder.course.assignment import ROOT, load_rubric
+from tests.leaks import find_leaks
 
 RUBRIC = load_rubric()
 REL = ROOT / "release" / RUBRIC.assignment

@@ -17,7 +17,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from browser import chromium, fonts_for_text, images_loaded, open_file, screenshot  # noqa: F401
 
 from autograder.course.assignment import ROOT, load_rubric
 from autograder.course.spreadsheet import cell
@@ -25,6 +24,7 @@ from autograder.reports.graded import Graded, load_class
 from autograder.reports.page import render
 from autograder.results import Results
 from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
+from tests.browser import fonts_for_text, images_loaded, open_file, screenshot
 from tests.course import A, db_url
 from tests.generated_class import KINDS, generate_class, grade_kinds
 
@@ -105,7 +105,7 @@ def test_make_demo_writes_the_class_report(demo: Path) -> None:
     assert "JSON" in problems[0]["理由"]
 
 
-def test_the_page_opens_with_its_images_and_japanese(chromium, page: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_the_page_opens_with_its_images_and_japanese(chromium, page: Path, tmp_path: Path) -> None:
     open_file(chromium, page)
     images = images_loaded(chromium)
     assert len(images) == 2 and all(width > 0 for _, width in images), images
@@ -118,7 +118,7 @@ def test_the_page_opens_with_its_images_and_japanese(chromium, page: Path, tmp_p
         shutil.copy(shot, Path(os.environ["NB74_BROWSER_SHOT_DIR"]) / f"class_report_{page.parent.parent.name}.png")
 
 
-def test_every_count_on_the_page_equals_a_recount(chromium, course: Path, page: Path) -> None:  # noqa: F811
+def test_every_count_on_the_page_equals_a_recount(chromium, course: Path, page: Path) -> None:
     open_file(chromium, page)
     want = recount(course)
 
@@ -186,7 +186,7 @@ def test_results_out_of_step_with_the_scores_are_reported(demo: Path, tmp_path: 
     assert ("full", "記録の問題") in problems
 
 
-def test_student_text_is_shown_as_text(chromium, tmp_path: Path) -> None:  # noqa: F811
+def test_student_text_is_shown_as_text(chromium, tmp_path: Path) -> None:
     """Messages quote what a student controls (file names, exceptions): never markup on the page."""
     evil = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
     results = Results.empty(RUBRIC, evil, "process")

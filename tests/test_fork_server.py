@@ -16,16 +16,16 @@ from autograder.sandbox import fork_server
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
-from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
 # The same StudentProcess behaviour, run here with this module's `proc` (served by a ForkServer).
-from tests.test_judge_isolation import (  # noqa: F401
+from tests.student_process_cases import (  # noqa: F401
     test_a_hanging_call_is_cut_and_the_next_part_still_runs,
     test_cells_that_exit_hang_or_raise_at_load_are_skipped,
     test_exit_inside_a_call_loses_only_that_session,
     test_judge_never_unpickles_what_the_student_sends,
     test_memory_exhaustion_is_a_clear_error,
 )
+from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
 LEVELS = ["bwrap", "process"] if isolation_level("auto") == "bwrap" else ["process"]
 

@@ -16,25 +16,15 @@ Screenshots go under the test's tmp folder, and are copied to $NB74_BROWSER_SHOT
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser import LOAD_TIMEOUT, chromium, screenshot  # noqa: F401
 
-from autograder.course.assignment import ROOT
+from tests.browser import screenshot
 from tests.bugs.catalog import BUGS
 from tests.course import add_students, db_url, make_course, nbgrader, place, submission_dir
+from tests.formgrader import Server, course_config, log_in, save_shot, start_server, wait_for
 from tests.leaks import REGION, collect_secrets, norm
 from tests.submissions import make_submission
 
@@ -53,37 +43,18 @@ EXTRA_FILES = {
 COURSE_ID = "dl-nb74"  # nbgrader_config.py's CourseDirectory.course_id
 BAD_ID = f"<img src=x onerror=document.title='{SCRIPT_RAN}'>"
 VIA_EXCHANGE = "via_exchange"
-START_TIMEOUT = 60.0  # seconds for the server to answer
 
 
-@dataclass(frozen=True)
-class Server:
-    url: str  # http://127.0.0.1:PORT
-    token: str
-    course: Path
-    log: Path
+@pytest.fixture(scope="module")
+def server(course: Path) -> Iterator[Server]:
+    with start_server(course) as server:
+        yield server
 
 
-def course_config(course: Path) -> str:
-    """The course's nbgrader_config.py: the repository's, with the root and database moved here.
-
-    Options on jupyter server's command line do not work: the formgrader loads the
-    nbgrader_config.py of its current directory (and of the course root) over what it inherits
-    from the server, and again on every page (FormgradeExtension.url_prefix, BaseHandler.api).
-    Started in the repository with --CourseDirectory.root=<course>, the repository's file wins
-    (root = the repository, outside the server's root_dir: "The course directory root is not a
-    subdirectory of the notebook server root", every page is nbgrader's error page); started in the course
-    without a file, the kit's configuration is not read at all. So the server runs in the course
-    with this file, which loads the repository's (load_subconfig sets its __file__, so its
-    sys.path line still finds autograder/) and then moves the root and the database."""
-    return (
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(course)!r}\n"
-        f"c.CourseDirectory.db_url = {db_url(course)!r}\n"
-        # the course's own exchange (the default /usr/local/share/nbgrader/exchange is not here)
-        f"c.Exchange.root = {str(course.parent / 'exchange')!r}\n"
-    )
+@pytest.fixture(scope="module")
+def browser(chromium, server: Server):
+    """Chromium logged in to the server by typing the token into jupyter_server's login form."""
+    return log_in(chromium, server)
 
 
 @pytest.fixture(scope="module")
@@ -106,96 +77,6 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return course
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return bool(r.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@pytest.fixture(scope="module")
-def server(course: Path) -> Iterator[Server]:
-    home = course.parent / "home"
-    dirs = {k: home / k.lower() for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR")}
-    for d in (home, *dirs.values()):
-        d.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        **{k: str(v) for k, v in dirs.items()},
-        # no config file of the user's or of the venv's etc/jupyter (which enables lab, notebook,
-        # lsp, terminals and all of nbgrader's extensions): only what the command line says
-        "JUPYTER_NO_CONFIG": "1",
-        "TMPDIR": str(home),  # where JUPYTER_NO_CONFIG makes its blank config folder
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-    }
-    port, token = free_port(), secrets.token_hex(24)
-    log = course.parent / "jupyter_server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",  # the tests may run as root in a container
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--port-retries=0",
-        f"--IdentityProvider.token={token}",  # jupyter_server 2.x (ServerApp.token is deprecated)
-        f"--ServerApp.root_dir={course}",  # the formgrader needs the course inside the root
-        "--ServerApp.jpserver_extensions",
-        "nbgrader.server_extensions.formgrader=True",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not answers(f"{url}/login"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"jupyter server did not answer (exit {proc.poll()}):\n{log.read_text()}")
-            time.sleep(0.2)
-        yield Server(url, token, course, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_for(driver, script: str, *args: object, timeout: float = LOAD_TIMEOUT) -> object:
-    """Wait until the JavaScript `script` returns something truthy (the Backbone views render
-    after their collection's fetch), and return it."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script, *args))
-
-
-@pytest.fixture(scope="module")
-def browser(chromium, server: Server):  # noqa: F811
-    """Chromium logged in to the server by typing the token into jupyter_server's login form."""
-    from selenium.webdriver.common.by import By
-
-    chromium.set_window_size(1280, 900)
-    chromium.get(f"{server.url}/login?next=%2Fformgrader%2Fgradebook")
-    field = chromium.find_element(By.ID, "password_input")
-    field.send_keys(server.token)
-    field.submit()
-    wait_for(
-        chromium, "return location.pathname.startsWith('/formgrader/gradebook') && document.readyState === 'complete'"
-    )
-    assert any(c["name"].startswith("username-127-0-0-1") for c in chromium.get_cookies()), chromium.get_cookies()
-    return chromium
-
-
 def gradebook_rows(course: Path) -> dict[str, dict[str, object]]:
     """{student: id, score, max_score, the Linear test cell's auto score} from nbgrader's gradebook."""
     from nbgrader.api import Gradebook
@@ -216,12 +97,6 @@ def js_number(x: float) -> str:
     """How the formgrader's views write a score: roundToPrecision(x, 2), then JavaScript's String."""
     r = round(x, 2)
     return str(int(r)) if r == int(r) else repr(r)
-
-
-def save_shot(path: Path) -> None:
-    if os.environ.get("NB74_BROWSER_SHOT_DIR"):
-        Path(os.environ["NB74_BROWSER_SHOT_DIR"]).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(os.environ["NB74_BROWSER_SHOT_DIR"]) / path.name)
 
 
 def clip_screenshot(driver, element_ids: list[str], path: Path) -> Path:

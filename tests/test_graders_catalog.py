@@ -16,8 +16,8 @@ import pytest
 from autograder.course.assignment import load_rubric
 from autograder.judge.grade import grade_notebook, part_scores
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, forms_by_round
+from tests.digits import NUMBER, significant_digits
 from tests.submissions import make_submission
-from tests.test_graders_local import NUMBER, significant_digits
 
 RUBRIC = load_rubric()
 BACKWARD_PARTS = [p.name for p in RUBRIC.parts.values() if p.kind == "backward"]

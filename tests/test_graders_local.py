@@ -9,7 +9,6 @@ benchmarks/false_failures.py).
 from __future__ import annotations
 
 import importlib
-import re
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from autograder.graders import numerics, session
 from benchmarks.false_failures import BENCHMARK_KEY, LocalStudent, run_part
 from benchmarks.false_failures import main as benchmark_main
 from tests.bugs.catalog import BUGS
+from tests.digits import NUMBER, significant_digits
 from tests.submissions import RELEASE
 
 RUBRIC = load_rubric()
@@ -158,15 +158,6 @@ def test_feedback_names_the_mistake(name):
     failed = messages(LocalStudent({entry.cell: entry.source}), entry.part)
     assert failed, f"{name} went unnoticed"
     assert any(HINTS[name] in m for m in failed.values()), failed
-
-
-NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-
-
-def significant_digits(number: str) -> int:
-    mantissa = number.split("e")[0]
-    digits = mantissa.replace(".", "").lstrip("0")
-    return len(digits if "." in mantissa else digits.rstrip("0"))
 
 
 @pytest.mark.parametrize("entry", [e for e in BUGS if not e.part.startswith("exercise")], ids=lambda e: e.name)

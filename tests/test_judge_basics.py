@@ -18,11 +18,6 @@ BY_NAME = {e.name: e for e in BUGS}
 
 
 @pytest.fixture(scope="module")
-def solution_results() -> dict:
-    return grade_notebook(SOLUTION)
-
-
-@pytest.fixture(scope="module")
 def release_results() -> dict:
     return grade_notebook(RELEASE)
 

@@ -25,10 +25,11 @@ import numpy as np
 import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
-from autograder.course.secret import ENV_SECRET, submission_key
-from autograder.graders.session import inputs_key
-from autograder.judge.grade import MAX_OUTPUT_CHARS, collect_cells, grade_notebook, part_scores, read_submission
+from autograder.course.secret import ENV_SECRET
+from autograder.judge.grade import MAX_OUTPUT_CHARS, grade_notebook, part_scores
 from tests.bugs.catalog import CACHE_X, with_backward
+from tests.judge_inputs import linear_inputs
+from tests.signals import sigint_default
 from tests.submissions import answer_source, make_submission
 
 RUBRIC = load_rubric()
@@ -53,16 +54,6 @@ def cli_grade(notebook: Path, out: Path, timeout: float = 300) -> subprocess.Com
 
 def part_tests(results: dict, part: str) -> dict[str, dict]:
     return {t["name"].split(" :: ")[-1]: t for t in results["tests"] if t["part"] == part}
-
-
-def linear_inputs(notebook: Path) -> list[dict]:
-    """The Linear cases the judge draws for this submission (the test knows the course secret)."""
-    from autograder.graders import test_linear
-
-    cells, _ = collect_cells(read_submission(notebook), RUBRIC)
-    with inputs_key(submission_key(cells)):
-        suite, seeds = test_linear.TestLinear, test_linear.TestLinear.hidden
-        return suite.cases(seeds) + [suite.property_case(seeds)]
 
 
 # --- finding 4: hidden inputs neither leak nor are reusable -------------------------------------------
@@ -306,6 +297,7 @@ def test_ctrl_c_during_a_grade_writes_no_results(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
+        preexec_fn=sigint_default,  # Ctrl-C reaches it even when the suite runs in the background
     )
     try:
         time.sleep(4.0)  # the Linear part is being graded (1.5 s per backward call)
@@ -408,6 +400,7 @@ def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_default,  # its workers inherit a default SIGINT, even from a background run
     )
 
     def graded() -> dict[str, str]:

@@ -200,7 +200,7 @@ def significant(token: str) -> str:
 
 
 def test_a_hidden_number_cut_by_a_limit_is_masked(tmp_path):
-    from tests.test_judge_budgets import linear_inputs
+    from tests.judge_inputs import linear_inputs
 
     nb = make_submission(tmp_path / "cut.ipynb", {"linear": CUT_NUMBER_LINEAR})
     out = tmp_path / "results.json"

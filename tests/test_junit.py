@@ -19,6 +19,7 @@ from autograder.course.assignment import ROOT, load_rubric, source_notebook
 from autograder.reports.junit import write_junit
 from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
 from autograder.tools.demo import solution_cells, with_bug
+from tests.signals import sigint_default
 from tests.submissions import make_submission
 
 RUBRIC = load_rubric()
@@ -113,7 +114,9 @@ def test_interrupted_grade_exits_130_and_writes_nothing(tmp_path: Path) -> None:
     hang = make_submission(tmp_path / "matrix_backprop.ipynb", {"linear": "while True:\n    pass\n"})
     junit = tmp_path / "j.xml"
     cmd = [sys.executable, "-m", "autograder", "grade", str(hang), "--junit", str(junit)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default
+    )
     try:
         while not children(proc.pid) and proc.poll() is None:  # the student process exists: inside the grade
             time.sleep(0.02)

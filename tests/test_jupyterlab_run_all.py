@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from tests import editors
-from tests.browser import chromium  # noqa: F401 (a fixture)
 from tests.bugs.catalog import BUGS
 from tests.submissions import RELEASE, SOLUTION, make_submission
 
@@ -41,7 +40,7 @@ def outputs_of(path: Path, gid: str) -> list[dict[str, Any]]:
     raise KeyError(gid)
 
 
-def test_run_all_in_jupyterlab_shows_the_short_message_and_the_picture(chromium, tmp_path):  # noqa: F811
+def test_run_all_in_jupyterlab_shows_the_short_message_and_the_picture(chromium, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait

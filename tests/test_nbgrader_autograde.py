@@ -14,6 +14,7 @@ import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
 from autograder.tools.build import run_nbgrader
+from tests.course import make_course
 
 RUBRIC = load_rubric()
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
@@ -29,8 +30,7 @@ pytestmark = pytest.mark.slow
 def grades(tmp_path_factory) -> dict[str, dict[str, tuple[float, float]]]:
     """{student: {grade_id: (score, max_score)}} plus each student's '_total'."""
     course = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "source" / A, course / "source" / A)
-    run_nbgrader(["generate_assignment", A], course)
+    make_course(course)  # nbgrader generate_assignment (once per run: tests/course.py)
     for student, notebook in SUBMISSIONS.items():
         run_nbgrader(["db", "student", "add", student], course)
         dst = course / "submitted" / student / A / NB

@@ -20,8 +20,8 @@ from autograder.course.assignment import ROOT
 from autograder.routes.gradescope.package import build_zip
 from tests.bugs.catalog import BUGS
 from tests.course import NB, RUBRIC, A, add_students, batch, copy_course, make_course, nbgrader, place, scores
+from tests.gradescope_setup import install
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
-from tests.test_gradescope import install
 
 pytestmark = pytest.mark.slow
 

@@ -39,7 +39,7 @@ def course_secret(monkeypatch):
 
 @pytest.mark.parametrize("route", ["one-shot", "fork-server"])  # the CLI and Gradescope; the batch's workers
 def test_pictures_show_no_hidden_value_a_part_child_stashed(tmp_path, route):
-    from tests.test_judge_budgets import linear_inputs
+    from tests.judge_inputs import linear_inputs
 
     nb = make_submission(tmp_path / "stash.ipynb", {"linear": STASHING_LINEAR})
     if route == "fork-server":

@@ -29,13 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres import postgres  # noqa: F401  (the session's server)
 from sqlalchemy import create_engine, text
 
-from tests.bugs.catalog import BUGS
-from tests.course import NB, ROOT, A, add_students, batch, copy_course, make_course, nbgrader, place, submission_dir
-from tests.submissions import answer_source, make_submission
-from tests.test_batch_resume import (
+from tests.batch_run import (
     HANG,
     batch_cmd,
     batch_env,
@@ -47,6 +43,9 @@ from tests.test_batch_resume import (
     sigkill,
     wait_no_processes,
 )
+from tests.bugs.catalog import BUGS
+from tests.course import NB, ROOT, A, add_students, batch, copy_course, make_course, nbgrader, place, submission_dir
+from tests.submissions import answer_source, make_submission
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +199,7 @@ def test_the_reference_tells_submissions_apart(sqlite_batch):
     assert sum(k.endswith(".html") for k in sqlite_batch["feedback"]) == len(STUDENTS)
 
 
-def test_batch_into_postgres_equals_sqlite(postgres, pristine, workspace, sqlite_batch):  # noqa: F811
+def test_batch_into_postgres_equals_sqlite(postgres, pristine, workspace, sqlite_batch):
     url = postgres.create_database()
     course = postgres_course(pristine, workspace / "pg-batch", url)
     t0 = time.monotonic()
@@ -228,7 +227,7 @@ FOR EACH ROW EXECUTE FUNCTION test_journal_log_insert();
 """
 
 
-def test_sigkill_after_the_first_commit_then_resume_equals_sqlite(postgres, pristine, workspace, sqlite_batch):  # noqa: F811
+def test_sigkill_after_the_first_commit_then_resume_equals_sqlite(postgres, pristine, workspace, sqlite_batch):
     url = postgres.create_database()
     course = postgres_course(pristine, workspace / "pg-killed", url)
     snapshot(url)  # creates nb74_judge_runs beside nbgrader's tables, for the trigger
@@ -278,7 +277,7 @@ def test_sigkill_after_the_first_commit_then_resume_equals_sqlite(postgres, pris
         engine.dispose()
 
 
-def test_nbgrader_autograde_and_export_on_postgres_equal_sqlite(postgres, pristine, workspace):  # noqa: F811
+def test_nbgrader_autograde_and_export_on_postgres_equal_sqlite(postgres, pristine, workspace):
     """The real nbgrader commands, the kit's preprocessors inside them, on each database."""
     lite = sqlite_course(pristine, workspace / "sqlite-nbgrader")
     t0 = time.monotonic()

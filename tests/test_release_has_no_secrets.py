@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from leaks import collect_secrets, files_under, find_leaks
 
 from autograder.course.assignment import ROOT, load_rubric, release_notebook
+from tests.leaks import collect_secrets, files_under, find_leaks
 
 RUBRIC = load_rubric()
 SECRETS = collect_secrets()
@@ -109,7 +109,7 @@ def test_planted_autograder_file_is_found_by_name(release_copy, rel):
 
 @pytest.mark.parametrize("rel", [r for r in AUTOGRADER_FILES if fragments_from(r)])
 def test_planted_autograder_line_is_found(release_copy, rel):
-    secrets = collect_secrets()  # fresh: grader files may be edited while the suite runs
+    secrets = collect_secrets()  # afresh if a grader file was edited while the suite runs
     line = fragments_from(rel, secrets=secrets)[-1]
     edit_notebook(release_copy, lambda _, cells: append_line(cells[-1], line))
     assert "autograder-content" in kinds(find_leaks(release_copy, secrets=secrets))

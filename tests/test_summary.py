@@ -21,6 +21,7 @@ from autograder.reports.summary import append_summary, batch_summary, cell, grad
 from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
 from autograder.tools.demo import solution_cells, with_bug
 from tests.course import A, add_students, batch, env, make_course, place, scores
+from tests.signals import sigint_default
 from tests.submissions import SOLUTION, make_submission
 
 RUBRIC = load_rubric()
@@ -167,6 +168,7 @@ def test_batch_junit_and_summary_on_a_small_course(tmp_path: Path) -> None:
         [*cmd, "--workers", "1", "--junit", str(tmp_path / "j2.xml")],
         cwd=ROOT,
         env=env(),
+        preexec_fn=sigint_default,  # Ctrl-C reaches it even when the suite runs in the background
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -36,7 +36,7 @@ from autograder.course.assignment import ROOT, load_rubric
 from autograder.intake.read import MEMO_TITLE
 from tests import course as c
 from tests import editors
-from tests.browser import LOAD_TIMEOUT, chromium  # noqa: F401 (a fixture)
+from tests.browser import LOAD_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ class Cell:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium: Any) -> Iterator[Any]:  # noqa: F811
+def browser(chromium: Any) -> Iterator[Any]:
     """tests/browser.py's headless Chromium (no name resolves but loopback), with time for JupyterLab."""
     chromium.set_page_load_timeout(60)
     try:
@@ -188,7 +188,7 @@ def nbgrader(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 @pytest.fixture(scope="session")
 def gradescope(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
     """The Gradescope zip set up once (setup.sh), run_autograder once per fixture."""
-    from tests.test_gradescope import install
+    from tests.gradescope_setup import install
 
     out = tmp_path_factory.mktemp("gs-zip")
     done = subprocess.run(
