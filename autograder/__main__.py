@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM
 
@@ -40,6 +40,34 @@ def write_reports(args: argparse.Namespace, junit: dict[str, Results], summary: 
         from .reports.summary import append_summary
 
         append_summary(summary, Path(args.summary))
+
+
+class InterruptLatch:
+    """Ctrl-C during a grade, remembered: Python raises KeyboardInterrupt wherever the main thread
+    is, and one raised inside a finalizer (weakref.finalize, __del__) is printed and dropped, so
+    the grade would go on and write its results. The latch lets the caller see it was pressed."""
+
+    def __init__(self) -> None:
+        self.hit = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> InterruptLatch:
+        import signal
+
+        self._previous = signal.getsignal(signal.SIGINT)
+        if self._previous is signal.default_int_handler:  # not where SIGINT is ignored (a background job)
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         gc.disable()
         from .sandbox.process import StudentProcess
 
+        latch = InterruptLatch()
         try:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
-            with StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
+            with latch, StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
                 proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
                 from .feedback.terminal import format_report
                 from .judge.grade import grade as judge
@@ -125,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 typed = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
                 results = typed.to_dict()
+            if latch.hit:  # the KeyboardInterrupt fell in a finalizer, which Python only prints
+                raise KeyboardInterrupt
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
             print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
             return EXIT_INTERRUPTED

@@ -207,3 +207,18 @@ def journal_count(db: Path) -> int:
         return con.execute("SELECT count(*) FROM nb74_judge_runs").fetchone()[0]
     finally:
         con.close()
+
+
+LOCAL_STATE = (".git", ".venv", "build", "submitted", "autograded", "feedback", "gradebook.db", "reports")
+
+
+def copy_kit(dest: Path) -> Path:
+    """This kit as committed, without its local state: the course's own folders (feedback/,
+    reports/, …) at the top only, since autograder/ has folders of those names too."""
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        top = Path(folder) == ROOT
+        return [n for n in names if n == "__pycache__" or (top and n in LOCAL_STATE)]
+
+    shutil.copytree(ROOT, dest, symlinks=True, ignore=ignore)
+    return dest

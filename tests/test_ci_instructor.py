@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from course import copy_kit
 from submissions import RELEASE, SOLUTION, answer_source, make_submission
 
 from autograder.course.assignment import ROOT, load_rubric
@@ -104,14 +105,7 @@ def graded(tmp_path_factory) -> dict:
     ]:
         bare_repo(hub, name, setup)
     kit = tmp / "kit"  # the instructor's repository: this kit as committed, without its local state
-    shutil.copytree(
-        ROOT,
-        kit,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "submitted", "autograded", "feedback", "gradebook.db", "reports", "__pycache__"
-        ),
-    )
+    copy_kit(kit)
     roster = [
         "org/nb74-s001 s001",
         "org/nb74-s002 s002",

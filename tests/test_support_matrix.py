@@ -219,8 +219,7 @@ def ci(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell
     from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
     kit = tmp_path_factory.mktemp("ci") / "kit"
-    local_state = ("submitted", "autograded", "feedback", "gradebook.db", "reports", "build", "__pycache__")
-    shutil.copytree(ROOT, kit, symlinks=True, ignore=shutil.ignore_patterns(".git", ".venv", *local_state))
+    c.copy_kit(kit)
     shutil.copytree(course / "submitted", kit / "submitted")
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
     env.update(GRADING_ISOLATION="auto")
