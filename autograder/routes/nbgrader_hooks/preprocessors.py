@@ -20,7 +20,8 @@ from traitlets import Unicode, default
 from ...course.assignment import load_rubric
 from ...feedback.messages import part_feedback as part_feedback
 from ...feedback.messages import part_label
-from ...feedback.sanitize import clean_comment, sanitize_notebook
+from ...feedback.safe_html import clean_comment
+from ...feedback.sanitize import sanitize_notebook
 from ...intake.read import add_memo
 from ...results import Results
 from .glue import clear_hidden_tests
@@ -176,7 +177,7 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
     cells and gradebook comments (`nbgrader.comment`) with no sanitizer. The notebook is sanitized
     again (the judge's plain-text outputs kept), and each comment cleaned: an automatic one (the
     judge's messages and the batch's notes, which quote the student) is plain text, shown as such;
-    the instructor's manual comment is Markdown, rendered and cleaned (autograder.feedback.sanitize)."""
+    the instructor's manual comment is Markdown, rendered and cleaned (autograder.feedback.safe_html)."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         self._remove_active_documents(resources)
