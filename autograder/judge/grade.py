@@ -20,8 +20,9 @@ from typing import Any
 
 from ..course.assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
 from ..diagnosis.diagnosis import Finding, agree_findings
-from ..intake.canonical import definitions, grade_id, text
+from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
+from ..intake.skeleton import grade_id, text
 from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
 from ..sandbox.fork_server import ForkServer
 from ..sandbox.process import StudentProcess

@@ -51,7 +51,6 @@ from traitlets import Int
 
 from ...course.assignment import load_rubric
 from ...course.spreadsheet import write_csv
-from ...intake.canonical import skeleton_of
 from ...intake.read import (
     LINK,
     NOTES_FILE,
@@ -62,6 +61,7 @@ from ...intake.read import (
     shown,
 )
 from ...intake.read import take_in as read_canonical
+from ...intake.skeleton import skeleton_of
 from ...intake.submissions import STUDENT_ID
 
 
