@@ -33,7 +33,6 @@ LAYER = {folder: i for i, names in enumerate(LAYERS) for folder in names}
 TOO_LONG_TODAY = {
     "diagnosis/visible.py",
     "diagnosis/diagnosis.py",
-    "routes/nbgrader_hooks/intake.py",
 }
 
 

@@ -15,7 +15,7 @@ HTML) is made safe in itself, so that every renderer is covered whatever its con
   stripped of control characters; where it lands in Markdown it is escaped (plain_text.py).
 
 nbgrader's feedback template renders markdown cells and gradebook comments without nbconvert's
-sanitizer, so nbgrader_ext.SanitizeFeedback (a GenerateFeedback preprocessor, after GetGrades)
+sanitizer, so SanitizeFeedback (routes/nbgrader_hooks/preprocessors/) (a GenerateFeedback preprocessor, after GetGrades)
 cleans both again at feedback time; nbgrader_config.py also sets HTMLExporter.sanitize_html
 (cell outputs, JavaScript, widget state) for generate_feedback.
 """
