@@ -11,7 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import IO, Self
+from typing import IO, TypeVar
 
 from .budget import PartBudget
 from .fork_server import ForkServer
@@ -19,6 +19,7 @@ from .inside import protocol
 from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
 
 Cell = tuple[str, str, bool]  # (grade_id, source, run)
+_Z = TypeVar("_Z", bound="Zygote")
 
 
 class Zygote:
@@ -124,7 +125,7 @@ class Zygote:
             self.output.close()
             shutil.rmtree(os.path.dirname(self.output.name), ignore_errors=True)
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Z) -> _Z:
         return self
 
     def __exit__(self, *exc: object) -> None:
