@@ -1,8 +1,7 @@
 """The release notebook's visible tests: checks a student runs in Jupyter, with Japanese messages.
 
-`python -m autograder build` executes this module's code, with autograder/diagnosis/diagnosis.py,
-autograder/diagnosis/known_mistakes.py and autograder/diagnosis/heatmaps.py (the judge's diagnosis and the feedback's
-pictures), into one namespace `nb74` in a hidden given cell of the notebook, so no name the
+`python -m autograder build` executes this module's code, with the other modules of
+autograder/diagnosis/ (the judge's diagnosis and the feedback's pictures), into one namespace `nb74` in a hidden given cell of the notebook, so no name the
 student defines (`sigmoid = Sigmoid()`) can break a check. The test cells call
 `nb74.check_linear(Linear)` and so on.
 
@@ -29,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.diagnosis.diagnosis import Finding, diagnose
+from autograder.diagnosis.diagnosis import diagnose
+from autograder.diagnosis.findings import Finding
 from autograder.diagnosis.heatmaps import gradient_figure, img_tag
 from autograder.diagnosis.known_mistakes import FORMULAS, alternatives, sizes
 

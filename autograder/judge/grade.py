@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..course.assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from ..diagnosis.diagnosis import Finding, agree_findings
+from ..diagnosis.agreement import agree_findings
+from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
 from ..intake.skeleton import grade_id, text
