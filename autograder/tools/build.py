@@ -64,7 +64,16 @@ DIAGNOSIS_CELL = "given_diagnosis"  # before the visible tests' checks (given_ch
 # after what it uses); nb74_source refuses a module of that folder missing here, or an import of
 # the kit from outside it (the line would be dropped and the name undefined in the notebook).
 PUBLIC = ROOT / "autograder" / "diagnosis"
-NB74_MODULES = ("findings.py", "diagnosis.py", "agreement.py", "known_mistakes.py", "heatmaps.py", "visible.py")
+NB74_MODULES = (
+    "findings.py",
+    "diagnosis.py",
+    "agreement.py",
+    "known_mistakes.py",
+    "heatmaps.py",
+    "visible_common.py",
+    "visible_layers.py",
+    "visible.py",
+)
 TRIPLE = "'" * 3  # the cell holds the modules' code in r'''...'''
 NB74_HEADER = "\n".join(
     [
