@@ -3,7 +3,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # lets nbgrader load the kit's preprocessors (autograder.routes.nbgrader_hooks.preprocessors)
+sys.path.insert(0, HERE)  # lets nbgrader load the kit's preprocessors (autograder/routes/nbgrader_hooks/)
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -29,33 +29,33 @@ c.GenerateSolution.preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
-    "autograder.routes.nbgrader_hooks.preprocessors.StripSolutionMarkers",
+    "autograder.routes.nbgrader_hooks.preprocessors.strip_solution_markers.StripSolutionMarkers",
     "nbgrader.preprocessors.Execute",
 ]
 
 # Autograde: the isolated judge scores every test cell instead of a kernel running student code
-# (autograder.routes.nbgrader_hooks.preprocessors.JudgeScores replaces Execute). nbgrader's own checks stay: locked and
+# (autograder/routes/nbgrader_hooks/preprocessors/judge_scores.py: JudgeScores replaces Execute). nbgrader's own checks stay: locked and
 # test cells are restored from the gradebook, deleted grade cells are put back and scored.
 c.OverwriteCells.add_missing_cells = True
 # Submissions come in through the kit's intake (autograder/intake/read.py), as in the batch: no symbolic
 # link is followed (collect, autograde), bounded strict-UTF-8 JSON, nbgrader metadata as released;
 # a refused notebook is graded as the release with the reason, never "no grade".
-c.ExchangeFactory.collect = "autograder.routes.nbgrader_hooks.intake.SafeCollect"
+c.ExchangeFactory.collect = "autograder.routes.nbgrader_hooks.exchange.collect.SafeCollect"
 # `nbgrader export` writes grades.csv through the kit's formula guard (autograder/course/spreadsheet.py):
 # student ids and names starting with = + - @ are text, not formulas, in a spreadsheet.
 c.ExportApp.plugin_class = "autograder.routes.nbgrader_hooks.export.CsvExport"
-c.Autograde.exporter_class = "autograder.routes.nbgrader_hooks.intake.IntakeExporter"
+c.Autograde.exporter_class = "autograder.routes.nbgrader_hooks.exporters.intake.IntakeExporter"
 # Special files removed and a renamed notebook graded under the released name, with a note, as in
 # the batch (the hook must be a callable, so it is imported here).
-from autograder.routes.nbgrader_hooks.intake import prepare_submission  # noqa: E402
+from autograder.routes.nbgrader_hooks.pre_convert import prepare_submission  # noqa: E402
 
 c.Autograde.pre_convert_hook = prepare_submission
 c.Autograde.autograde_preprocessors = [
-    "autograder.routes.nbgrader_hooks.preprocessors.JudgeScores",
+    "autograder.routes.nbgrader_hooks.preprocessors.judge_scores.JudgeScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.routes.nbgrader_hooks.preprocessors.SaveJudgeGrades",  # SaveAutoGrades, with the judge's results, in one transaction
-    "autograder.routes.nbgrader_hooks.intake.IntakeNotes",
+    "autograder.routes.nbgrader_hooks.preprocessors.save_judge_grades.SaveJudgeGrades",  # SaveAutoGrades, with the judge's results, in one transaction
+    "autograder.routes.nbgrader_hooks.preprocessors.intake_notes.IntakeNotes",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -67,14 +67,16 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Student-controlled HTML never runs in the feedback (autograder/feedback/sanitize.py). The autograded
+# Student-controlled HTML never runs in the feedback (autograder/feedback/sanitize.py, safe_html.py). The autograded
 # notebook is already sanitized by the judge's preprocessor; nbgrader's feedback template renders
 # markdown cells and gradebook comments without nbconvert's sanitizer, so SanitizeFeedback cleans
 # them again after GetGrades, and sanitize_html covers cell outputs, JavaScript and widget state.
-c.GenerateFeedback.preprocessors += ["autograder.routes.nbgrader_hooks.preprocessors.SanitizeFeedback"]
+c.GenerateFeedback.preprocessors += [
+    "autograder.routes.nbgrader_hooks.preprocessors.sanitize_feedback.SanitizeFeedback"
+]
 # The feedback page names each part by its rubric title, in Japanese, with readable tables and
 # wrapped judge lines (autograder/feedback/templates/feedback, over nbgrader's own feedback template).
-c.GenerateFeedback.exporter_class = "autograder.routes.nbgrader_hooks.preprocessors.FeedbackExporter"
+c.GenerateFeedback.exporter_class = "autograder.routes.nbgrader_hooks.exporters.feedback.FeedbackExporter"
 c.HTMLExporter.sanitize_html = True
 
 # The formgrader (when it is what reads this file) serves a submission's files from autograded/

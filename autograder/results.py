@@ -57,7 +57,7 @@ class TestResult:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Which mistake a part's failing gradient shows (autograder.diagnosis.diagnosis.Finding, with its part)."""
+    """Which mistake a part's failing gradient shows (autograder.diagnosis.findings.Finding, with its part)."""
 
     part: str  # the rubric part key
     quantity: str  # "dW", "db", "dx", "dL/dy", ...

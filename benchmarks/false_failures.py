@@ -46,7 +46,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from autograder.course.assignment import load_rubric  # noqa: E402
-from autograder.diagnosis.diagnosis import UNKNOWN, agree_findings  # noqa: E402
+from autograder.diagnosis.agreement import agree_findings  # noqa: E402
+from autograder.diagnosis.findings import UNKNOWN  # noqa: E402
 from autograder.graders import numerics  # noqa: E402
 from autograder.graders.cache import ExpectedCache  # noqa: E402
 from autograder.graders.seeds import BENCHMARK_BASE as SEED_BASE  # noqa: E402
@@ -251,7 +252,7 @@ class Bug:
         self.smallest: dict[str, float] = {}
         self.caught_by: set[str] = set()
         self.want = DIAGNOSES.get(entry.name)  # the diagnosis the catalog names (code, factor name)
-        # per seed: the families the part's agreed diagnosis names (autograder.diagnosis.diagnosis.agree_findings,
+        # per seed: the families the part's agreed diagnosis names (autograder.diagnosis.agreement.agree_findings,
         # as the judge), and whether a scale error's factor name is the catalog's
         self.named: dict[int, tuple[list[str], bool]] = {}
 

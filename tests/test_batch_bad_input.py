@@ -6,7 +6,7 @@ autograde` grades it once, both at the same time. Every case must give a clear J
 (gradebook comment and/or the leading "採点メモ" cell of the graded notebook), a score for what can
 be scored, and never stop the batch or cost another student a grade.
 
-nbgrader reads every notebook through the kit's intake (autograder/routes/nbgrader_hooks/intake.py): a refused
+nbgrader reads every notebook through the kit's intake (autograder/routes/nbgrader_hooks/): a refused
 one (not JSON, too deep, malformed) is graded as the release with the reason, and grade_ids are
 normalised against the release as in the batch, so both routes give the same score and reason on
 malformed notebooks (SAME_VERDICT); its pre-convert hook removes special files, renames another
@@ -32,7 +32,7 @@ import pytest
 
 from autograder.course.assignment import ROOT
 from autograder.judge.grade import part_scores
-from autograder.routes.nbgrader_hooks.preprocessors import mathjax_script
+from autograder.routes.nbgrader_hooks.exporters.feedback import mathjax_script
 from tests.course import (
     NB,
     RUBRIC,
@@ -57,8 +57,8 @@ ODD_NAME = "課題 74 山田 (1).ipynb"
 # (~4x the file); one more copy anywhere (results, pickling, pretty-printing) goes over.
 MAX_RSS_MB = 1200
 # Students nbgrader itself cannot grade (it logs an error for each and goes on with the others).
-# (A refused notebook is graded by nbgrader too, as the release with the reason: autograder.routes.nbgrader_hooks.intake.)
-# Since the kit's pre-convert hook (autograder.routes.nbgrader_hooks.intake.prepare_submission) only a folder with
+# (A refused notebook is graded by nbgrader too, as the release with the reason: autograder.routes.nbgrader_hooks.exporters.intake.)
+# Since the kit's pre-convert hook (autograder.routes.nbgrader_hooks.pre_convert.prepare_submission) only a folder with
 # no notebook at all: nbgrader never sees it.
 NBGRADER_CANNOT = {"empty-folder"}
 

@@ -112,7 +112,7 @@ def test_the_zip_ships_only_the_allowlisted_folders_of_the_package() -> None:
 
 def test_a_new_folder_of_the_package_is_left_out_until_named() -> None:
     assert not shipped(Path("some_new_route/secret.py"))
-    assert not shipped(Path("routes/nbgrader_hooks/preprocessors.py"))
+    assert not shipped(Path("routes/nbgrader_hooks/preprocessors/judge_scores.py"))
     assert shipped(Path("diagnosis/heatmaps.py")) and shipped(Path("sandbox/inside/runner.py"))
 
 

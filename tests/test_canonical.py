@@ -11,16 +11,10 @@ from typing import Any
 import pytest
 
 from autograder.course.assignment import load_rubric
-from autograder.intake.canonical import (
-    MAX_CELLS,
-    MAX_MARKDOWN_CELLS,
-    CanonicalError,
-    canonical,
-    definitions,
-    grade_id,
-    text,
-)
+from autograder.intake.canonical import MAX_CELLS, MAX_MARKDOWN_CELLS, CanonicalError, canonical
+from autograder.intake.definitions import definitions
 from autograder.intake.read import release_skeleton
+from autograder.intake.skeleton import grade_id, text
 from autograder.judge.grade import collect_cells
 from tests.submissions import RELEASE, SOLUTION
 

@@ -28,7 +28,7 @@ import pytest
 
 from autograder.course.assignment import ROOT
 from autograder.course.spreadsheet import starts_formula
-from autograder.routes.nbgrader_hooks.intake import SKIPPED_CSV
+from autograder.routes.nbgrader_hooks.exchange.collect import SKIPPED_CSV
 from tests.course import NB, RUBRIC, A, batch, comments, env, make_course, scores
 from tests.submissions import RELEASE, SOLUTION
 

@@ -10,16 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.diagnosis.diagnosis import (
-    ANY,
-    LABELS,
-    Alternative,
-    Dims,
-    Finding,
-    agree_findings,
-    diagnose,
-    diagnosis_label,
-)
+from autograder.diagnosis.agreement import agree_findings
+from autograder.diagnosis.diagnosis import diagnose
+from autograder.diagnosis.findings import ANY, LABELS, Alternative, Dims, Finding, diagnosis_label
 from autograder.diagnosis.known_mistakes import alternatives, sigmoid, sizes
 from autograder.reports.tables import DiagnosisGroup
 from tests.bugs.catalog import DIAGNOSES

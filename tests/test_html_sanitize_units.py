@@ -1,5 +1,5 @@
-"""autograder.feedback.sanitize on its own, fast: what it makes of student text is inert however it is
-rendered again (nbconvert's Markdown renderer, as the feedback and formgrader templates do).
+"""autograder.feedback.sanitize and safe_html on their own, fast: what they make of student text is inert
+however it is rendered again (nbconvert's Markdown renderer, as the feedback and formgrader templates do).
 
 Random text built from HTML and Markdown fragments (hypothesis) goes through each entry point; the
 result, rendered by nbconvert's markdown2html, is parsed and must hold no element outside the
@@ -20,14 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from autograder.feedback.sanitize import (
-    ALLOWED_TAGS,
-    bounded,
-    clean_comment,
-    markdown_escape,
-    safe_markdown,
-    sanitize_notebook,
-)
+from autograder.course.plain_text import bounded, markdown_escape
+from autograder.feedback.safe_html import ALLOWED_TAGS, clean_comment, safe_markdown
+from autograder.feedback.sanitize import sanitize_notebook
 
 FRAGMENTS = [
     "<script>alert(1)</script>",

@@ -20,8 +20,9 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells, SaveCells
 
-from autograder.intake.canonical import canonical, text
+from autograder.intake.canonical import canonical
 from autograder.intake.read import release_skeleton
+from autograder.intake.skeleton import text
 from autograder.routes.nbgrader_hooks.glue import use_nbgrader_env
 from tests.submissions import RELEASE, SOLUTION
 

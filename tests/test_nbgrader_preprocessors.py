@@ -19,13 +19,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from autograder.course.assignment import load_rubric, source_notebook
 from autograder.intake.read import NOTES_FILE
 from autograder.results import Results
-from autograder.routes.nbgrader_hooks.intake import prepare_submission
-from autograder.routes.nbgrader_hooks.preprocessors import (
-    JudgeScores,
-    SanitizeFeedback,
-    StripSolutionMarkers,
-    without_pass_prints,
-)
+from autograder.routes.nbgrader_hooks.pre_convert import prepare_submission
+from autograder.routes.nbgrader_hooks.preprocessors.judge_scores import JudgeScores
+from autograder.routes.nbgrader_hooks.preprocessors.sanitize_feedback import SanitizeFeedback, without_pass_prints
+from autograder.routes.nbgrader_hooks.preprocessors.strip_solution_markers import StripSolutionMarkers
 
 RUBRIC = load_rubric()
 

@@ -14,7 +14,7 @@ from autograder.course.assignment import load_rubric
 from autograder.feedback.sanitize import judge_picture, sanitize_notebook
 from autograder.judge.grade import grade, source_cells
 from autograder.judge.pictures import graded_cell_sources, public_case
-from autograder.routes.nbgrader_hooks.preprocessors import apply_results
+from autograder.routes.nbgrader_hooks.preprocessors.judge_scores import apply_results
 from tests.bugs.catalog import BUGS
 from tests.submissions import make_submission
 

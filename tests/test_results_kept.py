@@ -80,7 +80,7 @@ def test_a_failure_while_recording_keeps_neither_scores_nor_results(course: Path
     the scores of this submission are rolled back too."""
     from nbformat import read
 
-    from autograder.routes.nbgrader_hooks.preprocessors import SaveJudgeGrades
+    from autograder.routes.nbgrader_hooks.preprocessors.save_judge_grades import SaveJudgeGrades
 
     c = copy_course(course, tmp_path / "c")
     nbgrader(c, "autograde", A)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.diagnosis.diagnosis import Alternative, Dims
+from autograder.diagnosis.findings import Alternative, Dims
 
 # the right gradient of each class, by gradient key ("W" is dW = grads['W'])
 FORMULAS: dict[str, dict[str, str]] = {

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.diagnosis.diagnosis import Finding, diagnose, in_float32
+from autograder.diagnosis.diagnosis import diagnose, in_float32
+from autograder.diagnosis.findings import Finding
 from autograder.sandbox.errors import StudentError
 from autograder.sandbox.part_session import PartSession
 from autograder.sandbox.received import student_text

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.diagnosis.diagnosis import Finding
+from autograder.diagnosis.findings import Finding
 
 from .numerics import EXACT_TOL, FD_TOL, close, max_relative_error
 from .session import current

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from autograder.diagnosis import known_mistakes
-from autograder.diagnosis.diagnosis import Alternative, Dims
+from autograder.diagnosis.findings import Alternative, Dims
 
 from .cache import Case
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.diagnosis.diagnosis import Finding
+from autograder.diagnosis.findings import Finding
 from autograder.sandbox.part_session import PartSession
 
 from .backward import as_result

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from .canonical import MEMO_ID, CanonicalError, Skeleton, canonical, skeleton_of
-from .canonical import grade_id as grade_id
+from .canonical import MEMO_ID, CanonicalError, canonical
+from .skeleton import Skeleton, skeleton_of
+from .skeleton import grade_id as grade_id
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 MB output)
 MAX_SMALL_BYTES = 4096  # timestamp.txt, the collect notes

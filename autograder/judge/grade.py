@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..course.assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
-from ..diagnosis.diagnosis import Finding, agree_findings
-from ..intake.canonical import definitions, grade_id, text
+from ..diagnosis.agreement import agree_findings
+from ..diagnosis.findings import Finding
+from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
+from ..intake.skeleton import grade_id, text
 from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
 from ..sandbox.fork_server import ForkServer
 from ..sandbox.process import StudentProcess

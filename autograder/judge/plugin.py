@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ..course.assignment import Rubric
-from ..diagnosis.diagnosis import Finding
+from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess

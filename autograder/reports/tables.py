@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..course.assignment import Rubric
-from ..diagnosis.diagnosis import diagnosis_label
+from ..diagnosis.findings import diagnosis_label
 from .graded import Graded
 
 
@@ -48,7 +48,7 @@ class DiagnosisGroup:
 
     @property
     def label(self) -> str:
-        """What the report calls this diagnosis, in Japanese (autograder.diagnosis.diagnosis.LABELS)."""
+        """What the report calls this diagnosis, in Japanese (autograder.diagnosis.findings.LABELS)."""
         return diagnosis_label(self.code, self.quantity, self.factor_name)
 
 

@@ -12,28 +12,23 @@ stores its settings: spawn() (or load(), or part_session()) starts it.
 
 from __future__ import annotations
 
-import os
 import select
-import shutil
 import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
-from .budget import PartBudget
 from .errors import LoadInterrupted, StudentCrashed, SubmissionOverBudget
 from .fork_server import ForkServer
 from .inside import protocol
-from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
+from .launch import STARTUP_TIMEOUT
 from .part_session import CELL_TIMEOUT, PartSession
 from .received import error_message
+from .zygote import Cell, Zygote
 
 MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
 PRELOAD_BYTES = 64 << 10  # cells sent ahead must fit in the socket's buffer (never wait to send)
-Cell = tuple[str, str, bool]  # (grade_id, source, run)
 
 
 @dataclass
@@ -43,120 +38,19 @@ class CellOutcome:
     message: str = ""
 
 
-class StudentProcess:
-    """The untrusted process for one submission; `budget` holds the wall-clock budgets of the whole
-    submission and of its parts: every wait for the student ends when the submission's runs out."""
+class StudentProcess(Zygote):
+    """The untrusted process for one submission (its lifecycle: zygote.py): loads the cells, then
+    forks one child per part."""
 
     def __init__(self, isolation: str = "auto", server: ForkServer | None = None, spin: float = 0.0) -> None:
-        self.isolation, self.server = isolation, server
-        # Seconds each side polls for the other's next message before blocking (protocol.recv): for a
-        # one-shot grade, where the judge and the student each have a core; 0 in batches.
-        self.spin = spin
-        self.budget = PartBudget()
-        self._level: str | None = None
-        self.popen: subprocess.Popen[bytes] | None = None
-        self.control: socket.socket | None = None
-        self.generation = 0  # of the server's zygote
-        self.layers: list[str] = []  # isolation layers the runner reported (recorded_level)
-        self.workdir: str | None = None
-        self.output: IO[bytes] | None = None  # the student's stdout and stderr, size-capped
+        super().__init__(isolation, server, spin)
         self.outcomes: list[CellOutcome] = []
         self.cells: list[Cell] = []
         self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited
-        self.ready = False
-        self.sent_ahead: list[Cell] = []  # cells sent by preload(), outcome unread
-        self.forks_ahead: list[socket.socket] = []  # part children asked for by preload(), unread
-        self.forked: list[tuple[socket.socket, int]] = []  # part children ready for part_session()
         self.restarts = 0  # zygotes replaced after a hang or an exit (each re-runs the cells that worked)
         self.cell_seconds = 0.0  # spent running cells, re-runs after restarts included
         self.durations: dict[tuple[str, int], tuple[int, float]] = {}  # (cell, statement): (line, seconds)
         self.slow_skipped: list[str] = []  # statements strict loading skipped (budget.CELLS_BUDGET)
-
-    @property
-    def level(self) -> str:
-        """'bwrap' or 'process' (launch.isolation_level), decided on first use."""
-        if self._level is None:
-            self._level = self.server.level if self.server else isolation_level(self.isolation)
-        return self._level
-
-    @property
-    def recorded_level(self) -> str:
-        """The isolation in effect, for the results: the level and each layer the runner confirmed,
-        e.g. 'bwrap+seccomp' or 'process+uid-nobody+landlock+seccomp' (see README, Isolation)."""
-        return "+".join([self.level, *self.layers])
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> None:
-        self.spawn()
-        self.wait_ready()
-
-    def spawn(self) -> None:
-        """Launch the runner without waiting: it imports NumPy while the judge gets ready."""
-        level, output = self.level, self._output()
-        self.ready = False
-        if self.server is not None:
-            self.control, self.generation = self.server.zygote(output)
-        else:
-            if self.workdir is None:
-                self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
-            self.popen, self.control = launch_runner(level, ["{fd}", level], output, self.workdir)
-
-    def _output(self) -> IO[bytes]:
-        if self.output is None:
-            self.output = open(os.path.join(tempfile.mkdtemp(prefix="nb74-out-"), "out.txt"), "wb+")
-        return self.output
-
-    def _channel(self) -> socket.socket:
-        if self.control is None:
-            raise protocol.ChannelClosed("the student process is not running")
-        return self.control
-
-    def wait_ready(self) -> None:
-        if self.ready:
-            return
-        try:
-            self.layers = hello(self._channel(), self.budget.wait_until(time.monotonic() + STARTUP_TIMEOUT))
-        except protocol.ChannelTimeout:
-            self.budget.check_submission()
-            raise
-        self.ready = True
-
-    def alive(self) -> bool:
-        """Started and, as far as this side can tell, not dead."""
-        return self.control is not None and (self.popen is None or self.popen.poll() is None)
-
-    def stop(self) -> None:
-        if self.control is None:
-            return
-        if self.popen is not None:
-            kill_group(self.popen)
-            self.popen = None
-        elif self.server is not None:
-            self.server.clear(self.generation)
-        self.ready = False
-        self.sent_ahead = []
-        self._drop_forks()
-        self.control.close()
-        self.control = None
-
-    def _drop_forks(self) -> None:
-        for sock in self.forks_ahead + [sock for sock, _ in self.forked]:
-            sock.close()
-        self.forks_ahead, self.forked = [], []
-
-    def close(self) -> None:
-        self.stop()
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        if self.output is not None:
-            self.output.close()
-            shutil.rmtree(os.path.dirname(self.output.name), ignore_errors=True)
-
-    def __enter__(self) -> StudentProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- loading cells -----------------------------------------------------------------------
     def _exec(self, cell: str, source: str, run: bool) -> dict[str, Any]:
@@ -355,21 +249,6 @@ class StudentProcess:
                 if judge_end is not None:
                     judge_end.close()  # a zygote that died unnoticed (possible in server mode)
         raise StudentCrashed("学生のプロセスを起動できませんでした")
-
-    def kill_child(self, pid: int) -> None:
-        """Ask the zygote to kill a part child (pids are the sandbox's); restart it if it is stuck."""
-        try:
-            protocol.send(self._channel(), {"op": "kill", "pid": pid})
-            protocol.recv(self._channel(), time.monotonic() + 2.0, spin=self.spin, limit=protocol.MAX_REPLY)
-        except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
-            self.stop()
-
-    def student_output(self, limit: int = 4000) -> str:
-        if self.output is None:
-            return ""
-        self.output.flush()
-        self.output.seek(0)
-        return self.output.read(limit).decode("utf-8", "replace")
 
 
 def _hung_up(sock: socket.socket) -> bool:

@@ -4,8 +4,8 @@
     build_all(out_root=tmp)               # the same into another folder (the sync tests)
 
 Derived files: the points of the source notebook's test cells and its points table (from the
-rubric), its given cell of the visible tests' namespace nb74 (autograder/diagnosis/diagnosis.py,
-known_mistakes.py, heatmaps.py and visible.py: the judge's diagnosis, the feedback's pictures, the checks), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
+rubric), its given cell of the visible tests' namespace nb74 (the modules of autograder/diagnosis/: the
+judge's diagnosis, the feedback's pictures, the checks), release/ (`nbgrader generate_assignment`), solutions/<assignment>/reference.py (the
 reference implementation as a module) and the executed solution notebook
 (`nbgrader generate_solution`, hidden tests removed).
 """
@@ -64,12 +64,21 @@ DIAGNOSIS_CELL = "given_diagnosis"  # before the visible tests' checks (given_ch
 # after what it uses); nb74_source refuses a module of that folder missing here, or an import of
 # the kit from outside it (the line would be dropped and the name undefined in the notebook).
 PUBLIC = ROOT / "autograder" / "diagnosis"
-NB74_MODULES = ("diagnosis.py", "known_mistakes.py", "heatmaps.py", "visible.py")
+NB74_MODULES = (
+    "findings.py",
+    "diagnosis.py",
+    "agreement.py",
+    "known_mistakes.py",
+    "heatmaps.py",
+    "visible_common.py",
+    "visible_layers.py",
+    "visible.py",
+)
 TRIPLE = "'" * 3  # the cell holds the modules' code in r'''...'''
 NB74_HEADER = "\n".join(
     [
         "# 可視テストのチェック関数（編集不要・自動生成）: 採点と同じ見立て（どの間違いか）と、フィードバックと同じ図のコード",
-        "# （講座のキットの autograder/diagnosis.py, known_mistakes.py, heatmaps.py, visible.py）を、",
+        "# （講座のキットの autograder/diagnosis/ のモジュール）を、",
         "# ノートブックの変数と名前がぶつからないよう nb74 という名前空間にまとめます。可視テストのセルが",
         "# nb74.check_linear(Linear) のように呼びます。隠しテストの入力は含みません。",
         "import linecache as _linecache, sys as _sys, types as _types",
@@ -100,10 +109,20 @@ def module_code(path: Path) -> str:
     outside = [ln for ln in outside if not ln.startswith("from autograder.diagnosis")]
     if outside:
         raise ValueError(f"{path.name}: a public module imports the kit outside autograder/diagnosis/: {outside[0]}")
+    # an import of the kit may span lines (parenthesised): every line of the statement goes
+    dropped = {
+        i
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("autograder", "__future__")
+        for i in range(node.lineno - 1, node.end_lineno or node.lineno)
+    }
     kept = [
         ln
-        for ln in lines[first:]
-        if not ln.startswith("from __future__ import") and not ln.startswith("from autograder")
+        for i, ln in enumerate(lines)
+        if i >= first
+        and i not in dropped
+        and not ln.startswith("from __future__ import")
+        and not ln.startswith("from autograder")
     ]
     return "\n".join(kept).strip("\n") + "\n"
 

@@ -49,7 +49,9 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: Resu
     for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
-    from ..nbgrader_hooks.preprocessors import apply_results  # imports nbgrader: coordinator only, not workers
+    from ..nbgrader_hooks.preprocessors.judge_scores import (
+        apply_results,  # imports nbgrader: coordinator only, not workers
+    )
 
     apply_results(nb, results)
     add_memo(nb, results.messages())

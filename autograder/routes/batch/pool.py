@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ...course.assignment import ROOT, load_rubric
-from ...intake.canonical import Skeleton, skeleton_of
 from ...intake.read import SubmissionError, take_in
+from ...intake.skeleton import Skeleton, skeleton_of
 from ...intake.submissions import Submission
 from ...results import Results
 

@@ -52,8 +52,9 @@ def regular_files(folder: Path) -> tuple[list[Path], list[str]]:
 def is_assignment_notebook(path: Path) -> bool:
     """Holds this assignment's graded cells (their ids), or, its metadata lost, defines one of its
     answers (autograder.intake.canonical): read by the intake with its bounds, never executed."""
-    from ...intake.canonical import canonical, grade_id, text
+    from ...intake.canonical import canonical
     from ...intake.read import SubmissionError, read_notebook, release_skeleton
+    from ...intake.skeleton import grade_id, text
 
     try:
         if path.stat().st_size > PEEK_BYTES:

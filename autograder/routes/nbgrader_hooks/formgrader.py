@@ -9,7 +9,7 @@ through the contents API, starts kernels). Collect and autograde keep such files
 folders the kit writes, but submitted/ can also be filled by `nbgrader zip_collect` or by hand.
 
 guard() narrows the handler: the file must resolve (symbolic links followed) inside autograded/,
-and must not be a type a browser runs as a document (nbgrader_intake.active_document: HTML,
+and must not be a type a browser runs as a document (nbgrader_hooks.intake.active_document: HTML,
 SVG, XML); anything else answers 404 as a missing file does. It patches the handler class in
 place, once; nbgrader_config.py calls it when the formgrader loads the course's configuration
 (which it does before serving anything), so no extra server option is needed. Enabling this

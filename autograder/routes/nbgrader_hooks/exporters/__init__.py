@@ -1,0 +1,2 @@
+"""nbconvert exporters the kit gives nbgrader (nbgrader_config.py: Autograde.exporter_class,
+GenerateFeedback.exporter_class)."""
