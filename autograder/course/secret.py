@@ -1,7 +1,7 @@
 """The course secret, from which each submission's hidden inputs are drawn.
 
 The graders' inputs are no longer the same for everyone: they are drawn from
-HMAC-SHA256(secret, digest of the cells the judge loads), so identical code gets identical
+HMAC-SHA256(secret, digest of the cells the student wrote), so identical code gets identical
 inputs (regrades, the nbgrader route and the batch agree), while inputs learnt from one
 submission are useless in any other (changing the code changes them).
 
@@ -20,6 +20,8 @@ import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+
+from .assignment import GIVEN_PREFIX
 
 ENV_SECRET = "NB74_COURSE_SECRET"
 ENV_FILE = "NB74_COURSE_SECRET_FILE"
@@ -75,5 +77,9 @@ def cells_digest(cells: Sequence[tuple[str, str, bool]] | Sequence[tuple[str, st
 
 
 def submission_key(cells: Sequence[tuple[str, str, bool]]) -> bytes:
-    """The per-submission key the graders' inputs are drawn from (see graders/session.py)."""
-    return hmac.new(course_secret(), cells_digest(cells), hashlib.sha256).digest()
+    """The per-submission key the graders' inputs are drawn from (see graders/session.py).
+
+    Only what the student wrote is keyed: the given cells come from source/, so a new release of
+    the kit's given code (the visible checks, say) does not redraw every submission's inputs."""
+    written = [c for c in cells if not c[0].startswith(GIVEN_PREFIX)]
+    return hmac.new(course_secret(), cells_digest(written), hashlib.sha256).digest()
