@@ -199,6 +199,24 @@ def main() -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
 
 
+def part_scores(path: Path) -> dict[str, float]:
+    """Each part's score in a results file (the sum of its tests' scores); {} if there is none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    scores: dict[str, float] = {}
+    for test in data.get("tests", []):
+        scores[test["part"]] = scores.get(test["part"], 0.0) + float(test["score"])
+    return scores
+
+
+def score_changes(before: Path, after: Path) -> list[str]:
+    """What moved between two results files, part by part: where bytes differ, is it a grade or a message?"""
+    a, b = part_scores(before), part_scores(after)
+    return [f"{p} {a.get(p, '-')} -> {b.get(p, '-')}" for p in sorted(a.keys() | b.keys()) if a.get(p) != b.get(p)]
+
+
 def compare(base: Path, current: Path, keep: Path, jobs: int, only: str) -> int:
     subs = [s for s in submissions() if only in s.name]
     env = {**os.environ, "NB74_COURSE_SECRET": secrets.token_hex(32), "PYTHONDONTWRITEBYTECODE": "1"}
@@ -226,12 +244,15 @@ def compare(base: Path, current: Path, keep: Path, jobs: int, only: str) -> int:
                 renames += 1
                 continue
             differ.append(s.name)
-            print(f"DIFFERENT: {s.name} (see {keep}/base/{s.name}.txt and {keep}/current/{s.name}.txt)")
+            moved = score_changes(keep / "base" / f"{s.name}.json", keep / "current" / f"{s.name}.json")
+            scores = "; ".join(moved) if moved else "every part's score equal"
+            print(f"DIFFERENT: {s.name}: {scores} (see {keep}/base/{s.name}.txt and {keep}/current/{s.name}.txt)")
     print(f"base {base.name} vs current {current}: {len(subs)} submissions graded on each side")
     print(f"byte-identical: {len(subs) - len(differ) - renames}; identical after the declared renames: {renames}")
     for old, new in RENAMED.items():
         print(f"  declared rename: {old!r} -> {new!r}")
-    print(f"different: {len(differ)}")
+    moved = [n for n in differ if score_changes(keep / "base" / f"{n}.json", keep / "current" / f"{n}.json")]
+    print(f"different: {len(differ)}, of which a part's score moved: {len(moved)} {moved}")
     return 1 if differ else 0
 
 
