@@ -152,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 from .judge.grade import grade as judge
                 from .judge.grade import write_results
 
-                typed = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
-                results = typed.to_dict()
+                results = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
             if latch.hit:  # the KeyboardInterrupt fell in a finalizer, which Python only prints
                 raise KeyboardInterrupt
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
@@ -164,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.junit or args.summary:
             from .reports.summary import grade_summary
 
-            write_reports(args, {Path(args.notebook).name: typed}, grade_summary(Path(args.notebook).name, typed))
+            write_reports(args, {Path(args.notebook).name: results}, grade_summary(Path(args.notebook).name, results))
         print(format_report(results))
-        if typed.refused:
+        if results.refused:
             return EXIT_PROBLEM
     if args.command == "gradescope":
         from pathlib import Path

@@ -4,7 +4,9 @@
     results.part_scores()                                   # {part: points}, the only place they are summed
     text = results.to_json(); Results.from_json(text)       # the Gradescope-shaped file, byte for byte
 
-On disk (and between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
+Inside a process a grade is always a Results; JSON only where it leaves one (from_json/to_json, and
+from_dict/to_dict where a container holds the dict: nbgrader's metadata, the gradebook). On disk (and
+between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
 tests (name, part, score, max_score, status, output), isolation, and, when present, problems,
 notes, output and diagnoses (autograder.diagnosis.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
 file read and written again is byte-identical.
@@ -118,10 +120,6 @@ class Results:
         """0 points on every part, with why: the submission could not be graded at all."""
         tests = tuple(TestResult(p.title, p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values())
         return cls(0.0, rubric.max_score, tests, isolation, problems=(message,), output=message)
-
-    @classmethod
-    def of(cls, results: Results | Mapping[str, Any]) -> Results:
-        return results if isinstance(results, Results) else cls.from_dict(results)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -143,9 +143,9 @@ def page(course: Path, student: str) -> BeautifulSoup:
 
 
 def judge_results(course: Path, student: str) -> Results:
-    from autograder.judge.grade import grade_notebook
+    from tests.judged import grade_notebook
 
-    return Results.of(grade_notebook(course / "submitted" / student / A / NB))
+    return Results.from_dict(grade_notebook(course / "submitted" / student / A / NB))
 
 
 def graded_cell(soup: BeautifulSoup, grade_id: str):

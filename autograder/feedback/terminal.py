@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from wcwidth import wcswidth
 
 from ..course.assignment import load_rubric
@@ -21,19 +18,18 @@ def pad(text: str, width: int) -> str:
     return text + " " * (width - (shown if shown >= 0 else len(text)))
 
 
-def format_report(results: Results | Mapping[str, Any], max_reasons: int | None = None) -> str:
+def format_report(results: Results, max_reasons: int | None = None) -> str:
     """Every part's points, each followed by all its messages (cause first, see
     autograder.feedback.messages), or the first `max_reasons` and how many more there are."""
     rubric = load_rubric()
-    res = Results.of(results)
-    scores = res.part_scores()
+    scores = results.part_scores()
     lines = []
     for name, part in rubric.parts.items():
         got = scores.get(name, 0)
         mark = "✓" if abs(got - part.points) < 1e-9 else "✗"
         lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
-        messages = part_messages(res, name)
+        messages = part_messages(results, name)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
-    lines.append(f"合計 {res.score:.2f} / {res.max_score:g}（隔離: {res.isolation}）")
+    lines.append(f"合計 {results.score:.2f} / {results.max_score:g}（隔離: {results.isolation}）")
     return "\n".join(lines)

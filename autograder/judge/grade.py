@@ -1,11 +1,12 @@
 """The judge: score one submission with the hidden pytest graders, outside the student's process.
 
-    results = grade_notebook(Path("submission.ipynb"))     # Gradescope-shaped dict
+    results = grade(Path("submission.ipynb"))     # Results (autograder/results.py)
+    write_results(results, Path("results.json"))  # the Gradescope-shaped file
 
 It reads the notebook with nbformat, takes the student's answer cells by nbgrader grade_id and
 the trusted given cells from source/, loads them into a StudentProcess, and runs pytest on
 autograder/graders in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
-from the rubric. Whatever the submission does, a complete results dict comes back.
+from the rubric. Whatever the submission does, complete Results come back.
 """
 
 from __future__ import annotations
@@ -107,23 +108,6 @@ def source_cells() -> list[dict[str, Any]]:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
     return cells
-
-
-def grade_notebook(
-    path: Path, isolation: str = "auto", server: ForkServer | None = None, proc: StudentProcess | None = None
-) -> dict[str, Any]:
-    """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
-    return grade(Path(path), isolation=isolation, server=server, proc=proc).to_dict()
-
-
-def grade_submission(
-    submission: Path | dict[str, Any],
-    isolation: str = "auto",
-    server: ForkServer | None = None,
-    proc: StudentProcess | None = None,
-) -> dict[str, Any]:
-    """grade() as the Gradescope-shaped dict."""
-    return grade(submission, isolation=isolation, server=server, proc=proc).to_dict()
 
 
 def grade(
@@ -301,9 +285,6 @@ def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
     )
 
 
-def part_scores(results: Results | dict[str, Any]) -> dict[str, float]:
-    return Results.of(results).part_scores()
-
-
-def write_results(results: Results | dict[str, Any], path: Path) -> None:
-    path.write_text(Results.of(results).to_json(), encoding="utf-8")
+def write_results(results: Results, path: Path) -> None:
+    """The results file (Results.to_json): the one place the CLI's results leave the process."""
+    path.write_text(results.to_json(), encoding="utf-8")

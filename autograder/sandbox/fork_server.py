@@ -25,7 +25,7 @@ class ForkServer:
 
         with ForkServer() as server:
             for path in paths:
-                results = grade_notebook(path, server=server)
+                results = grade(path, server=server)  # autograder.judge.grade
 
     Student output goes to each StudentProcess's own size-capped file, whose descriptor travels
     with the zygote's control socket (SCM_RIGHTS), as it is the runner's stdout in one-shot mode."""
