@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from .course.assignment import Rubric
 
@@ -26,12 +26,40 @@ NOT_RUN = "採点できませんでした（テストが実行されませんで
 
 
 @dataclass(frozen=True)
+class TestName:
+    """A test's name in the results: its part's title and the grader's case, as the results file
+    writes it ("Linear.backward :: test_gradients[N1_Din3_Dout2]"), or the title alone for a part
+    whose graders did not run (or a submission that could not be graded). Made here, written by
+    str() and read back by parse(), nowhere else."""
+
+    __test__ = False  # not a pytest test class
+
+    SEPARATOR: ClassVar[str] = " :: "
+    title: str  # the part's title (rubric.toml), "Linear.backward"
+    case: str = ""  # the grader's case as pytest names it, "test_gradients[N1_Din3_Dout2]"; "" for a whole part
+
+    def __str__(self) -> str:
+        return f"{self.title}{self.SEPARATOR}{self.case}" if self.case else self.title
+
+    @classmethod
+    def parse(cls, name: str) -> TestName:
+        title, _, case = name.partition(cls.SEPARATOR)
+        return cls(title, case)
+
+    @property
+    def test(self) -> str:
+        """The grader test the case is of ("test_gradients"; "" for a whole part): the rubric's
+        points are per test, shared among its cases."""
+        return self.case.partition("[")[0]
+
+
+@dataclass(frozen=True)
 class TestResult:
     """One grader test (or a part that could not be graded) with the points it earned."""
 
     __test__ = False  # not a pytest test class, whatever imports it
 
-    name: str
+    name: TestName
     part: str
     score: float
     max_score: float
@@ -44,7 +72,7 @@ class TestResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
+            "name": str(self.name),
             "part": self.part,
             "score": self.score,
             "max_score": self.max_score,
@@ -54,7 +82,7 @@ class TestResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TestResult:
-        return cls(d["name"], d["part"], d["score"], d["max_score"], d["status"], d["output"])
+        return cls(TestName.parse(d["name"]), d["part"], d["score"], d["max_score"], d["status"], d["output"])
 
 
 @dataclass(frozen=True)
@@ -118,7 +146,9 @@ class Results:
     @classmethod
     def empty(cls, rubric: Rubric, message: str, isolation: str) -> Results:
         """0 points on every part, with why: the submission could not be graded at all."""
-        tests = tuple(TestResult(p.title, p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values())
+        tests = tuple(
+            TestResult(TestName(p.title), p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values()
+        )
         return cls(0.0, rubric.max_score, tests, isolation, problems=(message,), output=message)
 
     # -- reading -------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def recount(course: Path) -> dict[str, Counter[str]]:
         for d in r.diagnoses:
             diagnoses.setdefault(f"{d.part}/{d.quantity}/{d.code}/{d.factor_name or ''}", set()).add(student)
         if not r.refused:
-            failures.update({t.name for t in r.tests if not t.passed})
+            failures.update({str(t.name) for t in r.tests if not t.passed})
     return {
         "diagnoses": Counter({k: len(v) for k, v in diagnoses.items()}),
         "failures": failures,

@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 
 from autograder.course.assignment import load_rubric
 from autograder.feedback.messages import DIAGNOSIS, is_gated, part_feedback, part_messages
-from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
+from autograder.results import FAILED, PASSED, Diagnosis, Results, TestName, TestResult
 from tests.course import NB, A, add_students, make_course, nbgrader, place
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
@@ -27,7 +27,7 @@ GATE = "この項目は backward が正しい勾配を返すようになって�
 
 def result(name: str, output: str, part: str = "linear", passed: bool = False) -> TestResult:
     return TestResult(
-        f"Linear.backward :: {name}", part, 1.0 if passed else 0.0, 1.0, PASSED if passed else FAILED, output
+        TestName("Linear.backward", name), part, 1.0 if passed else 0.0, 1.0, PASSED if passed else FAILED, output
     )
 
 

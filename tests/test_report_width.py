@@ -6,7 +6,7 @@ from wcwidth import wcswidth
 
 from autograder.course.assignment import load_rubric
 from autograder.feedback.terminal import format_report, pad
-from autograder.results import FAILED, Results, TestResult
+from autograder.results import FAILED, Results, TestName, TestResult
 
 RUBRIC = load_rubric()
 
@@ -26,7 +26,7 @@ def test_pad_counts_terminal_columns():
 
 def test_every_message_of_a_part_is_shown():
     tests = tuple(
-        TestResult(f"Linear.backward :: test_gradients[c{i}]", "linear", 0.0, 1.0, FAILED, f"理由 {i}")
+        TestResult(TestName("Linear.backward", f"test_gradients[c{i}]"), "linear", 0.0, 1.0, FAILED, f"理由 {i}")
         for i in range(6)
     )
     report = format_report(Results(0.0, 6.0, tests, "test"))

@@ -25,7 +25,7 @@ from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
 from ..intake.skeleton import grade_id, text
-from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
+from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestName, TestResult
 from ..sandbox.fork_server import ForkServer
 from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
@@ -204,12 +204,14 @@ class PicturesProcess:
 
     def __init__(self, proc: StudentProcess, rubric: Rubric) -> None:
         self.proc = proc
-        self.backward = {f"test_{p}.py" for p in rubric.parts if rubric.parts[p].kind == "backward"}
+        self.backward = {p for p in rubric.parts if rubric.parts[p].kind == "backward"}
         self.fresh: StudentProcess | None = None
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        from .plugin import part_of_file  # (pytest is loaded: this is its hook)
+
         if self.fresh is None and self.proc.server is None and report.failed:
-            if report.nodeid.split("::")[0].rsplit("/", 1)[-1] in self.backward:
+            if part_of_file(report.fspath) in self.backward:
                 self.started()
 
     def started(self) -> StudentProcess | None:
@@ -253,8 +255,7 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
     any, is not part of the label); a part whose graders did not run still counts its points."""
     tests: list[TestResult] = []
     seen_parts = set()
-    labelled = [(o, o.nodeid.rsplit("::", 1)[-1]) for o in plugin.outcomes.values()]
-    for o, label in sorted(labelled, key=lambda ol: (plugin.order.get(ol[0].part, 99), ol[1])):
+    for o in sorted(plugin.outcomes.values(), key=lambda o: (plugin.order.get(o.part, 99), o.case)):
         part = rubric.parts.get(o.part)
         if part is None:
             continue
@@ -263,10 +264,10 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
         score = round(max_score if o.passed else 0.0, 6)
         output = clean_text(o.message, MAX_OUTPUT_CHARS)  # the last bound on any text
         status = PASSED if o.passed else FAILED
-        tests.append(TestResult(f"{part.title} :: {label}", o.part, score, round(max_score, 6), status, output))
+        tests.append(TestResult(TestName(part.title, o.case), o.part, score, round(max_score, 6), status, output))
     for part in rubric.parts.values():
         if part.name not in seen_parts:
-            tests.append(TestResult(part.title, part.name, 0.0, part.points, FAILED, NOT_RUN))
+            tests.append(TestResult(TestName(part.title), part.name, 0.0, part.points, FAILED, NOT_RUN))
     score = round(sum(t.score for t in tests), 6)
     return Results(score, rubric.max_score, tuple(tests), isolation, diagnoses=diagnoses(plugin, rubric))
 

@@ -18,10 +18,16 @@ from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, Submi
 from ..sandbox.process import StudentProcess
 
 
+def part_of_file(path: str | Path) -> str:
+    """The rubric part a grader file grades: autograder/graders/test_<part>.py."""
+    return Path(path).stem.removeprefix("test_")
+
+
 @dataclass
 class TestOutcome:
     part: str
-    name: str
+    test: str  # the grader test ("test_gradients"): the rubric gives its points
+    case: str  # the test's case as pytest names it ("test_gradients[N1_Din3_Dout2]"): results.TestName's
     nodeid: str
     passed: bool
     message: str
@@ -86,10 +92,11 @@ class JudgePlugin:
 
     @staticmethod
     def part_of(item: pytest.Item) -> str:
-        return Path(str(item.path)).stem.removeprefix("test_")
+        return part_of_file(item.path)
 
     @staticmethod
     def test_name(item: pytest.Item) -> str:
+        """The grader test an item is a case of (pytest's originalname; the name of an unparametrized one)."""
         return str(getattr(item, "originalname", None) or item.name)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -107,7 +114,13 @@ class JudgePlugin:
             message = "OK" if report.passed else self.explain(call.excinfo, item)
             findings = () if report.passed or call.excinfo is None else getattr(call.excinfo.value, "findings", ())
             self.outcomes[item.nodeid] = TestOutcome(
-                self.part_of(item), self.test_name(item), item.nodeid, report.passed, message, tuple(findings)
+                self.part_of(item),
+                self.test_name(item),
+                item.name,
+                item.nodeid,
+                report.passed,
+                message,
+                tuple(findings),
             )
         return report
 
@@ -136,8 +149,8 @@ class JudgePlugin:
 
     def points(self, outcome: TestOutcome) -> float:
         part = self.rubric.parts[outcome.part]
-        total = part.tests.get(outcome.name, 0.0)
-        return total / max(1, self.cases[(outcome.part, outcome.name)])
+        total = part.tests.get(outcome.test, 0.0)
+        return total / max(1, self.cases[(outcome.part, outcome.test)])
 
     def parts_with_full_points(self) -> set[str]:
         by_part: dict[str, list[bool]] = defaultdict(list)

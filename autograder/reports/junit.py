@@ -38,8 +38,7 @@ def points(t: TestResult) -> str:
 
 
 def testcase(t: TestResult, results: Results) -> TestCase:
-    name = t.name.split(" :: ", 1)[1] if " :: " in t.name else t.name
-    case = TestCase(xml_text(name, 300), xml_text(t.part, 300), 0.0)
+    case = TestCase(xml_text(t.name.case or t.name.title, 300), xml_text(t.part, 300), 0.0)
     if results.refused:  # nothing was graded: the reason, as an error (the student's code never ran)
         result: Error | Failure = Error(xml_text(t.output), GRADING_PROBLEM)
     elif not t.passed:

@@ -50,7 +50,7 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
         "extra_data": {
             "isolation": results.isolation,
             "diagnoses": [d.code for d in results.diagnoses],
-            "cases": [[t.name, t.score, t.status] for t in results.tests],  # for the instructor
+            "cases": [[str(t.name), t.score, t.status] for t in results.tests],  # for the instructor
         },
         "tests": tests,
     }
