@@ -1,13 +1,13 @@
 """The judge's results, one typed model for every route (CLI report, nbgrader, batch, gradebook).
 
-    results = Results.empty(rubric, "理由", isolation)      # a submission that could not be graded
+    results = Results.empty(rubric, "理由", confinement)    # a submission that could not be graded
     results.part_scores()                                   # {part: points}, the only place they are summed
     text = results.to_json(); Results.from_json(text)       # the Gradescope-shaped file, byte for byte
 
 Inside a process a grade is always a Results; JSON only where it leaves one (from_json/to_json, and
 from_dict/to_dict where a container holds the dict: nbgrader's metadata, the gradebook). On disk (and
 between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
-tests (name, part, score, max_score, status, output), isolation, and, when present, problems,
+tests (name, part, score, max_score, status, output), isolation (the Confinement), and, when present, problems,
 notes, output and diagnoses (autograder.diagnosis.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
 file read and written again is byte-identical.
 """
@@ -23,6 +23,32 @@ from .course.assignment import Rubric
 
 PASSED, FAILED = "passed", "failed"
 NOT_RUN = "採点できませんでした（テストが実行されませんでした）"
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What the sandbox achieved, as the results record it (their "isolation" field): the level the
+    student process ran at and each layer it confirmed when it started, "bwrap+seccomp" or
+    "process+uid-nobody+landlock+seccomp" (README, Isolation). What was asked is another thing:
+    autograder.sandbox.levels.IsolationRequest."""
+
+    level: str  # "bwrap" or "process"; unconfirmed(): what stands in for it
+    layers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return "+".join((self.level, *self.layers))
+
+    @classmethod
+    def parse(cls, text: str) -> Confinement:
+        level, *layers = text.split("+")
+        return cls(level, tuple(layers))
+
+    @classmethod
+    def unconfirmed(cls, known: str) -> Confinement:
+        """No student process confirmed anything (the submission was graded 0 before one ran, or
+        its worker died): what is known stands in for the level, the level asked for ("auto",
+        "bwrap", "process") or "?" or "none", with no layer."""
+        return cls(known)
 
 
 @dataclass(frozen=True)
@@ -136,7 +162,7 @@ class Results:
     score: float
     max_score: float
     tests: tuple[TestResult, ...]
-    isolation: str
+    confinement: Confinement  # the "isolation" key of the file
     problems: tuple[str, ...] | None = None  # None: no "problems" key (built by build_results alone)
     notes: tuple[str, ...] = ()  # the batch's notes on the submission ("notes" key only when any)
     output: str | None = None  # a grading problem's message (empty results only)
@@ -144,12 +170,12 @@ class Results:
     pictures: tuple[Picture, ...] = ()  # ("pictures" key only when any)
 
     @classmethod
-    def empty(cls, rubric: Rubric, message: str, isolation: str) -> Results:
+    def empty(cls, rubric: Rubric, message: str, confinement: Confinement) -> Results:
         """0 points on every part, with why: the submission could not be graded at all."""
         tests = tuple(
             TestResult(TestName(p.title), p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values()
         )
-        return cls(0.0, rubric.max_score, tests, isolation, problems=(message,), output=message)
+        return cls(0.0, rubric.max_score, tests, confinement, problems=(message,), output=message)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -197,7 +223,7 @@ class Results:
             "score": self.score,
             "max_score": self.max_score,
             "tests": [t.to_dict() for t in self.tests],
-            "isolation": self.isolation,
+            "isolation": str(self.confinement),
         }
         if self.problems is not None:
             d["problems"] = list(self.problems)
@@ -218,7 +244,7 @@ class Results:
             d["score"],
             d["max_score"],
             tuple(TestResult.from_dict(t) for t in d["tests"]),
-            d.get("isolation", "?"),
+            Confinement.parse(d.get("isolation", "?")),
             problems=None if problems is None else tuple(problems),
             notes=tuple(d.get("notes", ())),
             output=d.get("output"),

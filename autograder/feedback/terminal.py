@@ -31,5 +31,5 @@ def format_report(results: Results, max_reasons: int | None = None) -> str:
         messages = part_messages(results, name)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
-    lines.append(f"合計 {results.score:.2f} / {results.max_score:g}（隔離: {results.isolation}）")
+    lines.append(f"合計 {results.score:.2f} / {results.max_score:g}（隔離: {results.confinement}）")
     return "\n".join(lines)

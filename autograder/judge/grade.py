@@ -25,8 +25,9 @@ from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
 from ..intake.skeleton import grade_id, text
-from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestName, TestResult
+from ..results import FAILED, NOT_RUN, PASSED, Confinement, Diagnosis, Picture, Results, TestName, TestResult
 from ..sandbox.fork_server import ForkServer
+from ..sandbox.levels import IsolationRequest
 from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
 
@@ -112,7 +113,7 @@ def source_cells() -> list[dict[str, Any]]:
 
 def grade(
     submission: Path | dict[str, Any],
-    isolation: str = "auto",
+    isolation: IsolationRequest = "auto",
     server: ForkServer | None = None,
     proc: StudentProcess | None = None,
     diagnosing: bool = True,
@@ -132,7 +133,7 @@ def grade(
             try:
                 taken = take_in(submission, release_skeleton())
             except SubmissionError as exc:
-                return Results.empty(rubric, str(exc), proc.level)
+                return Results.empty(rubric, str(exc), Confinement(proc.level))  # no layer confirmed yet
             submission, notes = taken.notebook, taken.notes
         cells, problems = collect_cells(submission, rubric)
         # they run, and a child per part is forked, while pytest is imported and collects the graders
@@ -154,8 +155,8 @@ def grade(
             if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
                 raise GradeInterrupted()
             plugin.ensure_loaded()  # cell problems are reported even if no grader ran
-            level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
-            results = build_results(plugin, rubric, level)
+            # what the sandbox achieved: the level, with the layers the student process confirmed
+            results = build_results(plugin, rubric, proc.confinement)
             if diagnosing and results.diagnoses:
                 results = replace(results, pictures=picture_data(proc, rubric, results, ahead))
         finally:
@@ -250,7 +251,7 @@ def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: 
         return ()
 
 
-def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
+def build_results(plugin: Any, rubric: Rubric, confinement: Confinement) -> Results:
     """The plugin's outcomes in the rubric's part order, then by test label (a grader's class, if
     any, is not part of the label); a part whose graders did not run still counts its points."""
     tests: list[TestResult] = []
@@ -269,7 +270,7 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
         if part.name not in seen_parts:
             tests.append(TestResult(TestName(part.title), part.name, 0.0, part.points, FAILED, NOT_RUN))
     score = round(sum(t.score for t in tests), 6)
-    return Results(score, rubric.max_score, tuple(tests), isolation, diagnoses=diagnoses(plugin, rubric))
+    return Results(score, rubric.max_score, tuple(tests), confinement, diagnoses=diagnoses(plugin, rubric))
 
 
 def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:

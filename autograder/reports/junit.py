@@ -55,7 +55,7 @@ def testsuite(name: str, results: Results) -> TestSuite:
     suite = TestSuite(xml_text(name, 300))
     suite.add_property("score", f"{results.score:g}")
     suite.add_property("max_score", f"{results.max_score:g}")
-    suite.add_property("isolation", xml_text(results.isolation, 200))
+    suite.add_property("isolation", xml_text(str(results.confinement), 200))
     for i, message in enumerate(results.messages()):  # notes and grading problems, submission-wide
         suite.add_property(
             f"problem_{i + 1}" if message in (results.problems or ()) else f"note_{i + 1}", xml_text(message)

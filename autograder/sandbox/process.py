@@ -23,6 +23,7 @@ from .errors import LoadInterrupted, StudentCrashed, SubmissionOverBudget
 from .fork_server import ForkServer
 from .inside import protocol
 from .launch import STARTUP_TIMEOUT
+from .levels import IsolationRequest
 from .part_session import CELL_TIMEOUT, PartSession
 from .received import error_message
 from .zygote import Cell, Zygote
@@ -42,7 +43,9 @@ class StudentProcess(Zygote):
     """The untrusted process for one submission (its lifecycle: zygote.py): loads the cells, then
     forks one child per part."""
 
-    def __init__(self, isolation: str = "auto", server: ForkServer | None = None, spin: float = 0.0) -> None:
+    def __init__(
+        self, isolation: IsolationRequest = "auto", server: ForkServer | None = None, spin: float = 0.0
+    ) -> None:
         super().__init__(isolation, server, spin)
         self.outcomes: list[CellOutcome] = []
         self.cells: list[Cell] = []

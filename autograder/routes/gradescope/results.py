@@ -15,7 +15,7 @@ from typing import Any
 
 from ...course.assignment import load_rubric
 from ...feedback.messages import bullet, part_label, part_messages
-from ...results import PASSED, Results
+from ...results import PASSED, Confinement, Results
 
 ALL_PASSED = "すべての確認に合格しました"
 
@@ -40,7 +40,7 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
             }
         )
     lines = [f"合計 {results.score:.2f} / {results.max_score:g}", *notes, *results.messages()]
-    lines.append(f"隔離レベル: {results.isolation}")
+    lines.append(f"隔離レベル: {results.confinement}")
     return {
         "score": results.score,
         "execution_time": round(seconds, 3),
@@ -48,7 +48,7 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
         "visibility": rubric.visibility,
         "stdout_visibility": "hidden",
         "extra_data": {
-            "isolation": results.isolation,
+            "isolation": str(results.confinement),
             "diagnoses": [d.code for d in results.diagnoses],
             "cases": [[str(t.name), t.score, t.status] for t in results.tests],  # for the instructor
         },
@@ -56,6 +56,7 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
     }
 
 
-def refused(reason: str, seconds: float, notes: tuple[str, ...] = (), isolation: str = "none") -> dict[str, Any]:
-    """Nothing could be graded: 0 on every part, the reason on each (Results.empty)."""
-    return to_gradescope(Results.empty(load_rubric(), reason, isolation), seconds, notes)
+def refused(reason: str, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Nothing could be graded: 0 on every part, the reason on each (Results.empty); no student
+    process ran, so no isolation was achieved ("none")."""
+    return to_gradescope(Results.empty(load_rubric(), reason, Confinement.unconfirmed("none")), seconds, notes)
