@@ -16,6 +16,12 @@ from ..results import Results, TestResult
 # check_first_call, test_mlp.py): such a line repeats the cause, so it comes after it.
 GATED = "になってから採点されます"
 DIAGNOSIS = "見立て: "  # a diagnosis is the judge's guess at the mistake, said as such
+PICTURE = "図（勾配のヒートマップ）"  # a judge's picture whose alt text was lost
+
+
+def report_total(score: float, max_score: float, confinement: object) -> str:
+    """The terminal report's last line."""
+    return f"合計 {score:.2f} / {max_score:g}（隔離: {confinement}）"
 
 
 def part_label(part: Part) -> str:

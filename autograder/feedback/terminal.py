@@ -6,7 +6,7 @@ from wcwidth import wcswidth
 
 from ..course.assignment import load_rubric
 from ..results import Results, capped
-from .messages import bullet, part_messages
+from .messages import bullet, part_messages, report_total
 
 TITLE_WIDTH = 32  # terminal columns of the title column
 
@@ -31,5 +31,5 @@ def format_report(results: Results, max_reasons: int | None = None) -> str:
         messages = part_messages(results, name)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
-    lines.append(f"合計 {results.score:.2f} / {results.max_score:g}（隔離: {results.confinement}）")
+    lines.append(report_total(results.score, results.max_score, results.confinement))
     return "\n".join(lines)

@@ -30,6 +30,7 @@ from ..sandbox.fork_server import ForkServer
 from ..sandbox.levels import IsolationRequest
 from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
+from . import messages as say
 
 GRADERS = Path(__file__).resolve().parent.parent / "graders"
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
@@ -92,7 +93,7 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
             cells.append((gid, src, gid not in exercises))
         elif not gid and (defined := definitions(src, names)).strip():
             own += 1
-            cells.append((f"自作セル{own}", defined, True))  # named so in messages: the student's own cell
+            cells.append((say.own_cell(own), defined, True))  # named so in messages: the student's own cell
     return cells, {}
 
 
@@ -172,23 +173,13 @@ def grade(
 def slow_statements(proc: StudentProcess) -> str:
     """The problem naming the statements strict loading skipped (sandbox/budget.py, CELLS_BUDGET)."""
     skipped = list(dict.fromkeys(proc.slow_skipped))
-    shown = "、".join(skipped[:10]) + (f" ほか {len(skipped) - 10} 文" if len(skipped) > 10 else "")
-    return (
-        f"セルの実行時間の合計が {proc.budget.cells_seconds:g} 秒を超えたため、そこから先は "
-        f"{proc.budget.slow_statement:g} 秒以上かかるトップレベルの文を飛ばして採点しました: {shown}。"
-        "時間のかかる処理（長い sleep やループ、学習）をセルのトップレベルに置かないでください"
-    )
+    return say.slow_statements(proc.budget.cells_seconds, proc.budget.slow_statement, skipped)
 
 
 def out_of_time(proc: StudentProcess, rubric: Rubric, cut: set[str]) -> str:
     """The problem naming what the submission's wall-clock budget left ungraded, and where it went."""
-    titles = "、".join(f"「{part.title}」" for name, part in rubric.parts.items() if name in cut)
-    restarts = f"、止まった文のための学生のプロセスの再起動 {proc.restarts} 回" if proc.restarts else ""
-    return (
-        f"提出全体の採点時間の上限（{proc.budget.submission_seconds:g} 秒）を使い切ったため、採点を打ち切りました"
-        f"（セルの実行に計 {proc.cell_seconds:.1f} 秒{restarts}）。採点できなかった部分（残りのテストは 0 点）: {titles}。"
-        "終わらない処理（無限ループ、長い sleep）やプロセスを終了させる文がないか確認してください"
-    )
+    titles = [part.title for name, part in rubric.parts.items() if name in cut]
+    return say.out_of_time(proc.budget.submission_seconds, proc.cell_seconds, proc.restarts, titles)
 
 
 PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)

@@ -16,6 +16,7 @@ from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess
+from . import messages as say
 
 
 def part_of_file(path: str | Path) -> str:
@@ -126,7 +127,7 @@ class JudgePlugin:
 
     def explain(self, excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> str:
         if excinfo is None:
-            return "失敗しました"
+            return say.FAILED
         exc = excinfo.value
         if self.proc.budget.spent():  # whatever stopped it, the rest of the part was not graded
             self.cut_parts.add(self.part_of(item))
@@ -138,10 +139,10 @@ class JudgePlugin:
         if isinstance(exc, (StudentTimeout, StudentCrashed)):
             self.incidents.add(str(exc))
         if isinstance(exc, (AssertionError, StudentError)):
-            text = str(exc).split("\nassert ")[0].strip() or "テストに失敗しました"
+            text = str(exc).split("\nassert ")[0].strip() or say.TEST_FAILED
         else:  # a fault of the grader itself: log it for staff, never show the student a traceback
             print(f"grader error in {item.nodeid}:\n{excinfo.getrepr(style='short')}", file=sys.stderr)
-            text = f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください"
+            text = say.grader_error(type(exc).__name__)
         part = self.rubric.parts.get(self.part_of(item))
         if part and part.answer_cell in self.cell_problems:
             text = f"{self.cell_problems[part.answer_cell]}。{text}"
