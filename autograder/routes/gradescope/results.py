@@ -16,8 +16,7 @@ from typing import Any
 from ...course.assignment import load_rubric
 from ...feedback.messages import bullet, part_label, part_messages
 from ...results import PASSED, Confinement, Results
-
-ALL_PASSED = "すべての確認に合格しました"
+from . import messages as say
 
 
 def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -34,13 +33,13 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
                 "score": score,
                 "max_score": float(part.points),
                 "status": PASSED if passed else "failed",
-                "output": "\n".join(bullet(m) for m in messages) if messages else (ALL_PASSED if passed else ""),
+                "output": "\n".join(bullet(m) for m in messages) if messages else (say.ALL_PASSED if passed else ""),
                 "tags": [part.name],
                 "visibility": rubric.part_visibility(part.name),
             }
         )
-    lines = [f"合計 {results.score:.2f} / {results.max_score:g}", *notes, *results.messages()]
-    lines.append(f"隔離レベル: {results.confinement}")
+    lines = [say.total(results.score, results.max_score), *notes, *results.messages()]
+    lines.append(say.isolation_line(results.confinement))
     return {
         "score": results.score,
         "execution_time": round(seconds, 3),
