@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM
+from .sandbox.levels import REQUESTS, as_request
 
 if TYPE_CHECKING:
     from .results import Results
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--summary", metavar="FILE", help="append a Markdown summary here ($GITHUB_STEP_SUMMARY)")
     grade.add_argument(
         "--isolation",
-        choices=["auto", "bwrap", "process"],
+        choices=REQUESTS,
         default="auto",
         help="bwrap: namespaces (required in CI); process: rlimits only",
     )
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     batch.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     batch.add_argument("--dask", metavar="ADDRESS", help="grade on an existing Dask cluster (tcp://host:port)")
-    batch.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
+    batch.add_argument("--isolation", choices=REQUESTS, default="auto")
     batch.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
     batch.add_argument("--no-progress", action="store_true")
     gradescope = sub.add_parser("gradescope", help="write Gradescope's autograder.zip (the same judge and rubric)")
@@ -146,14 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         latch = InterruptLatch()
         try:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
-            with latch, StudentProcess(isolation=args.isolation, spin=ONE_SHOT_SPIN) as proc:
+            with latch, StudentProcess(isolation=as_request(args.isolation), spin=ONE_SHOT_SPIN) as proc:
                 proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
                 from .feedback.terminal import format_report
                 from .judge.grade import grade as judge
                 from .judge.grade import write_results
 
-                typed = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
-                results = typed.to_dict()
+                results = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
             if latch.hit:  # the KeyboardInterrupt fell in a finalizer, which Python only prints
                 raise KeyboardInterrupt
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
@@ -164,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.junit or args.summary:
             from .reports.summary import grade_summary
 
-            write_reports(args, {Path(args.notebook).name: typed}, grade_summary(Path(args.notebook).name, typed))
+            write_reports(args, {Path(args.notebook).name: results}, grade_summary(Path(args.notebook).name, results))
         print(format_report(results))
-        if typed.refused:
+        if results.refused:
             return EXIT_PROBLEM
     if args.command == "gradescope":
         from pathlib import Path
@@ -210,7 +210,7 @@ def batch_command(args: argparse.Namespace) -> int:
         db_url,
         workers=args.workers,
         dask=args.dask,
-        isolation=args.isolation,
+        isolation=as_request(args.isolation),
         feedback=not args.no_feedback,
         progress=not args.no_progress,
     )
@@ -220,14 +220,14 @@ def batch_command(args: argparse.Namespace) -> int:
     if args.junit or args.summary:
         from .course.assignment import load_rubric
         from .reports.summary import batch_summary
-        from .results import Results
+        from .results import Confinement, Results
         from .routes.nbgrader_hooks.gradebook import JudgeGradebook
 
         # the whole class: what this run recorded, and the unchanged submissions' recorded results
         with JudgeGradebook(db_url) as book:
             everyone = {**book.judge_results(args.assignment), **graded}
         why = "採点結果を記録できませんでした（エラーはバッチのログにあります）。担当教員に連絡してください"
-        junit = {**everyone, **{s: Results.empty(load_rubric(), why, "?") for s in lost}}
+        junit = {**everyone, **{s: Results.empty(load_rubric(), why, Confinement.unconfirmed("?")) for s in lost}}
         kept = sum(1 for s in everyone if s not in graded)
         write_reports(args, dict(sorted(junit.items())), batch_summary(dict(sorted(everyone.items())), kept, lost))
     refused = any(r.refused for r in graded.values())

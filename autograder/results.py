@@ -1,11 +1,13 @@
 """The judge's results, one typed model for every route (CLI report, nbgrader, batch, gradebook).
 
-    results = Results.empty(rubric, "理由", isolation)      # a submission that could not be graded
+    results = Results.empty(rubric, "理由", confinement)    # a submission that could not be graded
     results.part_scores()                                   # {part: points}, the only place they are summed
     text = results.to_json(); Results.from_json(text)       # the Gradescope-shaped file, byte for byte
 
-On disk (and between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
-tests (name, part, score, max_score, status, output), isolation, and, when present, problems,
+Inside a process a grade is always a Results; JSON only where it leaves one (from_json/to_json, and
+from_dict/to_dict where a container holds the dict: nbgrader's metadata, the gradebook). On disk (and
+between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
+tests (name, part, score, max_score, status, output), isolation (the Confinement), and, when present, problems,
 notes, output and diagnoses (autograder.diagnosis.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
 file read and written again is byte-identical.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from .course.assignment import Rubric
 
@@ -24,12 +26,66 @@ NOT_RUN = "採点できませんでした（テストが実行されませんで
 
 
 @dataclass(frozen=True)
+class Confinement:
+    """What the sandbox achieved, as the results record it (their "isolation" field): the level the
+    student process ran at and each layer it confirmed when it started, "bwrap+seccomp" or
+    "process+uid-nobody+landlock+seccomp" (README, Isolation). What was asked is another thing:
+    autograder.sandbox.levels.IsolationRequest."""
+
+    level: str  # "bwrap" or "process"; unconfirmed(): what stands in for it
+    layers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return "+".join((self.level, *self.layers))
+
+    @classmethod
+    def parse(cls, text: str) -> Confinement:
+        level, *layers = text.split("+")
+        return cls(level, tuple(layers))
+
+    @classmethod
+    def unconfirmed(cls, known: str) -> Confinement:
+        """No student process confirmed anything (the submission was graded 0 before one ran, or
+        its worker died): what is known stands in for the level, the level asked for ("auto",
+        "bwrap", "process") or "?" or "none", with no layer."""
+        return cls(known)
+
+
+@dataclass(frozen=True)
+class TestName:
+    """A test's name in the results: its part's title and the grader's case, as the results file
+    writes it ("Linear.backward :: test_gradients[N1_Din3_Dout2]"), or the title alone for a part
+    whose graders did not run (or a submission that could not be graded). Made here, written by
+    str() and read back by parse(), nowhere else."""
+
+    __test__ = False  # not a pytest test class
+
+    SEPARATOR: ClassVar[str] = " :: "
+    title: str  # the part's title (rubric.toml), "Linear.backward"
+    case: str = ""  # the grader's case as pytest names it, "test_gradients[N1_Din3_Dout2]"; "" for a whole part
+
+    def __str__(self) -> str:
+        return f"{self.title}{self.SEPARATOR}{self.case}" if self.case else self.title
+
+    @classmethod
+    def parse(cls, name: str) -> TestName:
+        title, _, case = name.partition(cls.SEPARATOR)
+        return cls(title, case)
+
+    @property
+    def test(self) -> str:
+        """The grader test the case is of ("test_gradients"; "" for a whole part): the rubric's
+        points are per test, shared among its cases."""
+        return self.case.partition("[")[0]
+
+
+@dataclass(frozen=True)
 class TestResult:
     """One grader test (or a part that could not be graded) with the points it earned."""
 
     __test__ = False  # not a pytest test class, whatever imports it
 
-    name: str
+    name: TestName
     part: str
     score: float
     max_score: float
@@ -42,7 +98,7 @@ class TestResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
+            "name": str(self.name),
             "part": self.part,
             "score": self.score,
             "max_score": self.max_score,
@@ -52,7 +108,7 @@ class TestResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TestResult:
-        return cls(d["name"], d["part"], d["score"], d["max_score"], d["status"], d["output"])
+        return cls(TestName.parse(d["name"]), d["part"], d["score"], d["max_score"], d["status"], d["output"])
 
 
 @dataclass(frozen=True)
@@ -106,7 +162,7 @@ class Results:
     score: float
     max_score: float
     tests: tuple[TestResult, ...]
-    isolation: str
+    confinement: Confinement  # the "isolation" key of the file
     problems: tuple[str, ...] | None = None  # None: no "problems" key (built by build_results alone)
     notes: tuple[str, ...] = ()  # the batch's notes on the submission ("notes" key only when any)
     output: str | None = None  # a grading problem's message (empty results only)
@@ -114,14 +170,12 @@ class Results:
     pictures: tuple[Picture, ...] = ()  # ("pictures" key only when any)
 
     @classmethod
-    def empty(cls, rubric: Rubric, message: str, isolation: str) -> Results:
+    def empty(cls, rubric: Rubric, message: str, confinement: Confinement) -> Results:
         """0 points on every part, with why: the submission could not be graded at all."""
-        tests = tuple(TestResult(p.title, p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values())
-        return cls(0.0, rubric.max_score, tests, isolation, problems=(message,), output=message)
-
-    @classmethod
-    def of(cls, results: Results | Mapping[str, Any]) -> Results:
-        return results if isinstance(results, Results) else cls.from_dict(results)
+        tests = tuple(
+            TestResult(TestName(p.title), p.name, 0.0, p.points, FAILED, message) for p in rubric.parts.values()
+        )
+        return cls(0.0, rubric.max_score, tests, confinement, problems=(message,), output=message)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -169,7 +223,7 @@ class Results:
             "score": self.score,
             "max_score": self.max_score,
             "tests": [t.to_dict() for t in self.tests],
-            "isolation": self.isolation,
+            "isolation": str(self.confinement),
         }
         if self.problems is not None:
             d["problems"] = list(self.problems)
@@ -190,7 +244,7 @@ class Results:
             d["score"],
             d["max_score"],
             tuple(TestResult.from_dict(t) for t in d["tests"]),
-            d.get("isolation", "?"),
+            Confinement.parse(d.get("isolation", "?")),
             problems=None if problems is None else tuple(problems),
             notes=tuple(d.get("notes", ())),
             output=d.get("output"),

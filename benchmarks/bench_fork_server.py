@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.course.assignment import load_rubric  # noqa: E402
-from autograder.judge.grade import grade_notebook  # noqa: E402
+from autograder.judge.grade import grade  # noqa: E402
 from autograder.sandbox.fork_server import ForkServer  # noqa: E402
 from autograder.sandbox.process import StudentProcess  # noqa: E402
 
@@ -52,12 +52,10 @@ def main() -> None:
     solution = ROOT / "solutions" / r.assignment / f"{r.notebook}.ipynb"
     iso, n = args.isolation, args.runs
 
-    expected = grade_notebook(solution, isolation=iso)  # warm-up: imports, file cache
+    expected = grade(solution, isolation=iso)  # warm-up: imports, file cache
     with ForkServer(iso) as server:
-        assert grade_notebook(solution, server=server) == expected  # also starts the master
-        one_shot, served = medians(
-            [lambda: grade_notebook(solution, isolation=iso), lambda: grade_notebook(solution, server=server)], n
-        )
+        assert grade(solution, server=server) == expected  # also starts the master
+        one_shot, served = medians([lambda: grade(solution, isolation=iso), lambda: grade(solution, server=server)], n)
         one_shot_start, served_start, numpy = medians(
             [
                 lambda: start_student(iso, None),

@@ -85,7 +85,7 @@ def released_course() -> Path:
 
 @pytest.fixture(scope="session")
 def _solution_graded() -> dict:
-    from autograder.judge.grade import grade_notebook
+    from tests.judged import grade_notebook
     from tests.submissions import SOLUTION
 
     return grade_notebook(SOLUTION)

@@ -31,7 +31,6 @@ import nbformat
 import pytest
 
 from autograder.course.assignment import ROOT
-from autograder.judge.grade import part_scores
 from autograder.routes.nbgrader_hooks.exporters.feedback import mathjax_script
 from tests.course import (
     NB,
@@ -46,6 +45,7 @@ from tests.course import (
     scores,
     submission_dir,
 )
+from tests.judged import part_scores
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,7 @@ from autograder.course.assignment import ROOT, load_rubric
 from autograder.course.spreadsheet import cell
 from autograder.reports.graded import Graded, load_class
 from autograder.reports.page import render
-from autograder.results import Results
+from autograder.results import Confinement, Results
 from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 from tests.browser import fonts_for_text, images_loaded, open_file, screenshot
 from tests.course import A, db_url
@@ -86,7 +86,7 @@ def recount(course: Path) -> dict[str, Counter[str]]:
         for d in r.diagnoses:
             diagnoses.setdefault(f"{d.part}/{d.quantity}/{d.code}/{d.factor_name or ''}", set()).add(student)
         if not r.refused:
-            failures.update({t.name for t in r.tests if not t.passed})
+            failures.update({str(t.name) for t in r.tests if not t.passed})
     return {
         "diagnoses": Counter({k: len(v) for k, v in diagnoses.items()}),
         "failures": failures,
@@ -189,7 +189,7 @@ def test_results_out_of_step_with_the_scores_are_reported(demo: Path, tmp_path: 
 def test_student_text_is_shown_as_text(chromium, tmp_path: Path) -> None:
     """Messages quote what a student controls (file names, exceptions): never markup on the page."""
     evil = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
-    results = Results.empty(RUBRIC, evil, "process")
+    results = Results.empty(RUBRIC, evil, Confinement("process"))
     cls = [Graded("s1", {p: 0.0 for p in RUBRIC.parts}, results.with_notes([evil]))]
     page = render(cls, RUBRIC, A, "sqlite:///x", tmp_path / "r")
     open_file(chromium, page)

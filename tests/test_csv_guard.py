@@ -19,7 +19,7 @@ from autograder.course.assignment import ROOT, load_rubric
 from autograder.course.spreadsheet import cell, starts_formula
 from autograder.reports.graded import Graded
 from autograder.reports.page import render
-from autograder.results import Results
+from autograder.results import Confinement, Results
 from tests.course import A, add_students, make_course, nbgrader
 
 RUBRIC = load_rubric()
@@ -52,7 +52,9 @@ def test_the_guard_itself() -> None:
 
 def test_the_class_report_tables(tmp_path: Path) -> None:
     cls = [
-        Graded(evil, {p: 0.0 for p in RUBRIC.parts}, Results.empty(RUBRIC, evil, "process").with_notes([evil]))
+        Graded(
+            evil, {p: 0.0 for p in RUBRIC.parts}, Results.empty(RUBRIC, evil, Confinement("process")).with_notes([evil])
+        )
         for evil in EVIL
     ]
     out = tmp_path / "report"

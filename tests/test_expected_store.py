@@ -21,10 +21,10 @@ from autograder.graders.cache import ExpectedCache, cached
 from autograder.graders.cache import expected_store as on_disk
 from autograder.graders.expected_store import ExpectedStore
 from autograder.graders.session import SHARED_CACHE, GradingSession, current
-from autograder.judge.grade import grade_notebook
 from autograder.sandbox.inside import protocol
 from autograder.sandbox.launch import bwrap_available
 from tests.bugs.catalog import BUGS
+from tests.judged import grade_notebook
 from tests.submissions import SOLUTION, make_submission
 
 BY_NAME = {e.name: e for e in BUGS}

@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 
 from autograder.course.assignment import load_rubric
 from autograder.feedback.messages import DIAGNOSIS, is_gated, part_feedback, part_messages
-from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
+from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from tests.course import NB, A, add_students, make_course, nbgrader, place
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
@@ -27,7 +27,7 @@ GATE = "この項目は backward が正しい勾配を返すようになって�
 
 def result(name: str, output: str, part: str = "linear", passed: bool = False) -> TestResult:
     return TestResult(
-        f"Linear.backward :: {name}", part, 1.0 if passed else 0.0, 1.0, PASSED if passed else FAILED, output
+        TestName("Linear.backward", name), part, 1.0 if passed else 0.0, 1.0, PASSED if passed else FAILED, output
     )
 
 
@@ -41,7 +41,7 @@ def linear_results(diagnoses: tuple[Diagnosis, ...] = ()) -> Results:
         result("test_latest_cache", "2 回目の forward の後の dW が違います"),
         result("test_repeat_backward", GATE),
     )
-    return Results(0.0, float(len(tests)), tests, "test", diagnoses=diagnoses)
+    return Results(0.0, float(len(tests)), tests, Confinement("test"), diagnoses=diagnoses)
 
 
 # -- the text of a part -----------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def test_the_cases_of_one_check_are_one_line():
         0.0,
         2.0,
         (result("test_gradients[a]", "dx の値が違います（a）"), result("test_gradients[b]", "", passed=True)),
-        "t",
+        Confinement("t"),
     )
     assert part_messages(some, "linear") == ["dx の値が違います（a）"]  # one case: said as it is
 
@@ -105,7 +105,7 @@ def test_a_diagnosis_is_told_once_per_quantity():
         result("test_gradients[c]", "dW（N=4） の値が違います: 誤差 1.4。dW が正しい値の転置になっています。"),
         result("test_analytic", "db（N=4） の値が違います: 誤差 2.0。全体が約 4 倍ずれています"),
     )
-    messages = part_messages(Results(0.0, 4.0, tests, "t", diagnoses=(d, d)), "linear")
+    messages = part_messages(Results(0.0, 4.0, tests, Confinement("t"), diagnoses=(d, d)), "linear")
     assert messages == [
         DIAGNOSIS + d.message,
         "dW（N=1） の形状が違います: 期待 (3, 2), 実際 (2, 3)（2 通りの入力で同じです。上はその 1 つ目）",
@@ -116,7 +116,7 @@ def test_a_diagnosis_is_told_once_per_quantity():
 
 
 def test_a_message_of_several_lines_stays_one_item():
-    r = Results(0.0, 1.0, (result("test_gradient_shapes", "一行目\n二行目"),), "test")
+    r = Results(0.0, 1.0, (result("test_gradient_shapes", "一行目\n二行目"),), Confinement("test"))
     assert part_feedback(r, "linear").split("\n")[1:3] == ["- 一行目", "  二行目"]
 
 
@@ -143,9 +143,9 @@ def page(course: Path, student: str) -> BeautifulSoup:
 
 
 def judge_results(course: Path, student: str) -> Results:
-    from autograder.judge.grade import grade_notebook
+    from tests.judged import grade_notebook
 
-    return Results.of(grade_notebook(course / "submitted" / student / A / NB))
+    return Results.from_dict(grade_notebook(course / "submitted" / student / A / NB))
 
 
 def graded_cell(soup: BeautifulSoup, grade_id: str):

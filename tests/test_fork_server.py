@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.judge.grade import grade_notebook, part_scores
 from autograder.sandbox import fork_server
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
+from tests.judged import grade_notebook, part_scores
 
 # The same StudentProcess behaviour, run here with this module's `proc` (served by a ForkServer).
 from tests.student_process_cases import (  # noqa: F401

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import load_rubric
-from autograder.judge.grade import grade_notebook, part_scores
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, forms_by_round
 from tests.digits import NUMBER, significant_digits
+from tests.judged import grade_notebook, part_scores
 from tests.submissions import make_submission
 
 RUBRIC = load_rubric()

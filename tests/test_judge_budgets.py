@@ -26,9 +26,10 @@ import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
 from autograder.course.secret import ENV_SECRET
-from autograder.judge.grade import MAX_OUTPUT_CHARS, grade_notebook, part_scores
+from autograder.judge.grade import MAX_OUTPUT_CHARS
 from tests.bugs.catalog import CACHE_X, with_backward
 from tests.judge_inputs import linear_inputs
+from tests.judged import grade_notebook, part_scores
 from tests.signals import sigint_default
 from tests.submissions import answer_source, make_submission
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from autograder.course.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
-from autograder.judge.grade import grade_notebook, part_scores
 from autograder.sandbox.errors import StudentError, StudentTimeout
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.part_session import CALL_TIMEOUT
 from autograder.sandbox.process import StudentProcess
+from tests.judged import grade_notebook, part_scores
 from tests.student_process_cases import (  # noqa: F401
     load,
     test_a_hanging_call_is_cut_and_the_next_part_still_runs,

@@ -29,10 +29,10 @@ import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
 from autograder.course.secret import ENV_SECRET
-from autograder.judge.grade import part_scores
 from autograder.sandbox.inside.protocol import MAX_REPLY
 from autograder.sandbox.received import MAX_REPLY_ELEMENTS
 from tests.bugs.catalog import with_backward
+from tests.judged import part_scores
 from tests.submissions import answer_source, make_submission
 
 RUBRIC = load_rubric()

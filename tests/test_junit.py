@@ -17,7 +17,7 @@ from junitparser import Error, Failure, JUnitXml
 
 from autograder.course.assignment import ROOT, load_rubric, source_notebook
 from autograder.reports.junit import write_junit
-from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
+from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools.demo import solution_cells, with_bug
 from tests.signals import sigint_default
 from tests.submissions import make_submission
@@ -137,11 +137,11 @@ HOSTILE = "悪い\x00入力\x1b[31m\x08 ]]> <script>alert(1)</script> & \"'\ud80
 def hostile_results() -> Results:
     part = next(iter(RUBRIC.parts.values()))
     tests = (
-        TestResult(f"{part.title} :: test_gradients[{HOSTILE}]", part.name, 0.0, 2.0, FAILED, "誤り: " + HOSTILE),
-        TestResult(f"{part.title} :: test_ok", part.name, 1.0, 1.0, PASSED, ""),
+        TestResult(TestName(part.title, f"test_gradients[{HOSTILE}]"), part.name, 0.0, 2.0, FAILED, "誤り: " + HOSTILE),
+        TestResult(TestName(part.title, "test_ok"), part.name, 1.0, 1.0, PASSED, ""),
     )
     diag = Diagnosis(part.name, "dW", "unknown", "見立て" + HOSTILE)
-    return Results(1.0, 3.0, tests, "process", problems=(HOSTILE,), diagnoses=(diag,))
+    return Results(1.0, 3.0, tests, Confinement("process"), problems=(HOSTILE,), diagnoses=(diag,))
 
 
 def test_hostile_strings_make_valid_xml_and_japanese_survives(tmp_path: Path) -> None:

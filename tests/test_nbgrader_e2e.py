@@ -6,7 +6,7 @@ LMS download (one zip, Blackboard-style file names with a timestamp) → `nbgrad
 gradebook as it was right after `generate_assignment`.
 
 Expected numbers are never written here: each student's score is whatever the judge
-(`autograder.judge.grade.grade_notebook`) gives the very file nbgrader graded, tampering students must
+(`autograder.judge.grade.grade`) gives the very file nbgrader graded, tampering students must
 earn exactly what the same submission without the tampering earns, and the two grading routes
 must agree cell by cell. The only fixed numbers are the invariants solution == max and release == 0.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import ROOT, RUBRIC_PATH, source_notebook
-from autograder.judge.grade import GRADERS, grade_notebook, part_scores
+from autograder.judge.grade import GRADERS
 from tests.course import (
     NB,
     RUBRIC,
@@ -40,6 +40,7 @@ from tests.course import (
     scores,
     submission_dir,
 )
+from tests.judged import grade_notebook, part_scores
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow

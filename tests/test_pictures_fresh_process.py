@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from autograder.course.secret import ENV_SECRET
-from autograder.judge.grade import grade_notebook
 from autograder.sandbox.fork_server import ForkServer
 from tests.bugs.catalog import with_backward
+from tests.judged import grade_notebook
 from tests.submissions import make_submission
 
 STASHING_LINEAR = with_backward(

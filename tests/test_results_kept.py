@@ -71,7 +71,7 @@ def test_every_route_keeps_the_results_with_the_scores(course: Path, tmp_path: P
     refused = results["not_json"]  # nbgrader grades the release in its place: refused too
     assert any("JSON" in m for m in refused.messages()), refused.messages()
     assert refused.refused and refused.score == 0
-    assert results["correct"].score == results["correct"].max_score and results["correct"].isolation
+    assert results["correct"].score == results["correct"].max_score and results["correct"].confinement.level
     assert all(not r.pictures for r in results.values())  # the report needs none; feedback has them
 
 

@@ -89,10 +89,10 @@ def check(proc: StudentProcess) -> None:
     with proc.part_session() as s:
         seen = {name: [str(x) for x in s.var(name)] for name in ("READ", "LISTED", "WROTE", "REACHED")}
     assert seen == {"READ": [], "LISTED": [], "WROTE": [], "REACHED": []}
-    layers = proc.recorded_level.split("+")
-    assert layers[0] == "process" and {"landlock", "seccomp"} <= set(layers[1:]), proc.recorded_level
+    layers = proc.confinement.layers
+    assert proc.confinement.level == "process" and {"landlock", "seccomp"} <= set(layers), proc.confinement
     if os.getuid() == 0:
-        assert {"uid-nobody", "no-caps"} & set(layers[1:]), proc.recorded_level
+        assert {"uid-nobody", "no-caps"} & set(layers), proc.confinement
 
 
 def test_one_shot_process_level_keeps_the_kit_out_of_reach():

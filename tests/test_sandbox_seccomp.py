@@ -55,7 +55,7 @@ def test_seccomp_refuses_namespaces_sockets_ptrace_and_kernel_interfaces(level):
             works = {k: bool(v) for k, v in s.var("WORKS")["$dict"]}
         assert all(refused.values()), refused
         assert all(works.values()), works
-        assert "seccomp" in proc.recorded_level.split("+")
+        assert "seccomp" in proc.confinement.layers
 
 
 def filtered_calls(stack_session: bool) -> dict:
@@ -188,4 +188,4 @@ def test_without_libseccomp_the_layer_is_left_out(monkeypatch):
         assert [o.ok for o in proc.load([("a", "A = 6 * 7", True)])] == [True]
         with proc.part_session() as s:
             assert int(s.var("A")) == 42
-        assert "seccomp" not in proc.recorded_level.split("+"), proc.recorded_level
+        assert "seccomp" not in proc.confinement.layers, proc.confinement

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
-from autograder.judge.grade import part_scores
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
 from tests import course
+from tests.judged import part_scores
 from tests.sandbox_probe import (
     PROBE,
     probe_seen,

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import load_rubric
-from autograder.judge.grade import grade_notebook, part_scores
 from autograder.sandbox import budget, process
+from tests.judged import grade_notebook, part_scores
 from tests.submissions import answer_source, make_submission
 
 RUBRIC = load_rubric()

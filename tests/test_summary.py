@@ -18,7 +18,7 @@ from junitparser import Error, Failure, JUnitXml
 from autograder.course.assignment import ROOT, load_rubric, source_notebook
 from autograder.course.plain_text import bounded
 from autograder.reports.summary import append_summary, batch_summary, cell, grade_summary
-from autograder.results import FAILED, PASSED, Diagnosis, Results, TestResult
+from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools.demo import solution_cells, with_bug
 from tests.course import A, add_students, batch, env, make_course, place, scores
 from tests.signals import sigint_default
@@ -75,11 +75,13 @@ def render(markdown: str) -> Tables:
 
 def results_with(message: str) -> Results:
     part = PARTS[0]
-    tests = [TestResult(f"{part.title} :: test_gradients", part.name, 0.0, 2.0, FAILED, message)]
-    tests += [TestResult(p.title, p.name, p.points, p.points, PASSED, "") for p in PARTS[1:]]
+    tests = [TestResult(TestName(part.title, "test_gradients"), part.name, 0.0, 2.0, FAILED, message)]
+    tests += [TestResult(TestName(p.title), p.name, p.points, p.points, PASSED, "") for p in PARTS[1:]]
     score = sum(p.points for p in PARTS[1:])
     diag = Diagnosis(part.name, "dW", "unknown", "見立て " + message)
-    return Results(score, RUBRIC.max_score, tuple(tests), "process", problems=(message,), diagnoses=(diag,))
+    return Results(
+        score, RUBRIC.max_score, tuple(tests), Confinement("process"), problems=(message,), diagnoses=(diag,)
+    )
 
 
 @pytest.mark.parametrize("evil", HOSTILE)

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
-from autograder.intake.read import MEMO_TITLE
+from autograder.intake.messages import MEMO_TITLE
 from tests import course as c
 from tests import editors
 from tests.browser import LOAD_TIMEOUT

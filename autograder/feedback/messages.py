@@ -8,8 +8,6 @@ No nbgrader import here: the terminal report and the batch's workers use it too.
 
 from __future__ import annotations
 
-import re
-
 from ..course.assignment import Part, load_rubric
 from ..course.plain_text import MAX_PART_FEEDBACK, bounded
 from ..results import Results, TestResult
@@ -18,7 +16,12 @@ from ..results import Results, TestResult
 # check_first_call, test_mlp.py): such a line repeats the cause, so it comes after it.
 GATED = "になってから採点されます"
 DIAGNOSIS = "見立て: "  # a diagnosis is the judge's guess at the mistake, said as such
-TEST_NAME = re.compile(r"::\s*(\w+)")  # "Linear.backward :: test_gradients[N1_Din3_Dout2]" -> test_gradients
+PICTURE = "図（勾配のヒートマップ）"  # a judge's picture whose alt text was lost
+
+
+def report_total(score: float, max_score: float, confinement: object) -> str:
+    """The terminal report's last line."""
+    return f"合計 {score:.2f} / {max_score:g}（隔離: {confinement}）"
 
 
 def part_label(part: Part) -> str:
@@ -38,8 +41,7 @@ def _rubric_rank(part: str) -> dict[str, int]:
 
 def _test_function(t: TestResult) -> str:
     """ "Linear.backward :: test_gradients[N1_Din3_Dout2]" -> "test_gradients" (its cases share it)."""
-    m = TEST_NAME.search(t.name)
-    return m.group(1) if m else t.name
+    return t.name.test or t.name.title
 
 
 def _failures(results: Results, part: str) -> list[TestResult]:
@@ -49,8 +51,7 @@ def _failures(results: Results, part: str) -> list[TestResult]:
     failed = [t for t in results.part_tests(part) if not t.passed]
 
     def key(t: TestResult) -> int:
-        m = TEST_NAME.search(t.name)
-        return rank.get(m.group(1), len(rank)) if m else len(rank)
+        return rank.get(t.name.test, len(rank))
 
     return sorted(failed, key=key)  # stable: a parametrized test's cases stay in their order
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..course.assignment import ROOT, load_rubric, source_notebook
 from ..course.plain_text import MAX_PART_FEEDBACK, bounded
+from .messages import PICTURE
 from .safe_html import RASTER_TYPES, is_cleaned, preformatted, safe_markdown
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat's cell id pattern; grade ids, tags
@@ -118,7 +119,7 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
             meta = out.get("metadata")
             png_meta = meta.get("image/png") if isinstance(meta, dict) else None
             alt = png_meta.get("alt") if isinstance(png_meta, dict) else None
-            alt = alt if isinstance(alt, str) else "図（勾配のヒートマップ）"
+            alt = alt if isinstance(alt, str) else PICTURE
             kept.append(
                 {
                     "output_type": "display_data",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from wcwidth import wcswidth
 
 from ..course.assignment import load_rubric
 from ..results import Results, capped
-from .messages import bullet, part_messages
+from .messages import bullet, part_messages, report_total
 
 TITLE_WIDTH = 32  # terminal columns of the title column
 
@@ -21,19 +18,18 @@ def pad(text: str, width: int) -> str:
     return text + " " * (width - (shown if shown >= 0 else len(text)))
 
 
-def format_report(results: Results | Mapping[str, Any], max_reasons: int | None = None) -> str:
+def format_report(results: Results, max_reasons: int | None = None) -> str:
     """Every part's points, each followed by all its messages (cause first, see
     autograder.feedback.messages), or the first `max_reasons` and how many more there are."""
     rubric = load_rubric()
-    res = Results.of(results)
-    scores = res.part_scores()
+    scores = results.part_scores()
     lines = []
     for name, part in rubric.parts.items():
         got = scores.get(name, 0)
         mark = "✓" if abs(got - part.points) < 1e-9 else "✗"
         lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
-        messages = part_messages(res, name)
+        messages = part_messages(results, name)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
-    lines.append(f"合計 {res.score:.2f} / {res.max_score:g}（隔離: {res.isolation}）")
+    lines.append(report_total(results.score, results.max_score, results.confinement))
     return "\n".join(lines)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import messages as say
 from .definitions import definitions
 from .matching import Reading, Unit, read_cells
 from .skeleton import CELL_ID, Skeleton, grade_id, text
@@ -51,11 +52,11 @@ def canonical(nb: dict[str, Any], sk: Skeleton) -> tuple[dict[str, Any], list[st
     """The canonical notebook of a parsed submission (nbformat 4, any minor) and the notes for the
     student. Raises CanonicalError when it is too large to grade."""
     if len(nb["cells"]) > MAX_CELLS:
-        raise CanonicalError(f"セルが多すぎるため採点できません（{len(nb['cells'])} 個、上限 {MAX_CELLS} 個）")
+        raise CanonicalError(say.too_many_cells(len(nb["cells"]), MAX_CELLS))
     r = read_cells(nb, sk)
     code = sum(len(u.source) for u in r.units if u.kind in ("answer", "code"))
     if code > MAX_CODE_CHARS:
-        raise CanonicalError(f"コードが長すぎるため採点できません（{code:,} 文字、上限 {MAX_CODE_CHARS:,} 文字）")
+        raise CanonicalError(say.code_too_long(code, MAX_CODE_CHARS))
     notes = list(dict.fromkeys(r.notes))
     units, dropped = _bounded_markdown(r.units, sk)
 
@@ -141,38 +142,29 @@ def _notes(
 ) -> list[str]:
     notes = []
     if r.recovered:
-        found = "、".join(f"{gid}（{'・'.join(sorted(names)) or '解答'}）" for gid, names in r.recovered.items())
-        notes.append(
-            f"解答セルの目印（nbgrader の grade_id）で見つからなかった解答を、セルの ID やクラス・変数の定義から見つけて採点しました: {found}"
+        found = "、".join(
+            f"{gid}（{say.NAMES_SEPARATOR.join(sorted(names)) or say.ANSWER}）" for gid, names in r.recovered.items()
         )
+        notes.append(say.answers_recovered(found))
     for parts in r.merged:
         if len(parts) > 1:
-            notes.append(
-                f"1 つのセルに複数の解答（{'、'.join(dict.fromkeys(parts))}）があったため、定義ごとに分けて採点しました"
-            )
+            notes.append(say.answers_split("、".join(dict.fromkeys(parts))))
     for gid in missing:
         defines = "、".join(sorted(sk.answers[gid])) or gid
-        notes.append(
-            f"解答セル「{gid}」が提出ノートブックに見つかりません（{defines} の定義もありません）。配布時のまま採点しました"
-        )
+        notes.append(say.answer_missing(gid, defines))
     if r.by_text:
-        notes.append("nbgrader のセル情報が失われていたため、配布時のセルを内容から見つけて採点しました")
+        notes.append(say.CELLS_FOUND_BY_CONTENT)
     order = {grade_id(c): i for i, c in enumerate(sk.release["cells"]) if grade_id(c)}
     placed = [order[u.gid] for u in units if u.kind in ("anchor", "answer") and not u.piece]
     if any(a > b for a, b in zip(placed, placed[1:])):
-        notes.append("採点するセルの順番が配布時と違ったため、配布時の順に並べ直して採点しました")
+        notes.append(say.CELLS_REORDERED)
     if r.bad_ids:
-        notes.append(f"セル ID が不正または重複していたセル（{r.bad_ids} 個）に、新しい ID を付けました")
+        notes.append(say.bad_ids_replaced(r.bad_ids))
     if restored:
-        notes.append(f"削除されていた配布時のセル（{'、'.join(restored)}）を配布時の内容で戻しました")
+        notes.append(say.cells_restored("、".join(restored)))
     # said only of definitions the release's own cells do not make (an edited check cell still sets N = 4)
     if any((d := definitions(u.source, sk.given)).strip() and d not in sk.defined for u in units if u.kind == "code"):
-        notes.append(
-            "追加・変更したコードセルのうち、関数・クラス・import・定数の定義も採点で読み込みました（それ以外の文は採点では実行しません）"
-        )
+        notes.append(say.OWN_DEFINITIONS_LOADED)
     if dropped:
-        notes.append(
-            f"マークダウンセルが多すぎる・長すぎるため（上限 {MAX_MARKDOWN_CELLS} 個・合計 {MAX_MARKDOWN_CHARS:,} 文字）、"
-            f"{dropped} 個を採点用のノートブックから除きました"
-        )
+        notes.append(say.markdown_dropped(MAX_MARKDOWN_CELLS, MAX_MARKDOWN_CHARS, dropped))
     return notes

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import messages as say
 from .definitions import bound_names
 from .skeleton import CELL_ID, Skeleton, bound_of, grade_id, text
 
@@ -122,33 +123,27 @@ def read_cells(nb: dict[str, Any], sk: Skeleton) -> Reading:
         released = sk.anchors.get(gid)
         if gid and (released is None or released.get("cell_type") != ctype):
             if released is not None:
-                r.notes.append(f"grade_id「{gid}」のセルの種類が配布時と違うため、内容から判断しました")
+                r.notes.append(say.cell_type_changed(gid))
             else:
                 like = looks_like(gid, sk.anchors)
-                hint = f"（「{like}」に似ていますが別の名前です）" if like else ""
-                r.notes.append(
-                    f"grade_id「{ascii(gid)[1:-1]}」は配布ノートブックにないため、その名前では採点対象にしませんでした{hint}"
-                )
+                hint = say.looks_like(like) if like else ""
+                r.notes.append(say.unknown_grade_id(ascii(gid)[1:-1], hint))
             gid, released = "", None
         if released is not None:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             want = released["metadata"]["nbgrader"]
             if any(meta.get(k) != want.get(k) for k in GRADING_KEYS):
-                r.notes.append(
-                    f"grade_id「{gid}」のセルの nbgrader 設定（配点など）が配布時と違うため、配布時の設定に戻しました"
-                )
+                r.notes.append(say.grading_settings_restored(gid))
             if gid in sk.answers:
                 if gid in r.seen:
-                    r.notes.append(
-                        f"grade_id「{gid}」のセルが複数あったため、上から順にすべて実行した結果を採点しました"
-                    )
+                    r.notes.append(say.answer_repeated(gid))
                 r.seen.add(gid)
                 _code(r, sk, src, cell_id, gid)
             elif gid not in r.seen:
                 r.seen.add(gid)
                 r.units.append(Unit("anchor", gid))
             else:
-                r.notes.append(f"grade_id「{gid}」のセルが複数あったため、最初のセルだけを残しました")
+                r.notes.append(say.cell_repeated(gid))
             continue
         locked = sk.by_text.get((str(ctype), src.strip()))
         if locked is not None:  # a released locked cell without its metadata

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from . import messages as say
 from .canonical import MEMO_ID, CanonicalError, canonical
+from .messages import MEMO_TITLE
 from .skeleton import Skeleton, skeleton_of
 from .skeleton import grade_id as grade_id
 
@@ -32,9 +34,7 @@ MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 
 MAX_SMALL_BYTES = 4096  # timestamp.txt, the collect notes
 MAX_DEPTH = 64  # JSON nesting; a real notebook stays below 20
 MAX_NODES = 1_000_000  # JSON values; the solution has 2,500, a 100,000-line printed output 100,000
-MEMO_TITLE = "### 採点メモ"
 NOTES_FILE = "nb74_intake_notes.txt"  # written by the kit's `nbgrader collect`: what it refused
-LINK = "シンボリックリンク"
 
 
 class SubmissionError(Exception):
@@ -47,7 +47,7 @@ def shown(name: str) -> str:
 
 
 def link_refused(name: str) -> str:
-    return f"「{shown(name)}」は{LINK}のため採点しません（リンク先は読みません）"
+    return say.link_refused(shown(name))
 
 
 def _open_regular(path: Path, under: Path | None) -> int:
@@ -67,10 +67,8 @@ def _open_regular(path: Path, under: Path | None) -> int:
                 nxt = os.open(step, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=base)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise SubmissionError(
-                        f"提出フォルダ「{shown(step)}」が{LINK}などの通常のフォルダでないため採点しません"
-                    ) from None
-                raise SubmissionError(f"提出ファイル {shown(path.name)} が見つかりません") from None
+                    raise SubmissionError(say.folder_not_regular(shown(step))) from None
+                raise SubmissionError(say.file_missing(shown(path.name))) from None
             os.close(base)
             base = nxt
         try:
@@ -78,12 +76,12 @@ def _open_regular(path: Path, under: Path | None) -> int:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise SubmissionError(link_refused(path.name)) from None
-            raise SubmissionError(f"提出ファイル {shown(path.name)} が見つかりません") from None
+            raise SubmissionError(say.file_missing(shown(path.name))) from None
     finally:
         os.close(base)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise SubmissionError(f"提出ファイル {shown(path.name)} は通常のファイルではないため採点しません")
+        raise SubmissionError(say.file_not_regular(shown(path.name)))
     return fd
 
 
@@ -99,7 +97,7 @@ def read_regular(path: Path, limit: int, under: Path | None = None) -> bytes:
         size = os.fstat(f.fileno()).st_size
         data = b"" if size > limit else f.read(size + 1)  # +1: a file that grew since fstat
     if size > limit or len(data) > size:
-        raise SubmissionError(f"提出ファイル {shown(Path(path).name)} が大きすぎます（上限 {limit >> 20} MB）")
+        raise SubmissionError(say.file_too_big(shown(Path(path).name), limit >> 20))
     return data
 
 
@@ -108,7 +106,7 @@ def read_text(path: Path, under: Path | None = None, limit: int = MAX_SMALL_BYTE
     try:
         return read_regular(path, limit, under).decode("utf-8")
     except UnicodeDecodeError:
-        raise SubmissionError(f"{shown(Path(path).name)} が UTF-8 ではありません") from None
+        raise SubmissionError(say.text_not_utf8(shown(Path(path).name))) from None
 
 
 @dataclass
@@ -128,22 +126,18 @@ def read_notebook(path: Path, under: Path | None = None) -> Intake:
     has_escapes = _SURROGATE.search(raw) is not None
     nodes = json_values(raw)
     if nodes > MAX_NODES:
-        raise SubmissionError(
-            f"提出ファイル {name} は JSON の要素が多すぎるため（{nodes:,} 個、上限 {MAX_NODES:,} 個）、ノートブックとして読めません"
-        )
+        raise SubmissionError(say.too_many_nodes(name, nodes, MAX_NODES))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise SubmissionError(f"提出ファイル {name} は UTF-8 ではないため、ノートブックとして読めません") from None
+        raise SubmissionError(say.notebook_not_utf8(name)) from None
     del raw  # a 200 MB notebook: keep at most two copies alive
     nb = _parse(text, name)
     del text
     notes = []
     check_structure(nb, name)
     if has_escapes and _replace_surrogates(nb):
-        notes.append(
-            f"提出ファイル {name} に不正な文字（対になっていないサロゲート）があったため「\ufffd」に置き換えて採点しました"
-        )
+        notes.append(say.surrogates_replaced(name))
     return Intake(nb, notes)
 
 
@@ -162,24 +156,20 @@ def _parse(text: str, name: str) -> dict[str, Any]:
     try:
         nb = json.loads(text)
     except RecursionError:
-        raise SubmissionError(f"提出ファイル {name} は入れ子が深すぎるため、ノートブックとして読めません") from None
+        raise SubmissionError(say.nested_too_deep(name)) from None
     except ValueError:
-        raise SubmissionError(f"提出ファイル {name} は JSON ではないため、ノートブックとして読めません") from None
+        raise SubmissionError(say.not_json(name)) from None
     if depth_exceeds(nb, MAX_DEPTH):
-        raise SubmissionError(
-            f"提出ファイル {name} は入れ子が深すぎるため（{MAX_DEPTH} 段まで）、ノートブックとして読めません"
-        )
+        raise SubmissionError(say.nested_too_deep(name, MAX_DEPTH))
     if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
         import nbformat  # older formats: nbformat converts them (a slow import: only here)
 
         try:
             nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
         except Exception as exc:  # unknown or broken nbformat
-            raise SubmissionError(
-                f"提出ファイル {name} をノートブックとして読めません（{type(exc).__name__}）"
-            ) from None
+            raise SubmissionError(say.not_a_notebook(name, type(exc).__name__)) from None
     if not isinstance(nb.get("cells"), list):
-        raise SubmissionError(f"提出ファイル {name} にセルがありません")
+        raise SubmissionError(say.no_cells(name))
     return cast(dict[str, Any], nb)
 
 
@@ -199,7 +189,7 @@ def depth_exceeds(value: Any, limit: int) -> bool:
 def check_structure(nb: dict[str, Any], name: str) -> None:
     """What every route relies on: each cell a dict with a type, a dict of metadata and text."""
     if not isinstance(nb.get("metadata", {}), dict):
-        raise SubmissionError(f"提出ファイル {name} のメタデータが壊れているため、ノートブックとして読めません")
+        raise SubmissionError(say.broken_metadata(name))
     for i, cell in enumerate(nb["cells"], 1):
         src = cell.get("source", "") if isinstance(cell, dict) else None
         ok = (
@@ -210,9 +200,7 @@ def check_structure(nb: dict[str, Any], name: str) -> None:
             and (isinstance(src, str) or isinstance(src, list) and all(isinstance(s, str) for s in src))
         )
         if not ok:
-            raise SubmissionError(
-                f"提出ファイル {name} の {i} 番目のセルが壊れているため、ノートブックとして読めません"
-            )
+            raise SubmissionError(say.broken_cell(name, i))
 
 
 def _replace_surrogates(value: Any) -> bool:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..course.assignment import load_rubric
+from . import messages as say
 from .read import (
-    LINK,
     SubmissionError,
     collect_notes,
     link_refused,
@@ -61,21 +61,17 @@ def choose_notebook(folder: Path, expected: str) -> tuple[Path | None, str]:
     found.sort()
     refused = [link_refused(n) for n in sorted(links)]
     if not found:
-        return None, sentences(*refused) or "提出フォルダにノートブック（.ipynb）がありません"
+        return None, sentences(*refused) or say.NOTEBOOK_MISSING
     if len(found) == 1:
         only = found[0]
-        note = "" if only.name == expected else f"ファイル名が「{shown(only.name)}」でした（{expected} として採点）"
+        note = "" if only.name == expected else say.renamed(shown(only.name), expected)
         return only, sentences(*refused, note)
     names = "、".join(shown(p.name) for p in found)
     exact = folder / expected
     if exact in found:
-        return exact, sentences(
-            *refused, f"ノートブックが {len(found)} 個ありました（{names}）。{expected} を採点しました"
-        )
+        return exact, sentences(*refused, say.several_notebooks(len(found), names, expected, newest=False))
     newest = max(found, key=lambda p: (p.lstat().st_mtime, p.name))
-    return newest, sentences(
-        *refused, f"ノートブックが {len(found)} 個ありました（{names}）。最も新しい {shown(newest.name)} を採点しました"
-    )
+    return newest, sentences(*refused, say.several_notebooks(len(found), names, shown(newest.name), newest=True))
 
 
 def sentences(*parts: str) -> str:
@@ -97,9 +93,9 @@ def read_timestamp(folder: Path, under: Path) -> tuple[str | None, str]:
             parse_utc(text)
         return text or None, ""
     except SubmissionError as exc:
-        return None, f"timestamp.txt を読めないため（{exc}）、提出時刻なしで採点しました"
+        return None, say.timestamp_unreadable(exc)
     except Exception:  # dateutil raises several kinds on garbage (ValueError, OverflowError, ...)
-        return None, "timestamp.txt が日時ではないため、提出時刻なしで採点しました"
+        return None, say.TIMESTAMP_NOT_A_DATE
 
 
 # Student ids go into formgrader's pages unescaped (its manage_students templates put them in a
@@ -127,7 +123,7 @@ def discover(root: Path, assignment: str) -> list[Submission]:
             continue
         try:
             if student_dir.is_symlink() or folder.is_symlink() or not folder.is_dir():
-                path, note = None, f"提出フォルダが{LINK}など通常のフォルダではないため採点しません"
+                path, note = None, say.FOLDER_IS_LINK
                 timestamp, stamp_note = None, ""
             else:
                 path, note = choose_notebook(folder, expected)
@@ -136,6 +132,6 @@ def discover(root: Path, assignment: str) -> list[Submission]:
             note = sentences(note, stamp_note)
             subs.append(Submission(student, path, note, _hash(path, note, root), timestamp))
         except Exception as exc:  # an unreadable folder: this student only, with the reason
-            note = f"提出フォルダを読めませんでした（{type(exc).__name__}）"
+            note = say.folder_unreadable(type(exc).__name__)
             subs.append(Submission(student, None, note, _hash(None, note), None))
     return subs

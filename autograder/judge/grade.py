@@ -1,11 +1,12 @@
 """The judge: score one submission with the hidden pytest graders, outside the student's process.
 
-    results = grade_notebook(Path("submission.ipynb"))     # Gradescope-shaped dict
+    results = grade(Path("submission.ipynb"))     # Results (autograder/results.py)
+    write_results(results, Path("results.json"))  # the Gradescope-shaped file
 
 It reads the notebook with nbformat, takes the student's answer cells by nbgrader grade_id and
 the trusted given cells from source/, loads them into a StudentProcess, and runs pytest on
 autograder/graders in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
-from the rubric. Whatever the submission does, a complete results dict comes back.
+from the rubric. Whatever the submission does, complete Results come back.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
 from ..intake.skeleton import grade_id, text
-from ..results import FAILED, NOT_RUN, PASSED, Diagnosis, Picture, Results, TestResult
+from ..results import FAILED, NOT_RUN, PASSED, Confinement, Diagnosis, Picture, Results, TestName, TestResult
 from ..sandbox.fork_server import ForkServer
+from ..sandbox.levels import IsolationRequest
 from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
+from . import messages as say
 
 GRADERS = Path(__file__).resolve().parent.parent / "graders"
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
@@ -90,7 +93,7 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
             cells.append((gid, src, gid not in exercises))
         elif not gid and (defined := definitions(src, names)).strip():
             own += 1
-            cells.append((f"自作セル{own}", defined, True))  # named so in messages: the student's own cell
+            cells.append((say.own_cell(own), defined, True))  # named so in messages: the student's own cell
     return cells, {}
 
 
@@ -109,26 +112,9 @@ def source_cells() -> list[dict[str, Any]]:
     return cells
 
 
-def grade_notebook(
-    path: Path, isolation: str = "auto", server: ForkServer | None = None, proc: StudentProcess | None = None
-) -> dict[str, Any]:
-    """Grade one submitted notebook file; always returns a complete Gradescope-shaped results dict."""
-    return grade(Path(path), isolation=isolation, server=server, proc=proc).to_dict()
-
-
-def grade_submission(
-    submission: Path | dict[str, Any],
-    isolation: str = "auto",
-    server: ForkServer | None = None,
-    proc: StudentProcess | None = None,
-) -> dict[str, Any]:
-    """grade() as the Gradescope-shaped dict."""
-    return grade(submission, isolation=isolation, server=server, proc=proc).to_dict()
-
-
 def grade(
     submission: Path | dict[str, Any],
-    isolation: str = "auto",
+    isolation: IsolationRequest = "auto",
     server: ForkServer | None = None,
     proc: StudentProcess | None = None,
     diagnosing: bool = True,
@@ -148,7 +134,7 @@ def grade(
             try:
                 taken = take_in(submission, release_skeleton())
             except SubmissionError as exc:
-                return Results.empty(rubric, str(exc), proc.level)
+                return Results.empty(rubric, str(exc), Confinement(proc.level))  # no layer confirmed yet
             submission, notes = taken.notebook, taken.notes
         cells, problems = collect_cells(submission, rubric)
         # they run, and a child per part is forked, while pytest is imported and collects the graders
@@ -170,8 +156,8 @@ def grade(
             if plugin.interrupted:  # pytest turns Ctrl-C into a partial run: record nothing
                 raise GradeInterrupted()
             plugin.ensure_loaded()  # cell problems are reported even if no grader ran
-            level = proc.recorded_level  # the isolation in effect, with its layers (sandbox/process.py)
-            results = build_results(plugin, rubric, level)
+            # what the sandbox achieved: the level, with the layers the student process confirmed
+            results = build_results(plugin, rubric, proc.confinement)
             if diagnosing and results.diagnoses:
                 results = replace(results, pictures=picture_data(proc, rubric, results, ahead))
         finally:
@@ -187,23 +173,13 @@ def grade(
 def slow_statements(proc: StudentProcess) -> str:
     """The problem naming the statements strict loading skipped (sandbox/budget.py, CELLS_BUDGET)."""
     skipped = list(dict.fromkeys(proc.slow_skipped))
-    shown = "、".join(skipped[:10]) + (f" ほか {len(skipped) - 10} 文" if len(skipped) > 10 else "")
-    return (
-        f"セルの実行時間の合計が {proc.budget.cells_seconds:g} 秒を超えたため、そこから先は "
-        f"{proc.budget.slow_statement:g} 秒以上かかるトップレベルの文を飛ばして採点しました: {shown}。"
-        "時間のかかる処理（長い sleep やループ、学習）をセルのトップレベルに置かないでください"
-    )
+    return say.slow_statements(proc.budget.cells_seconds, proc.budget.slow_statement, skipped)
 
 
 def out_of_time(proc: StudentProcess, rubric: Rubric, cut: set[str]) -> str:
     """The problem naming what the submission's wall-clock budget left ungraded, and where it went."""
-    titles = "、".join(f"「{part.title}」" for name, part in rubric.parts.items() if name in cut)
-    restarts = f"、止まった文のための学生のプロセスの再起動 {proc.restarts} 回" if proc.restarts else ""
-    return (
-        f"提出全体の採点時間の上限（{proc.budget.submission_seconds:g} 秒）を使い切ったため、採点を打ち切りました"
-        f"（セルの実行に計 {proc.cell_seconds:.1f} 秒{restarts}）。採点できなかった部分（残りのテストは 0 点）: {titles}。"
-        "終わらない処理（無限ループ、長い sleep）やプロセスを終了させる文がないか確認してください"
-    )
+    titles = [part.title for name, part in rubric.parts.items() if name in cut]
+    return say.out_of_time(proc.budget.submission_seconds, proc.cell_seconds, proc.restarts, titles)
 
 
 PICTURES_BUDGET = 3.0  # seconds for all the pictures' round trips (a few ms each when nothing hangs)
@@ -220,12 +196,14 @@ class PicturesProcess:
 
     def __init__(self, proc: StudentProcess, rubric: Rubric) -> None:
         self.proc = proc
-        self.backward = {f"test_{p}.py" for p in rubric.parts if rubric.parts[p].kind == "backward"}
+        self.backward = {p for p in rubric.parts if rubric.parts[p].kind == "backward"}
         self.fresh: StudentProcess | None = None
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        from .plugin import part_of_file  # (pytest is loaded: this is its hook)
+
         if self.fresh is None and self.proc.server is None and report.failed:
-            if report.nodeid.split("::")[0].rsplit("/", 1)[-1] in self.backward:
+            if part_of_file(report.fspath) in self.backward:
                 self.started()
 
     def started(self) -> StudentProcess | None:
@@ -264,13 +242,12 @@ def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: 
         return ()
 
 
-def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
+def build_results(plugin: Any, rubric: Rubric, confinement: Confinement) -> Results:
     """The plugin's outcomes in the rubric's part order, then by test label (a grader's class, if
     any, is not part of the label); a part whose graders did not run still counts its points."""
     tests: list[TestResult] = []
     seen_parts = set()
-    labelled = [(o, o.nodeid.rsplit("::", 1)[-1]) for o in plugin.outcomes.values()]
-    for o, label in sorted(labelled, key=lambda ol: (plugin.order.get(ol[0].part, 99), ol[1])):
+    for o in sorted(plugin.outcomes.values(), key=lambda o: (plugin.order.get(o.part, 99), o.case)):
         part = rubric.parts.get(o.part)
         if part is None:
             continue
@@ -279,12 +256,12 @@ def build_results(plugin: Any, rubric: Rubric, isolation: str) -> Results:
         score = round(max_score if o.passed else 0.0, 6)
         output = clean_text(o.message, MAX_OUTPUT_CHARS)  # the last bound on any text
         status = PASSED if o.passed else FAILED
-        tests.append(TestResult(f"{part.title} :: {label}", o.part, score, round(max_score, 6), status, output))
+        tests.append(TestResult(TestName(part.title, o.case), o.part, score, round(max_score, 6), status, output))
     for part in rubric.parts.values():
         if part.name not in seen_parts:
-            tests.append(TestResult(part.title, part.name, 0.0, part.points, FAILED, NOT_RUN))
+            tests.append(TestResult(TestName(part.title), part.name, 0.0, part.points, FAILED, NOT_RUN))
     score = round(sum(t.score for t in tests), 6)
-    return Results(score, rubric.max_score, tuple(tests), isolation, diagnoses=diagnoses(plugin, rubric))
+    return Results(score, rubric.max_score, tuple(tests), confinement, diagnoses=diagnoses(plugin, rubric))
 
 
 def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
@@ -301,9 +278,6 @@ def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
     )
 
 
-def part_scores(results: Results | dict[str, Any]) -> dict[str, float]:
-    return Results.of(results).part_scores()
-
-
-def write_results(results: Results | dict[str, Any], path: Path) -> None:
-    path.write_text(Results.of(results).to_json(), encoding="utf-8")
+def write_results(results: Results, path: Path) -> None:
+    """The results file (Results.to_json): the one place the CLI's results leave the process."""
+    path.write_text(results.to_json(), encoding="utf-8")

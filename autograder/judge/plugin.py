@@ -16,12 +16,19 @@ from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess
+from . import messages as say
+
+
+def part_of_file(path: str | Path) -> str:
+    """The rubric part a grader file grades: autograder/graders/test_<part>.py."""
+    return Path(path).stem.removeprefix("test_")
 
 
 @dataclass
 class TestOutcome:
     part: str
-    name: str
+    test: str  # the grader test ("test_gradients"): the rubric gives its points
+    case: str  # the test's case as pytest names it ("test_gradients[N1_Din3_Dout2]"): results.TestName's
     nodeid: str
     passed: bool
     message: str
@@ -86,10 +93,11 @@ class JudgePlugin:
 
     @staticmethod
     def part_of(item: pytest.Item) -> str:
-        return Path(str(item.path)).stem.removeprefix("test_")
+        return part_of_file(item.path)
 
     @staticmethod
     def test_name(item: pytest.Item) -> str:
+        """The grader test an item is a case of (pytest's originalname; the name of an unparametrized one)."""
         return str(getattr(item, "originalname", None) or item.name)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -107,13 +115,19 @@ class JudgePlugin:
             message = "OK" if report.passed else self.explain(call.excinfo, item)
             findings = () if report.passed or call.excinfo is None else getattr(call.excinfo.value, "findings", ())
             self.outcomes[item.nodeid] = TestOutcome(
-                self.part_of(item), self.test_name(item), item.nodeid, report.passed, message, tuple(findings)
+                self.part_of(item),
+                self.test_name(item),
+                item.name,
+                item.nodeid,
+                report.passed,
+                message,
+                tuple(findings),
             )
         return report
 
     def explain(self, excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> str:
         if excinfo is None:
-            return "失敗しました"
+            return say.FAILED
         exc = excinfo.value
         if self.proc.budget.spent():  # whatever stopped it, the rest of the part was not graded
             self.cut_parts.add(self.part_of(item))
@@ -125,10 +139,10 @@ class JudgePlugin:
         if isinstance(exc, (StudentTimeout, StudentCrashed)):
             self.incidents.add(str(exc))
         if isinstance(exc, (AssertionError, StudentError)):
-            text = str(exc).split("\nassert ")[0].strip() or "テストに失敗しました"
+            text = str(exc).split("\nassert ")[0].strip() or say.TEST_FAILED
         else:  # a fault of the grader itself: log it for staff, never show the student a traceback
             print(f"grader error in {item.nodeid}:\n{excinfo.getrepr(style='short')}", file=sys.stderr)
-            text = f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください"
+            text = say.grader_error(type(exc).__name__)
         part = self.rubric.parts.get(self.part_of(item))
         if part and part.answer_cell in self.cell_problems:
             text = f"{self.cell_problems[part.answer_cell]}。{text}"
@@ -136,8 +150,8 @@ class JudgePlugin:
 
     def points(self, outcome: TestOutcome) -> float:
         part = self.rubric.parts[outcome.part]
-        total = part.tests.get(outcome.name, 0.0)
-        return total / max(1, self.cases[(outcome.part, outcome.name)])
+        total = part.tests.get(outcome.test, 0.0)
+        return total / max(1, self.cases[(outcome.part, outcome.test)])
 
     def parts_with_full_points(self) -> set[str]:
         by_part: dict[str, list[bool]] = defaultdict(list)

@@ -38,8 +38,7 @@ def points(t: TestResult) -> str:
 
 
 def testcase(t: TestResult, results: Results) -> TestCase:
-    name = t.name.split(" :: ", 1)[1] if " :: " in t.name else t.name
-    case = TestCase(xml_text(name, 300), xml_text(t.part, 300), 0.0)
+    case = TestCase(xml_text(t.name.case or t.name.title, 300), xml_text(t.part, 300), 0.0)
     if results.refused:  # nothing was graded: the reason, as an error (the student's code never ran)
         result: Error | Failure = Error(xml_text(t.output), GRADING_PROBLEM)
     elif not t.passed:
@@ -56,7 +55,7 @@ def testsuite(name: str, results: Results) -> TestSuite:
     suite = TestSuite(xml_text(name, 300))
     suite.add_property("score", f"{results.score:g}")
     suite.add_property("max_score", f"{results.max_score:g}")
-    suite.add_property("isolation", xml_text(results.isolation, 200))
+    suite.add_property("isolation", xml_text(str(results.confinement), 200))
     for i, message in enumerate(results.messages()):  # notes and grading problems, submission-wide
         suite.add_property(
             f"problem_{i + 1}" if message in (results.problems or ()) else f"note_{i + 1}", xml_text(message)

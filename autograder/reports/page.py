@@ -94,17 +94,19 @@ def write_tables(
         out / "test_failures.csv",
         ["部分", "テスト", "不合格", "採点した提出", "割合", "学生"],
         [
-            [titles.get(t.part, t.part), t.name, len(t.students), t.graded, round(t.share, 4), " ".join(t.students)]
+            [
+                titles.get(t.part, t.part),
+                str(t.name),
+                len(t.students),
+                t.graded,
+                round(t.share, 4),
+                " ".join(t.students),
+            ]
             for t in shares
         ],
     )
     write_csv(out / "problems.csv", ["学生", "種類", "理由"], [[p.student, p.kind, p.reason] for p in problems])
     return ["scores.csv", "diagnoses.csv", "test_failures.csv", "problems.csv"]
-
-
-def test_name(name: str, title: str) -> str:
-    """A grader test's name without its part's title in front ("Linear.backward :: test_x")."""
-    return name.removeprefix(f"{title} :: ")
 
 
 def shown_database(db_url: str) -> str:
@@ -143,7 +145,6 @@ def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out:
         "csv_files": csv_files,
     }
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
-    env.filters["test_name"] = test_name
     page = out / PAGE
     tmp = page.with_suffix(".html.tmp")
     tmp.write_text(env.get_template("class.html.j2").render(**context), encoding="utf-8")

@@ -63,7 +63,7 @@ def grade_summary(name: str, results: Results) -> str:
     lines = [
         f"### 採点結果: {cell(name, 200)}: {results.score:g} / {results.max_score:g} 点",
         "",
-        f"隔離: {cell(results.isolation, 100)}",
+        f"隔離: {cell(str(results.confinement), 100)}",
         *problems_lines(results),
         "",
         HEADER.format(who="項目"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..course.assignment import Rubric
 from ..diagnosis.findings import diagnosis_label
+from ..results import TestName
 from .graded import Graded
 
 
@@ -23,7 +24,7 @@ class TestShare:
     __test__ = False  # not a pytest class
 
     part: str
-    name: str
+    name: TestName
     students: tuple[str, ...]  # who fails it
     graded: int  # how many submissions were graded (the denominator)
 
@@ -67,7 +68,7 @@ def graded(cls: list[Graded]) -> list[Graded]:
 def failure_shares(cls: list[Graded], rubric: Rubric) -> list[TestShare]:
     """Every grader test, in rubric order, with who fails it; the most failed first within a part."""
     done = graded(cls)
-    failing: dict[tuple[str, str], list[str]] = {}
+    failing: dict[tuple[str, TestName], list[str]] = {}
     for g in done:
         assert g.results is not None
         for t in g.results.tests:
@@ -76,7 +77,7 @@ def failure_shares(cls: list[Graded], rubric: Rubric) -> list[TestShare]:
                 failing[(t.part, t.name)].append(g.student)
     order = {name: i for i, name in enumerate(rubric.parts)}
     rows = [TestShare(part, name, tuple(sorted(s)), len(done)) for (part, name), s in failing.items()]
-    return sorted(rows, key=lambda r: (order.get(r.part, len(order)), -len(r.students), r.name))
+    return sorted(rows, key=lambda r: (order.get(r.part, len(order)), -len(r.students), str(r.name)))
 
 
 def diagnosis_groups(cls: list[Graded], rubric: Rubric) -> list[DiagnosisGroup]:

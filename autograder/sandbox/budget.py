@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from . import messages as say
 from .errors import OverBudget, SubmissionOverBudget
 
 PART_BUDGET = 30.0  # seconds per graded part (read when a PartBudget is made)
@@ -81,18 +82,12 @@ class PartBudget:
         return self.limit is not None and time.monotonic() >= self.limit
 
     def submission_message(self) -> str:
-        return (
-            f"提出全体の採点時間の上限（{self.submission_seconds:g} 秒）を使い切ったため、"
-            "ここから先は採点していません（0 点）"
-        )
+        return say.submission_budget_spent(self.submission_seconds)
 
     def message(self) -> str:
         if self.submission_ends_first():
             return self.submission_message()
-        return (
-            f"この部分の採点が制限時間（{self.seconds:g} 秒）を超えたため打ち切りました。配列や設定が課題より"
-            "大きすぎないか、処理が遅すぎないかを確認してください。この部分の残りのテストは実行できません"
-        )
+        return say.part_budget_spent(self.seconds)
 
     def error(self) -> OverBudget:
         """The exception for a budget that ran out: which one, with its message."""

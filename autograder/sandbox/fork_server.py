@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from .inside import protocol
 from .launch import hello, isolation_level, kill_group, launch_runner
+from .levels import IsolationRequest
 
 MASTER_TIMEOUT = 10.0  # the fork server's kill + clean-up before a new zygote
 
@@ -25,12 +26,12 @@ class ForkServer:
 
         with ForkServer() as server:
             for path in paths:
-                results = grade_notebook(path, server=server)
+                results = grade(path, server=server)  # autograder.judge.grade
 
     Student output goes to each StudentProcess's own size-capped file, whose descriptor travels
     with the zygote's control socket (SCM_RIGHTS), as it is the runner's stdout in one-shot mode."""
 
-    def __init__(self, isolation: str = "auto") -> None:
+    def __init__(self, isolation: IsolationRequest = "auto") -> None:
         self.level = isolation_level(isolation)
         self.popen: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from .inside import protocol, seccomp
+from .levels import IsolationLevel, IsolationRequest
 
 SANDBOX_DIR = Path(__file__).resolve().parent
 INSIDE = SANDBOX_DIR / "inside"  # the student side: what the sandbox sees
@@ -58,7 +59,7 @@ def bwrap_available() -> bool:
     return done.returncode == 0
 
 
-def isolation_level(requested: str = "auto") -> str:
+def isolation_level(requested: IsolationRequest = "auto") -> IsolationLevel:
     """'bwrap' (namespaces, no network, no view of the graders) or 'process' (rlimits only)."""
     if requested == "process":
         return "process"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from . import messages as say
 from . import requests
 from .errors import Missing, StudentCrashed, StudentError, StudentTimeout
 from .inside import protocol
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 CALL_TIMEOUT = 5.0
 CELL_TIMEOUT = 10.0
-REST_NOT_RUN = "この部分の残りのテストは実行できません"
 
 
 def step_reply(replies: list[dict[str, Any]], error: StudentError | None, i: int) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def step_reply(replies: list[dict[str, Any]], error: StudentError | None, i: int
     if i < len(replies):
         return replies[i]
     # without an error the student stopped at a "missing" reply, which callers raise before
-    raise error or StudentError(f"ステップ {i + 1} は実行されませんでした")
+    raise error or StudentError(say.step_not_run(i + 1))
 
 
 class RemoteObject:
@@ -72,7 +72,7 @@ class RemoteObject:
         return forward_output(self.call("forward", *args), self.class_name)
 
     def backward(self, *args: Any) -> np.ndarray:
-        return as_float_array(self.call("backward", *args), f"{self.class_name}.backward の戻り値")
+        return as_float_array(self.call("backward", *args), say.returned_by(self.class_name, "backward"))
 
 
 class PartSession:
@@ -116,7 +116,7 @@ class PartSession:
         try:
             protocol.send(self.sock, req)
         except OSError:
-            self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+            self._kill(say.process_ended(what))
             raise StudentCrashed(self.dead) from None
 
     def _receive(self, what: str, timeout: float) -> dict[str, Any]:
@@ -132,23 +132,18 @@ class PartSession:
                 error = self.proc.budget.error()
                 self._kill(str(error))
                 raise error from None
-            self._kill(
-                f"{what} が {timeout:g} 秒以内に終わりませんでした（無限ループ？）。この部分の残りのテストは実行できません"
-            )
+            self._kill(say.call_timed_out(what, timeout))
             raise StudentTimeout(self.dead) from None
         except protocol.MessageTooLarge as exc:  # refused unread: the channel is out of step, so the child goes
-            self._kill(
-                f"{what} の結果が大きすぎます（{exc.size:,} バイト、上限 {exc.limit:,} バイト）。"
-                f"採点側では受け取りません。{REST_NOT_RUN}"
-            )
+            self._kill(say.reply_too_many_bytes(what, exc.size, exc.limit))
             raise StudentCrashed(self.dead) from None
         except (protocol.ChannelClosed, OSError):
-            self._kill(f"{what} の実行中に学生のプロセスが終了しました（sys.exit / os._exit / メモリ不足など）")
+            self._kill(say.process_ended(what))
             raise StudentCrashed(self.dead) from None
         try:
             return cast(dict[str, Any], received(reply))
         except ReplyRefused as exc:  # a steps() batch may have more replies coming: the child goes
-            self._kill(f"{what} {exc}。{REST_NOT_RUN}")
+            self._kill(say.reply_refused(what, str(exc)))
             raise StudentCrashed(self.dead) from None
 
     def new(self, class_name: str, *args: Any) -> RemoteObject:
@@ -157,19 +152,19 @@ class PartSession:
     def made(self, reply: dict[str, Any], class_name: str) -> RemoteObject:
         """The object a "new" reply names."""
         if reply.get("missing"):
-            raise Missing(f"クラス {class_name} が定義されていません")
+            raise Missing(say.class_missing(class_name))
         return RemoteObject(self, int(reply["h"]), class_name)
 
     def var(self, name: str) -> Any:
-        reply = self.request({"op": "var", "name": name}, what=f"変数 {name}")
+        reply = self.request({"op": "var", "name": name}, what=say.variable(name))
         if reply.get("missing"):
-            raise Missing(f"変数 {name} が定義されていません")
+            raise Missing(say.variable_missing(name))
         return reply.get("value")
 
     def run_exercise(self, cell: str, record: str, timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
         """Execute an exercise cell with `record` (a function) replaced by an argument recorder."""
         return self.request(
-            {"op": "exec_recording", "cell": cell, "record": record}, what=f"セル {cell}", timeout=timeout
+            {"op": "exec_recording", "cell": cell, "record": record}, what=say.cell(cell), timeout=timeout
         )
 
     def _kill(self, reason: str) -> None:

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import messages as say
 from .errors import LoadInterrupted, StudentCrashed, SubmissionOverBudget
 from .fork_server import ForkServer
 from .inside import protocol
 from .launch import STARTUP_TIMEOUT
+from .levels import IsolationRequest
 from .part_session import CELL_TIMEOUT, PartSession
 from .received import error_message
 from .zygote import Cell, Zygote
@@ -42,7 +44,9 @@ class StudentProcess(Zygote):
     """The untrusted process for one submission (its lifecycle: zygote.py): loads the cells, then
     forks one child per part."""
 
-    def __init__(self, isolation: str = "auto", server: ForkServer | None = None, spin: float = 0.0) -> None:
+    def __init__(
+        self, isolation: IsolationRequest = "auto", server: ForkServer | None = None, spin: float = 0.0
+    ) -> None:
         super().__init__(isolation, server, spin)
         self.outcomes: list[CellOutcome] = []
         self.cells: list[Cell] = []
@@ -93,7 +97,7 @@ class StudentProcess(Zygote):
         for (c, i), (line, seconds) in sorted(self.durations.items()):
             if c == cell and seconds > self.budget.slow_statement and i not in self.skips.get(cell, ()):
                 self.skips.setdefault(cell, set()).add(i)
-                self.slow_skipped.append(f"セル {cell} {line} 行目の文（{seconds:.1f} 秒）")
+                self.slow_skipped.append(say.slow_statement(cell, line, seconds))
 
     def preload(self, cells: list[Cell], forks: int = 0) -> None:
         """Send the cells now, so that the student runs them while the judge gets ready; load()
@@ -160,11 +164,11 @@ class StudentProcess(Zygote):
             if cut is not None:
                 seconds = f"{self.budget.submission_seconds:g}"
                 why = (
-                    f"提出全体の採点時間の上限（{seconds} 秒）に達したため"
+                    say.submission_budget_reached(seconds)
                     if isinstance(exc, SubmissionOverBudget)
-                    else "学生のプロセスを再起動できなかったため"
+                    else say.RESTART_FAILED_REASON
                 )
-                self.outcomes.append(CellOutcome(cut, False, f"セル {cut}: {why}、このセルから後は読み込んでいません"))
+                self.outcomes.append(CellOutcome(cut, False, say.cells_not_loaded(cut, why)))
             return self.outcomes
         if self.sent_ahead:  # cells other than those sent ahead: the zygote is out of step
             self.stop()
@@ -181,14 +185,13 @@ class StudentProcess(Zygote):
             except LoadInterrupted as exc:
                 slow, share = f"{self.budget.slow_statement:g}", f"{self.budget.cells_seconds:g}"
                 why = (
-                    f"{slow} 秒で終わりませんでした（セルの実行時間の合計が {share} 秒を超えたあとは、1 文 {slow} 秒まで）"
+                    say.statement_over_slow_limit(slow, share)
                     if exc.slow
-                    else "実行が終わりませんでした（無限ループ？）"
+                    else say.HUNG_AT_LOAD
                     if exc.timeout
-                    else "実行中にプロセスが終了しました（sys.exit / os._exit / メモリ不足など）"
+                    else say.EXITED_AT_LOAD
                 )
-                where = f" {exc.at[1]} 行目の文" if exc.at else ""
-                notes.append(f"セル {cell}{where}: {why}。この文を飛ばして採点しました")
+                notes.append(say.statement_skipped(cell, exc.at[1] if exc.at else None, why))
                 self._restart()
                 if exc.at is None:
                     reply = {"ok": False, "error": None}
@@ -197,7 +200,7 @@ class StudentProcess(Zygote):
         else:
             reply = {"ok": False, "error": None}
         if reply.get("error"):
-            notes.append(error_message(reply["error"], f"セル {cell}"))
+            notes.append(error_message(reply["error"], say.cell(cell)))
         self.outcomes.append(CellOutcome(cell, not notes, "。".join(notes)))
         self.cells.append((cell, source, run))  # definitions that ran still count
 
@@ -216,15 +219,13 @@ class StudentProcess(Zygote):
                     if exc.at is None:
                         break
                     self.skips.setdefault(c, set()).add(exc.at[0])
-                    why = (
-                        f"{self.budget.slow_statement:g} 秒で終わりませんでした" if exc.slow else "再実行で止まりました"
-                    )
-                    self.slow_skipped.append(f"セル {c} {exc.at[1]} 行目の文（{why}）")
+                    why = say.slow_on_rerun(self.budget.slow_statement) if exc.slow else say.STOPPED_ON_RERUN
+                    self.slow_skipped.append(say.skipped_on_rerun(c, exc.at[1], why))
                     break
             else:
                 return
         self.stop()
-        raise StudentCrashed("学生のプロセスを再起動できませんでした（セルの再実行が止まります）")
+        raise StudentCrashed(say.COULD_NOT_RESTART)
 
     # -- parts -------------------------------------------------------------------------------
     def part_session(self) -> PartSession:
@@ -248,7 +249,7 @@ class StudentProcess(Zygote):
             except (protocol.ChannelTimeout, protocol.ChannelClosed, OSError):
                 if judge_end is not None:
                     judge_end.close()  # a zygote that died unnoticed (possible in server mode)
-        raise StudentCrashed("学生のプロセスを起動できませんでした")
+        raise StudentCrashed(say.COULD_NOT_START)
 
 
 def _hung_up(sock: socket.socket) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import messages as say
 from .errors import StudentError
 from .inside import protocol
 from .launch import MEMORY_BYTES
@@ -106,10 +107,7 @@ def received(value: Any) -> Any:
     Raises ReplyRefused when what would be kept exceeds MAX_REPLY_ELEMENTS in total."""
     total = reply_elements(value)
     if total > MAX_REPLY_ELEMENTS:
-        raise ReplyRefused(
-            f"の結果が大きすぎます（配列の要素が合計 {total:,} 個、上限 {MAX_REPLY_ELEMENTS:,} 個）。"
-            "採点側では受け取りません"
-        )
+        raise ReplyRefused(say.reply_too_many_elements(total, MAX_REPLY_ELEMENTS))
     return _kept(value, 0)
 
 
@@ -134,7 +132,7 @@ def _where(err: dict[str, Any]) -> str:
     if not isinstance(w, dict):
         return ""
     f = {k: student_text(w.get(k, ""), TEXT_LIMITS[k]) for k in ("cell", "function", "code")}
-    return f"（セル {f['cell']} の {f['function']}、{student_text(w.get('line', ''), 12)} 行目: {f['code']}）"
+    return say.where(f["cell"], f["function"], student_text(w.get("line", ""), 12), f["code"])
 
 
 def error_message(err: dict[str, Any], what: str) -> str:
@@ -142,13 +140,11 @@ def error_message(err: dict[str, Any], what: str) -> str:
     kind = student_text(err.get("type", "Error"), TEXT_LIMITS["type"])
     msg = student_text(err.get("message", ""), TEXT_LIMITS["message"])
     if kind == "NotImplementedError":
-        return f"{what} はまだ実装されていません（NotImplementedError）{_where(err)}"
+        return say.not_implemented(what, _where(err))
     if kind == "UnsendableValue":
-        return f"{what} の結果を採点側に送れません（NumPy の数値配列・数値・リスト・辞書にしてください。詳細: {msg}）"
+        return say.unsendable(what, msg)
     if kind == "ReplyTooLarge":  # describe.py, as the part server sends it
-        return (
-            f"{what} の結果が大きすぎます（配列の要素が合計 {MAX_REPLY_ELEMENTS:,} 個を超えるため、採点側に送れません）"
-        )
+        return say.reply_over_limit(what, MAX_REPLY_ELEMENTS)
     if kind == "MemoryError":
-        return f"{what} でメモリが足りなくなりました（上限 {MEMORY_BYTES >> 20} MiB）{_where(err)}"
-    return f"{what} で例外 {kind}: {msg} が発生しました{_where(err)}"
+        return say.out_of_memory(what, MEMORY_BYTES >> 20, _where(err))
+    return say.raised(what, kind, msg, _where(err))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import messages as say
+
 Handle = int | dict[str, int]
 Request = tuple[dict[str, Any], str]
 
@@ -46,4 +48,4 @@ def get(handle: Handle, class_name: str, attr: str, key: str | None = None) -> R
 def update(handle: Handle, class_name: str, attr: str, items: dict[str, Any]) -> Request:
     """obj.attr[key] = value for each item."""
     keys = ", ".join(f"[{k!r}]" for k in items)
-    return {"op": "set", "h": handle, "attr": attr, "items": items}, f"{class_name}.{attr}{keys} への代入"
+    return {"op": "set", "h": handle, "attr": attr, "items": items}, say.assignment_to(f"{class_name}.{attr}{keys}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import messages as say
 from .errors import StudentError
 from .received import MAX_ELEMENTS, TEXT_LIMITS, clean_text, student_text
 
@@ -26,15 +27,15 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
     big = too_big(value)
     if big is not None or (isinstance(value, np.ndarray) and value.size > MAX_ELEMENTS):
         shape = tuple(big[1]) if big is not None else value.shape
-        raise StudentError(f"{what} が大きすぎます（形状 {clean_text(shape, 60)}、上限 {MAX_ELEMENTS} 要素）")
+        raise StudentError(say.array_too_big(what, clean_text(shape, 60), MAX_ELEMENTS))
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return value.astype(np.float64)
     if isinstance(value, np.ndarray) and value.dtype.kind == "c":
-        raise StudentError(f"{what} が複素数の配列です（dtype {value.dtype}）")
+        raise StudentError(say.complex_array(what, value.dtype))
     if value is None:
-        raise StudentError(f"{what} が None です（値を return していますか？）")
+        raise StudentError(say.returned_none(what))
     if isinstance(value, dict) and "$obj" in value:
-        raise StudentError(f"{what} が配列ではありません（型 {student_text(value['$obj'], TEXT_LIMITS['type'])}）")
+        raise StudentError(say.not_an_array(what, student_text(value["$obj"], TEXT_LIMITS["type"])))
     if isinstance(value, list):
         try:
             out = np.asarray(value, dtype=np.float64)
@@ -42,16 +43,16 @@ def as_float_array(value: Any, what: str) -> np.ndarray:
                 return out
         except (TypeError, ValueError):
             pass
-    raise StudentError(f"{what} が数値の配列ではありません（{type(value).__name__}）")
+    raise StudentError(say.not_numbers(what, type(value).__name__))
 
 
 def forward_output(raw: Any, class_name: str) -> np.ndarray:
-    return as_float_array(raw, f"{class_name}.forward の戻り値")
+    return as_float_array(raw, say.returned_by(class_name, "forward"))
 
 
 def loss_value(raw: Any, class_name: str) -> float:
     """For losses: the scalar a forward returns."""
-    value = as_float_array(raw, f"{class_name}.forward の戻り値")
+    value = as_float_array(raw, say.returned_by(class_name, "forward"))
     if value.size != 1:
-        raise StudentError(f"{class_name}.forward の戻り値がスカラーではありません（形状 {value.shape}）")
+        raise StudentError(say.not_a_scalar(class_name, value.shape))
     return float(value.reshape(()))

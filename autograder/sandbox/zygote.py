@@ -13,10 +13,12 @@ import tempfile
 import time
 from typing import IO, TypeVar
 
+from ..results import Confinement
 from .budget import PartBudget
 from .fork_server import ForkServer
 from .inside import protocol
 from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
+from .levels import IsolationLevel, IsolationRequest
 
 Cell = tuple[str, str, bool]  # (grade_id, source, run)
 _Z = TypeVar("_Z", bound="Zygote")
@@ -27,17 +29,19 @@ class Zygote:
     of the whole submission and of its parts: every wait for the student ends when the submission's
     runs out."""
 
-    def __init__(self, isolation: str = "auto", server: ForkServer | None = None, spin: float = 0.0) -> None:
-        self.isolation, self.server = isolation, server
+    def __init__(
+        self, isolation: IsolationRequest = "auto", server: ForkServer | None = None, spin: float = 0.0
+    ) -> None:
+        self.isolation, self.server = isolation, server  # what was asked (a server's level prevails)
         # Seconds each side polls for the other's next message before blocking (protocol.recv): for a
         # one-shot grade, where the judge and the student each have a core; 0 in batches.
         self.spin = spin
         self.budget = PartBudget()
-        self._level: str | None = None
+        self._level: IsolationLevel | None = None
         self.popen: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
         self.generation = 0  # of the server's zygote
-        self.layers: list[str] = []  # isolation layers the runner reported (recorded_level)
+        self.layers: list[str] = []  # isolation layers the runner reported (confinement)
         self.workdir: str | None = None
         self.output: IO[bytes] | None = None  # the student's stdout and stderr, size-capped
         self.ready = False
@@ -46,17 +50,17 @@ class Zygote:
         self.forked: list[tuple[socket.socket, int]] = []  # part children ready for part_session()
 
     @property
-    def level(self) -> str:
+    def level(self) -> IsolationLevel:
         """'bwrap' or 'process' (launch.isolation_level), decided on first use."""
         if self._level is None:
             self._level = self.server.level if self.server else isolation_level(self.isolation)
         return self._level
 
     @property
-    def recorded_level(self) -> str:
-        """The isolation in effect, for the results: the level and each layer the runner confirmed,
+    def confinement(self) -> Confinement:
+        """What the sandbox achieved, for the results: the level and each layer the runner confirmed,
         e.g. 'bwrap+seccomp' or 'process+uid-nobody+landlock+seccomp' (see README, Isolation)."""
-        return "+".join([self.level, *self.layers])
+        return Confinement(self.level, tuple(self.layers))
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:

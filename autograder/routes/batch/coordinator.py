@@ -29,6 +29,7 @@ from ...intake.read import (
 )
 from ...intake.submissions import Submission, discover
 from ...results import Results
+from ...sandbox.levels import IsolationRequest
 from ..nbgrader_hooks.glue import generate_feedback
 from .pool import DaskPool, LocalPool, read_canonical
 
@@ -80,7 +81,7 @@ def save(root: Path, assignment: str, book: Any, sub: Submission, results: Resul
             results = results.with_notes(["提出時刻を記録できなかったため、提出時刻なしで採点しました"])
         elif attempt == 2:
             why = f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください"
-            results = Results.empty(load_rubric(), why, results.isolation)
+            results = Results.empty(load_rubric(), why, results.confinement)
         try:
             write_autograded(root, assignment, sub, results)
             book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
@@ -101,7 +102,7 @@ def run_batch(
     db_url: str,
     workers: int = 2,
     dask: str | None = None,
-    isolation: str = "auto",
+    isolation: IsolationRequest = "auto",
     feedback: bool = True,
     progress: bool = True,
     course_id: str = "",

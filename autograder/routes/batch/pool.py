@@ -19,7 +19,8 @@ from ...course.assignment import ROOT, load_rubric
 from ...intake.read import SubmissionError, take_in
 from ...intake.skeleton import Skeleton, skeleton_of
 from ...intake.submissions import Submission
-from ...results import Results
+from ...results import Confinement, Results
+from ...sandbox.levels import IsolationRequest
 
 
 def _die_with_parent() -> None:
@@ -37,7 +38,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-_SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation level
+_SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation asked for
 
 
 def course_files(path: Path) -> tuple[Path, Skeleton]:
@@ -58,7 +59,7 @@ def read_canonical(path: Path) -> tuple[dict[str, Any], list[str]]:
     return got.notebook, got.notes
 
 
-def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
+def grade_path(path: str | None, note: str, isolation: IsolationRequest = "auto") -> str:
     """Grade one notebook and return the results as JSON text (plain data between processes).
 
     Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
@@ -68,7 +69,7 @@ def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
 
     notes = [note] if note else []
     if path is None:
-        results = Results.empty(load_rubric(), note, isolation)
+        results = Results.empty(load_rubric(), note, Confinement.unconfirmed(isolation))
     else:
         try:
             nb, more = read_canonical(Path(path))
@@ -77,12 +78,12 @@ def grade_path(path: str | None, note: str, isolation: str = "auto") -> str:
                 _SERVERS[isolation] = ForkServer(isolation)
             results = grade(nb, isolation=isolation, server=_SERVERS[isolation])
         except SubmissionError as exc:  # refused by the intake: 0, with the reason
-            results = Results.empty(load_rubric(), str(exc), isolation)
+            results = Results.empty(load_rubric(), str(exc), Confinement.unconfirmed(isolation))
         except Exception as exc:  # the judge itself failed: record it, never stop the batch
             results = Results.empty(
                 load_rubric(),
                 f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください",
-                isolation,
+                Confinement.unconfirmed(isolation),
             )
         results = results.with_notes(notes)
     return results.to_json()
@@ -98,7 +99,7 @@ class LocalPool:
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, initializer=_die_with_parent, max_tasks_per_child=200)
 
-    def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
+    def map(self, subs: list[Submission], isolation: IsolationRequest) -> Iterator[tuple[Submission, str]]:
         pending: dict[Future[str], tuple[Submission, int]] = {}
         queue = [(s, 0) for s in subs]
 
@@ -127,7 +128,7 @@ class LocalPool:
                         queue.append((s, tries + 1))
                     else:
                         why = f"採点プロセスが異常終了しました（{type(exc).__name__}）"
-                        yield s, Results.empty(load_rubric(), why, isolation).to_json()
+                        yield s, Results.empty(load_rubric(), why, Confinement.unconfirmed(isolation)).to_json()
             fill()
 
     def close(self) -> None:
@@ -142,7 +143,7 @@ class DaskPool:
 
         self.client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
 
-    def map(self, subs: list[Submission], isolation: str) -> Iterator[tuple[Submission, str]]:
+    def map(self, subs: list[Submission], isolation: IsolationRequest) -> Iterator[tuple[Submission, str]]:
         from distributed import as_completed
 
         futures = {
@@ -162,7 +163,7 @@ class DaskPool:
                 yield s, fut.result()
             except Exception as exc:
                 why = f"採点ワーカーが異常終了しました（{type(exc).__name__}）"
-                yield s, Results.empty(load_rubric(), why, isolation).to_json()
+                yield s, Results.empty(load_rubric(), why, Confinement.unconfirmed(isolation)).to_json()
 
     def close(self) -> None:
         self.client.close()  # type: ignore[no-untyped-call]

@@ -17,15 +17,13 @@ from ...course.exit_codes import EXIT_GRADED, EXIT_PROBLEM
 from ...results import Results
 from ...sandbox.budget import SUBMISSION_BUDGET
 from . import paths
+from .messages import CRASHED
 from .results import refused, to_gradescope
 from .submission import choose
 
 # A safety net around the judge CLI: its own budget (sandbox/budget.py) ends the grade first; the
 # rest is start-up and the sandbox's clean-up.
 GRADE_TIMEOUT = SUBMISSION_BUDGET + 120.0
-CRASHED = (
-    "採点中に問題が起きたため採点できませんでした。もう一度提出してください（続くときは担当教員に連絡してください）"
-)
 
 
 def grade(notebook: Path, work: Path) -> Results | None:

@@ -15,9 +15,8 @@ from typing import Any
 
 from ...course.assignment import load_rubric
 from ...feedback.messages import bullet, part_label, part_messages
-from ...results import PASSED, Results
-
-ALL_PASSED = "すべての確認に合格しました"
+from ...results import PASSED, Confinement, Results
+from . import messages as say
 
 
 def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -34,13 +33,13 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
                 "score": score,
                 "max_score": float(part.points),
                 "status": PASSED if passed else "failed",
-                "output": "\n".join(bullet(m) for m in messages) if messages else (ALL_PASSED if passed else ""),
+                "output": "\n".join(bullet(m) for m in messages) if messages else (say.ALL_PASSED if passed else ""),
                 "tags": [part.name],
                 "visibility": rubric.part_visibility(part.name),
             }
         )
-    lines = [f"合計 {results.score:.2f} / {results.max_score:g}", *notes, *results.messages()]
-    lines.append(f"隔離レベル: {results.isolation}")
+    lines = [say.total(results.score, results.max_score), *notes, *results.messages()]
+    lines.append(say.isolation_line(results.confinement))
     return {
         "score": results.score,
         "execution_time": round(seconds, 3),
@@ -48,14 +47,15 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
         "visibility": rubric.visibility,
         "stdout_visibility": "hidden",
         "extra_data": {
-            "isolation": results.isolation,
+            "isolation": str(results.confinement),
             "diagnoses": [d.code for d in results.diagnoses],
-            "cases": [[t.name, t.score, t.status] for t in results.tests],  # for the instructor
+            "cases": [[str(t.name), t.score, t.status] for t in results.tests],  # for the instructor
         },
         "tests": tests,
     }
 
 
-def refused(reason: str, seconds: float, notes: tuple[str, ...] = (), isolation: str = "none") -> dict[str, Any]:
-    """Nothing could be graded: 0 on every part, the reason on each (Results.empty)."""
-    return to_gradescope(Results.empty(load_rubric(), reason, isolation), seconds, notes)
+def refused(reason: str, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Nothing could be graded: 0 on every part, the reason on each (Results.empty); no student
+    process ran, so no isolation was achieved ("none")."""
+    return to_gradescope(Results.empty(load_rubric(), reason, Confinement.unconfirmed("none")), seconds, notes)

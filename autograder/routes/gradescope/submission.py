@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...course.assignment import load_rubric
+from . import messages as say
 
 MAX_FILES = 1000  # a submission folder with more is not walked further
 PEEK_BYTES = 50 << 20  # the intake's own limit applies to the graded file; this only bounds the peek
@@ -41,7 +42,7 @@ def regular_files(folder: Path) -> tuple[list[Path], list[str]]:
             path = Path(dirpath) / name
             mode = os.lstat(path).st_mode
             if stat.S_ISLNK(mode):
-                skipped.append(f"{_shown(path, folder)} はシンボリックリンクのため読みません")
+                skipped.append(say.link_not_read(_shown(path, folder)))
             elif stat.S_ISREG(mode):
                 files.append(path)
             if len(files) >= MAX_FILES:
@@ -77,42 +78,32 @@ def choose(folder: Path) -> Choice:
     files, notes = regular_files(folder)
     notebooks = [f for f in files if f.suffix.lower() == ".ipynb"]
     if not notebooks:
-        seen = "、".join(_shown(f, folder) for f in files[:10]) or "なし"
-        return Choice(
-            None,
-            tuple(notes),
-            f"ノートブック（.ipynb）が提出されていません。{expected} を提出してください。提出されたファイル: {seen}",
-        )
+        seen = "、".join(_shown(f, folder) for f in files[:10]) or say.NOTHING
+        return Choice(None, tuple(notes), say.no_notebook(expected, seen))
     named = [f for f in notebooks if f.name == expected]
     # parsed only when no file has the released name (the judge reads the chosen file anyway)
     ours = [] if named else [f for f in notebooks if is_assignment_notebook(f)]
     if named:
         chosen = min(named, key=lambda f: len(f.relative_to(folder).parts))  # the top-most
-        why = f"名前が {expected} なので"
+        why = say.named_as_expected(expected)
     elif len(ours) == 1:
-        chosen, why = ours[0], "この課題のノートブックはこれだけなので"
-        notes.append(f"{_shown(chosen, folder)} を採点しました（ファイル名は {expected} にしてください）")
+        chosen, why = ours[0], say.ONLY_ASSIGNMENT_NOTEBOOK
+        notes.append(say.graded_under_another_name(_shown(chosen, folder), expected))
     elif ours:
         chosen = max(ours, key=lambda f: (f.stat().st_mtime, f.name))
-        why = "この課題のノートブックのうち最後に更新されたものなので"
-        notes.append(f"{_shown(chosen, folder)} を採点しました（ファイル名は {expected} にしてください）")
+        why = say.LATEST_ASSIGNMENT_NOTEBOOK
+        notes.append(say.graded_under_another_name(_shown(chosen, folder), expected))
     elif len(notebooks) == 1:
-        chosen, why = notebooks[0], "提出されたノートブックはこれだけなので"
+        chosen, why = notebooks[0], say.ONLY_NOTEBOOK
         if chosen.name != expected:
-            notes.append(f"{_shown(chosen, folder)} を採点しました（ファイル名は {expected} にしてください）")
+            notes.append(say.graded_under_another_name(_shown(chosen, folder), expected))
     else:
         seen = "、".join(_shown(f, folder) for f in notebooks[:10])
-        return Choice(
-            None,
-            tuple(notes),
-            f"この課題のノートブックが見つかりません（{seen}）。{expected} を提出してください",
-        )
+        return Choice(None, tuple(notes), say.no_assignment_notebook(seen, expected))
     rest = [f for f in notebooks if f != chosen]
     if rest:
         skipped = "、".join(_shown(f, folder) for f in rest[:10])
-        notes.append(
-            f"ノートブックが {len(notebooks)} 個あります。{why} {_shown(chosen, folder)} を採点し、{skipped} は採点していません"
-        )
+        notes.append(say.others_skipped(len(notebooks), why, _shown(chosen, folder), skipped))
     return Choice(chosen, tuple(notes))
 
 

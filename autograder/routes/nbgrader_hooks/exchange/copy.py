@@ -16,7 +16,8 @@ from typing import Any
 
 from nbgrader.utils import ignore_patterns, parse_utc
 
-from ....intake.read import LINK, NOTES_FILE, link_refused, read_text, shown
+from ....intake.messages import LINK
+from ....intake.read import NOTES_FILE, link_refused, read_text, shown
 from ..intake import active_document
 
 

@@ -18,6 +18,7 @@ from ....feedback.messages import part_feedback
 from ....feedback.sanitize import sanitize_notebook
 from ....intake.read import add_memo
 from ....results import Results
+from ....sandbox.levels import as_request
 from ..glue import clear_hidden_tests
 
 new_output = cast(Callable[..., NotebookNode], nbformat.v4.new_output)  # nbformat's is untyped
@@ -82,7 +83,7 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         from ..intake import intake_notes
 
         graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
-        results = grade(nb, isolation=self.isolation)
+        results = grade(nb, isolation=as_request(self.isolation))
         apply_results(nb, results)
         info = resources.setdefault("nbgrader", {})
         # the intake's notes (a refused notebook graded as the release, renamed cells...) go to the
@@ -96,5 +97,5 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
                 kept = replace(kept, problems=(*(kept.problems or ()), taken.refused), output=taken.refused)
         add_memo(nb, kept.messages())  # after apply_results, as the batch writes it (sanitizing would render it)
         info["judge_results"], info["judge_sha256"] = kept.to_dict(), graded
-        self.log.info("judge: %s / %s (isolation %s)", results.score, results.max_score, results.isolation)
+        self.log.info("judge: %s / %s (isolation %s)", results.score, results.max_score, results.confinement)
         return nb, resources

@@ -1,0 +1,38 @@
+"""The judge's own Japanese messages: the problems of a whole submission (its time budgets) and what
+a test says when the grader could not tell more. The graders' messages are autograder/graders/messages.py."""
+
+from __future__ import annotations
+
+FAILED = "失敗しました"
+TEST_FAILED = "テストに失敗しました"
+CONTACT_STAFF = "担当教員に連絡してください"
+
+
+def own_cell(n: int) -> str:
+    """The name messages give the student's n-th own code cell."""
+    return f"自作セル{n}"
+
+
+def grader_error(kind: str) -> str:
+    return f"採点中にエラーが発生しました（{kind}）。{CONTACT_STAFF}"
+
+
+def slow_statements(cells_seconds: float, slow_statement: float, skipped: list[str]) -> str:
+    """The problem naming the statements strict loading skipped (sandbox/budget.py, CELLS_BUDGET)."""
+    shown = "、".join(skipped[:10]) + (f" ほか {len(skipped) - 10} 文" if len(skipped) > 10 else "")
+    return (
+        f"セルの実行時間の合計が {cells_seconds:g} 秒を超えたため、そこから先は "
+        f"{slow_statement:g} 秒以上かかるトップレベルの文を飛ばして採点しました: {shown}。"
+        "時間のかかる処理（長い sleep やループ、学習）をセルのトップレベルに置かないでください"
+    )
+
+
+def out_of_time(submission_seconds: float, cell_seconds: float, restarts: int, titles: list[str]) -> str:
+    """The problem naming what the submission's wall-clock budget left ungraded, and where it went."""
+    shown = "、".join(f"「{title}」" for title in titles)
+    restarted = f"、止まった文のための学生のプロセスの再起動 {restarts} 回" if restarts else ""
+    return (
+        f"提出全体の採点時間の上限（{submission_seconds:g} 秒）を使い切ったため、採点を打ち切りました"
+        f"（セルの実行に計 {cell_seconds:.1f} 秒{restarted}）。採点できなかった部分（残りのテストは 0 点）: {shown}。"
+        "終わらない処理（無限ループ、長い sleep）やプロセスを終了させる文がないか確認してください"
+    )
