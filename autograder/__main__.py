@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM
+from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM, EXIT_USAGE
 
 if TYPE_CHECKING:
     from .results import Results
@@ -20,7 +20,7 @@ EXIT_CODES = """exit codes:
        notebook, a link, the judge failed), its results say why (score 0); batch: any submission
        that could not be graded or not recorded, or whose feedback could not be generated,
        reported after grading all the others; also an assignment missing from the gradebook
-  2    usage error (bad arguments)
+  2    usage error (bad arguments; batch: an assignment the judge has no graders for)
   130  interrupted (Ctrl-C): grade writes no results; batch keeps what it recorded (run it again)
 
 --junit FILE writes JUnit XML (one testsuite per submission); --summary FILE appends a Markdown
@@ -199,9 +199,17 @@ def main(argv: list[str] | None = None) -> int:
 def batch_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .course.assignment import judged
     from .routes.batch.coordinator import run_batch, summary_table
     from .routes.nbgrader_hooks.glue import configured_db_url
 
+    if not judged(args.assignment):
+        print(
+            f"課題 {args.assignment} の採点プログラムはありません（このキットが採点するのは採点プログラムのある課題だけです）。"
+            f"nbgrader autograde {args.assignment} で採点してください",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     root = Path(args.root).resolve()
     db_url = args.db_url or configured_db_url(root)
     summary = run_batch(

@@ -94,6 +94,17 @@ def _visibility(value: str, where: str, allow_default: bool = False) -> str:
     raise ValueError(f"rubric.toml [{where}] visibility = {value!r}: one of {', '.join(VISIBILITIES)}")
 
 
+GRADERS_DIR = ROOT / "autograder" / "graders"
+
+
+def judged(assignment: str) -> bool:
+    """Whether the judge grades this assignment: iff the kit has graders for it (today the rubric's
+    assignment, graded by autograder/graders/). Every other assignment of the course is graded by
+    nbgrader's own preprocessors (its Execute, its SaveAutoGrades), as without the kit. The one
+    place that question is answered: every route and nbgrader hook asks here."""
+    return assignment == load_rubric().assignment and any(GRADERS_DIR.glob("test_*.py"))
+
+
 def source_notebook(root: Path = ROOT) -> Path:
     r = load_rubric()
     return root / "source" / r.assignment / f"{r.notebook}.ipynb"

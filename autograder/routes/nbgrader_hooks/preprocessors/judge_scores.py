@@ -70,8 +70,10 @@ def apply_results(nb: Any, results: Results) -> None:
 
 
 class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
-    """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors`: no student code runs in
-    nbgrader's kernel; the isolated judge decides every test cell's score."""
+    """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors` for the assignments the
+    judge grades: no student code runs in nbgrader's kernel; the isolated judge decides every test
+    cell's score. A notebook of any other assignment passes through untouched (plain.py: nbgrader's
+    own Execute grades it)."""
 
     isolation = Unicode("auto", help="auto, bwrap or process (see autograder.sandbox.launch)").tag(config=True)
 
@@ -80,7 +82,10 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
 
         from ....judge.grade import grade
         from ..intake import intake_notes
+        from .plain import judged_notebook
 
+        if not judged_notebook(resources):
+            return nb, resources
         graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
         results = grade(nb, isolation=self.isolation)
         apply_results(nb, results)
