@@ -20,7 +20,13 @@ from typing import Any
 from .course.assignment import Rubric
 
 PASSED, FAILED = "passed", "failed"
+# A test the kit could not grade: its grader raised (not a check of the student's code failing),
+# or the graders and the rubric disagree. The kit's failure, never the student's: no route
+# records a score for such a part (grade exits EXIT_GRADER_ERROR, the batch and nbgrader record
+# nothing for the submission, Gradescope exits non-zero).
+GRADER_ERROR = "grader_error"
 NOT_RUN = "採点できませんでした（テストが実行されませんでした）"
+GRADER_ERROR_MESSAGE = "採点プログラムの不具合のため、この部分は採点できませんでした（あなたの解答のせいではありません）。担当教員が対応します"
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,7 @@ class TestResult:
     part: str
     score: float
     max_score: float
-    status: str  # PASSED or FAILED
+    status: str  # PASSED, FAILED or GRADER_ERROR
     output: str  # the Japanese message shown to the student
 
     @property
@@ -120,6 +126,15 @@ class Results:
         return cls(0.0, rubric.max_score, tests, isolation, problems=(message,), output=message)
 
     @classmethod
+    def grader_failure(cls, rubric: Rubric, isolation: str) -> Results:
+        """Every part a grading error: the judge itself failed (the kit's failure, no score)."""
+        tests = tuple(
+            TestResult(p.title, p.name, 0.0, p.points, GRADER_ERROR, GRADER_ERROR_MESSAGE)
+            for p in rubric.parts.values()
+        )
+        return cls(0.0, rubric.max_score, tests, isolation, problems=())
+
+    @classmethod
     def of(cls, results: Results | Mapping[str, Any]) -> Results:
         return results if isinstance(results, Results) else cls.from_dict(results)
 
@@ -153,6 +168,24 @@ class Results:
     def refused(self) -> bool:
         """Graded 0 without reading the notebook (refused by the intake, or the judge failed)."""
         return bool(self.problems) and self.output in (self.problems or ())
+
+    @property
+    def grader_errors(self) -> list[str]:
+        """The parts the kit could not grade (status GRADER_ERROR), in order: no score may be
+        recorded for them."""
+        return list(dict.fromkeys(t.part for t in self.tests if t.status == GRADER_ERROR))
+
+    def grader_error_report(self) -> str:
+        """For the instructor (Japanese, as the CLI's other messages): which parts and tests."""
+        titles = {t.part: t.name.split(" :: ", 1)[0] for t in self.tests}
+        lines = [
+            "採点プログラム（autograder/graders/ または rubric.toml）の誤りのため、次の部分を採点できませんでした。"
+            "点数は記録していません（学生の誤りではありません）。採点プログラムを直してから採点し直してください:"
+        ]
+        for part in self.grader_errors:
+            tests = [t.name.split(" :: ", 1)[-1] for t in self.tests if t.part == part and t.status == GRADER_ERROR]
+            lines.append(f"  - {titles.get(part, part)}（{part}）: {', '.join(dict.fromkeys(tests))}")
+        return "\n".join(lines)
 
     @property
     def failed(self) -> bool:

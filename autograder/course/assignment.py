@@ -81,6 +81,12 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
         )
         for name, p in data["parts"].items()
     }
+    for part in parts.values():  # a test with no points would count 0, silently: refused here
+        for test, points in part.tests.items():
+            if not points > 0:
+                raise ValueError(
+                    f"rubric.toml [parts.{part.name}.tests] {test} = {points:g}: every test needs points > 0"
+                )
     default = _visibility(data.get("gradescope", {}).get("visibility", "visible"), "gradescope")
     return Rubric(assignment=data["assignment"], notebook=data["notebook"], parts=parts, visibility=default)
 

@@ -28,12 +28,19 @@ def format_report(results: Results | Mapping[str, Any], max_reasons: int | None 
     res = Results.of(results)
     scores = res.part_scores()
     lines = []
+    broken = res.grader_errors
     for name, part in rubric.parts.items():
         got = scores.get(name, 0)
         mark = "✓" if abs(got - part.points) < 1e-9 else "✗"
-        lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
+        if name in broken:  # no score: the kit's failure (results.GRADER_ERROR)
+            lines.append(f"! {pad(part.title, TITLE_WIDTH)} 採点エラー / {part.points:g}")
+        else:
+            lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
         messages = part_messages(res, name)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
-    lines.append(f"合計 {res.score:.2f} / {res.max_score:g}（隔離: {res.isolation}）")
+    if broken:
+        lines.append(f"合計 未確定（採点エラーの部分があります）（隔離: {res.isolation}）")
+    else:
+        lines.append(f"合計 {res.score:.2f} / {res.max_score:g}（隔離: {res.isolation}）")
     return "\n".join(lines)

@@ -69,6 +69,15 @@ def apply_results(nb: Any, results: Results) -> None:
         cell["source"] = clear_hidden_tests("".join(src) if isinstance(src, list) else src)
 
 
+class GradingError(RuntimeError):
+    """A grader raised, or the graders and the rubric disagree: JudgeScores records no score for the
+    submission. nbgrader's autograde then fails it as it fails a notebook it cannot grade (the
+    error logged, the autograded notebook removed, the command's exit status 1), and the
+    gradebook keeps no score of this grade: the instructor fixes the graders and runs autograde
+    again. Not a partial grade: nbgrader's export and formgrader count a cell without a score as
+    0, so the kit's failure would be charged to the student again."""
+
+
 class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors` for the assignments the
     judge grades: no student code runs in nbgrader's kernel; the isolated judge decides every test
@@ -88,6 +97,11 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
             return nb, resources
         graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
         results = grade(nb, isolation=self.isolation)
+        if results.grader_errors:  # the kit's failure: nothing of this grade reaches the gradebook
+            info = resources.get("nbgrader", {})
+            report = results.grader_error_report()
+            self.log.error("judge: %s / %s: %s", info.get("assignment"), info.get("student"), report)
+            raise GradingError(report)
         apply_results(nb, results)
         info = resources.setdefault("nbgrader", {})
         # the intake's notes (a refused notebook graded as the release, renamed cells...) go to the
