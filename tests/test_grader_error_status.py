@@ -113,17 +113,15 @@ def test_the_judge_failing_in_the_batch_is_a_grading_error_for_every_part():
 
 
 def test_gradescope_records_no_score_for_a_grading_error(monkeypatch, tmp_path):
-    import subprocess
-
     from autograder.course.exit_codes import EXIT_GRADER_ERROR
     from autograder.routes.gradescope import __main__ as gradescope
 
-    def judge(*args, **kw):
-        return subprocess.CompletedProcess(args, EXIT_GRADER_ERROR, b"", b"grader error\n")
+    def judge(*args, **kw):  # the judge CLI as it exits on a grading error (no process is started)
+        return SimpleNamespace(returncode=EXIT_GRADER_ERROR, stdout=b"", stderr=b"grader error\n")
 
     notebook = tmp_path / "matrix_backprop.ipynb"
     notebook.write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(gradescope.subprocess, "run", judge)
+    monkeypatch.setattr(gradescope, "subprocess", SimpleNamespace(run=judge, DEVNULL=None, TimeoutExpired=TimeoutError))
     monkeypatch.setattr(gradescope, "choose", lambda _: SimpleNamespace(notebook=notebook, notes=(), reason=""))
     target = tmp_path / "results" / "results.json"
     monkeypatch.setattr(gradescope.paths, "results_file", lambda: target)
