@@ -33,9 +33,12 @@ c.GenerateSolution.preprocessors = [
     "nbgrader.preprocessors.Execute",
 ]
 
-# Autograde: the isolated judge scores every test cell instead of a kernel running student code
-# (autograder/routes/nbgrader_hooks/preprocessors/judge_scores.py: JudgeScores replaces Execute). nbgrader's own checks stay: locked and
-# test cells are restored from the gradebook, deleted grade cells are put back and scored.
+# Autograde: the isolated judge scores every test cell of the assignments it has graders for
+# (autograder.course.assignment.judged: today nb74_matrix_backprop) instead of a kernel running student
+# code (autograder/routes/nbgrader_hooks/preprocessors/judge_scores.py: JudgeScores replaces Execute).
+# nbgrader's own checks stay: locked and test cells are restored from the gradebook, deleted grade
+# cells are put back and scored. Every other assignment of the course is autograded by nbgrader's
+# own preprocessors, in its default order, exactly as without the kit (preprocessors/plain.py).
 c.OverwriteCells.add_missing_cells = True
 # Submissions come in through the kit's intake (autograder/intake/read.py), as in the batch: no symbolic
 # link is followed (collect, autograde), bounded strict-UTF-8 JSON, nbgrader metadata as released;
@@ -51,11 +54,14 @@ from autograder.routes.nbgrader_hooks.pre_convert import prepare_submission  # n
 
 c.Autograde.pre_convert_hook = prepare_submission
 c.Autograde.autograde_preprocessors = [
-    "autograder.routes.nbgrader_hooks.preprocessors.judge_scores.JudgeScores",
+    "autograder.routes.nbgrader_hooks.preprocessors.judge_scores.JudgeScores",  # judged assignments only
+    "autograder.routes.nbgrader_hooks.preprocessors.plain.Execute",  # nbgrader's Execute, other assignments only
+    "autograder.routes.nbgrader_hooks.preprocessors.plain.IgnorePattern",  # nbgrader's, other assignments only
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.routes.nbgrader_hooks.preprocessors.save_judge_grades.SaveJudgeGrades",  # SaveAutoGrades, with the judge's results, in one transaction
-    "autograder.routes.nbgrader_hooks.preprocessors.intake_notes.IntakeNotes",
+    # SaveAutoGrades; for a judged assignment with the judge's results, in one transaction
+    "autograder.routes.nbgrader_hooks.preprocessors.save_judge_grades.SaveJudgeGrades",
+    "autograder.routes.nbgrader_hooks.preprocessors.intake_notes.IntakeNotes",  # judged assignments only
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .course.exit_codes import EXIT_GRADED, EXIT_INTERRUPTED, EXIT_PROBLEM
+from .course.exit_codes import EXIT_GRADED, EXIT_GRADER_ERROR, EXIT_INTERRUPTED, EXIT_PROBLEM, EXIT_USAGE
 from .sandbox.levels import REQUESTS, as_request
 
 if TYPE_CHECKING:
@@ -21,7 +21,10 @@ EXIT_CODES = """exit codes:
        notebook, a link, the judge failed), its results say why (score 0); batch: any submission
        that could not be graded or not recorded, or whose feedback could not be generated,
        reported after grading all the others; also an assignment missing from the gradebook
-  2    usage error (bad arguments)
+  2    usage error (bad arguments; batch: an assignment the judge has no graders for)
+  3    a grading error, the kit's failure: a grader raised (not a check of the student's code
+       failing), or the graders and rubric.toml disagree. grade writes no results; batch records
+       nothing for the submissions concerned and names them (grade them again once fixed)
   130  interrupted (Ctrl-C): grade writes no results; batch keeps what it recorded (run it again)
 
 --junit FILE writes JUnit XML (one testsuite per submission); --summary FILE appends a Markdown
@@ -159,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
             print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
             return EXIT_INTERRUPTED
+        if results.grader_errors:  # the kit's failure: no score is written anywhere
+            from .judge.messages import NOTHING_WRITTEN, grader_error_report
+
+            print(format_report(results))
+            print(grader_error_report(results) + "\n" + NOTHING_WRITTEN, file=sys.stderr)
+            return EXIT_GRADER_ERROR
         if args.json_path:
             write_results(results, Path(args.json_path))
         if args.junit or args.summary:
@@ -199,9 +208,17 @@ def main(argv: list[str] | None = None) -> int:
 def batch_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .course.assignment import judged
     from .routes.batch.coordinator import run_batch, summary_table
     from .routes.nbgrader_hooks.glue import configured_db_url
 
+    if not judged(args.assignment):
+        print(
+            f"課題 {args.assignment} の採点プログラムはありません（このキットが採点するのは採点プログラムのある課題だけです）。"
+            f"nbgrader autograde {args.assignment} で採点してください",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     root = Path(args.root).resolve()
     db_url = args.db_url or configured_db_url(root)
     summary = run_batch(
@@ -216,7 +233,7 @@ def batch_command(args: argparse.Namespace) -> int:
     )
     print(summary_table(summary))
     graded: dict[str, Results] = summary["results"]
-    lost = [s for s in summary["failures"] if s not in graded]  # graded but not recorded
+    lost = [s for s in summary["failures"] if s not in graded and s not in summary["grader_errors"]]  # not recorded
     if args.junit or args.summary:
         from .course.assignment import load_rubric
         from .reports.summary import batch_summary
@@ -227,9 +244,20 @@ def batch_command(args: argparse.Namespace) -> int:
         with JudgeGradebook(db_url) as book:
             everyone = {**book.judge_results(args.assignment), **graded}
         why = "採点結果を記録できませんでした（エラーはバッチのログにあります）。担当教員に連絡してください"
-        junit = {**everyone, **{s: Results.empty(load_rubric(), why, Confinement.unconfirmed("?")) for s in lost}}
+        broken: dict[str, Results] = summary["grader_errors"]  # graded, not recorded: the graders' fault
+        junit = {
+            **everyone,
+            **{s: Results.empty(load_rubric(), why, Confinement.unconfirmed("?")) for s in lost},
+            **broken,
+        }
         kept = sum(1 for s in everyone if s not in graded)
-        write_reports(args, dict(sorted(junit.items())), batch_summary(dict(sorted(everyone.items())), kept, lost))
+        text = batch_summary(dict(sorted(everyone.items())), kept, lost, grader_errors=broken)
+        write_reports(args, dict(sorted(junit.items())), text)
+    if summary["grader_errors"]:
+        from .judge.messages import grader_error_report
+
+        print(grader_error_report(next(iter(summary["grader_errors"].values()))), file=sys.stderr)
+        return EXIT_GRADER_ERROR
     refused = any(r.refused for r in graded.values())
     return EXIT_PROBLEM if refused or lost or summary["feedback_failures"] else EXIT_GRADED
 

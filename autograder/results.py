@@ -22,7 +22,12 @@ from typing import Any, ClassVar
 from .course.assignment import Rubric
 
 PASSED, FAILED = "passed", "failed"
-NOT_RUN = "採点できませんでした（テストが実行されませんでした）"
+# A test the kit could not grade: its grader raised (not a check of the student's code failing),
+# or the graders and the rubric disagree. The kit's failure, never the student's: no route
+# records a score for such a part (grade exits EXIT_GRADER_ERROR, the batch and nbgrader record
+# nothing for the submission, Gradescope exits non-zero).
+GRADER_ERROR = "grader_error"
+GRADER_ERROR_MESSAGE = "採点プログラムの不具合のため、この部分は採点できませんでした（あなたの解答のせいではありません）。担当教員が対応します"
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ class TestResult:
     part: str
     score: float
     max_score: float
-    status: str  # PASSED or FAILED
+    status: str  # PASSED, FAILED or GRADER_ERROR
     output: str  # the Japanese message shown to the student
 
     @property
@@ -177,6 +182,15 @@ class Results:
         )
         return cls(0.0, rubric.max_score, tests, confinement, problems=(message,), output=message)
 
+    @classmethod
+    def grader_failure(cls, rubric: Rubric, confinement: Confinement) -> Results:
+        """Every part a grading error: the judge itself failed (the kit's failure, no score)."""
+        tests = tuple(
+            TestResult(TestName(p.title), p.name, 0.0, p.points, GRADER_ERROR, GRADER_ERROR_MESSAGE)
+            for p in rubric.parts.values()
+        )
+        return cls(0.0, rubric.max_score, tests, confinement, problems=())
+
     # -- reading -------------------------------------------------------------------------------
 
     def part_tests(self, part: str) -> list[TestResult]:
@@ -207,6 +221,12 @@ class Results:
     def refused(self) -> bool:
         """Graded 0 without reading the notebook (refused by the intake, or the judge failed)."""
         return bool(self.problems) and self.output in (self.problems or ())
+
+    @property
+    def grader_errors(self) -> list[str]:
+        """The parts the kit could not grade (status GRADER_ERROR), in order: no score may be
+        recorded for them."""
+        return list(dict.fromkeys(t.part for t in self.tests if t.status == GRADER_ERROR))
 
     @property
     def failed(self) -> bool:

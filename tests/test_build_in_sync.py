@@ -1,15 +1,17 @@
 """The committed derived files equal a fresh `python -m autograder build` (run once, into a temp dir).
 
-Measured: two builds give byte-identical release/, source notebook and reference.py, so those are
-compared exactly, with no normalisation. The executed solution notebook is not byte-deterministic:
-nbclient records wall-clock timestamps in each cell's metadata.execution, and how stdout is split
-into stream outputs depends on kernel timing. So for it: cell sources exactly, outputs error-free.
+Every derived file is compared byte for byte, the executed solution notebook too: the build writes
+it without the run's timestamps, with its streams coalesced and the gradient checks' rounding
+errors as a bound (autograder/tools/build.py: write_solution, stable_text), its kernel on one BLAS
+thread. So rebuilding an unchanged tree changes no byte (`git status` stays clean), here and on a
+CPU whose BLAS kernel rounds differently (test_solution_notebook_is_the_same_on_another_blas_kernel).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -83,11 +85,17 @@ def test_reference_module_is_in_sync(built):
     assert_same_bytes(ROOT / "solutions" / A / "reference.py", built / "solutions" / A / "reference.py")
 
 
-def test_solution_notebook_sources_are_in_sync(built):
-    committed, fresh = cells(ROOT / "solutions" / A / NB), cells(built / "solutions" / A / NB)
-    assert [(c["cell_type"], source(c)) for c in committed] == [(c["cell_type"], source(c)) for c in fresh], (
-        f"solutions/{A}/{NB} cell sources are stale; {HINT}"
-    )
+def test_solution_notebook_is_in_sync(built):
+    assert_same_bytes(ROOT / "solutions" / A / NB, built / "solutions" / A / NB)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="OpenBLAS's x86-64 kernels")
+def test_solution_notebook_is_the_same_on_another_blas_kernel(built, tmp_path, monkeypatch):
+    # measured before stable_text: 12 of the 14 printed relative errors changed with the kernel
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Nehalem")  # SSE only: runs on any x86-64 CPU
+    build_all(out_root=tmp_path)
+    here, there = (built / "solutions" / A / NB).read_bytes(), (tmp_path / "solutions" / A / NB).read_bytes()
+    assert here == there, first_difference(NB, here, there)
 
 
 @pytest.mark.parametrize("which", ["committed", "regenerated"])

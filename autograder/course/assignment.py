@@ -81,6 +81,12 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
         )
         for name, p in data["parts"].items()
     }
+    for part in parts.values():  # a test with no points would count 0, silently: refused here
+        for test, points in part.tests.items():
+            if not points > 0:
+                raise ValueError(
+                    f"rubric.toml [parts.{part.name}.tests] {test} = {points:g}: every test needs points > 0"
+                )
     default = _visibility(data.get("gradescope", {}).get("visibility", "visible"), "gradescope")
     return Rubric(assignment=data["assignment"], notebook=data["notebook"], parts=parts, visibility=default)
 
@@ -92,6 +98,17 @@ def _visibility(value: str, where: str, allow_default: bool = False) -> str:
     if value in VISIBILITIES or (allow_default and value == ""):
         return value
     raise ValueError(f"rubric.toml [{where}] visibility = {value!r}: one of {', '.join(VISIBILITIES)}")
+
+
+GRADERS_DIR = ROOT / "autograder" / "graders"
+
+
+def judged(assignment: str) -> bool:
+    """Whether the judge grades this assignment: iff the kit has graders for it (today the rubric's
+    assignment, graded by autograder/graders/). Every other assignment of the course is graded by
+    nbgrader's own preprocessors (its Execute, its SaveAutoGrades), as without the kit. The one
+    place that question is answered: every route and nbgrader hook asks here."""
+    return assignment == load_rubric().assignment and any(GRADERS_DIR.glob("test_*.py"))
 
 
 def source_notebook(root: Path = ROOT) -> Path:

@@ -24,6 +24,14 @@ def report_total(score: float, max_score: float, confinement: object) -> str:
     return f"合計 {score:.2f} / {max_score:g}（隔離: {confinement}）"
 
 
+GRADER_ERROR_SCORE = "採点エラー"  # a part with no score: the kit's failure (results.GRADER_ERROR)
+
+
+def report_total_unsettled(confinement: object) -> str:
+    """The last line when a part could not be graded: no total is given."""
+    return f"合計 未確定（採点エラーの部分があります）（隔離: {confinement}）"
+
+
 def part_label(part: Part) -> str:
     """What every route calls a part: its rubric title, with its section unless the title has it."""
     return part.title if part.section in part.title else f"{part.title}（{part.section} 節）"  # 演習 8.1

@@ -59,6 +59,16 @@ def trusted_texts() -> frozenset[str]:
     return frozenset(texts)
 
 
+def notebook_texts(path: Any) -> frozenset[str]:
+    """The markdown and raw cells' texts of an instructor's notebook (none if it is not there)."""
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        return frozenset()
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    return frozenset(_text(c.get("source", "")) for c in cells if c.get("cell_type") in ("markdown", "raw"))
+
+
 def _text(source: Any) -> str:
     return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
@@ -143,12 +153,13 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
     return kept
 
 
-def sanitize_notebook(nb: Any, keep_text_outputs: bool = False) -> Any:
+def sanitize_notebook(nb: Any, keep_text_outputs: bool = False, trusted: frozenset[str] | None = None) -> Any:
     """Make a notebook safe to render, in place (see the module's docstring); returns it.
 
     keep_text_outputs: keep the outputs the judge writes (stdout, a plain-text score) and drop the
-    rest; by default every code cell's outputs are dropped (the judge writes its own afterwards)."""
-    trusted = trusted_texts()
+    rest; by default every code cell's outputs are dropped (the judge writes its own afterwards).
+    trusted: the markdown and raw texts shown as they are (default: the kit's own notebooks')."""
+    trusted = trusted_texts() if trusted is None else trusted
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     nb["metadata"] = {
         k: {kk: bounded(vv, 100) for kk, vv in v.items() if isinstance(vv, str)}

@@ -6,7 +6,7 @@ from wcwidth import wcswidth
 
 from ..course.assignment import load_rubric
 from ..results import Results, capped
-from .messages import bullet, part_messages, report_total
+from .messages import GRADER_ERROR_SCORE, bullet, part_messages, report_total, report_total_unsettled
 
 TITLE_WIDTH = 32  # terminal columns of the title column
 
@@ -24,12 +24,19 @@ def format_report(results: Results, max_reasons: int | None = None) -> str:
     rubric = load_rubric()
     scores = results.part_scores()
     lines = []
+    broken = results.grader_errors
     for name, part in rubric.parts.items():
         got = scores.get(name, 0)
         mark = "✓" if abs(got - part.points) < 1e-9 else "✗"
-        lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
+        if name in broken:  # no score: the kit's failure (results.GRADER_ERROR)
+            lines.append(f"! {pad(part.title, TITLE_WIDTH)} {GRADER_ERROR_SCORE} / {part.points:g}")
+        else:
+            lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
         messages = part_messages(results, name)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
-    lines.append(report_total(results.score, results.max_score, results.confinement))
+    if broken:
+        lines.append(report_total_unsettled(results.confinement))
+    else:
+        lines.append(report_total(results.score, results.max_score, results.confinement))
     return "\n".join(lines)

@@ -25,7 +25,18 @@ from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
 from ..intake.skeleton import grade_id, text
-from ..results import FAILED, NOT_RUN, PASSED, Confinement, Diagnosis, Picture, Results, TestName, TestResult
+from ..results import (
+    FAILED,
+    GRADER_ERROR,
+    GRADER_ERROR_MESSAGE,
+    PASSED,
+    Confinement,
+    Diagnosis,
+    Picture,
+    Results,
+    TestName,
+    TestResult,
+)
 from ..sandbox.fork_server import ForkServer
 from ..sandbox.levels import IsolationRequest
 from ..sandbox.process import StudentProcess
@@ -244,24 +255,37 @@ def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: 
 
 def build_results(plugin: Any, rubric: Rubric, confinement: Confinement) -> Results:
     """The plugin's outcomes in the rubric's part order, then by test label (a grader's class, if
-    any, is not part of the label); a part whose graders did not run still counts its points."""
+    any, is not part of the label). A test whose grader raised is a grading error (GRADER_ERROR,
+    no points: the kit's failure, see plugin.explain); so is every test of a part the kit cannot
+    grade at all (plugin.broken_parts: a grader module that does not import, graders and rubric
+    points that disagree) and a part whose graders did not run."""
     tests: list[TestResult] = []
     seen_parts = set()
+    broken: dict[str, str] = plugin.broken_parts
     for o in sorted(plugin.outcomes.values(), key=lambda o: (plugin.order.get(o.part, 99), o.case)):
         part = rubric.parts.get(o.part)
-        if part is None:
+        if part is None or o.part in broken:
             continue
         seen_parts.add(o.part)
         max_score = plugin.points(o)
         score = round(max_score if o.passed else 0.0, 6)
         output = clean_text(o.message, MAX_OUTPUT_CHARS)  # the last bound on any text
-        status = PASSED if o.passed else FAILED
+        status = PASSED if o.passed else GRADER_ERROR if o.grader_error else FAILED
         tests.append(TestResult(TestName(part.title, o.case), o.part, score, round(max_score, 6), status, output))
     for part in rubric.parts.values():
-        if part.name not in seen_parts:
-            tests.append(TestResult(TestName(part.title), part.name, 0.0, part.points, FAILED, NOT_RUN))
+        if part.name not in seen_parts:  # nothing of it was graded: the graders', not the student's, doing
+            why = broken[part.name].splitlines()[0] if part.name in broken else say.GRADERS_DID_NOT_RUN
+            name = TestName(part.title, clean_text(why, 300))  # for the instructor (the report, JUnit)
+            tests.append(TestResult(name, part.name, 0.0, part.points, GRADER_ERROR, GRADER_ERROR_MESSAGE))
     score = round(sum(t.score for t in tests), 6)
-    return Results(score, rubric.max_score, tuple(tests), confinement, diagnoses=diagnoses(plugin, rubric))
+    return Results(
+        score, rubric.max_score, tests_in_order(tests, rubric), confinement, diagnoses=diagnoses(plugin, rubric)
+    )
+
+
+def tests_in_order(tests: list[TestResult], rubric: Rubric) -> tuple[TestResult, ...]:
+    order = {name: i for i, name in enumerate(rubric.parts)}
+    return tuple(sorted(tests, key=lambda t: order.get(t.part, len(order))))  # stable: labels stay sorted
 
 
 def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:

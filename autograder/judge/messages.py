@@ -3,14 +3,34 @@ a test says when the grader could not tell more. The graders' messages are autog
 
 from __future__ import annotations
 
+from ..results import GRADER_ERROR, Results
+
 FAILED = "失敗しました"
 TEST_FAILED = "テストに失敗しました"
 CONTACT_STAFF = "担当教員に連絡してください"
+GRADERS_DID_NOT_RUN = "採点プログラムが実行されませんでした"  # a part none of whose graders ran: the kit's failure
 
 
 def own_cell(n: int) -> str:
     """The name messages give the student's n-th own code cell."""
     return f"自作セル{n}"
+
+
+def grader_does_not_import(nodeid: str, why: str) -> str:
+    """For the instructor: a grader module that does not import (its part cannot be graded)."""
+    return f"{nodeid}: 採点プログラムを読み込めません\n{why}"
+
+
+def no_rubric_part(part: str) -> str:
+    return f"test_{part}.py: rubric.toml に部分 [parts.{part}] がありません"
+
+
+def no_points(part: str, test: str) -> str:
+    return f"test_{part}.py::{test}: rubric.toml の [parts.{part}.tests] に配点がありません"
+
+
+def no_grader(part: str, test: str) -> str:
+    return f"rubric.toml [parts.{part}.tests] の {test} を定義する採点プログラムがありません"
 
 
 def grader_error(kind: str) -> str:
@@ -36,3 +56,19 @@ def out_of_time(submission_seconds: float, cell_seconds: float, restarts: int, t
         f"（セルの実行に計 {cell_seconds:.1f} 秒{restarted}）。採点できなかった部分（残りのテストは 0 点）: {shown}。"
         "終わらない処理（無限ループ、長い sleep）やプロセスを終了させる文がないか確認してください"
     )
+
+
+def grader_error_report(results: Results) -> str:
+    """For the instructor: which parts and tests the kit could not grade (results.GRADER_ERROR)."""
+    titles = {t.part: t.name.title for t in results.tests}
+    lines = [
+        "採点プログラム（autograder/graders/ または rubric.toml）の誤りのため、次の部分を採点できませんでした。"
+        "点数は記録していません（学生の誤りではありません）。採点プログラムを直してから採点し直してください:"
+    ]
+    for part in results.grader_errors:
+        tests = [t.name.case for t in results.tests if t.part == part and t.status == GRADER_ERROR]
+        lines.append(f"  - {titles.get(part, part)}（{part}）: {', '.join(dict.fromkeys(tests))}")
+    return "\n".join(lines)
+
+
+NOTHING_WRITTEN = "結果は書き出していません。"

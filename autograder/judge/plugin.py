@@ -14,6 +14,7 @@ import pytest
 from ..course.assignment import Rubric
 from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
+from ..results import GRADER_ERROR_MESSAGE
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess
 from . import messages as say
@@ -33,6 +34,7 @@ class TestOutcome:
     passed: bool
     message: str
     findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/messages.Mismatch)
+    grader_error: bool = False  # the grader itself raised: the kit's failure, not a failed check
 
 
 class JudgePlugin:
@@ -60,6 +62,9 @@ class JudgePlugin:
         self.cut_parts: set[str] = set()  # parts with tests left when the submission's budget ran out
         self.deadlines: dict[str, float] = {}  # per part: the end of its wall-clock budget
         self.interrupted = False  # Ctrl-C: pytest stops and reports a partial run
+        # parts the kit cannot grade whatever the submission, with why (for the instructor): a grader
+        # module that does not import, tests and rubric points that do not match
+        self.broken_parts: dict[str, str] = {}
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         self.interrupted = True
@@ -100,10 +105,38 @@ class JudgePlugin:
         """The grader test an item is a case of (pytest's originalname; the name of an unparametrized one)."""
         return str(getattr(item, "originalname", None) or item.name)
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a grader module that does not import: its part cannot be graded
+            part = part_of_file(report.fspath)
+            self.broke(part, say.grader_does_not_import(report.nodeid, report.longreprtext))
+
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         items.sort(key=lambda it: self.order.get(self.part_of(it), len(self.order)))
         for it in items:
             self.cases[(self.part_of(it), self.test_name(it))] += 1
+        self.check_rubric()
+
+    def check_rubric(self) -> None:
+        """The graders as collected against the rubric's points, loudly (at every grade, before any
+        test runs): a test with no points in the rubric, points for a test no grader defines, a
+        grader module of no rubric part (every part then: the rubric does not describe the graders)."""
+        collected: dict[str, set[str]] = defaultdict(set)
+        for part, name in self.cases:
+            collected[part].add(name)
+        for part, names in collected.items():
+            if part not in self.rubric.parts:
+                for each in self.rubric.parts:
+                    self.broke(each, say.no_rubric_part(part))
+                continue
+            priced = self.rubric.parts[part].tests
+            for name in sorted(names - set(priced)):
+                self.broke(part, say.no_points(part, name))
+            for name in sorted(set(priced) - names):
+                self.broke(part, say.no_grader(part, name))
+
+    def broke(self, part: str, why: str) -> None:
+        print(f"grader error: {why}", file=sys.stderr)
+        self.broken_parts[part] = f"{self.broken_parts[part]}\n{why}" if part in self.broken_parts else why
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -112,7 +145,7 @@ class JudgePlugin:
         report = yield
         failed_setup = report.when == "setup" and report.failed
         if report.when == "call" or failed_setup:
-            message = "OK" if report.passed else self.explain(call.excinfo, item)
+            message, error = ("OK", False) if report.passed else self.explain(call.excinfo, item)
             findings = () if report.passed or call.excinfo is None else getattr(call.excinfo.value, "findings", ())
             self.outcomes[item.nodeid] = TestOutcome(
                 self.part_of(item),
@@ -122,31 +155,38 @@ class JudgePlugin:
                 report.passed,
                 message,
                 tuple(findings),
+                error,
             )
         return report
 
-    def explain(self, excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> str:
+    def explain(self, excinfo: pytest.ExceptionInfo[BaseException] | None, item: pytest.Item) -> tuple[str, bool]:
+        """A failed test's message for the student, and whether the grader itself failed.
+
+        The student's code runs in the student process: whatever it does comes back as a value or
+        as a StudentError (an exception it raised, a hang, a crash), and a grader's check of it
+        fails with an AssertionError. Any other exception, in the test or its fixtures' setup, is
+        raised by the graders' own code: a grading error, never charged to the student."""
         if excinfo is None:
-            return say.FAILED
+            return say.FAILED, False
         exc = excinfo.value
         if self.proc.budget.spent():  # whatever stopped it, the rest of the part was not graded
             self.cut_parts.add(self.part_of(item))
             if isinstance(exc, StudentError):  # a call or a restart cut by it: say so, once, in grade()
-                return self.proc.budget.submission_message()
+                return self.proc.budget.submission_message(), False
         if isinstance(exc, SubmissionOverBudget):
             self.cut_parts.add(self.part_of(item))
-            return str(exc)
+            return str(exc), False
         if isinstance(exc, (StudentTimeout, StudentCrashed)):
             self.incidents.add(str(exc))
-        if isinstance(exc, (AssertionError, StudentError)):
-            text = str(exc).split("\nassert ")[0].strip() or say.TEST_FAILED
-        else:  # a fault of the grader itself: log it for staff, never show the student a traceback
+        if not isinstance(exc, (AssertionError, StudentError)):
+            # a fault of the grader itself: logged for staff, never a traceback for the student
             print(f"grader error in {item.nodeid}:\n{excinfo.getrepr(style='short')}", file=sys.stderr)
-            text = say.grader_error(type(exc).__name__)
+            return f"{GRADER_ERROR_MESSAGE}（{type(exc).__name__}）", True
+        text = str(exc).split("\nassert ")[0].strip() or say.TEST_FAILED
         part = self.rubric.parts.get(self.part_of(item))
         if part and part.answer_cell in self.cell_problems:
             text = f"{self.cell_problems[part.answer_cell]}。{text}"
-        return text
+        return text, False
 
     def points(self, outcome: TestOutcome) -> float:
         part = self.rubric.parts[outcome.part]

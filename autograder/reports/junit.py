@@ -20,7 +20,7 @@ from pathlib import Path
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
 from ..course.plain_text import bounded
-from ..results import Results, TestResult
+from ..results import GRADER_ERROR, Results, TestResult
 
 # Not allowed anywhere in an XML 1.0 document, not even as a character reference.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -41,6 +41,8 @@ def testcase(t: TestResult, results: Results) -> TestCase:
     case = TestCase(xml_text(t.name.case or t.name.title, 300), xml_text(t.part, 300), 0.0)
     if results.refused:  # nothing was graded: the reason, as an error (the student's code never ran)
         result: Error | Failure = Error(xml_text(t.output), GRADING_PROBLEM)
+    elif t.status == GRADER_ERROR:  # the grader raised: the kit's error, not a failed test
+        result = Error(xml_text(t.output), GRADER_ERROR)
     elif not t.passed:
         result = Failure(xml_text(t.output), TEST_FAILED)
     if not t.passed or results.refused:

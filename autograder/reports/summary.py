@@ -72,10 +72,16 @@ def grade_summary(name: str, results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_recorded: list[str] | None = None) -> str:
+def batch_summary(
+    submissions: Mapping[str, Results],
+    skipped: int = 0,
+    not_recorded: list[str] | None = None,
+    grader_errors: Mapping[str, Results] | None = None,
+) -> str:
     """A class line (who was graded, the mean, who could not be graded or recorded), then per part a row per
     student and the class's line (mean points, all passes and failures). `skipped`: how many of the
-    submissions were not graded again (unchanged: their recorded results are shown)."""
+    submissions were not graded again (unchanged: their recorded results are shown). `grader_errors`:
+    the submissions graded with a grading error (the kit's failure), recorded for nobody."""
     rubric = load_rubric()
     n = len(submissions)
     mean = sum(r.score for r in submissions.values()) / n if n else 0.0
@@ -85,6 +91,13 @@ def batch_summary(submissions: Mapping[str, Results], skipped: int = 0, not_reco
         + (f"（うち {skipped} 人は変更なしで前回の結果）" if skipped else ""),
         "",
     ]
+    if grader_errors:
+        shown = ", ".join(f"{cell(s, 80)}（{cell(', '.join(r.grader_errors), 200)}）" for s, r in grader_errors.items())
+        lines.append(
+            f"⚠ 採点プログラムのエラーのため点数を記録しなかった提出 {len(grader_errors)} 件"
+            f"（採点プログラムを直して再実行してください）: {shown}"
+        )
+        lines.append("")
     if problem:
         shown = ", ".join(cell(s, 80) for s in problem[:50])
         lines.append(f"⚠ 採点できなかった提出 {len(problem)} 件: {shown}" + (" …" if len(problem) > 50 else ""))

@@ -122,10 +122,17 @@ def run_batch(
         failures: Counter[str] = Counter()
         scores: dict[str, float] = {}
         recorded: dict[str, Results] = {}  # what was recorded this run (the --junit and --summary reports)
+        broken: dict[str, Results] = {}  # graded with a grading error (the kit's failure): not recorded
         bar = tqdm(total=len(todo), desc="採点", unit="件", disable=not progress, dynamic_ncols=True)
         try:
             for sub, text in pool.map(todo, isolation):
-                results = save(root, assignment, book, sub, Results.from_json(text))
+                graded = Results.from_json(text)
+                if graded.grader_errors:  # no score for it: graded again on the next run, once fixed
+                    broken[sub.student] = graded
+                    failures[sub.student] += 1
+                    bar.update(1)
+                    continue
+                results = save(root, assignment, book, sub, graded)
                 if results is None:
                     failures[sub.student] += 1
                     bar.update(1)
@@ -149,6 +156,7 @@ def run_batch(
         "seconds": time.monotonic() - start,
         "feedback_failures": no_feedback,
         "results": recorded,
+        "grader_errors": broken,
     }
 
 
@@ -167,6 +175,12 @@ def summary_table(summary: dict[str, Any]) -> str:
     lines = [f"{k:<{width}}{v}" for k, v in rows]
     if summary["failures"]:
         lines.append("問題のあった提出: " + ", ".join(summary["failures"][:20]))
+    if summary.get("grader_errors"):
+        broken = [f"{s}（{', '.join(r.grader_errors)}）" for s, r in sorted(summary["grader_errors"].items())]
+        lines.append(
+            "採点プログラムのエラーのため記録しなかった提出（採点プログラムを直して再実行してください）: "
+            + ", ".join(broken[:20])
+        )
     if summary.get("feedback_failures"):
         lines.append("フィードバックを作れなかった提出: " + ", ".join(summary["feedback_failures"][:20]))
     return "\n".join(lines)

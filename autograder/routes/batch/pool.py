@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -79,12 +80,11 @@ def grade_path(path: str | None, note: str, isolation: IsolationRequest = "auto"
             results = grade(nb, isolation=isolation, server=_SERVERS[isolation])
         except SubmissionError as exc:  # refused by the intake: 0, with the reason
             results = Results.empty(load_rubric(), str(exc), Confinement.unconfirmed(isolation))
-        except Exception as exc:  # the judge itself failed: record it, never stop the batch
-            results = Results.empty(
-                load_rubric(),
-                f"採点中にエラーが発生しました（{type(exc).__name__}）。担当教員に連絡してください",
-                Confinement.unconfirmed(isolation),
-            )
+        except Exception:  # the judge itself failed: the kit's failure, recorded for nobody; the batch goes on
+            import traceback
+
+            print(f"grader error: the judge failed on {path}:\n{traceback.format_exc()}", file=sys.stderr)
+            results = Results.grader_failure(load_rubric(), Confinement.unconfirmed(isolation))
         results = results.with_notes(notes)
     return results.to_json()
 

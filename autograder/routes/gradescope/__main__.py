@@ -1,5 +1,6 @@
 """run_autograder's work: pick the submission's notebook, grade it with the judge CLI, write
-Gradescope's results.json. Whatever happens, a results.json is written (score 0 and the reason)."""
+Gradescope's results.json. Whatever happens, a results.json is written (score 0 and the reason), except
+for a grading error (the kit's failure): then none, and a non-zero exit (see GraderError)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...course.exit_codes import EXIT_GRADED, EXIT_PROBLEM
+from ...course.exit_codes import EXIT_GRADED, EXIT_GRADER_ERROR, EXIT_PROBLEM
 from ...results import Results
 from ...sandbox.budget import SUBMISSION_BUDGET
 from . import paths
@@ -24,6 +25,12 @@ from .submission import choose
 # A safety net around the judge CLI: its own budget (sandbox/budget.py) ends the grade first; the
 # rest is start-up and the sandbox's clean-up.
 GRADE_TIMEOUT = SUBMISSION_BUDGET + 120.0
+
+
+class GraderError(Exception):
+    """The judge exited EXIT_GRADER_ERROR: the kit's failure. No results.json is written and
+    run_autograder exits non-zero, so Gradescope records no score and tells the student the
+    autograder failed (to contact the course staff), never a 0 charged to them."""
 
 
 def grade(notebook: Path, work: Path) -> Results | None:
@@ -40,6 +47,8 @@ def grade(notebook: Path, work: Path) -> Results | None:
         return None
     sys.stdout.write(done.stdout.decode("utf-8", "replace"))  # Gradescope's stdout: hidden (results.py)
     sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+    if done.returncode == EXIT_GRADER_ERROR:
+        raise GraderError("a grader raised or the graders and the rubric disagree (see above)")
     if done.returncode not in (EXIT_GRADED, EXIT_PROBLEM) or not out.is_file():  # 1: refused, with why
         return None
     return Results.from_json(out.read_text(encoding="utf-8"))
@@ -62,6 +71,9 @@ def main() -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         results = run()
+    except GraderError as exc:
+        print(f"run_autograder: grading error, no results written: {exc}", file=sys.stderr)
+        return EXIT_GRADER_ERROR
     except Exception as exc:  # a results.json whatever happened: the student sees a reason, not nothing
         print(f"run_autograder: {type(exc).__name__}: {exc}", file=sys.stderr)
         results = refused(CRASHED, 0.0)

@@ -66,11 +66,11 @@ def configured_db_url(course: Path, config_file: Path = CONFIG) -> str:
     return sqlite_url(course)
 
 
-def run_nbgrader(args: list[str], course: Path) -> None:
+def run_nbgrader(args: list[str], course: Path, env: Mapping[str, str] | None = None) -> None:
     """Run the real nbgrader CLI with the repository's config on another course root; raises
-    RuntimeError with nbgrader's output when it fails."""
+    RuntimeError with nbgrader's output when it fails. env: variables set for it (and its kernels)."""
     cmd = [sys.executable, "-m", "nbgrader", *args, *course_args(course)]
-    done = subprocess.run(cmd, cwd=ROOT, env=nbgrader_env(), capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, env={**nbgrader_env(), **(env or {})}, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 

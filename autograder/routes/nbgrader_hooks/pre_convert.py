@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from ...course.assignment import load_rubric
+from ...course.assignment import judged, load_rubric
 from ...intake.read import NOTES_FILE, shown
 
 
@@ -21,7 +21,10 @@ def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> N
       (autograder.intake.submissions.choose_notebook: the only one, else the newest) is renamed to it,
       and `notebooks` (nbgrader's own list, passed in) names it. The note goes in NOTES_FILE.
 
-    nbgrader passes its CLI filter as `student`, not the submission's: the folder is the notebooks'."""
+    nbgrader passes its CLI filters as `assignment` and `student`, not the submission's: the folder
+    is the notebooks'.
+    For an assignment the judge does not grade, only special files are removed (nbgrader's copy of
+    a FIFO would wait forever), without a note: the rest is nbgrader's, as without the kit."""
     from ...intake.submissions import choose_notebook, read_timestamp
 
     if not notebooks:
@@ -37,6 +40,8 @@ def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> N
                 notes.append(
                     f"「{shown(os.path.relpath(path, folder))}」は通常のファイルではないため、採点に使いませんでした"
                 )
+    if not judged(folder.name):  # submitted/<student>/<assignment>/ (nbgrader passes its CLI filter)
+        return
     _, stamp_note = read_timestamp(folder, folder.parents[2])
     if stamp_note:  # nbgrader would fail this student: graded without a time, as in the batch
         os.unlink(folder / "timestamp.txt")

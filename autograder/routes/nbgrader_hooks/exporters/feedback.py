@@ -13,6 +13,7 @@ from traitlets import default
 
 from ....course.assignment import load_rubric
 from ....feedback.messages import part_label
+from ..preprocessors.plain import judged_notebook
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "feedback" / "templates"
 # MathJax 3 from PyPI's django-static-mathjax (its files only; Django is not needed): the combined
@@ -59,7 +60,8 @@ class FeedbackExporter(HTMLExporter):
 
     def _init_resources(self, resources: Any) -> Any:
         resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]  # nbconvert: untyped
-        resources["nb74_titles"] = part_titles()
+        # the rubric's titles for the judge's assignment (or a page made outside nbgrader), not another's
+        resources["nb74_titles"] = part_titles() if judged_notebook(resources) else {}
         resources["nb74_mathjax_place"] = MATHJAX_PLACE
         resources["nb74_fold_lines"] = FOLD_GIVEN_LINES
         return resources

@@ -10,11 +10,15 @@ from typing import Any, cast
 from nbconvert.exporters import NotebookExporter
 from nbformat.notebooknode import NotebookNode
 
+from ....course.assignment import judged
 from ..intake import active_document, as_read, linked_files, take_in
 
 
 class IntakeExporter(NotebookExporter):
-    """`c.Autograde.exporter_class`: see the module's docstring."""
+    """`c.Autograde.exporter_class`: see the module's docstring. For an assignment the judge does not
+    grade (course.assignment.judged), nbgrader reads the notebook itself, as without the kit; only
+    the guards of the course's folders stay (files copied from a link, pages the formgrader would
+    serve, removed) and a notebook that is a symbolic link is not read (nbgrader records no grade)."""
 
     def from_filename(
         self, filename: str, resources: dict[str, Any] | None = None, **kw: Any
@@ -38,6 +42,10 @@ class IntakeExporter(NotebookExporter):
             Path(converter._format_dest(assignment, student)),
             Path(coursedir.format_path(coursedir.source_directory, ".", assignment)),
         )
+        if not judged(str(assignment)):
+            if path.is_symlink():  # nbgrader would follow it to any file of ours: this student fails
+                raise ValueError(f"{path.name} is a symbolic link: not read")
+            return super().from_filename(filename, resources, **kw)
         nb = take_in(path, root, release_path, self.log).notebook  # its notes: JudgeScores, IntakeNotes
         node = as_read(nb)
         out = self.from_notebook_node(node, resources, **kw)  # type: ignore[no-untyped-call]

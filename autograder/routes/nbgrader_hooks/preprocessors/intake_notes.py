@@ -15,9 +15,14 @@ from ..intake import intake_notes
 class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
     """`c.Autograde.autograde_preprocessors`, after SaveAutoGrades: the intake's notes (refused
     links, replaced characters, grade_ids not graded...) also go into the gradebook, as the
-    batch records them: leading the first answer cell's comment."""
+    batch records them: leading the first answer cell's comment. Only for the assignments the judge
+    grades (the intake reads only theirs)."""
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        from .plain import judged_notebook
+
+        if not judged_notebook(resources):
+            return nb, resources
 
         info = resources["nbgrader"]
         notes = intake_notes(self, info).notes

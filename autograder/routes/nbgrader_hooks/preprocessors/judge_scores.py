@@ -70,9 +70,20 @@ def apply_results(nb: Any, results: Results) -> None:
         cell["source"] = clear_hidden_tests("".join(src) if isinstance(src, list) else src)
 
 
+class GradingError(RuntimeError):
+    """A grader raised, or the graders and the rubric disagree: JudgeScores records no score for the
+    submission. nbgrader's autograde then fails it as it fails a notebook it cannot grade (the
+    error logged, the autograded notebook removed, the command's exit status 1), and the
+    gradebook keeps no score of this grade: the instructor fixes the graders and runs autograde
+    again. Not a partial grade: nbgrader's export and formgrader count a cell without a score as
+    0, so the kit's failure would be charged to the student again."""
+
+
 class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships no types
-    """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors`: no student code runs in
-    nbgrader's kernel; the isolated judge decides every test cell's score."""
+    """Replaces nbgrader's Execute in `Autograde.autograde_preprocessors` for the assignments the
+    judge grades: no student code runs in nbgrader's kernel; the isolated judge decides every test
+    cell's score. A notebook of any other assignment passes through untouched (plain.py: nbgrader's
+    own Execute grades it)."""
 
     isolation = Unicode("auto", help="auto, bwrap or process (see autograder.sandbox.launch)").tag(config=True)
 
@@ -80,10 +91,19 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         import hashlib
 
         from ....judge.grade import grade
+        from ....judge.messages import grader_error_report
         from ..intake import intake_notes
+        from .plain import judged_notebook
 
+        if not judged_notebook(resources):
+            return nb, resources
         graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
         results = grade(nb, isolation=as_request(self.isolation))
+        if results.grader_errors:  # the kit's failure: nothing of this grade reaches the gradebook
+            info = resources.get("nbgrader", {})
+            report = grader_error_report(results)
+            self.log.error("judge: %s / %s: %s", info.get("assignment"), info.get("student"), report)
+            raise GradingError(report)
         apply_results(nb, results)
         info = resources.setdefault("nbgrader", {})
         # the intake's notes (a refused notebook graded as the release, renamed cells...) go to the

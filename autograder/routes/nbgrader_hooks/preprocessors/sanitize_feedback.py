@@ -25,10 +25,18 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
     cells and gradebook comments (`nbgrader.comment`) with no sanitizer. The notebook is sanitized
     again (the judge's plain-text outputs kept), and each comment cleaned: an automatic one (the
     judge's messages and the batch's notes, which quote the student) is plain text, shown as such;
-    the instructor's manual comment is Markdown, rendered and cleaned (autograder.feedback.safe_html)."""
+    the instructor's manual comment is Markdown, rendered and cleaned (autograder.feedback.safe_html).
+
+    For an assignment the judge does not grade, nbgrader's Execute wrote the outputs: they are kept
+    as they are (the exporter's sanitize_html cleans them, as nbgrader's feedback would show them),
+    the assignment's own markdown (its source notebook's) is shown as it is, and the rest (the
+    student's markdown, metadata, comments) is cleaned as above."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        from .plain import judged_notebook
+
         self._remove_active_documents(resources)
+        judged = judged_notebook(resources)
         graded = [
             {k: c.metadata.nbgrader[k] for k in ("score", "comment") if k in c.metadata.nbgrader}
             if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
@@ -36,11 +44,18 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
             for c in nb.cells
         ]
         manual = self._manual_comments(resources) if any("comment" in g for g in graded) else set()
-        sanitize_notebook(nb, keep_text_outputs=True)
+        if judged:
+            sanitize_notebook(nb, keep_text_outputs=True)
+        else:
+            outputs = [c.get("outputs") for c in nb.cells]
+            sanitize_notebook(nb, keep_text_outputs=True, trusted=self._own_texts(resources))
+            for cell, kept in zip(nb.cells, outputs):
+                if cell.cell_type == "code" and kept is not None:
+                    cell.outputs = kept
         for cell, got in zip(nb.cells, graded):
             if "nbgrader" not in cell.metadata:
                 continue
-            if cell.cell_type == "code" and not cell.metadata.nbgrader.get("solution"):
+            if judged and cell.cell_type == "code" and not cell.metadata.nbgrader.get("solution"):
                 # the score nbgrader read at autograde time, a bare `Out[ ]: 3.2` on the page; the
                 # heading and the judge's first line say it in words
                 cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
@@ -79,6 +94,18 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
                     continue
                 self.log.warning("removing %s: a page the formgrader would serve from its own origin", copy)
                 copy.unlink()
+
+    def _own_texts(self, resources: ResourcesDict) -> frozenset[str]:
+        """The markdown and raw texts of the assignment's source notebook (shown as they are)."""
+        from ....feedback.sanitize import notebook_texts
+
+        converter = getattr(self.parent, "parent", None)
+        info = resources.get("nbgrader", {})
+        if converter is None or not hasattr(converter, "coursedir"):
+            return frozenset()
+        coursedir = converter.coursedir
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]))
+        return notebook_texts(source / f"{info['notebook']}.ipynb")
 
     @staticmethod
     def _manual_comments(resources: ResourcesDict) -> set[str]:

@@ -15,7 +15,8 @@ class SaveJudgeGrades(SaveAutoGrades):  # type: ignore[misc]  # nbgrader ships n
     """nbgrader's SaveAutoGrades (in its place in `Autograde.autograde_preprocessors`), with the
     judge's full results (JudgeScores put them in the resources) written to the kit's journal in
     the same transaction as the scores: nbgrader's own commits after every cell, so a crash could
-    leave a submission half scored; here its scores and results are committed once, together."""
+    leave a submission half scored; here its scores and results are committed once, together.
+    For an assignment the judge does not grade, it is nbgrader's SaveAutoGrades, unchanged."""
 
     _journals: set[str]  # the databases whose journal this instance has created or migrated
 
@@ -27,7 +28,10 @@ class SaveJudgeGrades(SaveAutoGrades):  # type: ignore[misc]  # nbgrader ships n
         from nbgrader.api import Gradebook
 
         from ..gradebook import create_journal, journal_row, write_journal
+        from .plain import judged_notebook
 
+        if not judged_notebook(resources):
+            return super().preprocess(nb, resources)  # type: ignore[no-any-return]
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id, self.student_id = info["notebook"], info["assignment"], info["student"]
         self.db_url = info["db_url"]
