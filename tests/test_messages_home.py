@@ -38,7 +38,7 @@ NOT_YET_MOVED: dict[str, int] = {
     "reports/summary.py": 12,  # +1: submissions not recorded for a grading error (issue 25)
     "reports/tables.py": 4,
     "routes/batch/coordinator.py": 13,  # +1: the same, in the terminal table
-    "routes/batch/pool.py": 1,
+    "routes/batch/pool.py": 2,
     "routes/nbgrader_hooks/exchange/collect.py": 2,
     "routes/nbgrader_hooks/exchange/copy.py": 9,
     "routes/nbgrader_hooks/exporters/feedback.py": 1,
