@@ -12,13 +12,13 @@ here, since a student's exception message or folder name may carry them.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
+from ..course.files import atomic_file
 from ..course.plain_text import bounded
 from ..results import Results, TestResult
 
@@ -76,7 +76,5 @@ def junit_xml(submissions: Mapping[str, Results]) -> JUnitXml:
 
 def write_junit(submissions: Mapping[str, Results], path: Path) -> None:
     """The whole file at once, atomically: a CI step never reads half a report."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    junit_xml(submissions).write(str(tmp), pretty=True)
-    os.replace(tmp, path)
+    with atomic_file(path) as f:
+        junit_xml(submissions).write(f, pretty=True)

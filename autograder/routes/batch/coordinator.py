@@ -14,7 +14,6 @@ one uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...course.assignment import load_rubric
+from ...course.files import write_atomic
 from ...intake.read import (
     SubmissionError,
     add_memo,
@@ -57,9 +57,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: Resu
     add_memo(nb, results.messages())
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".ipynb.tmp")
-    tmp.write_bytes(json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8", "replace"))
-    os.replace(tmp, out)
+    write_atomic(out, json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8", "replace"))
     stamp = out.parent / "timestamp.txt"
     if sub.timestamp:
         stamp.write_text(sub.timestamp, encoding="utf-8")
