@@ -22,6 +22,7 @@ from typing import Any
 
 from ...course.assignment import load_rubric
 from ...course.files import write_atomic
+from ...feedback.terminal import columns, pad
 from ...intake.read import (
     SubmissionError,
     add_memo,
@@ -160,8 +161,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         ("平均点（今回採点分）", f"{mean:.2f}"),
         ("所要時間", f"{summary['seconds']:.1f} s"),
     ]
-    width = max(len(k) for k, _ in rows) + 2
-    lines = [f"{k:<{width}}{v}" for k, v in rows]
+    width = max(columns(k) for k, _ in rows) + 2  # terminal columns: the labels are Japanese
+    lines = [f"{pad(k, width)}{v}" for k, v in rows]
     if summary["failures"]:
         lines.append("問題のあった提出: " + ", ".join(summary["failures"][:20]))
     if summary.get("feedback_failures"):
