@@ -87,5 +87,7 @@ lock:
 	{ echo "# Full pinned environment (pip freeze of a fresh venv built from pyproject.toml). Regenerate: make lock"; \
 	  build/lockenv/bin/pip freeze --exclude nb74-matrix-backprop-kit; } > requirements.lock
 
+# The judge's cache is outside the kit (autograder/course/files.py); autograder/.cache is where it was
+# before issue 24.
 clean:
-	rm -rf $(VENV) build autograder/.cache
+	rm -rf $(VENV) build autograder/.cache "$${XDG_CACHE_HOME:-$$HOME/.cache}/nb74-kit"

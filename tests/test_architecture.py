@@ -34,12 +34,13 @@ TOO_LONG_TODAY: set[str] = set()
 
 
 def modules() -> dict[str, Path]:
-    """Dotted module name -> file, for every module of the package."""
+    """Dotted module name -> file, for every module of the package (a file under a folder whose
+    name is no identifier, e.g. a hidden one, cannot be imported: it is none)."""
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        if {"__pycache__", ".cache"} & set(path.parts):
-            continue
         parts = path.relative_to(ROOT).with_suffix("").parts
+        if "__pycache__" in parts or not all(p.isidentifier() for p in parts):
+            continue
         found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return found
 

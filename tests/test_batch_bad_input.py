@@ -448,11 +448,12 @@ def parts(row: dict[str, float]) -> dict[str, float]:
 
 
 def memo(run: Run, student: str) -> str:
-    """The leading 採点メモ cell of the batch's graded notebook ('' if there is none)."""
+    """The leading 採点メモ cell of the batch's graded notebook as it reads ('' if there is none):
+    its Markdown source without the backslash escapes (plain_text.markdown_escape)."""
     nb = json.loads((run.course / "autograded" / student / A / NB).read_text(encoding="utf-8"))
     first = nb["cells"][0]
     src = "".join(first["source"]) if isinstance(first["source"], list) else first["source"]
-    return src if first["cell_type"] == "markdown" and src.startswith("### 採点メモ") else ""
+    return re.sub(r"\\(.)", r"\1", src) if first["cell_type"] == "markdown" and src.startswith("### 採点メモ") else ""
 
 
 def feedback(course: Path, student: str) -> Path:

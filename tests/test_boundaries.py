@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import ROOT
-from autograder.routes.gradescope.package import SHIPPED, contents, shipped
+from autograder.course.files import cache_dir
+from autograder.routes.gradescope.package import NEVER, SHIPPED, contents, shipped
 from autograder.sandbox import launch
 from autograder.sandbox.inside import confine
 from autograder.tools import build
@@ -29,8 +30,8 @@ INSIDE = PACKAGE / "sandbox" / "inside"
 
 def _kit_paths(paths: list[str]) -> list[Path]:
     """The paths of this repository among `paths` (not the interpreter, the system folders, nor the
-    sanitized copies of the interpreter's sysconfig in the judge's cache)."""
-    cache = launch.CACHE_DIR.resolve()
+    sanitized copies of the interpreter's sysconfig in the judge's cache, wherever it is)."""
+    cache = cache_dir().resolve()
     interpreter = Path(sys.prefix).resolve()  # .venv sits inside a fresh checkout (make setup)
     resolved = [Path(p).resolve() for p in paths]
     return [
@@ -106,7 +107,7 @@ def test_the_zip_ships_only_the_allowlisted_folders_of_the_package() -> None:
     # every folder named in the allowlist is there, whole (the judge imports across them)
     for entry in SHIPPED:
         on_disk = [p for p in (PACKAGE / entry).rglob("*") if p.is_file()] if (PACKAGE / entry).is_dir() else []
-        on_disk = [p for p in on_disk if not {"__pycache__", ".cache"} & set(p.parts)]
+        on_disk = [p for p in on_disk if not NEVER & set(p.parts)]
         assert {f"autograder/{p.relative_to(PACKAGE).as_posix()}" for p in on_disk} <= set(names), entry
 
 

@@ -39,10 +39,11 @@ def proc():
 
 @needs_bwrap
 def test_student_sees_no_graders_no_source_and_no_network(proc):
-    from autograder.graders.expected_store import DEFAULT_PATH, ExpectedStore
+    from autograder.graders.expected_store import ExpectedStore, default_path
 
-    if not DEFAULT_PATH.exists():  # the judge's store of expected values, as after a grade
-        store = ExpectedStore(DEFAULT_PATH)
+    store_file = default_path()  # the judge's store of expected values (in its cache folder)
+    if not store_file.exists():  # as after a grade
+        store = ExpectedStore(store_file)
         store.put(("isolation test",), {"x": 1.0})
         store.save()
     secrets = [
@@ -51,7 +52,7 @@ def test_student_sees_no_graders_no_source_and_no_network(proc):
         source_notebook(),
         reference_module_path(),
         ROOT / "autograder" / "judge" / "grade.py",
-        DEFAULT_PATH,
+        store_file,
     ]
     assert all(p.is_file() for p in secrets)
     probe = f"""

@@ -32,3 +32,25 @@ def test_every_message_of_a_part_is_shown():
     report = format_report(Results(0.0, 6.0, tests, Confinement("test")))
     assert all(f"    - 理由 {i}" in report for i in range(6)) and "ほか" not in report
     assert "…ほか 4 件" in format_report(Results(0.0, 6.0, tests, Confinement("test")), max_reasons=2)
+
+
+def test_the_batch_summary_values_start_at_one_terminal_column():
+    """`python -m autograder batch` ends with a table of Japanese labels: each value starts at the
+    same terminal column (len() would count a Japanese character as one column and misalign them)."""
+    from autograder.routes.batch.coordinator import summary_table
+
+    summary = {
+        "submissions": 1234,
+        "graded": 7,
+        "skipped": 1227,
+        "failures": ["山田太郎", "ｽｽﾞｷ"],
+        "scores": {"山田太郎": 0.0, "佐藤花子": 100.0, "ｽｽﾞｷ": 12.5},
+        "seconds": 65.4,
+        "feedback_failures": ["佐藤花子"],
+    }
+    table = summary_table(summary).split("\n")
+    rows = [ln for ln in table if "提出:" not in ln]  # the lists of names that follow the table
+    assert len(rows) == 6 and any(wcswidth(ln) > len(ln) for ln in rows)
+    label_widths = [wcswidth(ln.split(" ", 1)[0]) for ln in rows]
+    starts = {wcswidth(ln[: len(ln) - len(ln.split(" ", 1)[1].lstrip(" "))]) for ln in rows}
+    assert starts == {max(label_widths) + 2}, "\n".join(table)

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from autograder.course.assignment import ROOT, RUBRIC_PATH, reference_module_path
+from autograder.course.files import cache_dir, make_cache_dir
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.process import StudentProcess
 from tests.submissions import SOLUTION
@@ -25,7 +26,13 @@ from tests.submissions import SOLUTION
 GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py"))
 SOURCE = sorted(p for p in (ROOT / "source").rglob("*") if p.is_file())
 SECRETS = [RUBRIC_PATH, reference_module_path(), ROOT / "autograder" / "judge" / "grade.py", *GRADERS, *SOURCE]
-WRITES = [ROOT / "nb74-pwned", ROOT / "autograder" / "nb74-pwned", ROOT / "autograder" / "graders" / "nb74-pwned"]
+CACHE = cache_dir()  # the judge's (expected values, sysconfig copies): outside the kit
+WRITES = [
+    ROOT / "nb74-pwned",
+    ROOT / "autograder" / "nb74-pwned",
+    ROOT / "autograder" / "graders" / "nb74-pwned",
+    CACHE / "nb74-pwned",
+]
 
 
 def probe(judge_pid: int) -> str:
@@ -37,7 +44,7 @@ for p in {[str(p) for p in SECRETS]!r}:
         open(p, 'rb').read(1); READ.append(p)
     except OSError:
         pass
-for d in {[str(ROOT), str(ROOT / "autograder"), str(ROOT / "source"), str(ROOT / "solutions")]!r}:
+for d in {[str(ROOT), str(ROOT / "autograder"), str(ROOT / "source"), str(ROOT / "solutions"), str(CACHE)]!r}:
     try:
         os.listdir(d); LISTED.append(d)
     except OSError:
@@ -85,6 +92,7 @@ def no_files_left():
 
 
 def check(proc: StudentProcess) -> None:
+    make_cache_dir()  # as after a grade under bwrap
     assert [o.ok for o in proc.load([("probe", probe(os.getpid()), True)])] == [True], proc.outcomes
     with proc.part_session() as s:
         seen = {name: [str(x) for x in s.var(name)] for name in ("READ", "LISTED", "WROTE", "REACHED")}

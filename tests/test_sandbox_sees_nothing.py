@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.files import cache_dir
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
@@ -37,9 +38,18 @@ SECRET_NAME, SECRET = "NB74_TEST_SECRET", "hub-token-5f1c0e9d2b7a"
 
 
 def needles(*extra: str) -> list[str]:
-    """The secret and the judge's host paths, as the student would have to find them."""
+    """The secret and the judge's host paths (its cache folder too), as the student would have to find them."""
     return sorted(
-        {SECRET, SECRET_NAME, str(ROOT), sys.prefix, sys.base_prefix, os.path.realpath(sys.executable), *extra}
+        {
+            SECRET,
+            SECRET_NAME,
+            str(ROOT),
+            str(cache_dir()),
+            sys.prefix,
+            sys.base_prefix,
+            os.path.realpath(sys.executable),
+            *extra,
+        }
         - {"/usr", "/"}
     )
 

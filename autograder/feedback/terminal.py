@@ -11,11 +11,16 @@ from .messages import GRADER_ERROR_SCORE, bullet, part_messages, report_total, r
 TITLE_WIDTH = 32  # terminal columns of the title column
 
 
-def pad(text: str, width: int) -> str:
-    """Text padded with spaces to `width` terminal columns: a Japanese character takes two, so
-    str.ljust (which counts characters) would push the columns after it out of line."""
+def columns(text: str) -> int:
+    """The terminal columns `text` takes: a Japanese character takes two (len() counts one)."""
     shown = wcswidth(text)
-    return text + " " * (width - (shown if shown >= 0 else len(text)))
+    return shown if shown >= 0 else len(text)  # a control character: counted as one
+
+
+def pad(text: str, width: int) -> str:
+    """Text padded with spaces to `width` terminal columns, so that the columns after it line up
+    (str.ljust counts characters, not columns)."""
+    return text + " " * (width - columns(text))
 
 
 def format_report(results: Results, max_reasons: int | None = None) -> str:

@@ -8,7 +8,9 @@ numeric arrays): nothing in it is ever unpickled.
 
 The judge opens the store only where the student's process cannot write to it (isolation
 'bwrap'); in 'process' mode the student runs as the judge's user and values stay in memory.
-Where: autograder/.cache/expected.frames, or $NB74_EXPECTED_STORE (empty: nowhere).
+Where: expected.frames in the judge's cache (autograder/course/files.py: a folder of mode 0700
+outside the package, which the sandbox never binds), or $NB74_EXPECTED_STORE (empty: nowhere).
+The file itself is written with mode 0600.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,19 +25,25 @@ from typing import Any
 import numpy as np
 
 from autograder.course.assignment import reference_module_path
+from autograder.course.files import atomic_file, cache_dir, make_cache_dir
 from autograder.sandbox.inside import protocol
 
 GRADERS = Path(__file__).resolve().parent
-DEFAULT_PATH = GRADERS.parent / ".cache" / "expected.frames"
+FILE_NAME = "expected.frames"  # in the judge's cache folder
 ENV_PATH = "NB74_EXPECTED_STORE"  # another file for the store; empty: keep nothing on disk
 MAX_ENTRIES = 512  # the graders' own cases need ~70; the rest are exercise setups of submissions
+
+
+def default_path() -> Path:
+    """The store's file in the judge's cache folder (see autograder/course/files.py)."""
+    return cache_dir() / FILE_NAME
 
 
 def store_path() -> Path | None:
     """Where the judge keeps expected values: $NB74_EXPECTED_STORE if set (empty: nowhere)."""
     value = os.environ.get(ENV_PATH)
     if value is None:
-        return DEFAULT_PATH
+        return default_path()
     return Path(value) if value else None
 
 
@@ -74,8 +81,8 @@ def array_digest(*arrays: Any) -> str:
 class ExpectedStore:
     """A dict of expected values loaded from one file; save() merges and replaces it atomically."""
 
-    def __init__(self, path: Path = DEFAULT_PATH):
-        self.path = Path(path)
+    def __init__(self, path: Path | None = None):
+        self.path = default_path() if path is None else Path(path)
         self.added: dict[str, Any] = {}
         self.entries: dict[str, Any] = self._read()
 
@@ -122,17 +129,15 @@ class ExpectedStore:
             merged.pop(d, None)
         merged.update(self.added)
         keep = list(merged.items())[-MAX_ENTRIES:]
-        tmp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".expected-")
-            with os.fdopen(fd, "wb") as f:
+            if self.path.parent == cache_dir():
+                make_cache_dir()  # closed to others
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(self.path, mode=0o600) as f:
                 for d, v in keep:
                     f.write(protocol.encode({"k": d, "v": v}))
-            os.replace(tmp, self.path)
-        except (OSError, TypeError, ValueError):  # read-only checkout, full disk: stay in memory
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
+        except (OSError, TypeError, ValueError):  # read-only cache, full disk: stay in memory
             return
         self.entries.update(merged)
         self.added.clear()

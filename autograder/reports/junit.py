@@ -6,31 +6,30 @@ One `testsuite` per submission (its name: the student id or the notebook), one `
 of the results (classname: the rubric part, name: the test), a `failure` with the Japanese message
 for a failed test, an `error` with the reason for each part of a submission that could not be
 graded; the points are in each testcase's system-out. Written with junitparser (it escapes);
-characters XML 1.0 cannot hold at all (most control characters, lone surrogates) are replaced
-here, since a student's exception message or folder name may carry them.
+characters XML 1.0 cannot hold at all (most control characters, lone surrogates) are dropped
+here with every other unprintable one (autograder.course.plain_text), since a student's exception
+message or folder name may carry them.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
+from ..course.files import atomic_file
 from ..course.plain_text import bounded
 from ..results import GRADER_ERROR, Results, TestResult
 
-# Not allowed anywhere in an XML 1.0 document, not even as a character reference.
-XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 GRADING_PROBLEM = "grading_problem"  # the error type of a submission that could not be graded
 TEST_FAILED = "test_failed"
 
 
 def xml_text(text: object, limit: int = 4000) -> str:
-    """Text XML 1.0 can carry: bounded, each forbidden character replaced by U+FFFD."""
-    return XML_FORBIDDEN.sub("\ufffd", bounded(text, limit))
+    """Text XML 1.0 can carry: bounded (plain_text.UNPRINTABLE holds every character XML 1.0
+    forbids, even as a character reference: C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF)."""
+    return bounded(text, limit)
 
 
 def points(t: TestResult) -> str:
@@ -77,7 +76,5 @@ def junit_xml(submissions: Mapping[str, Results]) -> JUnitXml:
 
 def write_junit(submissions: Mapping[str, Results], path: Path) -> None:
     """The whole file at once, atomically: a CI step never reads half a report."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    junit_xml(submissions).write(str(tmp), pretty=True)
-    os.replace(tmp, path)
+    with atomic_file(path) as f:
+        junit_xml(submissions).write(f, pretty=True)

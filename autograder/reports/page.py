@@ -12,7 +12,6 @@ never handed to a student (it is written outside feedback/ and release/).
 from __future__ import annotations
 
 import base64
-import os
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..course.assignment import Rubric, load_rubric
+from ..course.files import write_atomic
 from ..course.spreadsheet import write_csv as write_guarded
 from .graded import Graded, load_class
 from .plots import parts_figure, totals_figure
@@ -146,9 +146,7 @@ def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out:
     }
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
     page = out / PAGE
-    tmp = page.with_suffix(".html.tmp")
-    tmp.write_text(env.get_template("class.html.j2").render(**context), encoding="utf-8")
-    os.replace(tmp, page)
+    write_atomic(page, env.get_template("class.html.j2").render(**context))
     return page
 
 

@@ -5,13 +5,13 @@
     append_summary(text, Path(os.environ["GITHUB_STEP_SUMMARY"]))
 
 Every student-controlled string (student id, messages quoting the student's exceptions) goes
-through `cell()`: one line, Markdown's active characters and `|` escaped, so it can neither break
-the table nor add markup (HTML, links, images, code).
+through `cell()`: bounded, one line, Markdown's active characters and `|` escaped
+(autograder.course.plain_text.markdown_escape), so it can neither break the table nor add markup
+(HTML, links, images, code).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,16 +26,10 @@ MAX_SUMMARY_BYTES = 900_000
 HEADER = "| {who} | 得点 | 合格 | 不合格 | 最初の不合格メッセージ | 見立て |\n|---|---:|---:|---:|---|---|"
 
 
-# Beyond plain_text.markdown_escape (which escapes a URL's "://"): emphasis (_, ~) and what else GFM
-# links without any markup, an e-mail's "@", "www." (a backslash before ASCII punctuation shows the
-# character itself).
-MORE_ACTIVE = re.compile(r"([_~]|@|(?<=www)\.)", re.IGNORECASE)
-
-
 def cell(text: object, limit: int = CELL_CHARS) -> str:
     """A table cell's text: bounded, on one line, inert (no tag, entity, link, autolink, code, or
     column break)."""
-    return MORE_ACTIVE.sub(r"\\\1", markdown_escape(bounded(text, limit))).replace("|", "\\|") or " "
+    return markdown_escape(bounded(text, limit)) or " "
 
 
 def part_row(results: Results, part: Part) -> list[str]:

@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 from typing import IO
 
+from ..course.files import cache_dir, make_cache_dir, write_atomic
 from .inside import protocol, seccomp
 from .levels import IsolationLevel, IsolationRequest
 
 SANDBOX_DIR = Path(__file__).resolve().parent
 INSIDE = SANDBOX_DIR / "inside"  # the student side: what the sandbox sees
-CACHE_DIR = SANDBOX_DIR.parent / ".cache" / "sandbox"  # the judge's, never bound
+CACHE_FOLDER = "sandbox"  # in the judge's cache (course/files.py): a file of it is bound, never the folder
 STARTUP_TIMEOUT = 20.0
 MEMORY_BYTES = 1 << 30
 NOBODY = 65534
@@ -123,7 +124,8 @@ def _give_to_runner(folder: str) -> None:
 
 def _sanitized_sysconfig() -> list[str]:
     """bwrap binds hiding the interpreter's build prefix (sysconfig's variables, its Makefile):
-    a rewritten copy of _sysconfigdata and an empty folder over config-3.X, kept in CACHE_DIR."""
+    a rewritten copy of _sysconfigdata and an empty folder over config-3.X, kept in the judge's
+    cache (cache_dir()/CACHE_FOLDER)."""
     import sysconfig
 
     lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -132,9 +134,8 @@ def _sanitized_sysconfig() -> list[str]:
     binds: list[str] = []
     try:
         binds += _sysconfig_copy(original, f"{inside}/{original.name}")
-        empty = CACHE_DIR / "empty"
-        empty.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only kit: the build prefix stays visible there (README, Isolation)
+        empty = make_cache_dir(CACHE_FOLDER, "empty")
+    except OSError:  # no writable cache: the build prefix stays visible there (README, Isolation)
         return binds
     for config in lib.glob("config-*"):
         binds += ["--ro-bind", str(empty), f"{inside}/{config.name}"]
@@ -146,14 +147,10 @@ def _sysconfig_copy(original: Path, inside: str) -> list[str]:
     name = original.name
     if original.is_file():
         version = f"{sys.version_info.major}{sys.version_info.minor}-{os.stat(original).st_mtime_ns}"
-        copy = CACHE_DIR / version / name
+        copy = cache_dir() / CACHE_FOLDER / version / name
         if not copy.is_file():
-            copy.parent.mkdir(parents=True, exist_ok=True)
             text = original.read_text(encoding="utf-8").replace(sys.base_prefix, SANDBOX_PYTHON)
-            tmp = copy.with_suffix(f".{os.getpid()}")
-            tmp.write_text(text, encoding="utf-8")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, copy)
+            write_atomic(make_cache_dir(CACHE_FOLDER, version) / name, text, mode=0o644)
         return ["--ro-bind", str(copy), inside]
     return []
 

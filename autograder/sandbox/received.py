@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..course.plain_text import printable
 from . import messages as say
 from .errors import StudentError
 from .inside import protocol
@@ -27,8 +28,6 @@ MAX_ELEMENTS = 1 << 20
 # by name; protocol.MAX_REPLY (17 MiB) bounds the frame's bytes.
 MAX_REPLY_ELEMENTS = protocol.MAX_REPLY_ELEMENTS
 MAX_DEPTH = 32  # nesting kept from a reply (deeper values become None)
-# Control characters (but newline and tab), lone surrogates, bidi overrides and other format characters
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # A number with 4 or more significant digits: how a hidden input or expected value would be spelled
 _LONG_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _NUMBER_CHARS = frozenset("0123456789.eE+-")
@@ -63,7 +62,7 @@ def clean_text(value: Any, limit: int) -> str:
     """Student-controlled text as it may be shown: printable, at most `limit` characters; a number
     a cut splits is dropped whole."""
     text = value if isinstance(value, str) else str(value)
-    text = _UNPRINTABLE.sub("", _cut(text, 4 * limit + 16))  # bounded before the regular expression
+    text = printable(_cut(text, 4 * limit + 16))  # bounded before the regular expression
     return text if len(text) <= limit else _cut(text, limit - 1) + "…"
 
 

@@ -14,7 +14,6 @@ one uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ...course.assignment import load_rubric
+from ...course.files import write_atomic
+from ...feedback.terminal import columns, pad
 from ...intake.read import (
     SubmissionError,
     add_memo,
@@ -58,9 +59,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: Resu
     add_memo(nb, results.messages())
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".ipynb.tmp")
-    tmp.write_bytes(json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8", "replace"))
-    os.replace(tmp, out)
+    write_atomic(out, json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8", "replace"))
     stamp = out.parent / "timestamp.txt"
     if sub.timestamp:
         stamp.write_text(sub.timestamp, encoding="utf-8")
@@ -171,8 +170,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         ("平均点（今回採点分）", f"{mean:.2f}"),
         ("所要時間", f"{summary['seconds']:.1f} s"),
     ]
-    width = max(len(k) for k, _ in rows) + 2
-    lines = [f"{k:<{width}}{v}" for k, v in rows]
+    width = max(columns(k) for k, _ in rows) + 2  # terminal columns: the labels are Japanese
+    lines = [f"{pad(k, width)}{v}" for k, v in rows]
     if summary["failures"]:
         lines.append("問題のあった提出: " + ", ".join(summary["failures"][:20]))
     if summary.get("grader_errors"):

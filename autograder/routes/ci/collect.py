@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ...course.assignment import load_rubric
+from ...course.plain_text import markdown_escape
 from ...course.spreadsheet import write_csv
 from ...intake.submissions import STUDENT_ID
 
@@ -202,9 +203,7 @@ def collect_one(
 
 
 def markdown(outcomes: list[Outcome], problems: list[str]) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("<", "&lt;").replace("`", "\\`")
-
+    cell = markdown_escape
     rows = [
         "### Collected repositories",
         "",

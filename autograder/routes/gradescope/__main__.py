@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...course.exit_codes import EXIT_GRADED, EXIT_GRADER_ERROR, EXIT_PROBLEM
+from ...course.files import write_atomic
 from ...results import Results
 from ...sandbox.budget import SUBMISSION_BUDGET
 from . import paths
@@ -77,9 +78,7 @@ def main() -> int:
     except Exception as exc:  # a results.json whatever happened: the student sees a reason, not nothing
         print(f"run_autograder: {type(exc).__name__}: {exc}", file=sys.stderr)
         results = refused(CRASHED, 0.0)
-    tmp = target.with_suffix(f".{os.getpid()}")
-    tmp.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(target)
+    write_atomic(target, json.dumps(results, ensure_ascii=False, indent=1))
     print(f"results: {target} score {results['score']}")
     return 0
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ...course.assignment import ROOT, load_rubric, release_notebook
+from ...course.files import atomic_file
 from ...course.secret import course_secret
 
 HERE = Path(__file__).resolve().parent
@@ -72,12 +73,10 @@ def build_zip(out: Path) -> Path:
     """out/autograder.zip, written anew (scripts executable; the secret readable by its owner only)."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / "autograder.zip"
-    tmp = target.with_suffix(".zip.part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+    with atomic_file(target) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
         for path, name in contents():
             _add(z, name, path.read_bytes(), 0o755 if name in AT_ROOT else 0o644)
         _add(z, SECRET_NAME, course_secret().hex().encode() + b"\n", 0o600)
-    tmp.replace(target)
     return target
 
 

@@ -33,7 +33,8 @@ echo "$SRC" >"$("$VENV_PY" -c 'import sysconfig; print(sysconfig.get_path("purel
 # and what only the judge may read (graders, reference, hidden tests, the course secret, the
 # store of expected values) closed to others, in case Landlock is missing too.
 chmod -R go+rX "$SRC/.venv"
-mkdir -p "$SRC/autograder/.cache"
-chmod -R go-rwx "$SRC/autograder/graders" "$SRC/autograder/.cache" "$SRC/autograder/course/rubric.toml" \
+# The judge's cache (expected values, the sandbox's sysconfig copies): XDG_CACHE_HOME of run_autograder.
+mkdir -p "$ROOT/cache"
+chmod -R go-rwx "$SRC/autograder/graders" "$ROOT/cache" "$SRC/autograder/course/rubric.toml" \
   "$SRC/solutions" "$SRC/source" "$SRC/course-secret"
 echo "setup.sh: judge runtime ready: $("$VENV_PY" --version)"
