@@ -46,11 +46,6 @@ def test_the_public_case_is_the_visible_tests_first_check():
     assert np.array_equal(case.inputs[0], x) and np.array_equal(case.douts[0], dout)
 
 
-def test_a_hidden_test_line_is_never_run():
-    src = "nb74.check_linear(Linear)\n### BEGIN HIDDEN TESTS\nraise SystemExit\n### END HIDDEN TESTS\n"
-    assert public_case("Linear", src) is not None
-
-
 def test_a_diagnosed_part_gets_its_gradients_on_the_public_inputs(buggy):
     _, results = buggy
     by = {(p.part, p.quantity): p for p in results.pictures}

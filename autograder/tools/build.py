@@ -52,11 +52,18 @@ def apply_rubric(nb: Any, rubric: Rubric) -> None:
             head, rest = cell.source.split(TABLE_START, 1)
             _, tail = rest.split(TABLE_END, 1)
             cell.source = f"{head}{TABLE_START}\n{points_table(rubric)}\n{TABLE_END}{tail}"
+    hiding = [grade_id(c) or f"cell {i}" for i, c in enumerate(nb.cells) if HIDDEN_TESTS in c.source]
+    if hiding:  # one truth: a hidden test in the notebook would never run (nor count)
+        raise ValueError(
+            f"the source notebook holds {HIDDEN_TESTS} blocks in {hiding}: the judge never runs them. "
+            "Hidden tests are pytest graders in autograder/graders/ (README, Authoring)"
+        )
     missing = set(by_cell) - {grade_id(c) for c in nb.cells}
     if missing:
         raise ValueError(f"rubric names test cells missing from the source notebook: {sorted(missing)}")
 
 
+HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"  # nbgrader's marker: not used by the kit (see above)
 DIAGNOSIS_CELL = "given_diagnosis"  # before the visible tests' checks (given_checks), which use it
 # The namespace `nb74` of the visible tests: the judge's diagnosis, the feedback's pictures and the
 # checks, executed from one string so that no name in the notebook can shadow one of theirs.
