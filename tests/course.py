@@ -65,10 +65,17 @@ def nbgrader(
     return done
 
 
+def batch_cmd(course: Path, *args: str) -> list[str]:
+    """The command line of `python -m autograder batch <assignment> --root course --no-progress *args`
+    as the instructor runs it: the one place tests and benchmarks spell it."""
+    return [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", *args]
+
+
 def batch(course: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
     """`python -m autograder batch <assignment> --root course` as the instructor runs it."""
-    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", *args]
-    done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        batch_cmd(course, *args), cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"batch exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
