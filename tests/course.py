@@ -24,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from autograder.course.assignment import ROOT, load_rubric
@@ -82,19 +83,21 @@ def batch(course: Path, *args: str, check: bool = True, timeout: float = 900) ->
 
 
 _RELEASED: list[Path] = []  # the run's released course, made on first use
+_RELEASING = threading.Lock()  # tests/background.py may be making it
 
 
 def released_course() -> Path:
     """source/<assignment> of the repository released with `nbgrader generate_assignment`, once per
     test run (the `released_course` fixture): read it, never write into it (make_course copies it)."""
-    if not _RELEASED:
-        base = Path(tempfile.mkdtemp(prefix="nb74-released-"))
-        atexit.register(shutil.rmtree, base, True)
-        course = base / "course"
-        shutil.copytree(ROOT / "source" / A, course / "source" / A)
-        nbgrader(course, "generate_assignment", A)
-        shutil.copy2(course / "gradebook.db", course / FRESH_DB)
-        _RELEASED.append(course)
+    with _RELEASING:
+        if not _RELEASED:
+            base = Path(tempfile.mkdtemp(prefix="nb74-released-"))
+            atexit.register(shutil.rmtree, base, True)
+            course = base / "course"
+            shutil.copytree(ROOT / "source" / A, course / "source" / A)
+            nbgrader(course, "generate_assignment", A)
+            shutil.copy2(course / "gradebook.db", course / FRESH_DB)
+            _RELEASED.append(course)
     return _RELEASED[0]
 
 

@@ -51,6 +51,12 @@ def judge_venv(python: Path) -> Path:
     return venv / "bin" / "python"
 
 
+def judge_venvs() -> dict[str, Path | None]:
+    """version -> judge_venv() of that Python, or None where the machine lacks it: the
+    `judge_venvs` fixture of tests/test_judge_pythons.py (built in the background)."""
+    return {v: judge_venv(python) if (python := interpreter(v)) else None for v in VERSIONS}
+
+
 def grade(python: Path | str, notebook: Path, out: Path) -> dict:
     """`python -m autograder grade NOTEBOOK --json OUT` with that interpreter, in the kit's folder."""
     done = subprocess.run(

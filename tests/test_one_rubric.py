@@ -17,10 +17,9 @@ import pytest
 from junitparser import JUnitXml
 
 from autograder.course.assignment import ROOT
-from autograder.routes.gradescope.package import build_zip
 from tests.bugs.catalog import BUGS
 from tests.course import NB, RUBRIC, A, add_students, batch, copy_course, make_course, nbgrader, place, scores
-from tests.gradescope_setup import install
+from tests.gradescope_setup import Gradescope
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
@@ -56,7 +55,9 @@ def from_gradebook(db: Path) -> dict[str, dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def routes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, float]]]:
+def routes(
+    tmp_path_factory: pytest.TempPathFactory, gradescope_image: Gradescope
+) -> dict[str, dict[str, dict[str, float]]]:
     tmp = tmp_path_factory.mktemp("one_rubric")
     notebooks = five_submissions(tmp)
     course = make_course(tmp / "course")
@@ -85,10 +86,9 @@ def routes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict
         cases = [case for suite in JUnitXml.fromfile(str(junit)) for case in suite]
         assert [c.classname for c in cases] == [t["part"] for t in tests], student
 
-    gradescope = install(build_zip(tmp / "zip"), tmp / "autograder_root")
     out["gradescope"] = {}
     for student, nb in notebooks.items():
-        results = gradescope.submit({NB: nb})
+        results = gradescope_image.submit({NB: nb})
         out["gradescope"][student] = by_part([{**t, "part": t["tags"][0]} for t in results["tests"]])
     return out
 

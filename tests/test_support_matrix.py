@@ -186,20 +186,9 @@ def nbgrader(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 @pytest.fixture(scope="session")
-def gradescope(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
-    """The Gradescope zip set up once (setup.sh), run_autograder once per fixture."""
-    from tests.gradescope_setup import install
-
-    out = tmp_path_factory.mktemp("gs-zip")
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder", "gradescope", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    gs = install(out / "autograder.zip", tmp_path_factory.mktemp("gs-root"))
+def gradescope(fixtures: dict[str, editors.Fixture], gradescope_image: Any) -> dict[str, Cell]:
+    """The run's one set-up Gradescope image (tests/conftest.py), run_autograder once per fixture."""
+    gs = gradescope_image
     got = {}
     for name, fx in fixtures.items():
         start = time.monotonic()
