@@ -25,7 +25,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from autograder.course.assignment import ROOT, load_rubric
 
@@ -80,6 +83,15 @@ def batch(course: Path, *args: str, check: bool = True, timeout: float = 900) ->
     if check and done.returncode != 0:
         raise AssertionError(f"batch exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def concurrently(*steps: Callable[[], Any]) -> list[Any]:
+    """Run each step (a chain of real commands on a course of its own: an nbgrader route, a batch)
+    in a thread of its own, all at the same time; their results in order, the first failure raised.
+    nbgrader grades one notebook at a time: a second route beside it uses the machine's other core."""
+    with ThreadPoolExecutor(len(steps)) as pool:
+        futures = [pool.submit(step) for step in steps]
+        return [f.result() for f in futures]
 
 
 _RELEASED: list[Path] = []  # the run's released course, made on first use

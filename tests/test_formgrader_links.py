@@ -34,7 +34,18 @@ import pytest
 
 from tests import formgrader
 from tests.browser import LOAD_TIMEOUT, screenshot
-from tests.course import NB, A, add_students, batch, copy_course, make_course, nbgrader, place, submission_dir
+from tests.course import (
+    NB,
+    A,
+    add_students,
+    batch,
+    concurrently,
+    copy_course,
+    make_course,
+    nbgrader,
+    place,
+    submission_dir,
+)
 from tests.course import db_url as course_db_url
 from tests.formgrader import course_config, save_shot, wait_for
 from tests.submissions import SOLUTION
@@ -151,14 +162,17 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in OWN_FILES.items():  # as zip_collect or an instructor would leave them
         (submission_dir(course, STUDENT) / name).write_text(text, encoding="utf-8")
     (submission_dir(course, STUDENT) / PLAIN[0]).write_text(PLAIN[1], encoding="utf-8")
-    nbgrader(course, "autograde", A)
-    # an autograded folder made otherwise (an older kit, by hand) with the student's pages in it
-    for name, text in OWN_FILES.items():
-        (course / "autograded" / STUDENT / A / f"old-{name}").write_text(text, encoding="utf-8")
-    nbgrader(course, "generate_feedback", A)
     batched = copy_course(course, course / "batch")
     add_students(batched, [STUDENT], db_url=course_db_url(batched))
-    batch(batched)
+
+    def nbgrader_route() -> None:
+        nbgrader(course, "autograde", A)
+        # an autograded folder made otherwise (an older kit, by hand) with the student's pages in it
+        for name, text in OWN_FILES.items():
+            (course / "autograded" / STUDENT / A / f"old-{name}").write_text(text, encoding="utf-8")
+        nbgrader(course, "generate_feedback", A)
+
+    concurrently(nbgrader_route, lambda: batch(batched))
     (course / "nbgrader_config.py").write_text(course_config(course), encoding="utf-8")
     return course
 
