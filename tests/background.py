@@ -14,7 +14,9 @@ raises in the fixture, as it would have there.
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -57,3 +59,34 @@ def result(name: str, build: Callable[[], Any]) -> Any:
     if future is None or future.cancel():
         return build()
     return future.result()
+
+
+def stop() -> None:
+    """At the end of the run: drop what has not started, and end the processes of a build still
+    running (the run's descendants: by then only the background thread has any), by pid."""
+    with _LOCK:
+        pending = [f for f in _FUTURES.values() if not f.cancel() and not f.done()]
+    if not pending:
+        return
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _descendants(root: int) -> list[int]:
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            parent[int(entry)] = int(stat[stat.rfind(")") + 2 :].split()[1])
+    found, grew = {root}, True
+    while grew:
+        more = {pid for pid, ppid in parent.items() if ppid in found and pid not in found}
+        found |= more
+        grew = bool(more)
+    return sorted(found - {root})

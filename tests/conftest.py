@@ -286,3 +286,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             if name in BACKGROUND:
                 module, function = BACKGROUND[name].split(":")
                 background.start(name, getattr(importlib.import_module(module), function))
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures' teardown (Chromium, PostgreSQL)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A run that ends before a background build does (-x, an interrupt) does not leave it running."""
+    from tests import background
+
+    background.stop()
