@@ -130,9 +130,28 @@ def course(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def batch(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+def _course_routes(course: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Cell], dict[str, Cell]]:
+    """The batch and nbgrader autograde, each over its own copy of the course, at the same time."""
+    batch_root = c.copy_course(course, tmp_path_factory.mktemp("batch") / "course", fresh_db=False)
+    nbgrader_root = c.copy_course(course, tmp_path_factory.mktemp("nbgrader") / "course", fresh_db=False)
+    by_batch, by_nbgrader = c.concurrently(
+        lambda: _batch_route(course, batch_root), lambda: _nbgrader_route(course, nbgrader_root)
+    )
+    return by_batch, by_nbgrader
+
+
+@pytest.fixture(scope="session")
+def batch(_course_routes: tuple[dict[str, Cell], dict[str, Cell]]) -> dict[str, Cell]:
+    return _course_routes[0]
+
+
+@pytest.fixture(scope="session")
+def nbgrader(_course_routes: tuple[dict[str, Cell], dict[str, Cell]]) -> dict[str, Cell]:
+    return _course_routes[1]
+
+
+def _batch_route(course: Path, root: Path) -> dict[str, Cell]:
     """One `python -m autograder batch` over the course; scores and results from the gradebook."""
-    root = c.copy_course(course, tmp_path_factory.mktemp("batch") / "course", fresh_db=False)
     start = time.monotonic()
     done = c.batch(root, "--workers", "2", "--no-feedback", check=False)
     seconds = time.monotonic() - start
@@ -166,10 +185,8 @@ def _memo(notebook: Path) -> tuple[str, ...]:
     return tuple(line[2:] for line in text.splitlines() if line.startswith("- "))
 
 
-@pytest.fixture(scope="session")
-def nbgrader(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+def _nbgrader_route(course: Path, root: Path) -> dict[str, Cell]:
     """One real `nbgrader autograde` (the kit's nbgrader_config.py) over a copy of the course."""
-    root = c.copy_course(course, tmp_path_factory.mktemp("nbgrader") / "course", fresh_db=False)
     start = time.monotonic()
     done = c.nbgrader(root, "autograde", c.A, check=False)
     seconds = time.monotonic() - start
