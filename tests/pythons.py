@@ -51,10 +51,18 @@ def judge_venv(python: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def judge_venvs() -> dict[str, Path | None]:
-    """version -> judge_venv() of that Python, or None where the machine lacks it: the
-    `judge_venvs` fixture of tests/test_judge_pythons.py (built in the background)."""
-    return {v: judge_venv(python) if (python := interpreter(v)) else None for v in VERSIONS}
+def judge_venvs() -> dict[str, Path | Exception | None]:
+    """version -> judge_venv() of that Python (or the exception building it raised), None where
+    the machine lacks it: the `judge_venvs` fixture of tests/test_judge_pythons.py (built in the
+    background), so that each version's test fails on its own."""
+    built: dict[str, Path | Exception | None] = {}
+    for version in VERSIONS:
+        python = interpreter(version)
+        try:
+            built[version] = judge_venv(python) if python else None
+        except Exception as e:
+            built[version] = e
+    return built
 
 
 def grade(python: Path | str, notebook: Path, out: Path) -> dict:

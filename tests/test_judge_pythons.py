@@ -35,7 +35,7 @@ def kit_scores(notebooks: dict[str, Path], tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="module")
-def judge_venvs() -> dict[str, Path | None]:
+def judge_venvs() -> dict[str, Path | Exception | None]:
     """A venv per Python (tests/pythons.py), built in the background once collection asks for it."""
     return background.result("judge_venvs", pythons.judge_venvs)
 
@@ -46,13 +46,19 @@ def scores(results: dict) -> list:
 
 @pytest.mark.parametrize("version", pythons.VERSIONS)
 def test_judge_grades_alike(
-    version: str, notebooks: dict[str, Path], kit_scores: dict, judge_venvs: dict[str, Path | None], tmp_path: Path
+    version: str,
+    notebooks: dict[str, Path],
+    kit_scores: dict,
+    judge_venvs: dict[str, Path | Exception | None],
+    tmp_path: Path,
 ) -> None:
     venv_python = judge_venvs[version]
     if venv_python is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Python {version} is not on this machine (pyenv); the judge must be shown on it")
         pytest.skip(f"no Python {version} here")
+    if isinstance(venv_python, Exception):
+        raise venv_python
     got = {k: scores(pythons.grade(venv_python, nb, tmp_path / f"{k}.json")) for k, nb in notebooks.items()}
     assert got["solution"][0] == 100
     assert got["release"][0] == 0
