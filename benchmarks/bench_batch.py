@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.course.assignment import load_rubric  # noqa: E402
 from autograder.tools.build import nbgrader_env, run_nbgrader  # noqa: E402
+from tests.course import batch_cmd  # noqa: E402
 from tests.submissions import answer_source, make_submission  # noqa: E402
 
 RUBRIC = load_rubric()
@@ -178,19 +179,7 @@ class MemorySampler(threading.Thread):
 
 def run_batch(course: Path, workers: int, tree: Path = ROOT) -> dict[str, Any]:
     """The batch of the kit checked out in `tree` (this one by default) over `course`."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "batch",
-        A,
-        "--root",
-        str(course),
-        "--workers",
-        str(workers),
-        "--no-feedback",
-        "--no-progress",
-    ]
+    cmd = batch_cmd(course, "--workers", str(workers), "--no-feedback")
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=tree, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

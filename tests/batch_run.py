@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from autograder.course.assignment import load_rubric
 from autograder.tools.build import nbgrader_env
+from tests.course import batch_cmd as course_batch_cmd
 from tests.submissions import answer_source
 
 WORKERS = 2
@@ -41,19 +41,8 @@ SUMMARY = {"submissions": "提出", "graded": "今回採点", "skipped": "変更
 
 
 def batch_cmd(course: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "autograder",
-        "batch",
-        A,
-        "--root",
-        str(course),
-        "--workers",
-        str(WORKERS),
-        "--no-feedback",
-        "--no-progress",
-    ]
+    """The batch as these tests run it: WORKERS workers, no feedback (tests/course.py's command line)."""
+    return course_batch_cmd(course, "--workers", str(WORKERS), "--no-feedback")
 
 
 def batch_env(course: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ import pytest
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from tests.gradescope_setup import Gradescope
     from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,25 @@ def released_course() -> Path:
 
 
 @pytest.fixture(scope="session")
+def gradescope_image() -> Gradescope:
+    """The kit's Gradescope zip (`python -m autograder gradescope`), unpacked and set up by its
+    setup.sh (a real venv of the judge's runtime) as Gradescope builds its image, once per run
+    (tests/gradescope_setup.py); each submit() is one grading run in it, with its own submission/
+    and results/."""
+    from tests import background
+    from tests.gradescope_setup import image
+
+    return background.result("gradescope_image", image)
+
+
+@pytest.fixture(scope="session")
+def gradescope_zip(gradescope_image: Gradescope) -> Path:
+    """The zip that image was set up from: read only."""
+    assert gradescope_image.zip_path is not None
+    return gradescope_image.zip_path
+
+
+@pytest.fixture(scope="session")
 def _solution_graded() -> dict:
     from tests.judged import grade_notebook
     from tests.submissions import SOLUTION
@@ -117,7 +137,17 @@ def execute_notebook_fixture() -> Callable[..., NotebookNode]:
 # judge's sandbox, the kit's command line. An explicit `@pytest.mark.slow` / `pytestmark` still
 # works. `make test-fast` runs `-m "not slow"`; `pytest --collect-only -q -m slow` lists the rest.
 
-EXPENSIVE_FIXTURES = frozenset({"chromium", "postgres", "postgres_url", "released_course", "solution_results"})
+EXPENSIVE_FIXTURES = frozenset(
+    {
+        "chromium",
+        "postgres",
+        "postgres_url",
+        "released_course",
+        "solution_results",
+        "gradescope_zip",
+        "gradescope_image",
+    }
+)
 PROCESS_NAMES = frozenset(
     {
         "subprocess",  # subprocess.run / Popen / check_output of nbgrader, the kit's CLI, a venv's python
@@ -140,6 +170,7 @@ PROCESS_NAMES = frozenset(
         "autograder.tools.demo",  # make demo's flow: release, examples, nbgrader autograde, report
         "benchmark_main",  # benchmarks/false_failures.py over many seeds
         "build_all",  # python -m autograder build: nbgrader generate_assignment and generate_solution
+        "background",  # an artefact built by real processes beside the tests (tests/background.py)
     }
 )
 _DEPTH = 3
@@ -223,3 +254,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             fast.append(item)
     items[:] = fast + slow
+
+
+# -- what the slow tests will need, built in the background from the start (tests/background.py) --
+
+# fixture -> "module:function" that builds its artefact; the fixture takes it with background.result
+BACKGROUND = {
+    "class_of_1000": "tests.generated_class:build",  # tests/test_class_report.py
+    "demo_course": "tests.generated_class:demo",  # tests/test_class_report.py
+    "gradescope_image": "tests.gradescope_setup:image",
+    "judge_venvs": "tests.pythons:judge_venvs",  # tests/test_judge_pythons.py
+}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once the run's tests are selected and ordered: when slow ones are among them, start the
+    released course (most of them copy it) and then, in the order the tests will ask for them, the
+    artefacts of BACKGROUND they use."""
+    import importlib
+
+    from tests import background
+
+    items = session.items
+    if session.config.option.collectonly or not any(item.get_closest_marker("slow") for item in items):
+        return
+    from tests.course import released_course
+
+    background.start("released_course", released_course)
+    for item in items:
+        for name in getattr(item, "fixturenames", ()):
+            if name in BACKGROUND:
+                module, function = BACKGROUND[name].split(":")
+                background.start(name, getattr(importlib.import_module(module), function))
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures' teardown (Chromium, PostgreSQL)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A run that ends before a background build does (-x, an interrupt) does not leave it running."""
+    from tests import background
+
+    background.stop()

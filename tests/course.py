@@ -24,7 +24,11 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from autograder.course.assignment import ROOT, load_rubric
 
@@ -65,29 +69,47 @@ def nbgrader(
     return done
 
 
+def batch_cmd(course: Path, *args: str) -> list[str]:
+    """The command line of `python -m autograder batch <assignment> --root course --no-progress *args`
+    as the instructor runs it: the one place tests and benchmarks spell it."""
+    return [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", *args]
+
+
 def batch(course: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
     """`python -m autograder batch <assignment> --root course` as the instructor runs it."""
-    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", *args]
-    done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        batch_cmd(course, *args), cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"batch exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
 
 
+def concurrently(*steps: Callable[[], Any]) -> list[Any]:
+    """Run each step (a chain of real commands on a course of its own: an nbgrader route, a batch)
+    in a thread of its own, all at the same time; their results in order, the first failure raised.
+    nbgrader grades one notebook at a time: a second route beside it uses the machine's other core."""
+    with ThreadPoolExecutor(len(steps)) as pool:
+        futures = [pool.submit(step) for step in steps]
+        return [f.result() for f in futures]
+
+
 _RELEASED: list[Path] = []  # the run's released course, made on first use
+_RELEASING = threading.Lock()  # tests/background.py may be making it
 
 
 def released_course() -> Path:
     """source/<assignment> of the repository released with `nbgrader generate_assignment`, once per
     test run (the `released_course` fixture): read it, never write into it (make_course copies it)."""
-    if not _RELEASED:
-        base = Path(tempfile.mkdtemp(prefix="nb74-released-"))
-        atexit.register(shutil.rmtree, base, True)
-        course = base / "course"
-        shutil.copytree(ROOT / "source" / A, course / "source" / A)
-        nbgrader(course, "generate_assignment", A)
-        shutil.copy2(course / "gradebook.db", course / FRESH_DB)
-        _RELEASED.append(course)
+    with _RELEASING:
+        if not _RELEASED:
+            base = Path(tempfile.mkdtemp(prefix="nb74-released-"))
+            atexit.register(shutil.rmtree, base, True)
+            course = base / "course"
+            shutil.copytree(ROOT / "source" / A, course / "source" / A)
+            nbgrader(course, "generate_assignment", A)
+            shutil.copy2(course / "gradebook.db", course / FRESH_DB)
+            _RELEASED.append(course)
     return _RELEASED[0]
 
 

@@ -1,5 +1,8 @@
 """nbgrader's formgrader served by a real `jupyter server`, and Chromium logged in to it: the helpers
-of tests/test_formgrader_browser.py and tests/test_formgrader_links.py."""
+of tests/test_formgrader_browser.py and tests/test_formgrader_links.py, and their fixtures `server` and
+`browser` over the module's own `course` fixture:
+
+    server, browser = formgrader.server_fixture, formgrader.browser_fixture"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,6 +148,19 @@ def log_in(chromium, server: Server):
     )
     assert any(c["name"].startswith("username-127-0-0-1") for c in chromium.get_cookies()), chromium.get_cookies()
     return chromium
+
+
+@pytest.fixture(scope="module", name="server")
+def server_fixture(course: Path) -> Iterator[Server]:
+    """The formgrader serving the module's `course`."""
+    with start_server(course) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture(chromium: Any, server: Server) -> Any:
+    """Chromium logged in to the server by typing the token into jupyter_server's login form."""
+    return log_in(chromium, server)
 
 
 def save_shot(path: Path) -> None:

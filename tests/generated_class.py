@@ -12,8 +12,13 @@ minutes and add nothing the report reads.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import random
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from autograder.results import Results
@@ -43,9 +48,10 @@ KINDS: dict[str, tuple[tuple[str, ...], int]] = {
 }
 
 
-def grade_kinds(course: Path) -> dict[str, Results]:
-    """Every kind submitted once to a fresh course and graded by the real batch."""
-    make_course(course)
+def grade_kinds(course: Path, released: Path | None = None) -> dict[str, Results]:
+    """Every kind submitted once to a fresh course (a copy of `released`, by default the run's
+    released course) and graded by the real batch."""
+    copy_course(released, course) if released else make_course(course)
     add_students(course, list(KINDS))
     for kind, (bugs, _) in KINDS.items():
         if kind == "not_json":
@@ -82,3 +88,45 @@ def generate_class(kinds: dict[str, Results], dest: Path, pristine: Path, n: int
             sha = hashlib.sha256(f"{student}/{kind}".encode()).hexdigest()
             book.record(A, student, sha, kinds[kind])
     return students
+
+
+def build(n: int = 1000) -> tuple[Path, dict[str, str]]:
+    """The run's generated class (the `generated_class` fixture of tests/test_class_report.py):
+    grade_kinds() then generate_class() in a temporary folder, in a process of its own (it keeps
+    a core busy for a minute or two: tests/background.py builds it beside other tests); returns
+    the class's course and student -> kind."""
+    from tests.course import released_course
+
+    base = _scratch("nb74-class-")
+    _run([sys.executable, "-m", "tests.generated_class", str(released_course()), str(base), str(n)], "the class")
+    return base / "class", class_kinds(n)
+
+
+def demo() -> Path:
+    """`make demo`'s flow (autograder.tools.demo.main: release, examples, nbgrader autograde,
+    report) on a scratch course, in a process of its own: the `demo` fixture of
+    tests/test_class_report.py."""
+    course = _scratch("nb74-report-demo-") / "demo"
+    code = (
+        "import sys; from pathlib import Path; from autograder.tools.demo import main; main(course=Path(sys.argv[1]))"
+    )
+    _run([sys.executable, "-c", code, str(course)], "make demo's flow")
+    return course
+
+
+def _scratch(prefix: str) -> Path:
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, base, True)
+    return base
+
+
+def _run(cmd: list[str], what: str) -> None:
+    from tests.course import ROOT, env
+
+    done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, f"{what} failed:\n{done.stdout}\n{done.stderr}"
+
+
+if __name__ == "__main__":  # build()'s process: <released course> <base> <n>
+    released, base, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    generate_class(grade_kinds(base / "kinds", released), base / "class", base / "kinds", n=n)

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.course.assignment import ROOT
 from tests import pythons
+
+
+def image() -> Gradescope:
+    """The run's one image (the `gradescope_image` fixture): `python -m autograder gradescope
+    --out DIR` (the real command), then install() under a temporary $AUTOGRADER_ROOT."""
+    base = Path(tempfile.mkdtemp(prefix="nb74-gradescope-"))
+    atexit.register(shutil.rmtree, base, True)
+    cmd = [sys.executable, "-m", "autograder", "gradescope", "--out", str(base / "zip")]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    gs = install(base / "zip" / "autograder.zip", base / "root")
+    gs.zip_path = base / "zip" / "autograder.zip"
+    return gs
 
 
 def install(zip_path: Path, root: Path) -> Gradescope:
@@ -38,6 +54,7 @@ class Gradescope:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.zip_path: Path | None = None  # the zip it was set up from, when image() made it
 
     def env(self, **extra: str) -> dict[str, str]:
         return {"PATH": os.environ["PATH"], "HOME": str(self.root), "AUTOGRADER_ROOT": str(self.root), **extra}

@@ -51,6 +51,20 @@ def judge_venv(python: Path) -> Path:
     return venv / "bin" / "python"
 
 
+def judge_venvs() -> dict[str, Path | Exception | None]:
+    """version -> judge_venv() of that Python (or the exception building it raised), None where
+    the machine lacks it: the `judge_venvs` fixture of tests/test_judge_pythons.py (built in the
+    background), so that each version's test fails on its own."""
+    built: dict[str, Path | Exception | None] = {}
+    for version in VERSIONS:
+        python = interpreter(version)
+        try:
+            built[version] = judge_venv(python) if python else None
+        except Exception as e:
+            built[version] = e
+    return built
+
+
 def grade(python: Path | str, notebook: Path, out: Path) -> dict:
     """`python -m autograder grade NOTEBOOK --json OUT` with that interpreter, in the kit's folder."""
     done = subprocess.run(

@@ -36,6 +36,7 @@ from tests.course import (
     NB,
     RUBRIC,
     A,
+    batch_cmd,
     comments,
     copy_course,
     env,
@@ -384,21 +385,7 @@ def run(tmp_path_factory) -> Run:
         os.chdir(cwd)
 
     t0 = time.monotonic()
-    batch_cmd = [
-        sys.executable,
-        "-c",
-        WRAP,
-        sys.executable,
-        "-m",
-        "autograder",
-        "batch",
-        A,
-        "--root",
-        str(course),
-        "--workers",
-        "2",
-        "--no-progress",
-    ]
+    batch_line = [sys.executable, "-c", WRAP, *batch_cmd(course, "--workers", "2")]
     ng_cmd = [
         sys.executable,
         "-m",
@@ -412,7 +399,7 @@ def run(tmp_path_factory) -> Run:
         name: subprocess.Popen(
             cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
         )
-        for name, cmd in (("batch", batch_cmd), ("autograde", [sys.executable, "-c", WRAP, *ng_cmd]))
+        for name, cmd in (("batch", batch_line), ("autograde", [sys.executable, "-c", WRAP, *ng_cmd]))
     }
     for name, p in procs.items():
         out, err = p.communicate(timeout=1200)
@@ -435,7 +422,7 @@ def run(tmp_path_factory) -> Run:
     r.nbgrader_scores = scores(r.ngcourse / "gradebook.db")
     r.comments = comments(course / "gradebook.db")
     r.nbgrader_comments = comments(r.ngcourse / "gradebook.db")
-    r.rerun = subprocess.run(batch_cmd[3:], cwd=ROOT, env=env(), capture_output=True, text=True, errors="replace")
+    r.rerun = subprocess.run(batch_line[3:], cwd=ROOT, env=env(), capture_output=True, text=True, errors="replace")
     print(
         f"\nseconds: {r.seconds}, peak RSS of a process: batch {r.max_rss_mb:.0f} MB, nbgrader autograde "
         f"{r.autograde_rss_mb:.0f} MB, generate_feedback {r.feedback_rss_mb:.0f} MB\n{r.batch.stdout}"

@@ -29,7 +29,8 @@ import pytest
 
 from autograder.course.assignment import ROOT, load_rubric
 from autograder.tools.build import nbgrader_env
-from tests.course import install_journal_log, journal_count, journal_log, make_course
+from tests.batch_run import kill_leftovers, refused_exit, wait_no_processes
+from tests.course import batch_cmd, install_journal_log, journal_count, journal_log, make_course
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
@@ -71,41 +72,6 @@ def snapshot(course: Path) -> dict[str, Any]:
         return book.snapshot(A)
 
 
-def marked_processes(marker: str) -> list[int]:
-    """Live processes with the marker in their environment, command line, working folder or mount
-    table, and their descendants (the runner inside a fork server's bwrap sees no host folder)."""
-    live, key = {}, marker.encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            stat = (Path("/proc") / entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if fields and fields[0] not in "ZX":
-            live[int(entry)] = int(fields[1])
-    ours = set()
-    for pid in live:
-        proc = Path("/proc") / str(pid)
-        try:
-            if (
-                key in (proc / "cmdline").read_bytes()
-                or key in (proc / "environ").read_bytes()
-                or marker in os.readlink(proc / "cwd")
-                or marker in (proc / "mountinfo").read_text(errors="replace")
-            ):
-                ours.add(pid)
-        except OSError:
-            continue
-    grew = True
-    while grew:
-        more = {pid for pid, ppid in live.items() if ppid in ours and pid not in ours}
-        ours |= more
-        grew = bool(more)
-    return sorted(ours)
-
-
 def stop(procs: list[subprocess.Popen]) -> None:
     """Terminate, give 15 s, then kill: each process and the session it was started in."""
     for p in procs:
@@ -132,11 +98,7 @@ def workspace(tmp_path_factory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp(f"nb74dask{uuid.uuid4().hex[:10]}", numbered=False)
     (path / "tmp").mkdir()
     yield path
-    for pid in marked_processes(path.name):  # whatever survived a failed test: by pid
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_leftovers(path.name)  # whatever survived a failed test: by pid
 
 
 @pytest.fixture(scope="module")
@@ -223,9 +185,7 @@ def cluster(workspace, env) -> Iterator[str]:
         yield address
     finally:
         stop(procs)
-    deadline = time.monotonic() + 15
-    while (left := marked_processes(workspace.name)) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    left = wait_no_processes(workspace.name, grace=15)
     assert left == [], f"still running after the cluster was stopped: {left}"
 
 
@@ -247,27 +207,10 @@ def task_log(address: str) -> dict[str, list[str]]:
     return {names[a]: keys for a, keys in by_address.items()}
 
 
-def refused_exit(report: str) -> int:
-    """The batch's exit code: 1 when a submission it graded this run could not be graded at all
-    (here only the not-JSON one; a hang or crash is graded 0 with why), else 0."""
-    problems = next((line for line in report.splitlines() if line.startswith("問題のあった提出:")), "")
-    return 1 if "notjson" in problems else 0
-
-
 def run(course: Path, env: dict[str, str], *args: str) -> str:
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "batch",
-        A,
-        "--root",
-        str(course),
-        "--no-feedback",
-        "--no-progress",
-        *args,
-    ]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        batch_cmd(course, "--no-feedback", *args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == refused_exit(done.stdout), f"{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -24,9 +24,10 @@ from autograder.reports.graded import Graded, load_class
 from autograder.reports.page import render
 from autograder.results import Confinement, Results
 from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
+from tests import background, generated_class
 from tests.browser import fonts_for_text, images_loaded, open_file, screenshot
 from tests.course import A, db_url
-from tests.generated_class import KINDS, generate_class, grade_kinds
+from tests.generated_class import KINDS
 
 RUBRIC = load_rubric()
 JAPANESE_FONTS = ("IPAPGothic", "IPAexGothic", "IPAGothic", "IPAPMincho", "IPAMincho")
@@ -42,28 +43,22 @@ def report(course: Path, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_course() -> Path:
     """`make demo`'s flow on a scratch course (release, examples, nbgrader autograde, report)."""
-    from autograder.tools.demo import main
-
-    course = tmp_path_factory.mktemp("report-demo") / "demo"
-    main(course=course)
-    return course
+    return background.result("demo_course", generated_class.demo)
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    base = tmp_path_factory.mktemp("report-1000")
-    kinds = grade_kinds(base / "kinds")
-    students = generate_class(kinds, base / "class", base / "kinds", n=1000)
-    return base / "class", students
+def class_of_1000() -> tuple[Path, dict[str, str]]:
+    """The generated class of 1,000 (tests/generated_class.py) and its student -> kind."""
+    return background.result("class_of_1000", generated_class.build)
 
 
 @pytest.fixture(scope="module", params=["demo", "1000"])
 def course(request: pytest.FixtureRequest) -> Path:
     if request.param == "demo":
-        return request.getfixturevalue("demo")
-    return request.getfixturevalue("big")[0]
+        return request.getfixturevalue("demo_course")
+    return request.getfixturevalue("class_of_1000")[0]
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +89,8 @@ def recount(course: Path) -> dict[str, Counter[str]]:
     }
 
 
-def test_make_demo_writes_the_class_report(demo: Path) -> None:
-    page = demo / "reports" / A / "index.html"
+def test_make_demo_writes_the_class_report(demo_course: Path) -> None:
+    page = demo_course / "reports" / A / "index.html"
     assert page.is_file()
     by_student = {r["学生"]: r for r in rows(page.parent / "diagnoses.csv")}
     assert by_student["linear_dW_T"]["見立て"] == "dW が転置" and by_student["linear_dW_T"]["人数"] == "1"
@@ -143,9 +138,9 @@ def test_every_count_on_the_page_equals_a_recount(chromium, course: Path, page: 
     assert sum(csv_counts.values()) == sum(want["diagnoses"].values())
 
 
-def test_the_generated_class_counts_are_what_was_generated(big: tuple[Path, dict[str, str]]) -> None:
+def test_the_generated_class_counts_are_what_was_generated(class_of_1000: tuple[Path, dict[str, str]]) -> None:
     """Independent of the judge: how many students were given each bug."""
-    course, students = big
+    course, students = class_of_1000
     page = report(course, course / "class-report")
     kinds = Counter(students.values())
     with_bug = Counter(b for kind, n in kinds.items() for b in KINDS[kind][0] for _ in range(n))
@@ -163,17 +158,19 @@ def test_the_generated_class_counts_are_what_was_generated(big: tuple[Path, dict
     assert all(float(r["合計"]) == RUBRIC.max_score for r in scores if r["student"] in correct)
 
 
-def test_a_progress_bar_while_it_reads_a_large_class(big: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
-    course, _ = big
+def test_a_progress_bar_while_it_reads_a_large_class(
+    class_of_1000: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    course, _ = class_of_1000
     cmd = [sys.executable, "-m", "autograder", "report", A, "--root", str(course), "--out", str(tmp_path)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "判定結果を読み込み中" in done.stderr and "1000/1000" in done.stderr, done.stderr[-500:]
 
 
-def test_results_out_of_step_with_the_scores_are_reported(demo: Path, tmp_path: Path) -> None:
+def test_results_out_of_step_with_the_scores_are_reported(demo_course: Path, tmp_path: Path) -> None:
     """A score changed behind the journal's back (not by a manual grade): the report says so."""
-    shutil.copytree(demo, tmp_path / "c")
+    shutil.copytree(demo_course, tmp_path / "c")
     course = tmp_path / "c"
     with sqlite3.connect(course / "gradebook.db") as db:
         db.execute(
@@ -203,10 +200,10 @@ def test_csv_cells_never_start_a_formula() -> None:
     assert cell("dW が転置") == "dW が転置" and cell(3) == 3
 
 
-def test_the_histograms_draw_every_glyph(demo: Path) -> None:
+def test_the_histograms_draw_every_glyph(demo_course: Path) -> None:
     from autograder.reports.plots import parts_figure, totals_figure
 
-    cls = load_class(f"sqlite:///{demo / 'gradebook.db'}", A)
+    cls = load_class(f"sqlite:///{demo_course / 'gradebook.db'}", A)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         for png in (totals_figure(cls, RUBRIC), parts_figure(cls, RUBRIC)):

@@ -16,15 +16,15 @@ Screenshots go under the test's tmp folder, and are copied to $NB74_BROWSER_SHOT
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import formgrader
 from tests.browser import screenshot
 from tests.bugs.catalog import BUGS
 from tests.course import add_students, db_url, make_course, nbgrader, place, submission_dir
-from tests.formgrader import Server, course_config, log_in, save_shot, start_server, wait_for
+from tests.formgrader import course_config, save_shot, wait_for
 from tests.leaks import REGION, collect_secrets, norm
 from tests.submissions import make_submission
 
@@ -45,16 +45,8 @@ BAD_ID = f"<img src=x onerror=document.title='{SCRIPT_RAN}'>"
 VIA_EXCHANGE = "via_exchange"
 
 
-@pytest.fixture(scope="module")
-def server(course: Path) -> Iterator[Server]:
-    with start_server(course) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser(chromium, server: Server):
-    """Chromium logged in to the server by typing the token into jupyter_server's login form."""
-    return log_in(chromium, server)
+# the formgrader serving this module's course, and Chromium logged in to it (tests/formgrader.py)
+server, browser = formgrader.server_fixture, formgrader.browser_fixture
 
 
 @pytest.fixture(scope="module")

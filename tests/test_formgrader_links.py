@@ -27,16 +27,27 @@ Screenshots go under the test's tmp folder (and $NB74_BROWSER_SHOT_DIR when set)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import formgrader
 from tests.browser import LOAD_TIMEOUT, screenshot
-from tests.course import NB, A, add_students, batch, copy_course, make_course, nbgrader, place, submission_dir
+from tests.course import (
+    NB,
+    A,
+    add_students,
+    batch,
+    concurrently,
+    copy_course,
+    make_course,
+    nbgrader,
+    place,
+    submission_dir,
+)
 from tests.course import db_url as course_db_url
-from tests.formgrader import Server, course_config, log_in, save_shot, start_server, wait_for
+from tests.formgrader import course_config, save_shot, wait_for
 from tests.submissions import SOLUTION
 
 pytestmark = pytest.mark.slow
@@ -135,16 +146,8 @@ def link_notebook(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def server(course: Path) -> Iterator[Server]:
-    with start_server(course) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser(chromium, server: Server):
-    """Chromium logged in to the server by typing the token into jupyter_server's login form."""
-    return log_in(chromium, server)
+# the formgrader serving this module's course, and Chromium logged in to it (tests/formgrader.py)
+server, browser = formgrader.server_fixture, formgrader.browser_fixture
 
 
 @pytest.fixture(scope="module")
@@ -159,14 +162,17 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in OWN_FILES.items():  # as zip_collect or an instructor would leave them
         (submission_dir(course, STUDENT) / name).write_text(text, encoding="utf-8")
     (submission_dir(course, STUDENT) / PLAIN[0]).write_text(PLAIN[1], encoding="utf-8")
-    nbgrader(course, "autograde", A)
-    # an autograded folder made otherwise (an older kit, by hand) with the student's pages in it
-    for name, text in OWN_FILES.items():
-        (course / "autograded" / STUDENT / A / f"old-{name}").write_text(text, encoding="utf-8")
-    nbgrader(course, "generate_feedback", A)
     batched = copy_course(course, course / "batch")
     add_students(batched, [STUDENT], db_url=course_db_url(batched))
-    batch(batched)
+
+    def nbgrader_route() -> None:
+        nbgrader(course, "autograde", A)
+        # an autograded folder made otherwise (an older kit, by hand) with the student's pages in it
+        for name, text in OWN_FILES.items():
+            (course / "autograded" / STUDENT / A / f"old-{name}").write_text(text, encoding="utf-8")
+        nbgrader(course, "generate_feedback", A)
+
+    concurrently(nbgrader_route, lambda: batch(batched))
     (course / "nbgrader_config.py").write_text(course_config(course), encoding="utf-8")
     return course
 

@@ -20,10 +20,7 @@ from autograder.course.assignment import ROOT, VISIBILITIES, load_rubric
 from autograder.feedback.messages import part_label
 from autograder.routes.gradescope.package import build_zip, shipped
 from tests.bugs.catalog import BUGS
-from tests.gradescope_setup import (
-    Gradescope,
-    install,
-)
+from tests.gradescope_setup import Gradescope
 from tests.leaks import find_leaks
 from tests.submissions import RELEASE, SOLUTION, make_submission
 
@@ -34,19 +31,15 @@ EXPECTED = f"{RUBRIC.notebook}.ipynb"
 TWO_BUGS = ("linear_dW_transposed", "mse_seed_2_over_N")
 
 
-@pytest.fixture(scope="module")
-def zip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("zip")
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder", "gradescope", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return out / "autograder.zip"
+@pytest.fixture
+def zip_path(gradescope_zip: Path) -> Path:
+    return gradescope_zip
 
 
-@pytest.fixture(scope="module")
-def gradescope(zip_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Gradescope:
-    return install(zip_path, tmp_path_factory.mktemp("autograder_root"))
+@pytest.fixture
+def gradescope(gradescope_image: Gradescope) -> Gradescope:
+    """The run's one set-up image (tests/conftest.py), shared with test_support_matrix and test_one_rubric."""
+    return gradescope_image
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from autograder.course.plain_text import MAX_PART_FEEDBACK
-from tests.course import NB, A, add_students, batch, copy_course, make_course, nbgrader, place
+from tests.course import NB, A, add_students, batch, concurrently, copy_course, make_course, nbgrader, place
 from tests.submissions import SOLUTION, answer_source
 
 pytestmark = pytest.mark.slow
@@ -158,10 +158,11 @@ def courses(tmp_path_factory) -> dict[str, Path]:
     place(nbg, "attacker", attack_notebook())
     place(nbg, "clean", SOLUTION)
     bat = copy_course(nbg, tmp_path_factory.mktemp("xss-batch") / "course")
-    nbgrader(nbg, "autograde", A)
-    nbgrader(nbg, "generate_feedback", A)
     place(bat, "hostile-name", attack_notebook(), name=HOSTILE_NAME)
-    batch(bat, "--workers", "2")
+    concurrently(
+        lambda: (nbgrader(nbg, "autograde", A), nbgrader(nbg, "generate_feedback", A)),
+        lambda: batch(bat, "--workers", "2"),
+    )
     return {"nbgrader": nbg, "batch": bat}
 
 

@@ -23,7 +23,19 @@ from autograder.course.assignment import ROOT
 NOTES_FILE = (
     "nb74_intake_notes.txt"  # autograder.intake.read.NOTES_FILE, spelled out: the test also runs on older commits
 )
-from tests.course import NB, RUBRIC, A, batch, comments, copy_course, make_course, nbgrader, place, scores  # noqa: E402
+from tests.course import (  # noqa: E402
+    NB,
+    RUBRIC,
+    A,
+    batch,
+    comments,
+    concurrently,
+    copy_course,
+    make_course,
+    nbgrader,
+    place,
+    scores,
+)
 from tests.submissions import SOLUTION, answer_source  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -96,9 +108,13 @@ def run(tmp_path_factory) -> Run:
         os.symlink(target, folder / name)
     place(course, "control", SOLUTION)
     r.ngcourse = copy_course(course, tmp / "nbgrader")
-    nbgrader(r.ngcourse, "autograde", A, check=False)
-    nbgrader(r.ngcourse, "generate_feedback", A, check=False)
-    r.batch = batch(course, "--workers", "2", check=False)
+    _, r.batch = concurrently(
+        lambda: (
+            nbgrader(r.ngcourse, "autograde", A, check=False),
+            nbgrader(r.ngcourse, "generate_feedback", A, check=False),
+        ),
+        lambda: batch(course, "--workers", "2", check=False),
+    )
     return r
 
 

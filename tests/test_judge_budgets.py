@@ -376,26 +376,14 @@ def test_an_interrupted_grade_in_a_batch_is_not_recorded(tmp_path):
     """SIGINT reaches a batch worker while it grades: the worker's grade records nothing (before,
     pytest swallowed the interrupt and the worker returned a partial score, which was recorded)."""
     from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
-    from tests.course import A, add_students, db_url, env, make_course, place
+    from tests.course import A, add_students, batch_cmd, db_url, env, make_course, place
 
     course = make_course(tmp_path / "course")
     add_students(course, ["a_fast", "b_slow"])
     place(course, "a_fast", make_submission(tmp_path / "fast.ipynb"))
     place(course, "b_slow", make_submission(tmp_path / "slow.ipynb", {"linear": SLOW_LINEAR}))
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "batch",
-            A,
-            "--root",
-            str(course),
-            "--no-progress",
-            "--no-feedback",
-            "--workers",
-            "1",
-        ],
+        batch_cmd(course, "--no-feedback", "--workers", "1"),
         cwd=ROOT,
         env={**env(), ENV_SECRET: SECRET},
         stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import pythons
+from tests import background, pythons
 from tests.bugs.catalog import BUGS
 from tests.submissions import RELEASE, SOLUTION, make_submission
 
@@ -34,18 +34,31 @@ def kit_scores(notebooks: dict[str, Path], tmp_path_factory: pytest.TempPathFact
     return {k: scores(pythons.grade(pythons.kit_python(), nb, tmp / f"{k}.json")) for k, nb in notebooks.items()}
 
 
+@pytest.fixture(scope="module")
+def judge_venvs() -> dict[str, Path | Exception | None]:
+    """A venv per Python (tests/pythons.py), built in the background once collection asks for it."""
+    return background.result("judge_venvs", pythons.judge_venvs)
+
+
 def scores(results: dict) -> list:
     return [results["score"], [(t["name"], t["part"], t["score"], t["status"]) for t in results["tests"]]]
 
 
 @pytest.mark.parametrize("version", pythons.VERSIONS)
-def test_judge_grades_alike(version: str, notebooks: dict[str, Path], kit_scores: dict, tmp_path: Path) -> None:
-    python = pythons.interpreter(version)
-    if python is None:
+def test_judge_grades_alike(
+    version: str,
+    notebooks: dict[str, Path],
+    kit_scores: dict,
+    judge_venvs: dict[str, Path | Exception | None],
+    tmp_path: Path,
+) -> None:
+    venv_python = judge_venvs[version]
+    if venv_python is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Python {version} is not on this machine (pyenv); the judge must be shown on it")
         pytest.skip(f"no Python {version} here")
-    venv_python = pythons.judge_venv(python)
+    if isinstance(venv_python, Exception):
+        raise venv_python
     got = {k: scores(pythons.grade(venv_python, nb, tmp_path / f"{k}.json")) for k, nb in notebooks.items()}
     assert got["solution"][0] == 100
     assert got["release"][0] == 0

@@ -225,17 +225,17 @@ BATCH_PEAK = 400 << 20
 
 @pytest.mark.slow
 def test_the_batch_grades_everyone_within_its_memory(tmp_path):
-    from tests.course import A, env, make_course, place, scores
+    from tests.course import batch_cmd, env, make_course, place, scores
     from tests.submissions import SOLUTION
 
     course = make_course(tmp_path / "course")
     place(course, "control", SOLUTION)
     place(course, "broadcast", broadcast_exercise(tmp_path).read_bytes())
     place(course, "forged", make_submission(tmp_path / "forged.ipynb", {"linear": forged_reply("refs")}).read_bytes())
-    cmd = [sys.executable, "-c", BATCH_WRAP, sys.executable, "-m", "autograder", "batch", A]
+    cmd = [sys.executable, "-c", BATCH_WRAP, *batch_cmd(course, "--workers", "2")]
     start = time.monotonic()
     done = subprocess.run(
-        [*cmd, "--root", str(course), "--workers", "2", "--no-progress"],
+        cmd,
         cwd=ROOT,
         env=env(),
         capture_output=True,

@@ -33,6 +33,7 @@ from tests.course import (
     A,
     add_students,
     batch,
+    concurrently,
     copy_course,
     env,
     make_course,
@@ -244,13 +245,17 @@ def run(tmp_path_factory) -> Run:
     r.seconds["autograde (10 notebooks, overlapping the judge)"] = round(time.monotonic() - t0, 1)
     assert autograde.returncode == 0, log[-5000:]
 
-    step("generate_feedback", nbgrader, course, "generate_feedback", A)
-    step("export", nbgrader, course, "export", f"--to={course / 'grades.csv'}")
+    # the batch on its copy of the course, while nbgrader writes the feedback and exports
+    concurrently(
+        lambda: (
+            step("generate_feedback", nbgrader, course, "generate_feedback", A),
+            step("export", nbgrader, course, "export", f"--to={course / 'grades.csv'}"),
+        ),
+        lambda: step("batch --workers 2 (with feedback, beside them)", batch, r.batch_course, "--workers", "2"),
+    )
     with (course / "grades.csv").open(encoding="utf-8") as f:
         r.export = {row["student_id"]: row for row in csv.DictReader(f) if row["assignment"] == A}
     r.nbgrader_scores = scores(course / "gradebook.db")
-
-    step("batch --workers 2 (with feedback)", batch, r.batch_course, "--workers", "2")
     r.batch_scores = scores(r.batch_course / "gradebook.db")
     print("\nseconds per step:", json.dumps(r.seconds, ensure_ascii=False, indent=1))
     return r

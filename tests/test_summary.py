@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +19,7 @@ from autograder.course.plain_text import bounded
 from autograder.reports.summary import append_summary, batch_summary, cell, grade_summary
 from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools.demo import solution_cells, with_bug
-from tests.course import A, add_students, batch, env, make_course, place, scores
+from tests.course import add_students, batch, batch_cmd, env, make_course, place, scores
 from tests.signals import sigint_default
 from tests.submissions import SOLUTION, make_submission
 
@@ -165,7 +164,7 @@ def test_batch_junit_and_summary_on_a_small_course(tmp_path: Path) -> None:
 
     # Ctrl-C while a worker grades (a cell that never ends): 130, the reports are not written
     place(course, "s-hang", make_submission(tmp_path / "hang.ipynb", {"linear": "while True:\n    pass\n"}))
-    cmd = [sys.executable, "-m", "autograder", "batch", A, "--root", str(course), "--no-progress", "--no-feedback"]
+    cmd = batch_cmd(course, "--no-feedback")
     proc = subprocess.Popen(
         [*cmd, "--workers", "1", "--junit", str(tmp_path / "j2.xml")],
         cwd=ROOT,

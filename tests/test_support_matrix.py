@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,21 +101,22 @@ def _messages(results: dict[str, Any]) -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def cli(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
-    """`python -m autograder grade <file> --json`, one process per fixture."""
+    """`python -m autograder grade <file> --json`, one process per fixture (two at a time)."""
     out_dir = tmp_path_factory.mktemp("cli")
-    got = {}
-    for name, fx in fixtures.items():
+
+    def grade(name: str, fx: editors.Fixture) -> Cell:
         out = out_dir / f"{name}.json"
         start = time.monotonic()
         cmd = [sys.executable, "-m", "autograder", "grade", str(fx.path), "--json", str(out)]
         subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=300, check=False)
         seconds = time.monotonic() - start
         if not out.exists():
-            got[name] = Cell(None, ("(no results written)",), seconds)
-            continue
+            return Cell(None, ("(no results written)",), seconds)
         results = json.loads(out.read_text(encoding="utf-8"))
-        got[name] = Cell(float(results["score"]), _messages(results), seconds)
-    return got
+        return Cell(float(results["score"]), _messages(results), seconds)
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(fixtures, pool.map(grade, fixtures, fixtures.values())))
 
 
 @pytest.fixture(scope="session")
@@ -128,9 +130,28 @@ def course(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def batch(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+def _course_routes(course: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Cell], dict[str, Cell]]:
+    """The batch and nbgrader autograde, each over its own copy of the course, at the same time."""
+    batch_root = c.copy_course(course, tmp_path_factory.mktemp("batch") / "course", fresh_db=False)
+    nbgrader_root = c.copy_course(course, tmp_path_factory.mktemp("nbgrader") / "course", fresh_db=False)
+    by_batch, by_nbgrader = c.concurrently(
+        lambda: _batch_route(course, batch_root), lambda: _nbgrader_route(course, nbgrader_root)
+    )
+    return by_batch, by_nbgrader
+
+
+@pytest.fixture(scope="session")
+def batch(_course_routes: tuple[dict[str, Cell], dict[str, Cell]]) -> dict[str, Cell]:
+    return _course_routes[0]
+
+
+@pytest.fixture(scope="session")
+def nbgrader(_course_routes: tuple[dict[str, Cell], dict[str, Cell]]) -> dict[str, Cell]:
+    return _course_routes[1]
+
+
+def _batch_route(course: Path, root: Path) -> dict[str, Cell]:
     """One `python -m autograder batch` over the course; scores and results from the gradebook."""
-    root = c.copy_course(course, tmp_path_factory.mktemp("batch") / "course", fresh_db=False)
     start = time.monotonic()
     done = c.batch(root, "--workers", "2", "--no-feedback", check=False)
     seconds = time.monotonic() - start
@@ -164,10 +185,8 @@ def _memo(notebook: Path) -> tuple[str, ...]:
     return tuple(line[2:] for line in text.splitlines() if line.startswith("- "))
 
 
-@pytest.fixture(scope="session")
-def nbgrader(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+def _nbgrader_route(course: Path, root: Path) -> dict[str, Cell]:
     """One real `nbgrader autograde` (the kit's nbgrader_config.py) over a copy of the course."""
-    root = c.copy_course(course, tmp_path_factory.mktemp("nbgrader") / "course", fresh_db=False)
     start = time.monotonic()
     done = c.nbgrader(root, "autograde", c.A, check=False)
     seconds = time.monotonic() - start
@@ -186,20 +205,9 @@ def nbgrader(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 @pytest.fixture(scope="session")
-def gradescope(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
-    """The Gradescope zip set up once (setup.sh), run_autograder once per fixture."""
-    from tests.gradescope_setup import install
-
-    out = tmp_path_factory.mktemp("gs-zip")
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder", "gradescope", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    gs = install(out / "autograder.zip", tmp_path_factory.mktemp("gs-root"))
+def gradescope(fixtures: dict[str, editors.Fixture], gradescope_image: Any) -> dict[str, Cell]:
+    """The run's one set-up Gradescope image (tests/conftest.py), run_autograder once per fixture."""
+    gs = gradescope_image
     got = {}
     for name, fx in fixtures.items():
         start = time.monotonic()

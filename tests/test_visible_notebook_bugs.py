@@ -2,7 +2,7 @@
 
 For each entry of tests/bugs/catalog.py's BUGS the release notebook gets the solution's answers
 with that one cell replaced (as tests/submissions.py builds a submission) and runs every cell in
-one IPython kernel (restarted between bugs), as "Run All" in Jupyter does (errors do not stop it).
+a fresh IPython kernel per bug, as "Run All" in Jupyter does (errors do not stop it).
 Then:
 
 - no helper crashes anywhere: every test cell either passes or fails with the checks' own
@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,6 +30,9 @@ from autograder.course.assignment import load_rubric
 from tests.bugs.catalog import BUGS, DIAGNOSES, Entry
 from tests.bugs.catalog import VISIBLE_SAYS as SAYS
 from tests.submissions import RELEASE, SOLUTION, answer_source
+
+if TYPE_CHECKING:
+    from jupyter_client.manager import KernelManager
 
 pytestmark = pytest.mark.slow
 
@@ -84,19 +87,11 @@ def solution_answers() -> dict[str, str]:
 
 
 class Kernel:
-    """One IPython kernel; `run` executes cells as Run All does (each cell even after an error)."""
+    """One IPython kernel process; `run` executes cells as Run All does (each cell even after an error)."""
 
-    def __init__(self) -> None:
-        from jupyter_client.manager import start_new_kernel
-
-        self.km, self.kc = start_new_kernel(kernel_name="python3")
-
-    def restart(self) -> None:
-        """A fresh kernel process (same connection), with a new client: the old one's output
-        channel misses what the new process sends."""
-        self.kc.stop_channels()
-        self.km.restart_kernel(now=True)
-        self.kc = self.km.client()
+    def __init__(self, km: KernelManager) -> None:
+        self.km = km
+        self.kc = km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
 
@@ -129,11 +124,44 @@ class Kernel:
         self.km.shutdown_kernel(now=True)
 
 
+class Kernels:
+    """A new kernel process for every notebook run, never used before. The next one is started
+    when one is handed out, so that its start-up (ipykernel's imports) overlaps the notebook's run
+    instead of adding to it: one kernel runs a notebook at any time, the other is only starting."""
+
+    def __init__(self) -> None:
+        self.spare = self._start()
+
+    @staticmethod
+    def _start() -> KernelManager:
+        from jupyter_client.manager import KernelManager
+
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel()  # returns once the process is launched
+        return km
+
+    def fresh(self) -> Kernel:
+        km, self.spare = self.spare, self._start()
+        return Kernel(km)
+
+    def close(self) -> None:
+        self.spare.shutdown_kernel(now=True)
+
+
 @pytest.fixture(scope="module")
-def kernel() -> Iterator[Kernel]:
-    k = Kernel()
+def kernels() -> Iterator[Kernels]:
+    k = Kernels()
     yield k
     k.close()
+
+
+def run_notebook(kernels: Kernels, cells: list[tuple[str, str]]) -> list[CellRun]:
+    """The cells, top to bottom, in a fresh kernel (shut down after)."""
+    kernel = kernels.fresh()
+    try:
+        return kernel.run(cells)
+    finally:
+        kernel.close()
 
 
 def family(entry: Entry) -> tuple[str | None, str | None]:
@@ -182,9 +210,8 @@ def problems(entry: Entry, runs: list[CellRun]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def solution_runs(kernel: Kernel) -> list[CellRun]:
-    kernel.restart()
-    return kernel.run(notebook_cells(solution_answers()))
+def solution_runs(kernels: Kernels) -> list[CellRun]:
+    return run_notebook(kernels, notebook_cells(solution_answers()))
 
 
 def test_the_solution_passes_every_visible_test(solution_runs: list[CellRun]) -> None:
@@ -197,12 +224,11 @@ def test_the_solution_passes_every_visible_test(solution_runs: list[CellRun]) ->
             assert r.seconds < CELL_SECONDS, (r.gid, r.seconds)
 
 
-def test_every_catalog_bug_in_the_whole_notebook(kernel: Kernel) -> None:
+def test_every_catalog_bug_in_the_whole_notebook(kernels: Kernels) -> None:
     answers = solution_answers()
     report, slowest = {}, (0.0, "")
     for entry in BUGS:
-        kernel.restart()
-        runs = kernel.run(notebook_cells(answers | {entry.cell: entry.source}))
+        runs = run_notebook(kernels, notebook_cells(answers | {entry.cell: entry.source}))
         for r in runs:
             if r.gid in TEST_OF and r.seconds > slowest[0]:
                 slowest = (r.seconds, f"{entry.name}: {r.gid}")
