@@ -23,14 +23,6 @@ SELF_CONTAINED = ("diagnosis/",)  # copied into the release notebook as it is (t
 NOT_YET_MOVED: dict[str, int] = {
     "__main__.py": 4,  # +1: the batch refusing an assignment the kit has no graders for (issue 25)
     "results.py": 2,
-    "graders/backward.py": 34,
-    "graders/backward_part.py": 1,
-    "graders/exercise.py": 36,
-    "graders/exercise_recheck.py": 3,
-    "graders/suite.py": 2,
-    "graders/test_mlp.py": 11,
-    "graders/test_relu.py": 1,
-    "graders/test_softmax_ce.py": 3,
     "reports/graded.py": 4,
     "reports/junit.py": 2,
     "reports/page.py": 22,

@@ -33,7 +33,7 @@ class TestOutcome:
     nodeid: str
     passed: bool
     message: str
-    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/messages.Mismatch)
+    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/checks.Mismatch)
     grader_error: bool = False  # the grader itself raised: the kit's failure, not a failed check
 
 
