@@ -23,14 +23,6 @@ SELF_CONTAINED = ("diagnosis/",)  # copied into the release notebook as it is (t
 NOT_YET_MOVED: dict[str, int] = {
     "__main__.py": 4,  # +1: the batch refusing an assignment the kit has no graders for (issue 25)
     "results.py": 2,
-    "reports/graded.py": 4,
-    "reports/junit.py": 2,
-    "reports/page.py": 22,
-    "reports/plots.py": 4,
-    "reports/summary.py": 12,  # +1: submissions not recorded for a grading error (issue 25)
-    "reports/tables.py": 4,
-    "routes/batch/coordinator.py": 13,  # +1: the same, in the terminal table
-    "routes/batch/pool.py": 2,
     "routes/nbgrader_hooks/exchange/collect.py": 2,
     "routes/nbgrader_hooks/exchange/copy.py": 9,
     "routes/nbgrader_hooks/exporters/feedback.py": 1,
