@@ -23,13 +23,6 @@ SELF_CONTAINED = ("diagnosis/",)  # copied into the release notebook as it is (t
 NOT_YET_MOVED: dict[str, int] = {
     "__main__.py": 4,  # +1: the batch refusing an assignment the kit has no graders for (issue 25)
     "results.py": 2,
-    "routes/nbgrader_hooks/exchange/collect.py": 2,
-    "routes/nbgrader_hooks/exchange/copy.py": 9,
-    "routes/nbgrader_hooks/exporters/feedback.py": 1,
-    "routes/nbgrader_hooks/glue.py": 1,
-    "routes/nbgrader_hooks/pre_convert.py": 1,
-    "routes/nbgrader_hooks/preprocessors/judge_scores.py": 2,
-    "routes/nbgrader_hooks/preprocessors/sanitize_feedback.py": 1,
     "tools/build.py": 11,  # comments written into the release notebook's cells; the solution notebook's rounded relative errors
 }
 
