@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from ..course.assignment import Rubric
+from ..course.messages import GRADER_ERROR_MESSAGE
 from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
-from ..results import GRADER_ERROR_MESSAGE
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess
 from . import messages as say
