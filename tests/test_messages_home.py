@@ -21,7 +21,6 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 HOMES = {"messages.py"}  # a layer's home for its text
 SELF_CONTAINED = ("diagnosis/",)  # copied into the release notebook as it is (tools/build.py)
 NOT_YET_MOVED: dict[str, int] = {
-    "tools/build.py": 11,  # comments written into the release notebook's cells; the solution notebook's rounded relative errors
 }
 
 
