@@ -130,13 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
     args = parser.parse_args(argv)
     if args.command == "batch":
+        from .routes.batch.messages import INTERRUPTED as BATCH_INTERRUPTED
+
         try:
             return batch_command(args)
         except KeyboardInterrupt:  # each recorded submission is complete (one transaction each)
-            print(
-                "採点が中断されました。記録済みの提出は残っています（もう一度実行すると続きを採点します）",
-                file=sys.stderr,
-            )
+            print(BATCH_INTERRUPTED, file=sys.stderr)
             return EXIT_INTERRUPTED
     if args.command == "grade":
         import gc
@@ -145,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         # One short-lived process with bounded memory: the cyclic collector would only spend time
         # scanning NumPy's and pytest's objects (reference counting still frees).
         gc.disable()
+        from .judge.messages import INTERRUPTED
         from .sandbox.process import StudentProcess
 
         latch = InterruptLatch()
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             if latch.hit:  # the KeyboardInterrupt fell in a finalizer, which Python only prints
                 raise KeyboardInterrupt
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
-            print("採点が中断されました。結果は書き出していません（もう一度採点してください）", file=sys.stderr)
+            print(INTERRUPTED, file=sys.stderr)
             return EXIT_INTERRUPTED
         if results.grader_errors:  # the kit's failure: no score is written anywhere
             from .judge.messages import NOTHING_WRITTEN, grader_error_report
@@ -209,15 +209,12 @@ def batch_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .course.assignment import judged
+    from .routes.batch import messages as say
     from .routes.batch.coordinator import run_batch, summary_table
     from .routes.nbgrader_hooks.glue import configured_db_url
 
     if not judged(args.assignment):
-        print(
-            f"課題 {args.assignment} の採点プログラムはありません（このキットが採点するのは採点プログラムのある課題だけです）。"
-            f"nbgrader autograde {args.assignment} で採点してください",
-            file=sys.stderr,
-        )
+        print(say.not_judged(args.assignment), file=sys.stderr)
         return EXIT_USAGE
     root = Path(args.root).resolve()
     db_url = args.db_url or configured_db_url(root)
@@ -243,7 +240,7 @@ def batch_command(args: argparse.Namespace) -> int:
         # the whole class: what this run recorded, and the unchanged submissions' recorded results
         with JudgeGradebook(db_url) as book:
             everyone = {**book.judge_results(args.assignment), **graded}
-        why = "採点結果を記録できませんでした（エラーはバッチのログにあります）。担当教員に連絡してください"
+        why = say.NOT_RECORDED_SEE_LOG
         broken: dict[str, Results] = summary["grader_errors"]  # graded, not recorded: the graders' fault
         junit = {
             **everyone,

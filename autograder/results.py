@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .course.assignment import Rubric
+from .course.messages import GRADER_ERROR_MESSAGE
 
 PASSED, FAILED = "passed", "failed"
 # A test the kit could not grade: its grader raised (not a check of the student's code failing),
@@ -27,7 +28,6 @@ PASSED, FAILED = "passed", "failed"
 # records a score for such a part (grade exits EXIT_GRADER_ERROR, the batch and nbgrader record
 # nothing for the submission, Gradescope exits non-zero).
 GRADER_ERROR = "grader_error"
-GRADER_ERROR_MESSAGE = "採点プログラムの不具合のため、この部分は採点できませんでした（あなたの解答のせいではありません）。担当教員が対応します"
 
 
 @dataclass(frozen=True)
@@ -278,9 +278,3 @@ class Results:
     @classmethod
     def from_json(cls, text: str) -> Results:
         return cls.from_dict(json.loads(text))
-
-
-def capped(lines: list[str], limit: int) -> list[str]:
-    """At most `limit` lines, then one saying how many more there were."""
-    more = [f"…ほか {len(lines) - limit} 件"] if len(lines) > limit else []
-    return lines[:limit] + more

@@ -280,7 +280,7 @@ def test_one_tolerance_is_stated(release_nb):
     assert "GRAD_TOL = 1e-5" in code and "tol=1e-6" not in code and "< 1e-4" not in code
     # the judge's rule and value
     numerics = (GRADERS / "numerics.py").read_text(encoding="utf-8")
-    assert "\nFD_TOL = 1e-5\n" in numerics and "if err <= tol:" in (GRADERS / "messages.py").read_text("utf-8")
+    assert "\nFD_TOL = 1e-5\n" in numerics and "if err <= tol:" in (GRADERS / "checks.py").read_text("utf-8")
 
 
 def test_visible_checks_pass_at_most_the_tolerance(ns):
@@ -338,7 +338,7 @@ def test_visible_checks_catch_dout_modified_in_place(ns):
 
     message = failure(ns["nb74"].check_activation, InPlaceReLU, np.array([[0.5, -1.0], [2.0, -0.3]]))
     assert DOUT_MODIFIED in message and "新しい配列を作って返してください" in message, message
-    assert DOUT_MODIFIED in (GRADERS / "backward.py").read_text(encoding="utf-8")
+    assert DOUT_MODIFIED in (GRADERS / "messages.py").read_text(encoding="utf-8")
 
 
 def test_visible_checks_catch_accumulated_grads(ns):
@@ -352,7 +352,7 @@ def test_visible_checks_catch_accumulated_grads(ns):
 
     message = failure(ns["nb74"].check_linear, AccumulatingLinear)
     assert LATEST in message and "dW = AccumulatingLinear.grads['W']" in message and SUMMED in message, message
-    assert SUMMED in (GRADERS / "backward.py").read_text(encoding="utf-8")
+    assert SUMMED in (GRADERS / "messages.py").read_text(encoding="utf-8")
 
 
 def test_visible_checks_catch_a_stale_cache(ns):
@@ -364,7 +364,7 @@ def test_visible_checks_catch_a_stale_cache(ns):
 
     message = failure(ns["nb74"].check_activation, StaleSigmoid, np.random.default_rng(1).standard_normal((3, 4)))
     assert LATEST in message and STALE in message, message
-    assert STALE in (GRADERS / "backward.py").read_text(encoding="utf-8")
+    assert STALE in (GRADERS / "messages.py").read_text(encoding="utf-8")
 
 
 def test_visible_checks_catch_a_cache_modified_in_place(ns):
@@ -376,7 +376,7 @@ def test_visible_checks_catch_a_cache_modified_in_place(ns):
 
     message = failure(ns["nb74"].check_loss, InPlaceSoftmax, np.ones((2, 3)) * [0.1, 0.5, -0.2], np.array([0, 2]))
     assert REPEATED in message and "1 回目と同じになるはずです" in message and "p -= t" in message, message
-    assert REPEATED in (GRADERS / "backward.py").read_text(encoding="utf-8")
+    assert REPEATED in (GRADERS / "messages.py").read_text(encoding="utf-8")
 
 
 def test_gradient_check_labels_layers_distinctly(ns, capsys):

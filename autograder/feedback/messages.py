@@ -27,6 +27,11 @@ def report_total(score: float, max_score: float, confinement: object) -> str:
 GRADER_ERROR_SCORE = "採点エラー"  # a part with no score: the kit's failure (results.GRADER_ERROR)
 
 
+def more(n: int) -> str:
+    """The last line of a list cut short: how many more there were."""
+    return f"…ほか {n} 件"
+
+
 def report_total_unsettled(confinement: object) -> str:
     """The last line when a part could not be graded: no total is given."""
     return f"合計 未確定（採点エラーの部分があります）（隔離: {confinement}）"

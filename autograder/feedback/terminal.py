@@ -5,8 +5,8 @@ from __future__ import annotations
 from wcwidth import wcswidth
 
 from ..course.assignment import load_rubric
-from ..results import Results, capped
-from .messages import GRADER_ERROR_SCORE, bullet, part_messages, report_total, report_total_unsettled
+from ..results import Results
+from .messages import GRADER_ERROR_SCORE, bullet, more, part_messages, report_total, report_total_unsettled
 
 TITLE_WIDTH = 32  # terminal columns of the title column
 
@@ -21,6 +21,11 @@ def pad(text: str, width: int) -> str:
     """Text padded with spaces to `width` terminal columns, so that the columns after it line up
     (str.ljust counts characters, not columns)."""
     return text + " " * (width - columns(text))
+
+
+def capped(lines: list[str], limit: int) -> list[str]:
+    """At most `limit` lines, then one saying how many more there were."""
+    return lines[:limit] + ([more(len(lines) - limit)] if len(lines) > limit else [])
 
 
 def format_report(results: Results, max_reasons: int | None = None) -> str:

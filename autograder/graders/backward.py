@@ -22,22 +22,23 @@ from autograder.sandbox.part_session import PartSession
 from autograder.sandbox.received import student_text
 from autograder.sandbox.values import as_float_array, too_big
 
+from . import messages as say
 from .backward_part import BackwardPart
 from .cache import Case, memo
 from .calls import MISSING, Backward, Future, Remote, Round
-from .messages import Explain, Hint, Mismatch, assert_forward, assert_gradient, assert_shape
+from .checks import Explain, Hint, Mismatch, assert_forward, assert_gradient, assert_shape
 from .numerics import ANALYTIC_TOL, EXACT_TOL, FD_TOL, REPEAT_FACTOR
 
 
 def as_result(raw: Any, what: str, require_ndarray: bool = False, quantity: str = "") -> np.ndarray:
     """A described value from the student as a float64 array, or a Japanese AssertionError."""
     if raw is MISSING:
-        raise AssertionError(f"{what} がありません（backward で代入してください）")
+        raise AssertionError(say.missing(what))
     if raw is None:
-        raise AssertionError(f"{what} が None です（backward で計算して、return / 代入していますか？）")
+        raise AssertionError(say.is_none(what))
     if require_ndarray and not isinstance(raw, np.ndarray) and too_big(raw) is None:
         kind = student_text(raw["$obj"] if isinstance(raw, dict) and "$obj" in raw else type(raw).__name__, 60)
-        text = f"{what} が np.ndarray ではありません（{kind}）。NumPy 配列にしてください"
+        text = say.not_ndarray(what, kind)
         raise Mismatch(text, [Finding("not_ndarray", quantity or what, text)])
     try:
         return as_float_array(raw, what)
@@ -110,8 +111,7 @@ class BackwardGrader(BackwardPart):
         out = {self.result_name: result}
         for k in self.params:
             if call.grads[k] is MISSING or call.grads[k] is None:
-                got = "がありません" if call.grads[k] is MISSING else "が None のままです"
-                text = f"{self.name(k)} {got}。backward で self.grads['{k}'] に代入してください（キーは '{k}' です）"
+                text = say.grad_not_assigned(self.name(k), k, call.grads[k] is MISSING)
                 raise Mismatch(text, [Finding("missing_grad", self.quantity(k), text)])
             out[k] = as_result(call.grads[k], self.name(k), require_ndarray, self.quantity(k))
         return out
@@ -143,9 +143,8 @@ class BackwardGrader(BackwardPart):
             _, call = self.round(student, case)
             got = self.results(call, require_ndarray=True)
             for key, shape in self.input_shapes(case).items():
-                what = "入力" if key == self.result_name else f"params['{key}']"
-                explain = self.explain(reference, case, key)
-                assert_shape(f"{self.name(key)}（{what}と同じ形状）{label(case)}", got[key], shape, explain)
+                what = say.same_shape_as(self.name(key), None if key == self.result_name else key, label(case))
+                assert_shape(what, got[key], shape, self.explain(reference, case, key))
 
     def check_values(
         self,
@@ -158,16 +157,14 @@ class BackwardGrader(BackwardPart):
     ) -> None:
         for case in cases:
             out, call = self.round(student, case)
-            what = "損失の値" if self.loss else "出力"
-            assert_forward(
-                f"{self.class_name}.forward の{what}{label(case)}", out, self.reference_forward(reference, case)
-            )
+            what = say.forward_output(self.class_name, self.loss, label(case))
+            assert_forward(what, out, self.reference_forward(reference, case))
             got = self.results(call)
             exp = expected(case) if expected else self.expected(reference, case)
             hints = (
                 []
                 if self.loss or self.params or self.mistakes.formulas  # a known class: diagnosed instead
-                else [Hint(case["dout"], "dout をそのまま返しています（f'(x) を掛けていません）", "wrong_derivative")]
+                else [Hint(case["dout"], say.RETURNS_DOUT, "wrong_derivative")]
             )
             for key in exp:
                 explain = self.explain(reference, case, key)
@@ -182,29 +179,11 @@ class BackwardGrader(BackwardPart):
         stale = self.expected(reference, case)
         first_right = self.first_call_right(student, reference, case)
         for key, exp in self.expected(reference, case, second=True).items():
-            hints = (
-                []
-                if not first_right
-                else [
-                    Hint(
-                        stale[key],
-                        "1 回目の forward（または 1 回目の backward）のときの値を使っています。"
-                        "backward では毎回、直前の forward のキャッシュから計算してください",
-                        "stale_cache",
-                    )
-                ]
-            )
+            hints = [] if not first_right else [Hint(stale[key], say.STALE_CACHE, "stale_cache")]
             if key in self.params and first_right:
-                hints.insert(
-                    0,
-                    Hint(
-                        stale[key] + exp,
-                        "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください",
-                        "accumulates",
-                    ),
-                )
+                hints.insert(0, Hint(stale[key] + exp, say.SUM_OF_BOTH, "accumulates"))
             assert_gradient(
-                f"forward → backward → 別の入力で forward → backward としたときの {self.name(key)}（形状 {exp.shape}）",
+                say.after_new_input(self.name(key), exp.shape),
                 got[key],
                 exp,
                 hints=hints,
@@ -218,11 +197,9 @@ class BackwardGrader(BackwardPart):
         got = self.results(self.property_round(student, case).first.value())
         for key, exp in self.expected(reference, case).items():
             try:
-                assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp)
+                assert_gradient(say.with_shape(self.name(key), exp.shape), got[key], exp)
             except AssertionError as exc:
-                raise AssertionError(
-                    f"この項目は backward が正しい勾配を返すようになってから採点されます（{exc}）"
-                ) from None
+                raise AssertionError(say.graded_once_right(str(exc))) from None
 
     def first_call_right(self, student: PartSession, reference: Any, case: Case) -> bool:
         try:
@@ -240,14 +217,10 @@ class BackwardGrader(BackwardPart):
         c = 1.0 if self.loss else REPEAT_FACTOR
         exp = self.expected(reference, case, second=True) if self.params else {}
         for key in g1:
-            what = f"同じ forward の後に backward を 2 回呼んだときの 2 回目の {self.name(key)}" + (
-                "（1 回目と同じになるはずです）"
-                if self.loss
-                else f"（2 回目の dout は 1 回目の {c:g} 倍なので、{c:g} 倍になるはずです）"
-            )
-            hints = [Hint(g1[key], "1 回目の値のままです。毎回計算し直してください", "stale_cache")] if c != 1 else []
+            what = say.second_backward(self.name(key), self.loss, c)
+            hints = [Hint(g1[key], say.STILL_FIRST, "stale_cache")] if c != 1 else []
             if key in self.params:
-                accumulated = "前の backward の勾配に足し込んでいます。grads には += で足し込まず、代入してください"
+                accumulated = say.ACCUMULATES
                 hints.insert(0, Hint((1 + c) * g1[key], accumulated, "accumulates"))
                 if key in exp and g1[key].shape == exp[key].shape:
                     hints.insert(0, Hint(g1[key] + c * exp[key], accumulated, "accumulates"))
@@ -257,7 +230,7 @@ class BackwardGrader(BackwardPart):
                 if exc.findings:
                     raise
                 if g2[key].shape == g1[key].shape and in_float32(g2[key], c * g1[key]):
-                    why = "2 回の結果が float32 の丸め誤差の大きさでずれています。配列は float64 のまま計算してください"
+                    why = say.REPEAT_IN_FLOAT32
                     raise Mismatch(f"{exc}。{why}", [Finding("precision", self.quantity(key), why)]) from None
                 raise self.repeat_mismatch(key, str(exc)) from None
 
@@ -266,17 +239,10 @@ class BackwardGrader(BackwardPart):
         backward after each forward was right, so backward changed the layer's state: its cache
         (an activation or a loss has no other), or for Linear its cache or its grads (not sure which)."""
         if key in self.params:
-            why = f"grads['{key}'] に前の値を足し込んだり、前の値を使い回したりしていないか"
-            return Mismatch(f"{failed}。{why}を確認してください", [Finding("unknown", self.quantity(key), why)])
-        if self.loss:
-            why = "backward が self.cache の配列をその場で書き換えていないか（p -= t、p[...] -= 1 など）"
-        else:
-            why = (
-                "backward が self.cache の配列をその場で書き換えていないか（y *= ... など）、"
-                "dx が dout に比例しているか（dout に f'(x) を掛けるだけのはずです）"
-            )
-        text = f"{failed}。{why}を確認してください"
-        return Mismatch(text, [Finding("mutates_cache", self.quantity(key), f"{why}を確認してください")])
+            why = say.reuses_grads(key)
+            return Mismatch(f"{failed}。{say.check_that(why)}", [Finding("unknown", self.quantity(key), why)])
+        why = say.check_that(say.LOSS_MUTATES_CACHE if self.loss else say.MUTATES_CACHE)
+        return Mismatch(f"{failed}。{why}", [Finding("mutates_cache", self.quantity(key), why)])
 
     def check_dout_untouched(self, student: PartSession, reference: Any, case: Case) -> None:
         """The dout the student process sends back after the first backward equals, on the judge's
@@ -292,11 +258,7 @@ class BackwardGrader(BackwardPart):
             and np.array_equal(after, sent, equal_nan=True)
         )
         if any(first.args_changed) or not kept:
-            text = (
-                f"{self.class_name}.backward が引数 dout をその場で書き換えています"
-                "（dout *= ... や dout[...] = ... など）。上流の勾配は他の層でも使われるので、"
-                "新しい配列を作って返してください"
-            )
+            text = say.mutates_dout(self.class_name)
             raise Mismatch(text, [Finding("mutates_dout", "dout", text)])
 
     def check_analytic(self, student: PartSession, reference: Any, case: Case) -> None:
@@ -306,20 +268,17 @@ class BackwardGrader(BackwardPart):
         self.check_first_call(student, reference, case)
         first = self.property_round(student, case).first.value()
         if first.forward_calls:
-            text = (
-                f"{self.class_name}.backward の中で forward が {first.forward_calls} 回呼ばれました。"
-                "数値微分ではなく、キャッシュを使って解析的に勾配を計算してください"
-            )
+            text = say.forward_in_backward(self.class_name, first.forward_calls)
             raise Mismatch(text, [Finding("numerical", self.result_name, text)])
         got = self.results(first)
         for key, exp in self.analytic_expected(reference, case).items():
             try:
-                assert_gradient(f"{self.name(key)}（形状 {exp.shape}）", got[key], exp, tol=ANALYTIC_TOL)
+                assert_gradient(say.with_shape(self.name(key), exp.shape), got[key], exp, tol=ANALYTIC_TOL)
             except AssertionError as exc:
                 if got[key].shape == exp.shape and in_float32(got[key], exp):
-                    why = "float32 の丸め誤差の大きさでずれています。float32 で計算していませんか。配列は float64 のまま計算してください"
+                    why = say.IN_FLOAT32
                     finding = Finding("precision", self.quantity(key), why)
                 else:
-                    why = "解析的な勾配と丸め誤差を超えてずれています。数値微分（差分）ではなく、キャッシュを使って解析的に勾配を計算してください"
+                    why = say.NUMERICAL
                     finding = Finding("numerical", self.quantity(key), why)
                 raise Mismatch(f"{exc}。{why}", [finding]) from None

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import messages as say
 from .cache import Case, cached
 from .mistakes import Mistakes
 from .numerics import FD_STEP, numerical_gradient
@@ -80,7 +81,7 @@ class BackwardPart:
 
     def name(self, key: str) -> str:
         if key == self.result_name:
-            return f"{self.class_name}.backward の戻り値 {self.result_name}"
+            return say.backward_result(self.class_name, self.result_name)
         return f"d{key} = {self.class_name}.grads['{key}']"
 
     def analytic_expected(self, reference: Any, case: Case) -> dict[str, np.ndarray]:

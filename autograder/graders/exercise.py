@@ -15,6 +15,7 @@ from autograder.sandbox.errors import Missing
 from autograder.sandbox.part_session import PartSession
 from autograder.sandbox.received import clean_text, error_message, student_text
 
+from . import messages as say
 from .cache import cached
 from .exercise_recheck import ACTIVATION_CLASSES, Layers, reference_gradient_check, shape_of
 from .expected_store import array_digest
@@ -62,18 +63,18 @@ class Exercise:
                 bound.setdefault(k, v)
             missing = [k for k in CHECK_ARGS[:4] if k not in bound]
             if missing:
-                raise AssertionError(f"{self.call_text()} の呼び出しに引数 {', '.join(missing)} がありません")
+                raise AssertionError(say.call_lacks(self.call_text(), missing))
             bound.setdefault("h", 1e-5)
             bound["source"] = "call"
             return bound
         if need_call:
-            raise AssertionError(f"{self.call_text()} が呼ばれていません（勾配チェックを実行してください）")
+            raise AssertionError(say.not_called(self.call_text()))
         out = {"h": 1e-5, "source": "variables"}
         for key, name in zip(CHECK_ARGS, self.names):
             try:
                 out[key] = student.var(name)
             except Missing:
-                raise AssertionError(f"{self.call_text()} が呼ばれておらず、変数 {name} もありません") from None
+                raise AssertionError(say.neither_call_nor_variable(self.call_text(), name)) from None
         return out
 
     # -- the four graded properties --
@@ -81,7 +82,7 @@ class Exercise:
         result = self.run(student)
         err = result.get("error_in_cell")
         if err:
-            raise AssertionError(error_message(err, f"演習 {self.cell[-3:].replace('_', '.')} の解答セル"))
+            raise AssertionError(error_message(err, say.answer_cell(self.cell[-3:].replace("_", "."))))
         missing = []
         for name in self.names:
             try:
@@ -89,16 +90,14 @@ class Exercise:
             except Missing:
                 missing.append(name)
         if missing:
-            raise AssertionError(f"変数 {', '.join(missing)} が定義されていません（表のとおりの名前で作ってください）")
+            raise AssertionError(say.undefined(missing))
         if not result.get("calls"):
-            raise AssertionError(f"{self.call_text()} が呼ばれていません。{self.names[4]} はその戻り値にしてください")
+            raise AssertionError(say.result_not_from_call(self.call_text(), self.names[4]))
 
     def layers(self, model: Any) -> list[tuple[str, dict[str, Any]]]:
         if not (isinstance(model, dict) and model.get("$obj") == "MLP" and isinstance(model.get("layers"), list)):
             kind = student_text(model.get("$obj") if isinstance(model, dict) else type(model).__name__, 60)
-            raise AssertionError(
-                f"{self.names[0]} が MLP ではありません（{kind}）。MLP({self.dims}, activation=...) で作ってください"
-            )
+            raise AssertionError(say.not_mlp(self.names[0], kind, self.dims))
         out = []
         for layer in model["layers"]:
             try:
@@ -115,24 +114,19 @@ class Exercise:
         shown = (
             names
             if len(names) <= MAX_NAMES_SHOWN
-            else names[:MAX_NAMES_SHOWN] + [f"…ほか {len(names) - MAX_NAMES_SHOWN} 層"]
+            else names[:MAX_NAMES_SHOWN] + [say.more_layers(len(names) - MAX_NAMES_SHOWN)]
         )
         expected_names = ["Linear" if i % 2 == 0 else (acts[0] if acts else "?") for i in range(2 * len(self.dims) - 3)]
         shapes = [shape_of(p.get("W")) for n, p in layers if n == "Linear"]
         want = [(self.dims[i], self.dims[i + 1]) for i in range(len(self.dims) - 1)]
         if shapes != want or names != expected_names:
-            raise AssertionError(
-                f"{self.names[0]} の構成が違います: 層 {shown}、重みの形状 "
-                f"{clean_text(shapes, 300)}。MLP({self.dims}) なら重みの形状は {want} です"
-            )
+            raise AssertionError(say.wrong_architecture(self.names[0], shown, clean_text(shapes, 300), self.dims, want))
         if len(acts) != 1 or acts[0] not in ACTIVATION_CLASSES:
-            raise AssertionError(
-                f"{self.names[0]} の活性化層 {clean_text(acts, 300)} は ReLU・Sigmoid・Tanh のどれか 1 つにしてください"
-            )
+            raise AssertionError(say.one_activation(self.names[0], clean_text(acts, 300)))
         b_shapes = [shape_of(p.get("b")) for n, p in layers if n == "Linear"]
         if b_shapes != [(d,) for _, d in want]:
             raise AssertionError(
-                f"{self.names[0]} のバイアスの形状 {clean_text(b_shapes, 300)} が違います（期待 {[(d,) for _, d in want]}）"
+                say.wrong_bias_shapes(self.names[0], clean_text(b_shapes, 300), [(d,) for _, d in want])
             )
         return layers, ACTIVATION_CLASSES[acts[0]]
 
@@ -141,43 +135,35 @@ class Exercise:
         loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
         loss = student_text(loss, 60)
         if loss != self.loss:
-            raise AssertionError(f"{self.names[1]} が {loss} です。{self.loss}() にしてください")
+            raise AssertionError(say.wrong_loss(self.names[1], loss, self.loss))
         X, t = s["X"], s["t"]
         if not (isinstance(X, np.ndarray) and X.dtype.kind in "iuf"):
-            raise AssertionError(f"{self.names[2]} が数値の np.ndarray ではありません")
+            raise AssertionError(say.not_numeric_array(self.names[2]))
         if X.ndim != 2 or X.shape[1] != self.dims[0] or X.shape[0] < 2:
-            raise AssertionError(f"{self.names[2]} の形状が {X.shape} です。(N, {self.dims[0]})（N ≥ 2）にしてください")
+            raise AssertionError(say.wrong_x_shape(self.names[2], X.shape, self.dims[0]))
         if not np.all(np.isfinite(X)):
-            raise AssertionError(f"{self.names[2]} に NaN または inf が含まれています")
+            raise AssertionError(say.not_finite_array(self.names[2]))
         n = X.shape[0]
         if not (isinstance(t, np.ndarray) and t.dtype.kind in "biuf"):
-            raise AssertionError(f"{self.names[3]} が数値の np.ndarray ではありません")
+            raise AssertionError(say.not_numeric_array(self.names[3]))
         if self.classes is None:
             if t.shape != (n, self.dims[-1]):
-                raise AssertionError(
-                    f"{self.names[3]} の形状が {t.shape} です。({n}, {self.dims[-1]}) にしてください"
-                    f"（{self.names[2]} と同じ N。(N,) だと y - t が (N, N) に広がってしまいます）"
-                )
+                raise AssertionError(say.wrong_t_shape(self.names[3], t.shape, n, self.dims[-1], self.names[2]))
             if not np.all(np.isfinite(t)):
-                raise AssertionError(f"{self.names[3]} に NaN または inf が含まれています")
+                raise AssertionError(say.not_finite_array(self.names[3]))
             return
         c = self.classes
         if t.shape == (n,):
             if t.dtype.kind not in "iu":
-                raise AssertionError(
-                    f"{self.names[3]} がクラス番号なら整数型にしてください（dtype {t.dtype}）。"
-                    "浮動小数点の配列は添字に使えません"
-                )
+                raise AssertionError(say.labels_not_integer(self.names[3], t.dtype))
             if t.min() < 0 or t.max() >= c:
-                raise AssertionError(f"{self.names[3]} のクラス番号は 0〜{c - 1} にしてください")
+                raise AssertionError(say.labels_out_of_range(self.names[3], c - 1))
             return
         if t.shape == (n, c):
             if not (np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1)):
-                raise AssertionError(f"{self.names[3]} が one-hot になっていません（各行にちょうど 1 つの 1、他は 0）")
+                raise AssertionError(say.not_onehot(self.names[3]))
             return
-        raise AssertionError(
-            f"{self.names[3]} の形状が {t.shape} です。クラス番号なら ({n},)、one-hot なら ({n}, {c}) にしてください"
-        )
+        raise AssertionError(say.wrong_labels_shape(self.names[3], t.shape, n, c))
 
     def check_gradient(self, student: PartSession, reference: Any) -> None:
         """The recorded setup, re-run in the judge with the REFERENCE classes, passes the notebook's check.
@@ -191,16 +177,13 @@ class Exercise:
         loss = s["loss_fn"].get("$obj") if isinstance(s["loss_fn"], dict) else type(s["loss_fn"]).__name__
         loss = student_text(loss, 60)
         if loss not in ("MSELoss", "SoftmaxCrossEntropy"):
-            raise AssertionError(
-                f"{self.names[1]} が {loss} のため、参照実装で勾配チェックを再実行できません"
-                f"（{self.loss}() にしてください）"
-            )
+            raise AssertionError(say.loss_cannot_recheck(self.names[1], loss, self.loss))
         self.check_size(layers)
         self.check_shapes(layers, s["X"], s["t"])
         h = s["h"]
         h = np.asarray(h) if isinstance(h, (int, float, np.ndarray)) and not isinstance(h, bool) else None
         if h is None or h.size != 1 or h.dtype.kind not in "iuf" or not 0 < float(h) < 1:
-            raise AssertionError("numerical_gradient_check の h は 0 < h < 1 の数にしてください")
+            raise AssertionError(say.BAD_STEP)
 
         def run() -> list[tuple[int, str, float]]:
             return reference_gradient_check(reference, layers, loss, s["X"], s["t"], float(h))
@@ -214,12 +197,8 @@ class Exercise:
         bad = [(k, name, err) for k, name, err in errors if not err <= NOTEBOOK_CHECK_TOL]
         if bad:
             k, name, err = max(bad, key=lambda e: e[2] if np.isfinite(e[2]) else np.inf)
-            raise AssertionError(
-                f"あなたのモデルのパラメータ・{self.names[2]}・{self.names[3]} で、参照実装を使って勾配チェックを"
-                f"やり直すと {len(bad)} 個のパラメータで不合格でした（最悪は {k + 1} 番目の Linear の {name}、"
-                f"相対誤差 {err:.2e}、基準 {NOTEBOOK_CHECK_TOL:.0e}）。入力や重みの大きさ"
-                "（活性化関数が飽和していないか）、ReLU なら 0 付近の値を見直してください"
-            )
+            x, t = self.names[2], self.names[3]
+            raise AssertionError(say.recheck_failed(x, t, len(bad), k + 1, name, err, NOTEBOOK_CHECK_TOL))
 
     def check_shapes(self, layers: Layers, X: Any, t: Any) -> None:
         """Every array the re-run uses has the shape the task states, checked before any is used:
@@ -231,48 +210,31 @@ class Exercise:
         width: int | None = None  # the previous Linear's output
         for k, p in enumerate([p for n, p in layers if n == "Linear"]):
             W, b = p.get("W"), p.get("b")
-            where = f"{self.names[0]} の {k + 1} 番目の Linear"
+            where = say.nth_linear(self.names[0], k + 1)
             if not (isinstance(W, np.ndarray) and W.ndim == 2 and (width is None or W.shape[0] == width)):
-                want = "(入力, 出力)" if width is None else f"({width}, 出力)"
-                raise AssertionError(
-                    f"{where} の params['W'] の形状が {clean_text(shape_of(W), 80)} です。"
-                    f"参照実装で勾配チェックをやり直すには 2 次元の {want} が必要です（前の層の出力と合わせてください）"
-                )
+                raise AssertionError(say.recheck_w_shape(where, clean_text(shape_of(W), 80), width))
             if not (isinstance(b, np.ndarray) and b.shape == (W.shape[1],)):
-                raise AssertionError(
-                    f"{where} の params['b'] の形状が {clean_text(shape_of(b), 80)} です。"
-                    f"参照実装で勾配チェックをやり直すには ({W.shape[1]},) が必要です"
-                )
+                raise AssertionError(say.recheck_b_shape(where, clean_text(shape_of(b), 80), W.shape[1]))
             d_in = W.shape[0] if d_in is None else d_in
             width = W.shape[1]
         if width is None or d_in is None:
-            raise AssertionError(f"{self.names[0]} に Linear 層がないため、勾配チェックを再実行できません")
+            raise AssertionError(say.no_linear(self.names[0]))
         d_out = width
         if not (isinstance(X, np.ndarray) and X.dtype.kind in "iuf" and X.ndim == 2 and X.shape[0] >= 2):
             x_shape = clean_text(shape_of(X) if isinstance(X, np.ndarray) else type(X).__name__, 80)
-            raise AssertionError(
-                f"{self.names[2]} の形状が {x_shape} です。参照実装で勾配チェックをやり直すには"
-                f"数値の配列 (N, {d_in})（N ≥ 2）が必要です"
-            )
+            raise AssertionError(say.recheck_x_numeric(self.names[2], x_shape, d_in))
         n = X.shape[0]
         if X.shape[1] != d_in:
-            raise AssertionError(
-                f"{self.names[2]} の形状が {X.shape} です。参照実装で勾配チェックをやり直すには"
-                f"モデルの入力に合わせた ({n}, {d_in}) が必要です"
-            )
+            raise AssertionError(say.recheck_x_width(self.names[2], X.shape, n, d_in))
         t_shape = shape_of(t) if isinstance(t, np.ndarray) else None
         if self.classes is None:
             ok = t_shape == (n, d_out) and t.dtype.kind in "biuf"
-            want = f"({n}, {d_out})"
         else:
             ok = (t_shape == (n,) and t.dtype.kind in "iu") or (t_shape == (n, d_out) and t.dtype.kind in "biuf")
-            want = f"クラス番号（整数）の ({n},) か one-hot の ({n}, {d_out})"
         if not ok:
             shown = clean_text(t_shape if t_shape is not None else type(t).__name__, 80)
-            raise AssertionError(
-                f"{self.names[3]} の形状が {shown} です。参照実装で勾配チェックをやり直すには {want} が必要です"
-                f"（{self.names[2]} と同じ N。形が違うと y - t が別の形に広がり、計算が膨れ上がります）"
-            )
+            want = say.recheck_t_want(n, d_out, self.classes is not None)
+            raise AssertionError(say.recheck_t_shape(self.names[3], shown, want, self.names[2]))
 
     def check_size(self, layers: list[tuple[str, dict[str, Any]]]) -> None:
         """The judge re-runs a check only on a setup of the size the exercise asks for (give or take):
@@ -281,9 +243,9 @@ class Exercise:
         if len(layers) > MAX_CHECK_LAYERS or n_params > MAX_CHECK_PARAMS:
             want = sum((self.dims[i] + 1) * self.dims[i + 1] for i in range(len(self.dims) - 1))
             raise AssertionError(
-                f"{self.names[0]} は {len(layers)} 層・パラメータ {n_params} 個で、採点側で勾配チェックを"
-                f"やり直せる大きさ（{MAX_CHECK_LAYERS} 層・{MAX_CHECK_PARAMS} 個まで）を超えています。"
-                f"課題のとおり MLP({self.dims})（パラメータ {want} 個）で作ってください"
+                say.too_big_to_recheck(
+                    self.names[0], len(layers), n_params, MAX_CHECK_LAYERS, MAX_CHECK_PARAMS, self.dims, want
+                )
             )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import messages as say
 from .numerics import numerical_gradient
 
 Layers = list[tuple[str, dict[str, Any]]]  # the runner's description of a model: (class name, params)
@@ -34,16 +35,13 @@ def reference_model(reference: Any, layers: Layers) -> Any:
                 and b.dtype.kind in "iuf"
                 and b.shape[0] == W.shape[1]
             ):
-                raise AssertionError(
-                    f"{k + 1} 番目の層（Linear）の params['W'], params['b'] が数値の配列"
-                    "（形状 (入力, 出力) と (出力,)）ではありません"
-                )
+                raise AssertionError(say.linear_not_arrays(k + 1))
             layer = reference.Linear(*W.shape)
             layer.params["W"], layer.params["b"] = W.astype(np.float64), b.astype(np.float64)
         elif name in ACTIVATION_CLASSES:
             layer = getattr(reference, name)()
         else:
-            raise AssertionError(f"{k + 1} 番目の層 {name} は参照実装にないため、勾配チェックを再実行できません")
+            raise AssertionError(say.no_reference_layer(k + 1, name))
         built.append(layer)
     model = object.__new__(reference.MLP)
     model.layers = built
@@ -77,8 +75,5 @@ def reference_gradient_check(
                     layer.params[name] = param
                     out.append((k, name, float(reference.relative_error(layer.grads[name], num))))
     except Exception as exc:  # the student's X/t do not fit their model or the loss
-        raise AssertionError(
-            f"参照実装で勾配チェックを実行できませんでした（{type(exc).__name__}）。"
-            "モデル・X・t の形状と型を確認してください"
-        ) from None
+        raise AssertionError(say.recheck_crashed(type(exc).__name__)) from None
     return out

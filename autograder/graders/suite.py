@@ -24,6 +24,7 @@ import pytest
 
 from autograder.sandbox.part_session import PartSession
 
+from . import messages as say
 from .backward import BackwardGrader
 from .cache import Case, case_cache
 from .seeds import Seeds, benchmark_seeds, case_rng
@@ -115,11 +116,11 @@ def large_case(seed: int, salt: int) -> Case:
 
 
 def input_shape_label(case: Case) -> str:
-    return f"（入力の形状 {case['x'].shape}）"
+    return say.input_shape_label(case["x"].shape)
 
 
 def large_label(case: Case) -> str:
-    return f"（|x| が最大 1000 の入力、形状 {case['x'].shape}。cache['y'] を使えば x から exp を計算し直す必要はありません）"
+    return say.large_input_label(case["x"].shape)
 
 
 class SaturatingSuite(LayerSuite):

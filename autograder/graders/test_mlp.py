@@ -18,11 +18,12 @@ import pytest
 from autograder.diagnosis.findings import Finding
 from autograder.sandbox.part_session import PartSession
 
+from . import messages as say
 from .backward import as_result
 from .cache import cached, case_cache
 from .calls import MISSING, Round
+from .checks import Mismatch, assert_forward, assert_gradient, assert_shape
 from .expected_store import array_digest
-from .messages import Mismatch, assert_forward, assert_gradient, assert_shape
 from .numerics import numerical_gradient
 from .seeds import benchmark_seeds
 from .session import seeded
@@ -91,9 +92,9 @@ class Network:
         for k in reversed(range(len(self.layers))):
             name, layer, theirs = self.layers[k]
             if theirs:  # checked before a reference layer gets it
-                what = f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値"
+                what = say.mlp_layer_result(k + 1, name)
                 dout = as_result(layer.call("backward", dout), what)
-                assert_shape(f"MLP の {k + 1} 層目（あなたの {name}）の backward の戻り値", dout, self.input_shapes[k])
+                assert_shape(what, dout, self.input_shapes[k])
             else:
                 dout = layer.backward(dout)
         return dout
@@ -190,10 +191,7 @@ def usable(passed_parts: set[str], activation: str) -> set[str]:
     cls_name, part = ACTIVATIONS[activation]
     use = {p for p in ("linear", part) if p in passed_parts}
     if not use:
-        raise AssertionError(
-            f"この問題（Linear と {cls_name} をつないだ MLP）は、Linear.backward か {cls_name}.backward の"
-            "少なくとも一方が満点になってから採点されます（採点にはあなたのクラスを使います）"
-        )
+        raise AssertionError(say.mlp_waits(cls_name))
     return use
 
 
@@ -215,14 +213,14 @@ def test_mlp_gradients(
     case = make_case(seed, activation)
     dims, n = CASES[activation]
     net = Network(student, reference, dims, activation, use, case["params"])
-    where = f"MLP({dims}, '{activation}')、N={n}（あなたのクラス: {describe_use(use, activation)}）"
+    where = say.mlp_case(dims, activation, n, describe_use(use, activation))
     exp = cached(("mlp", activation, case["key"]), reference, lambda: expected(reference, case, activation))
-    assert_forward(f"{where} の出力", net.forward(case["x"]), exp["y"])
+    assert_forward(say.mlp_output(where), net.forward(case["x"]), exp["y"])
     dx = net.backward(case["dout"])
-    assert_gradient(f"{where} の dx（入力への勾配）", np.asarray(dx, dtype=np.float64), exp["dx"])
+    assert_gradient(say.mlp_dx(where), np.asarray(dx, dtype=np.float64), exp["dx"])
     for k, key, got in net.grads():
         W_grad, b_grad = exp["grads"][k]
-        assert_gradient(f"{where} の {k + 1} 番目の Linear の grads['{key}']", got, W_grad if key == "W" else b_grad)
+        assert_gradient(say.mlp_grad(where, k + 1, key), got, W_grad if key == "W" else b_grad)
 
 
 def test_layers_independent(student: PartSession, reference: ModuleType, passed_parts: set[str], seed: int) -> None:
@@ -237,10 +235,7 @@ def test_layers_independent(student: PartSession, reference: ModuleType, passed_
         if p in passed_parts
     ]
     if not classes:
-        raise AssertionError(
-            "この問題は Linear・Sigmoid・ReLU・Tanh の backward のどれかが満点になってから採点されます"
-            "（同じクラスの 2 つの層が状態を共有しないかを、あなたのクラスで調べます）"
-        )
+        raise AssertionError(say.INDEPENDENCE_WAITS)
     for name in classes:
         drawn: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = []  # (x, (W, b) for a Linear)
         for _ in range(2):
@@ -250,11 +245,7 @@ def test_layers_independent(student: PartSession, reference: ModuleType, passed_
         ref = getattr(reference, name)() if wb is None else _linear(reference, *wb)
         dout = rng.standard_normal(ref.forward(x).shape)
         dx, grads = forward_both_backward_first(student, name, drawn, dout)
-        label = f"{name} の層を 2 つ作り、1 つ目、2 つ目の順に forward してから 1 つ目の backward を呼んだときの"
-        hint = (
-            "。2 つの層が状態を共有しています。キャッシュや勾配はクラス変数やグローバル変数ではなく、"
-            "その層の self.cache / self.grads に保存してください"
-        )
+        label, hint = say.two_layers(name), say.SHARED_STATE
         key = ("independent", name, array_digest(x, dout, *(drawn[0][1] or ())))  # draws depend on the classes
         exp = cached(key, reference, lambda: _independent_expected(reference, ref, x, dout))  # noqa: B023 (called at once)
         try:
@@ -283,7 +274,7 @@ def forward_both_backward_first(
     for out in outputs:
         out.value()
     call = first.value()
-    dx = as_result(call.result, f"{name}.backward の戻り値")
+    dx = as_result(call.result, say.returned_by_backward(name))
     return dx, {k: call.grads.get(k, MISSING) for k in ("W", "b")}
 
 

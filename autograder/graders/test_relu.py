@@ -13,6 +13,7 @@ import numpy as np
 
 from autograder.sandbox.part_session import PartSession
 
+from . import messages as say
 from .backward import BackwardGrader
 from .cache import Case, case_cache
 from .numerics import away_from_zero
@@ -43,7 +44,7 @@ def make_kink_case(seed: int) -> Case:
 
 
 def kink_label(case: Case) -> str:
-    return f"（0 にごく近い入力 {KINK_MIN:g} ≤ |x| ≤ {KINK_MAX:g}、形状 {case['x'].shape}）"
+    return say.kink_label(KINK_MIN, KINK_MAX, case["x"].shape)
 
 
 class TestReLU(LayerSuite):

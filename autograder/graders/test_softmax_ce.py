@@ -17,6 +17,7 @@ import pytest
 
 from autograder.sandbox.part_session import PartSession
 
+from . import messages as say
 from .backward import BackwardGrader
 from .cache import Case, case_cache
 from .numerics import EXACT_TOL
@@ -57,12 +58,12 @@ def make_large_case(seed: int) -> Case:
 
 def label(case: Case) -> str:
     n, c = case["y"].shape
-    return f"（N={n}, C={c}、t は{'one-hot' if case.get('onehot') else 'クラス番号'}）"
+    return say.logits_label(n, c, bool(case.get("onehot")))
 
 
 def large_label(case: Case) -> str:
     n, c = case["y"].shape
-    return f"（絶対値 1000 程度のロジット、N={n}, C={c}。比較相手は解析的な勾配）"
+    return say.large_logits_label(n, c)
 
 
 class TestSoftmaxCrossEntropy(LossSuite):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..course.assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
+from ..course.messages import GRADER_ERROR_MESSAGE
 from ..diagnosis.agreement import agree_findings
 from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
@@ -28,7 +29,6 @@ from ..intake.skeleton import grade_id, text
 from ..results import (
     FAILED,
     GRADER_ERROR,
-    GRADER_ERROR_MESSAGE,
     PASSED,
     Confinement,
     Diagnosis,

@@ -72,3 +72,4 @@ def grader_error_report(results: Results) -> str:
 
 
 NOTHING_WRITTEN = "結果は書き出していません。"
+INTERRUPTED = "採点が中断されました。結果は書き出していません（もう一度採点してください）"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from ..course.assignment import Rubric
+from ..course.messages import GRADER_ERROR_MESSAGE
 from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
-from ..results import GRADER_ERROR_MESSAGE
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess
 from . import messages as say
@@ -33,7 +33,7 @@ class TestOutcome:
     nodeid: str
     passed: bool
     message: str
-    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/messages.Mismatch)
+    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/checks.Mismatch)
     grader_error: bool = False  # the grader itself raised: the kit's failure, not a failed check
 
 

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 from ..course.assignment import Rubric, load_rubric
 from ..results import Results
-
-NO_RESULTS = "判定結果が記録されていません（この提出は判定結果を残す前の版で採点されました。再採点してください）"
-OUT_OF_STEP = "成績簿の自動採点の点数（{got}）が判定結果（{want}）と一致しません（再採点してください）"
+from . import messages as say
 
 
 @dataclass(frozen=True)
@@ -40,11 +38,11 @@ def recorded_score(results: Results, part: str, points: float) -> float:
 
 def check_in_step(rubric: Rubric, auto: dict[str, float | None], results: Results | None) -> str:
     if results is None:
-        return NO_RESULTS
+        return say.NO_RESULTS
     for part in rubric.parts.values():
         want, got = recorded_score(results, part.name, part.points), auto.get(part.name)
         if got is None or abs(got - want) > 1e-6:
-            return OUT_OF_STEP.format(got=f"{part.title}: {got}", want=f"{want:g}")
+            return say.out_of_step(f"{part.title}: {got}", f"{want:g}")
     return ""
 
 
@@ -76,7 +74,7 @@ def load_class(db_url: str, assignment: str, rubric: Rubric | None = None, progr
                 autos[part_of[cell]] = auto
         documents = book.judge_documents(assignment)
     bar: Iterable[str] = tqdm(
-        sorted(students), desc="判定結果を読み込み中", unit="人", disable=not progress, dynamic_ncols=True
+        sorted(students), desc=say.LOADING, unit=say.PEOPLE, disable=not progress, dynamic_ncols=True
     )
     out = []
     for student in bar:

@@ -21,6 +21,7 @@ from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 from ..course.files import atomic_file
 from ..course.plain_text import bounded
 from ..results import GRADER_ERROR, Results, TestResult
+from . import messages as say
 
 GRADING_PROBLEM = "grading_problem"  # the error type of a submission that could not be graded
 TEST_FAILED = "test_failed"
@@ -33,7 +34,7 @@ def xml_text(text: object, limit: int = 4000) -> str:
 
 
 def points(t: TestResult) -> str:
-    return f"得点: {t.score:g} / {t.max_score:g}"
+    return say.points(t.score, t.max_score)
 
 
 def testcase(t: TestResult, results: Results) -> TestCase:
@@ -48,7 +49,7 @@ def testcase(t: TestResult, results: Results) -> TestCase:
         result.text = xml_text(t.output)  # the body too: some CI pages show only that
         case.result = [result]
     diagnoses = [d.message for d in results.part_diagnoses(t.part)] if not t.passed else []
-    case.system_out = xml_text("\n".join([points(t), *(f"見立て: {m}" for m in diagnoses)]))
+    case.system_out = xml_text("\n".join([points(t), *(say.diagnosis(m) for m in diagnoses)]))
     return case
 
 

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..course.assignment import Rubric, load_rubric
 from ..course.files import write_atomic
 from ..course.spreadsheet import write_csv as write_guarded
+from . import messages as say
 from .graded import Graded, load_class
 from .plots import parts_figure, totals_figure
 from .tables import (
@@ -75,15 +76,20 @@ def write_tables(
     parts = list(rubric.parts.values())
     write_csv(
         out / "scores.csv",
-        ["student", *[p.title for p in parts], "合計", "判定結果"],
+        ["student", *[p.title for p in parts], say.TOTAL, say.HAS_RESULTS],
         [
-            [g.student, *[g.scores.get(p.name, 0.0) for p in parts], round(g.total, 6), "あり" if g.results else "なし"]
+            [
+                g.student,
+                *[g.scores.get(p.name, 0.0) for p in parts],
+                round(g.total, 6),
+                say.YES if g.results else say.NO,
+            ]
             for g in cls
         ],
     )
     write_csv(
         out / "diagnoses.csv",
-        ["部分", "量", "コード", "見立て", "人数", "メッセージ", "このメッセージの人数", "学生"],
+        say.DIAGNOSES_HEADER,
         [
             [titles.get(x.part, x.part), x.quantity, x.code, x.label, len(x.students), m, len(who), " ".join(who)]
             for x in groups
@@ -92,7 +98,7 @@ def write_tables(
     )
     write_csv(
         out / "test_failures.csv",
-        ["部分", "テスト", "不合格", "採点した提出", "割合", "学生"],
+        say.FAILURES_HEADER,
         [
             [
                 titles.get(t.part, t.part),
@@ -105,7 +111,7 @@ def write_tables(
             for t in shares
         ],
     )
-    write_csv(out / "problems.csv", ["学生", "種類", "理由"], [[p.student, p.kind, p.reason] for p in problems])
+    write_csv(out / "problems.csv", say.PROBLEMS_HEADER, [[p.student, p.kind, p.reason] for p in problems])
     return ["scores.csv", "diagnoses.csv", "test_failures.csv", "problems.csv"]
 
 
@@ -116,7 +122,7 @@ def shown_database(db_url: str) -> str:
     try:
         return make_url(db_url).render_as_string(hide_password=True)
     except Exception:
-        return "（URL を表示できません）"
+        return say.URL_NOT_SHOWN
 
 
 def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out: Path) -> Path:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..course.assignment import Rubric
+from . import messages as say
 from .graded import Graded
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _histogram(ax: Any, values: list[float], points: float, step: float, title: 
     ax.hist(values, bins=_bins(points, step), color=BAR, edgecolor="white")
     ax.set_title(title, parse_math=False)
     ax.set_xlabel(xlabel, parse_math=False)
-    ax.set_ylabel("人数", parse_math=False)
+    ax.set_ylabel(say.COUNT_AXIS, parse_math=False)
     ax.set_xlim(0, points)
     ax.yaxis.get_major_locator().set_params(integer=True)
 
@@ -59,7 +60,9 @@ def _histogram(ax: Any, values: list[float], points: float, step: float, title: 
 def totals_figure(cls: list[Graded], rubric: Rubric) -> bytes:
     top = rubric.max_score
     with _figure(7.0, 3.0) as fig:
-        _histogram(fig.add_subplot(), [g.total for g in cls], top, top / 20, f"合計点の分布（{len(cls)} 人）", "合計点")
+        _histogram(
+            fig.add_subplot(), [g.total for g in cls], top, top / 20, say.totals_title(len(cls)), say.TOTALS_AXIS
+        )
         return _png(fig)
 
 
@@ -71,5 +74,5 @@ def parts_figure(cls: list[Graded], rubric: Rubric) -> bytes:
         for i, part in enumerate(parts):
             ax = fig.add_subplot(rows, cols, i + 1)
             values = [g.scores.get(part.name, 0.0) for g in cls]
-            _histogram(ax, values, part.points, max(part.points / 10, 0.5), part.title, f"点（満点 {part.points:g}）")
+            _histogram(ax, values, part.points, max(part.points / 10, 0.5), part.title, say.part_axis(part.points))
         return _png(fig)

@@ -19,11 +19,11 @@ from ..course.assignment import Part, load_rubric
 from ..course.plain_text import bounded, markdown_escape
 from ..feedback.messages import DIAGNOSIS, part_messages
 from ..results import Results
+from . import messages as say
 
 CELL_CHARS = 160  # characters of a message in a table cell (the full text is in the report and JUnit)
 # GitHub shows at most 1 MiB of a step's summary: a class's table stops before that, saying so.
 MAX_SUMMARY_BYTES = 900_000
-HEADER = "| {who} | 得点 | 合格 | 不合格 | 最初の不合格メッセージ | 見立て |\n|---|---:|---:|---:|---|---|"
 
 
 def cell(text: object, limit: int = CELL_CHARS) -> str:
@@ -55,12 +55,12 @@ def problems_lines(results: Results) -> list[str]:
 def grade_summary(name: str, results: Results) -> str:
     rubric = load_rubric()
     lines = [
-        f"### 採点結果: {cell(name, 200)}: {results.score:g} / {results.max_score:g} 点",
+        say.grade_title(cell(name, 200), results.score, results.max_score),
         "",
-        f"隔離: {cell(str(results.confinement), 100)}",
+        say.confinement(cell(str(results.confinement), 100)),
         *problems_lines(results),
         "",
-        HEADER.format(who="項目"),
+        say.HEADER.format(who=say.ITEM),
     ]
     lines += ["| " + " | ".join([cell(p.title), *part_row(results, p)]) + " |" for p in rubric.parts.values()]
     return "\n".join(lines) + "\n"
@@ -81,39 +81,31 @@ def batch_summary(
     mean = sum(r.score for r in submissions.values()) / n if n else 0.0
     problem = sorted(s for s, r in submissions.items() if r.refused) + sorted(not_recorded or [])
     lines = [
-        f"### クラスの採点結果: {n} 人を採点、平均 {mean:.2f} / {rubric.max_score:g} 点"
-        + (f"（うち {skipped} 人は変更なしで前回の結果）" if skipped else ""),
+        say.class_title(n, mean, rubric.max_score, skipped),
         "",
     ]
     if grader_errors:
         shown = ", ".join(f"{cell(s, 80)}（{cell(', '.join(r.grader_errors), 200)}）" for s, r in grader_errors.items())
-        lines.append(
-            f"⚠ 採点プログラムのエラーのため点数を記録しなかった提出 {len(grader_errors)} 件"
-            f"（採点プログラムを直して再実行してください）: {shown}"
-        )
+        lines.append(say.not_recorded_for_grader_error(len(grader_errors), shown))
         lines.append("")
     if problem:
         shown = ", ".join(cell(s, 80) for s in problem[:50])
-        lines.append(f"⚠ 採点できなかった提出 {len(problem)} 件: {shown}" + (" …" if len(problem) > 50 else ""))
+        lines.append(say.not_graded(len(problem), shown) + (" …" if len(problem) > 50 else ""))
         lines.append("")
     size = sum(len(x.encode()) + 1 for x in lines)
     for part in rubric.parts.values():
-        block = [f"#### {part.title}（{part.points:g} 点）", "", HEADER.format(who="学生")]
+        block = [say.part_heading(part.title, part.points), "", say.HEADER.format(who=say.STUDENT)]
         for student, results in submissions.items():
             block.append("| " + " | ".join([cell(student, 80), *part_row(results, part)]) + " |")
         scores = [r.part_scores().get(part.name, 0.0) for r in submissions.values()]
         tests = [t for r in submissions.values() for t in r.part_tests(part.name)]
         passed = sum(t.passed for t in tests)
         part_mean = sum(scores) / n if n else 0.0
-        block.append(
-            f"| **クラス（{n} 人）** | 平均 {part_mean:.2f} / {part.points:g} | {passed} | {len(tests) - passed} | | |"
-        )
+        block.append(say.class_row(n, part_mean, part.points, passed, len(tests) - passed))
         block.append("")
         cost = sum(len(x.encode()) + 1 for x in block)
         if size + cost > MAX_SUMMARY_BYTES:
-            lines.append(
-                f"…これ以降の項目は長すぎるため省略しました（JUnit の報告にすべてあります）: {part.title} ほか"
-            )
+            lines.append(say.cut_short(part.title))
             break
         lines += block
         size += cost

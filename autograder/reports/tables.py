@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..course.assignment import Rubric
 from ..diagnosis.findings import diagnosis_label
 from ..results import TestName
+from . import messages as say
 from .graded import Graded
 
 
@@ -102,12 +103,12 @@ def grading_problems(cls: list[Graded]) -> list[Problem]:
     out = []
     for g in cls:
         if g.out_of_step:
-            out.append(Problem(g.student, "記録の問題", g.out_of_step))
+            out.append(Problem(g.student, say.OUT_OF_STEP_KIND, g.out_of_step))
         if g.results is None:
             continue
-        kind = "採点できず" if g.results.refused else "採点の問題"
+        kind = say.REFUSED_KIND if g.results.refused else say.PROBLEM_KIND
         out += [Problem(g.student, kind, p) for p in g.results.problems or ()]
-        out += [Problem(g.student, "注記", n) for n in g.results.notes]
+        out += [Problem(g.student, say.NOTE_KIND, n) for n in g.results.notes]
     return out
 
 

@@ -26,6 +26,7 @@ from ..course.assignment import GIVEN_PREFIX, ROOT, Rubric, load_rubric
 from ..intake.read import grade_id
 from ..routes.ci.student_data import write_check_data
 from ..routes.nbgrader_hooks.glue import nbgrader_env, run_nbgrader
+from . import messages as say
 
 __all__ = ["build_all", "grade_id", "nbgrader_env", "run_nbgrader"]  # the latter three: tests, benchmarks
 
@@ -34,9 +35,9 @@ MARKER = re.compile(r"^\s*###\s*(BEGIN|END) SOLUTION\s*$")
 
 
 def points_table(rubric: Rubric) -> str:
-    rows = ["| 採点される箇所 | 節 | 配点 |", "|---|---|---|"]
+    rows = [say.TABLE_HEADER, "|---|---|---|"]
     rows += [f"| {p.title} | {p.section} | {p.points:g} |" for p in rubric.parts.values()]
-    rows.append(f"| **合計** | | **{rubric.max_score:g}** |")
+    rows.append(say.table_total(rubric.max_score))
     return "\n".join(rows)
 
 
@@ -84,21 +85,18 @@ NB74_MODULES = (
 TRIPLE = "'" * 3  # the cell holds the modules' code in r'''...'''
 NB74_HEADER = "\n".join(
     [
-        "# 可視テストのチェック関数（編集不要・自動生成）: 採点と同じ見立て（どの間違いか）と、フィードバックと同じ図のコード",
-        "# （講座のキットの autograder/diagnosis/ のモジュール）を、",
-        "# ノートブックの変数と名前がぶつからないよう nb74 という名前空間にまとめます。可視テストのセルが",
-        "# nb74.check_linear(Linear) のように呼びます。隠しテストの入力は含みません。",
+        *say.NB74_COMMENT,
         "import linecache as _linecache, sys as _sys, types as _types",
         "",
     ]
 )
 NB74_FOOTER = "\n".join(
     [
-        "nb74 = _types.ModuleType('nb74', '可視テストのチェック関数（自動生成）')",
+        f"nb74 = _types.ModuleType('nb74', '{say.NB74_DOC}')",
         "_sys.modules['nb74'] = nb74",
-        "_linecache.cache['<nb74>'] = (len(_NB74_SOURCE), None, _NB74_SOURCE.splitlines(True), '<nb74>')  # エラー表示用",
+        f"_linecache.cache['<nb74>'] = (len(_NB74_SOURCE), None, _NB74_SOURCE.splitlines(True), '<nb74>')  {say.FOR_TRACEBACKS}",
         "exec(compile(_NB74_SOURCE, '<nb74>', 'exec'), nb74.__dict__)",
-        "nb74.install()  # 未実装（NotImplementedError）などを 1 行の日本語で表示する",
+        f"nb74.install()  {say.INSTALL}",
         "del _NB74_SOURCE, _linecache, _sys, _types",
         "",
     ]

@@ -32,6 +32,7 @@ from ...intake.submissions import Submission, discover
 from ...results import Results
 from ...sandbox.levels import IsolationRequest
 from ..nbgrader_hooks.glue import generate_feedback
+from . import messages as say
 from .pool import DaskPool, LocalPool, read_canonical
 
 # -- writing (coordinator only) ------------------------------------------------------------------
@@ -77,9 +78,9 @@ def save(root: Path, assignment: str, book: Any, sub: Submission, results: Resul
     for attempt in range(3):
         if attempt == 1:
             sub = replace(sub, timestamp=None)
-            results = results.with_notes(["提出時刻を記録できなかったため、提出時刻なしで採点しました"])
+            results = results.with_notes([say.NO_TIMESTAMP])
         elif attempt == 2:
-            why = f"採点結果を記録できませんでした（{errors[0]}）。担当教員に連絡してください"
+            why = say.not_recorded(errors[0])
             results = Results.empty(load_rubric(), why, results.confinement)
         try:
             write_autograded(root, assignment, sub, results)
@@ -122,7 +123,7 @@ def run_batch(
         scores: dict[str, float] = {}
         recorded: dict[str, Results] = {}  # what was recorded this run (the --junit and --summary reports)
         broken: dict[str, Results] = {}  # graded with a grading error (the kit's failure): not recorded
-        bar = tqdm(total=len(todo), desc="採点", unit="件", disable=not progress, dynamic_ncols=True)
+        bar = tqdm(total=len(todo), desc=say.PROGRESS, unit=say.UNIT, disable=not progress, dynamic_ncols=True)
         try:
             for sub, text in pool.map(todo, isolation):
                 graded = Results.from_json(text)
@@ -141,7 +142,7 @@ def run_batch(
                 if results.failed:
                     failures[sub.student] += 1
                 bar.update(1)
-                bar.set_postfix(失敗=len(failures))
+                bar.set_postfix({say.FAILED: len(failures)})
         finally:
             bar.close()
             pool.close()
@@ -163,23 +164,20 @@ def summary_table(summary: dict[str, Any]) -> str:
     scores = list(summary["scores"].values())
     mean = sum(scores) / len(scores) if scores else 0.0
     rows = [
-        ("提出", summary["submissions"]),
-        ("今回採点", summary["graded"]),
-        ("変更なしで省略", summary["skipped"]),
-        ("採点に問題あり", len(summary["failures"])),
-        ("平均点（今回採点分）", f"{mean:.2f}"),
-        ("所要時間", f"{summary['seconds']:.1f} s"),
+        (say.SUBMISSIONS, summary["submissions"]),
+        (say.GRADED, summary["graded"]),
+        (say.SKIPPED, summary["skipped"]),
+        (say.FAILURES, len(summary["failures"])),
+        (say.MEAN, f"{mean:.2f}"),
+        (say.SECONDS, f"{summary['seconds']:.1f} s"),
     ]
     width = max(columns(k) for k, _ in rows) + 2  # terminal columns: the labels are Japanese
     lines = [f"{pad(k, width)}{v}" for k, v in rows]
     if summary["failures"]:
-        lines.append("問題のあった提出: " + ", ".join(summary["failures"][:20]))
+        lines.append(say.WITH_PROBLEMS + ", ".join(summary["failures"][:20]))
     if summary.get("grader_errors"):
         broken = [f"{s}（{', '.join(r.grader_errors)}）" for s, r in sorted(summary["grader_errors"].items())]
-        lines.append(
-            "採点プログラムのエラーのため記録しなかった提出（採点プログラムを直して再実行してください）: "
-            + ", ".join(broken[:20])
-        )
+        lines.append(say.GRADER_ERRORS + ", ".join(broken[:20]))
     if summary.get("feedback_failures"):
-        lines.append("フィードバックを作れなかった提出: " + ", ".join(summary["feedback_failures"][:20]))
+        lines.append(say.NO_FEEDBACK + ", ".join(summary["feedback_failures"][:20]))
     return "\n".join(lines)

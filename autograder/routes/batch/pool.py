@@ -22,6 +22,7 @@ from ...intake.skeleton import Skeleton, skeleton_of
 from ...intake.submissions import Submission
 from ...results import Confinement, Results
 from ...sandbox.levels import IsolationRequest
+from . import messages as say
 
 
 def _die_with_parent() -> None:
@@ -127,7 +128,7 @@ class LocalPool:
                     if tries < 1:
                         queue.append((s, tries + 1))
                     else:
-                        why = f"採点プロセスが異常終了しました（{type(exc).__name__}）"
+                        why = say.process_crashed(type(exc).__name__)
                         yield s, Results.empty(load_rubric(), why, Confinement.unconfirmed(isolation)).to_json()
             fill()
 
@@ -162,7 +163,7 @@ class DaskPool:
             try:
                 yield s, fut.result()
             except Exception as exc:
-                why = f"採点ワーカーが異常終了しました（{type(exc).__name__}）"
+                why = say.worker_crashed(type(exc).__name__)
                 yield s, Results.empty(load_rubric(), why, Confinement.unconfirmed(isolation)).to_json()
 
     def close(self) -> None:

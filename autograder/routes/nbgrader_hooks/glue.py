@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...course.assignment import ROOT, load_rubric
+from . import messages as say
 
 CONFIG = ROOT / "nbgrader_config.py"
 
@@ -103,7 +104,7 @@ def generate_feedback(course: Path, assignment: str, db_url: str) -> list[str]:
     graded = sorted(p.parent.name for p in Path(course, "autograded").glob(f"*/{assignment}"))
     failed = [s for s in graded if not (Path(course, "feedback", s, assignment, notebook)).is_file()]
     error = str(result.get("error") or result.get("log") or "").strip()
-    return failed or ["（nbgrader generate_feedback が失敗しました: " + error[-300:] + "）"]
+    return failed or [say.feedback_failed(error[-300:])]
 
 
 @cache

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ...course.assignment import judged, load_rubric
 from ...intake.read import NOTES_FILE, shown
+from . import messages as say
 
 
 def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> None:
@@ -37,9 +38,7 @@ def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> N
             st = os.lstat(path)
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
                 os.unlink(path)
-                notes.append(
-                    f"「{shown(os.path.relpath(path, folder))}」は通常のファイルではないため、採点に使いませんでした"
-                )
+                notes.append(say.not_regular_not_used(shown(os.path.relpath(path, folder))))
     if not judged(folder.name):  # submitted/<student>/<assignment>/ (nbgrader passes its CLI filter)
         return
     _, stamp_note = read_timestamp(folder, folder.parents[2])

@@ -19,6 +19,7 @@ from traitlets import Int
 from ....course.spreadsheet import write_csv
 from ....intake.read import shown
 from ....intake.submissions import STUDENT_ID
+from .. import messages as say
 from .copy import FolderCopy, Refused
 
 
@@ -224,12 +225,11 @@ def _copy_failed(exc: Exception, src: str) -> Refused:
         why = errno_text.group(1) if errno_text else "?"
         return Refused(
             f"could not copy {name}: {why} ({len(exc.args[0])} file(s))",
-            f"「{name}」をコピーできなかったため、提出を取り込みませんでした（{why}）。"
-            "ほかの人が読めるファイルだけを提出してください",
+            say.not_copied(name, why),
         )
     return Refused(
         f"{type(exc).__name__} while copying: {exc}",
-        f"提出フォルダのコピー中にエラー（{type(exc).__name__}）が起きたため取り込めませんでした。担当者に連絡してください",
+        say.copy_failed(type(exc).__name__),
     )
 
 

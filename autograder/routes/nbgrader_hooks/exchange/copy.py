@@ -16,8 +16,8 @@ from typing import Any
 
 from nbgrader.utils import ignore_patterns, parse_utc
 
-from ....intake.messages import LINK
 from ....intake.read import NOTES_FILE, link_refused, read_text, shown
+from .. import messages as say
 from ..intake import active_document
 
 
@@ -38,10 +38,7 @@ def _mb(n: float) -> str:
 
 
 def page_refused(name: str) -> str:
-    return (
-        f"「{shown(name)}」は HTML・SVG・XML のファイルのため取り込みません"
-        "（採点画面でウェブページとして開かれてしまうため）。解答はノートブックに書いてください"
-    )
+    return say.page_refused(shown(name))
 
 
 class FolderCopy:
@@ -97,8 +94,7 @@ class FolderCopy:
                         if count > self.max_files:
                             raise Refused(
                                 f"more than {self.max_files} files and folders",
-                                f"提出フォルダのファイルとフォルダが多すぎるため取り込みませんでした"
-                                f"（{self.max_files:,} 個を超えています）",
+                                say.too_many_files(self.max_files),
                             )
                         st = entry.stat(follow_symlinks=False)
                         if stat.S_ISDIR(st.st_mode):
@@ -108,12 +104,12 @@ class FolderCopy:
         except OSError as exc:
             raise Refused(
                 f"unreadable: {exc.strerror} ({os.path.relpath(exc.filename or src, src)})",
-                f"提出フォルダの一部を読めなかったため取り込みませんでした（{exc.strerror}）",
+                say.unreadable(str(exc.strerror)),
             ) from exc
         if total > limit:
             raise Refused(
                 f"{total} bytes, above {limit} (CourseDirectory.max_dir_size)",
-                f"提出フォルダが大きすぎるため取り込みませんでした（{_mb(total)} MB、上限 {_mb(limit)} MB）",
+                say.too_big(_mb(total), _mb(limit)),
             )
         self._budget = limit
 
@@ -124,16 +120,14 @@ class FolderCopy:
         with open(fd, "rb") as fin:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise Refused(
-                    f"{src} is not a regular file", f"「{shown(os.path.basename(src))}」は通常のファイルではありません"
-                )
+                raise Refused(f"{src} is not a regular file", say.not_regular(shown(os.path.basename(src))))
             with open(dst, "wb") as fout:
                 while chunk := fin.read(1 << 20):
                     self._budget -= len(chunk)
                     if self._budget < 0:
                         raise Refused(
                             "grew above CourseDirectory.max_dir_size while being copied",
-                            "提出フォルダがコピー中に上限を超えて大きくなったため取り込みませんでした",
+                            say.GREW_WHILE_COPIED,
                         )
                     fout.write(chunk)
         os.chmod(dst, stat.S_IMODE(st.st_mode) & 0o755 | 0o600)  # no set-id bits, no write for others
@@ -142,11 +136,11 @@ class FolderCopy:
     def do_copy(self, src: str, dest: str, log: Any = None) -> None:
         if os.path.islink(src):  # the whole inbound entry is a link (to someone else's work?)
             os.makedirs(dest)
-            self._write_notes(dest, [f"提出フォルダが{LINK}のため採点しません（リンク先は読みません）"])
+            self._write_notes(dest, [say.FOLDER_IS_LINK])
             self._stand_in(dest, [p.name for p in self._released().glob("*.ipynb")])
             return
         if not os.path.isdir(src):
-            raise Refused("not a folder", "提出がフォルダではないため取り込みませんでした")
+            raise Refused("not a folder", say.NOT_A_FOLDER)
         self._measure(src)
         nbgrader_ignore = ignore_patterns(
             exclude=self.coursedir.ignore,
@@ -182,7 +176,7 @@ class FolderCopy:
             # and every later `collect --update` on it: keep the time of the inbound folder's name
             stamp = os.path.basename(src).rsplit("+", 3)[2]
             Path(dest, "timestamp.txt").write_text(stamp, encoding="utf-8")
-            notes.append("timestamp.txt が日時ではなかったため、提出フォルダ名の時刻を使いました")
+            notes.append(say.BAD_TIMESTAMP)
         if notes:
             self._write_notes(dest, notes)
         self._stand_in(dest, [r for r in refused if r.endswith(".ipynb") and os.sep not in r])

@@ -13,6 +13,7 @@ from traitlets import default
 
 from ....course.assignment import load_rubric
 from ....feedback.messages import part_label
+from .. import messages as say
 from ..preprocessors.plain import judged_notebook
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "feedback" / "templates"
@@ -71,7 +72,7 @@ class FeedbackExporter(HTMLExporter):
     ) -> tuple[str, dict[str, Any]]:
         self.register_filter("nb74_fold_summary", fold_summary)  # type: ignore[no-untyped-call]
         html, out = super().from_notebook_node(nb, resources, **kw)
-        html = html.replace(NO_ALT, 'alt="（説明のない画像）"')
+        html = html.replace(NO_ALT, f'alt="{say.NO_ALT}"')
         if MATHJAX_CDN in html:  # the template did not find nbgrader's MathJax block to replace
             raise ValueError("the feedback page would load MathJax from a CDN: nbgrader's template has changed")
         if not self.mathjax_url:  # after nbconvert's own parsing of the page: the script is 2 MB

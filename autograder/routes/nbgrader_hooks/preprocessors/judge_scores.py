@@ -19,6 +19,7 @@ from ....feedback.sanitize import sanitize_notebook
 from ....intake.read import add_memo
 from ....results import Results
 from ....sandbox.levels import as_request
+from .. import messages as say
 from ..glue import clear_hidden_tests
 
 new_output = cast(Callable[..., NotebookNode], nbformat.v4.new_output)  # nbformat's is untyped
@@ -38,9 +39,9 @@ def picture_outputs(results: Results, part: str, title: str) -> list[NotebookNod
 
     out = []
     for p in pictures:
-        caption = f"{title}: {p.quantity}（可視テストの入力で）"
+        caption = say.picture_caption(title, p.quantity)
         png = gradient_figure(p.quantity, np.array(p.got, dtype=float), np.array(p.expected, dtype=float), caption)
-        data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<図: {caption}>"}
+        data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": say.picture_text(caption)}
         meta = {"nb74": "judge-picture", "image/png": {"alt": alt_text(p.quantity, caption)}}
         out.append(new_output("display_data", data=data, metadata=meta))
     return out

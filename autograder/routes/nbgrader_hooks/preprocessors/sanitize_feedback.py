@@ -12,8 +12,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ....feedback.safe_html import clean_comment
 from ....feedback.sanitize import sanitize_notebook
+from .. import messages as say
 
-PASS_PRINT = re.compile(r"^[ \t]*print\(.*合格.*\)[ \t]*(?:#.*)?(?:\n|$)", re.MULTILINE)
+PASS_PRINT = re.compile(rf"^[ \t]*print\(.*{say.PASSED}.*\)[ \t]*(?:#.*)?(?:\n|$)", re.MULTILINE)
 
 
 def without_pass_prints(source: str) -> str:
