@@ -249,6 +249,8 @@ SOLUTION_RUN_ENV = {
     "MKL_NUM_THREADS": "1",
     "PYTHONHASHSEED": "0",
 }
+
+
 def write_solution(made: Path, out: Path) -> None:
     """The executed solution notebook without what varies from run to run or machine to machine:
     the timestamps (metadata.execution), where the kernel happened to flush its output (streams
