@@ -159,15 +159,15 @@ class Case:
     what: str  # as the report names it
     replace: dict[str, str] | None  # answer cells replaced in the solution; None: the release as it is
     expect: Expectation
+    part: str = ""  # a bug's part
 
 
 def cases(catalog: Any) -> list[Case]:
     found = [Case(say.SOLUTION, {}, full_marks), Case(say.RELEASE, None, zero)]
     if catalog is not None:
         for e in catalog.BUGS:
-            found.append(
-                Case(say.bug(e.name), {e.cell: e.source}, loses_its_part(e.part, e.note, catalog.DIAGNOSES.get(e.name)))
-            )
+            expect = loses_its_part(e.part, e.note, catalog.DIAGNOSES.get(e.name))
+            found.append(Case(say.bug(e.name), {e.cell: e.source}, expect, e.part))
         for group in catalog.forms_by_round():
             found.append(Case(say.forms([e.name for e in group]), {e.cell: e.source for e in group}, full_marks))
     return found
@@ -205,13 +205,25 @@ class QuietPool(LocalPool):
         )
 
 
-def first_traceback(log_dir: Path, lines: int = 25) -> str:
+def first_traceback(log_dir: Path, lines: int = 12) -> str:
+    """The first grader error the workers logged: its header and the end of its traceback (where
+    the grader raised; pytest's own frames come first)."""
     for log in sorted(log_dir.glob("worker-*.log")):
         text = log.read_text(encoding="utf-8", errors="replace").splitlines()
-        start = next((i for i, line in enumerate(text) if line.startswith("grader error")), None)
-        if start is not None:
-            return "\n".join(text[start : start + lines])
+        starts = [i for i, line in enumerate(text) if line.startswith("grader error")]
+        if starts:
+            block = text[starts[0] : starts[1] if len(starts) > 1 else len(text)]
+            return "\n".join(block[:1] + (["  ..."] if len(block) > lines + 1 else []) + block[1:][-lines:])
     return ""
+
+
+def graded_parts(results: Results) -> Results:
+    """The results without the parts a grader broke (reported once, see grader_errors): the other
+    parts' expectations still hold or fail."""
+    from dataclasses import replace
+
+    tests = tuple(t for t in results.tests if t.status != GRADER_ERROR)
+    return replace(results, tests=tests, score=sum(t.score for t in tests), max_score=sum(t.max_score for t in tests))
 
 
 def grader_errors(graded: dict[str, Results], rubric: Rubric) -> list[Failure]:
@@ -264,12 +276,12 @@ def check(assignment: str, workers: int = 2, isolation: IsolationRequest = "auto
     report.failures += grader_errors(graded, rubric)
     for label, case in by_label.items():
         results = graded[label]
-        if results.grader_errors:
-            continue  # reported once above, per part
+        if case.part in results.grader_errors:
+            continue  # a bug of a part its grader broke: reported once above
         if results.refused:
             report.failures.append(Failure(case.what, say.refused(results.output or "")))
             continue
-        report.failures += [Failure(case.what, why) for why in case.expect(results)]
+        report.failures += [Failure(case.what, why) for why in case.expect(graded_parts(results))]
     report.seconds = time.monotonic() - start
     return report
 
