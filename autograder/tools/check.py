@@ -206,23 +206,30 @@ class QuietPool(LocalPool):
 
 
 def first_traceback(log_dir: Path, lines: int = 12) -> str:
-    """The first grader error the workers logged: its header and the end of its traceback (where
-    the grader raised; pytest's own frames come first)."""
-    for log in sorted(log_dir.glob("worker-*.log")):
-        text = log.read_text(encoding="utf-8", errors="replace").splitlines()
-        starts = [i for i, line in enumerate(text) if line.startswith("grader error")]
-        if starts:
-            block = text[starts[0] : starts[1] if len(starts) > 1 else len(text)]
-            return "\n".join(block[:1] + (["  ..."] if len(block) > lines + 1 else []) + block[1:][-lines:])
+    """The first grader error the workers logged, a grader that raised first: its header and the
+    end of its traceback (where the grader raised; pytest's own frames come first)."""
+    logs = [log.read_text(encoding="utf-8", errors="replace").splitlines() for log in sorted(log_dir.glob("worker-*"))]
+    for header in ("grader error in ", "grader error"):
+        for text in logs:
+            starts = [i for i, line in enumerate(text) if line.startswith("grader error")]
+            first = next((i for i in starts if text[i].startswith(header)), None)
+            if first is not None:
+                end = next((i for i in starts if i > first), len(text))
+                block = text[first:end]
+                return "\n".join(block[:1] + (["  ..."] if len(block) > lines + 1 else []) + block[1:][-lines:])
     return ""
 
 
-def graded_parts(results: Results) -> Results:
-    """The results without the parts a grader broke (reported once, see grader_errors): the other
-    parts' expectations still hold or fail."""
+def graded_parts(results: Results, only: str = "") -> Results:
+    """The results without the parts a grader broke (reported once, see grader_errors), so the
+    other parts' expectations still hold or fail; with `only`, that part alone (the others may
+    depend on the broken one: the MLP chains the layers)."""
     from dataclasses import replace
 
-    tests = tuple(t for t in results.tests if t.status != GRADER_ERROR)
+    broken = set(results.grader_errors)
+    if not broken:
+        return results
+    tests = tuple(t for t in results.tests if t.part not in broken and (not only or t.part == only))
     return replace(results, tests=tests, score=sum(t.score for t in tests), max_score=sum(t.max_score for t in tests))
 
 
@@ -250,6 +257,16 @@ def check(assignment: str, workers: int = 2, isolation: IsolationRequest = "auto
         rubric = load_rubric()
     except (ValueError, KeyError) as exc:
         report.failures.append(Failure(say.RUBRIC, say.rubric_unreadable(str(exc))))
+        return report
+    missing = [
+        n
+        for n in (source_notebook(), release_notebook(), solutions_dir() / f"{rubric.notebook}.ipynb")
+        if not n.is_file()
+    ]
+    if missing:  # nothing to compare or grade: build first
+        report.failures += [
+            Failure(n.name, say.notebook_missing(n.relative_to(n.parents[2]).as_posix())) for n in missing
+        ]
         return report
     report.failures += rubric_failures(rubric)
     catalog, wrong = load_catalog(rubric)
@@ -281,7 +298,7 @@ def check(assignment: str, workers: int = 2, isolation: IsolationRequest = "auto
         if results.refused:
             report.failures.append(Failure(case.what, say.refused(results.output or "")))
             continue
-        report.failures += [Failure(case.what, why) for why in case.expect(graded_parts(results))]
+        report.failures += [Failure(case.what, why) for why in case.expect(graded_parts(results, case.part))]
     report.seconds = time.monotonic() - start
     return report
 

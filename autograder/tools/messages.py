@@ -41,6 +41,10 @@ def test_cell_points(notebook: str, cell: str, got: float | None, part: str, wan
     )
 
 
+def notebook_missing(notebook: str) -> str:
+    return f"{notebook} がありません（python -m autograder build で作ってください）"
+
+
 def test_cell_missing(notebook: str, cell: str, part: str) -> str:
     return f"{notebook} に [parts.{part}] のテストセル {cell} がありません"
 
