@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {build,grade,batch,report,gradescope,demo} ..."""
+"""Command line: python -m autograder {build,check,grade,batch,report,gradescope,demo} ..."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ EXIT_CODES = """exit codes:
   2    usage error (bad arguments; batch: an assignment the judge has no graders for)
   3    a grading error, the kit's failure: a grader raised (not a check of the student's code
        failing), or the graders and rubric.toml disagree. grade writes no results; batch records
-       nothing for the submissions concerned and names them (grade them again once fixed)
+       nothing for the submissions concerned and names them (grade them again once fixed);
+       check: the kit's authoring is broken (an expectation failed, each named with why)
   130  interrupted (Ctrl-C): grade writes no results; batch keeps what it recorded (run it again)
 
 --junit FILE writes JUnit XML (one testsuite per submission); --summary FILE appends a Markdown
@@ -81,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="regenerate release/ and solutions/ from source/ and the rubric")
+    check = sub.add_parser(
+        "check",
+        help="before grading: the solution full marks, the release 0, each catalog bug caught and diagnosed",
+        epilog=EXIT_CODES,
+        formatter_class=fmt,
+    )
+    check.add_argument("assignment", nargs="?", help="default: the assignment the kit grades")
+    check.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    check.add_argument("--isolation", choices=REQUESTS, default="auto")
     grade = sub.add_parser(
         "grade", help="score one submitted notebook with the hidden graders", epilog=EXIT_CODES, formatter_class=fmt
     )
@@ -129,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--no-progress", action="store_true")
     sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from .tools.check import main as check_main
+
+        return check_main(args.assignment, args.workers, as_request(args.isolation))
     if args.command == "batch":
         from .routes.batch.messages import INTERRUPTED as BATCH_INTERRUPTED
 

@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"feedback"},  # what a student sees
     {"routes", "routes/batch", "routes/nbgrader_hooks", "routes/gradescope", "routes/ci"},
     {"reports"},  # what the instructor or CI reads: the class as the routes left it in the gradebook
-    {"tools"},  # build, demo
+    {"tools"},  # build, demo, check
     {"__main__"},  # the CLI
 ]
 LAYER = {folder: i for i, names in enumerate(LAYERS) for folder in names}
