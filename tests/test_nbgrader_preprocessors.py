@@ -106,9 +106,12 @@ def test_judge_scores_writes_each_test_cells_score_as_a_plain_float(judged):
 
 
 def test_judge_scores_removes_hidden_tests_and_keeps_the_results_for_the_journal(judged, solution_results):
-    nb, resources, _, sent = judged
-    assert "BEGIN HIDDEN TESTS" in sent
-    assert not any("HIDDEN TESTS" in c.source for c in nb.cells)
+    nb, resources, _, _ = judged  # the source holds none (tools/build.py refuses them): plant one
+    planted = nbformat.read(source_notebook(), as_version=4)
+    cell = next(c for c in planted.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_linear")
+    cell.source += "\n### BEGIN HIDDEN TESTS\nassert False\n### END HIDDEN TESTS"
+    cleared, _ = JudgeScores(isolation="process").preprocess(planted, {})
+    assert not any("HIDDEN TESTS" in c.source or "assert False" in c.source for c in cleared.cells)
     info = resources["nbgrader"]
     assert Results.from_dict(info["judge_results"]).score == solution_results["score"] == RUBRIC.max_score
     assert len(info["judge_sha256"]) == 64 and int(info["judge_sha256"], 16) >= 0
