@@ -18,26 +18,17 @@ from pathlib import Path
 import pytest
 
 from autograder.course.exit_codes import EXIT_GRADER_ERROR
+from tests.broken_graders import break_graders
 from tests.course import A, add_students, copy_kit, db_url, env, make_course, place
 from tests.submissions import SOLUTION
 
 pytestmark = pytest.mark.slow
 
-NEW_SHAPE = "    shapes = [(1, 3, 2), (5, 4, 7), (8, 6, 1), (4, 3, 3)]  # (N, D_in, D_out)"
-UNPRICED = "\n\ndef test_extra_check() -> None:  # no points in rubric.toml\n    assert True\n"
-
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> Path:
     kit = copy_kit(tmp_path_factory.mktemp("broken") / "kit")
-    linear = kit / "autograder" / "graders" / "test_linear.py"
-    text = linear.read_text(encoding="utf-8")
-    assert NEW_SHAPE in text, "test_linear.py changed: update this test's way of breaking it"
-    text = text.replace(NEW_SHAPE, NEW_SHAPE.replace("(4, 3, 3)]", "(4, 3, 3), (2, 2, 2)]"))
-    text = text.replace('ids = [f"N{n}_Din{i}_Dout{o}" for n, i, o in shapes]', 'ids = [f"s{k}" for k in range(5)]')
-    linear.write_text(text, encoding="utf-8")
-    relu = kit / "autograder" / "graders" / "test_relu.py"
-    relu.write_text(relu.read_text(encoding="utf-8") + UNPRICED, encoding="utf-8")
+    break_graders(kit)
     return kit
 
 
