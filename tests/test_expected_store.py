@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.course.assignment import ROOT
+from autograder.course.assignment import GRADERS_DIR, ROOT
 from autograder.graders import expected_store
 from autograder.graders.cache import ExpectedCache, cached
 from autograder.graders.cache import expected_store as on_disk
@@ -65,9 +65,7 @@ def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):
     from autograder.course.assignment import reference_module_path
 
     files = expected_store.digested_files()
-    assert {expected_store.GRADERS / n for n in ("backward.py", "calls.py", "test_linear.py", "test_mlp.py")} <= set(
-        files
-    )
+    assert {GRADERS_DIR / n for n in ("backward.py", "calls.py", "test_linear.py", "test_mlp.py")} <= set(files)
     assert reference_module_path() in files
     copies = []
     for i, f in enumerate(files):

@@ -24,11 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.course.assignment import reference_module_path
+from autograder.course.assignment import GRADERS_DIR, reference_module_path
 from autograder.course.files import atomic_file, cache_dir, make_cache_dir
 from autograder.sandbox.inside import protocol
 
-GRADERS = Path(__file__).resolve().parent
 FILE_NAME = "expected.frames"  # in the judge's cache folder
 ENV_PATH = "NB74_EXPECTED_STORE"  # another file for the store; empty: keep nothing on disk
 MAX_ENTRIES = 512  # the graders' own cases need ~70; the rest are exercise setups of submissions
@@ -49,7 +48,7 @@ def store_path() -> Path | None:
 
 def digested_files() -> list[Path]:
     """The files expected values are computed from: every grader module and the reference."""
-    return sorted(GRADERS.glob("*.py")) + [reference_module_path()]
+    return sorted(GRADERS_DIR.glob("*.py")) + [reference_module_path()]
 
 
 def files_digest(paths: list[Path]) -> bytes:

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..course.assignment import GIVEN_PREFIX, Rubric, load_rubric, source_notebook
+from ..course.assignment import GIVEN_PREFIX, GRADERS_DIR, Rubric, load_rubric, source_notebook
 from ..course.messages import GRADER_ERROR_MESSAGE
 from ..diagnosis.agreement import agree_findings
 from ..diagnosis.findings import Finding
@@ -43,7 +43,7 @@ from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
 from . import messages as say
 
-GRADERS = Path(__file__).resolve().parent.parent / "graders"
+GRADERS = GRADERS_DIR  # the graders pytest collects (one definition: course/assignment.py)
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
 UNUSED_PYTEST_PLUGINS = (
     "terminal",
