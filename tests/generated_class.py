@@ -12,17 +12,15 @@ minutes and add nothing the report reads.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from autograder.results import Results
 from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
+from tests import run_folder
 from tests.bugs.catalog import BUGS
 from tests.course import A, add_students, batch, copy_course, db_url, make_course, place
 from tests.submissions import make_submission
@@ -92,32 +90,29 @@ def generate_class(kinds: dict[str, Results], dest: Path, pristine: Path, n: int
 
 def build(n: int = 1000) -> tuple[Path, dict[str, str]]:
     """The run's generated class (the `generated_class` fixture of tests/test_class_report.py):
-    grade_kinds() then generate_class() in a temporary folder, in a process of its own (it keeps
-    a core busy for a minute or two: tests/background.py builds it beside other tests); returns
-    the class's course and student -> kind."""
+    grade_kinds() then generate_class() in the run's folder (tests/run_folder.py), in a process of
+    its own (it keeps a core busy for a minute or two: tests/background.py builds it beside other
+    tests); returns the class's course and student -> kind."""
     from tests.course import released_course
 
-    base = _scratch("nb74-class-")
-    _run([sys.executable, "-m", "tests.generated_class", str(released_course()), str(base), str(n)], "the class")
-    return base / "class", class_kinds(n)
+    def make(base: Path) -> None:
+        _run([sys.executable, "-m", "tests.generated_class", str(released_course()), str(base), str(n)], "the class")
+
+    return run_folder.built(f"class-of-{n}", make) / "class", class_kinds(n)
 
 
 def demo() -> Path:
     """`make demo`'s flow (autograder.tools.demo.main: release, examples, nbgrader autograde,
-    report) on a scratch course, in a process of its own: the `demo` fixture of
+    report) on a scratch course in the run's folder, in a process of its own: the `demo` fixture of
     tests/test_class_report.py."""
-    course = _scratch("nb74-report-demo-") / "demo"
     code = (
         "import sys; from pathlib import Path; from autograder.tools.demo import main; main(course=Path(sys.argv[1]))"
     )
-    _run([sys.executable, "-c", code, str(course)], "make demo's flow")
-    return course
 
+    def make(base: Path) -> None:
+        _run([sys.executable, "-c", code, str(base / "demo")], "make demo's flow")
 
-def _scratch(prefix: str) -> Path:
-    base = Path(tempfile.mkdtemp(prefix=prefix))
-    atexit.register(shutil.rmtree, base, True)
-    return base
+    return run_folder.built("demo-course", make) / "demo"
 
 
 def _run(cmd: list[str], what: str) -> None:

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 from autograder.course.assignment import ROOT
-from tests import pythons
+from tests import pythons, run_folder
 
 
 def image() -> Gradescope:
     """The run's one image (the `gradescope_image` fixture): `python -m autograder gradescope
-    --out DIR` (the real command), then install() under a temporary $AUTOGRADER_ROOT."""
-    base = Path(tempfile.mkdtemp(prefix="nb74-gradescope-"))
-    atexit.register(shutil.rmtree, base, True)
+    --out DIR` (the real command), then install() under $AUTOGRADER_ROOT, in the run's folder
+    (tests/run_folder.py: made once per run, whichever process asks first)."""
+    base = run_folder.built("gradescope-image", _make_image)
+    gs = Gradescope(base / "root")
+    gs.zip_path = base / "zip" / "autograder.zip"
+    return gs
+
+
+def _make_image(base: Path) -> None:
     cmd = [sys.executable, "-m", "autograder", "gradescope", "--out", str(base / "zip")]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    gs = install(base / "zip" / "autograder.zip", base / "root")
-    gs.zip_path = base / "zip" / "autograder.zip"
-    return gs
+    install(base / "zip" / "autograder.zip", base / "root")
 
 
 def install(zip_path: Path, root: Path) -> Gradescope:

@@ -6,6 +6,7 @@ Used by tests/test_judge_pythons.py and benchmarks/judge_pythons.py.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -41,13 +42,16 @@ def judge_venv(python: Path) -> Path:
         check=True,
     ).stdout.strip()
     venv = VENVS / f"{version}-{digest}"
-    if not (venv / ".installed").is_file():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "install", "--no-deps", "-r", str(REQUIREMENTS)], check=True)
-        subprocess.run([*pip, "check"], check=True)
-        (venv / ".installed").touch()
+    VENVS.mkdir(parents=True, exist_ok=True)
+    with open(VENVS / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the run's other processes (pytest-xdist's workers) wait
+        if not (venv / ".installed").is_file():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
+            pip = [str(venv / "bin" / "python"), "-m", "pip", "--quiet", "--disable-pip-version-check"]
+            subprocess.run([*pip, "install", "--no-deps", "-r", str(REQUIREMENTS)], check=True)
+            subprocess.run([*pip, "check"], check=True)
+            (venv / ".installed").touch()
     return venv / "bin" / "python"
 
 

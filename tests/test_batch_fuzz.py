@@ -34,7 +34,6 @@ EXAMPLES = 12
 STUDENTS_PER_EXAMPLE = 8
 FEEDBACK_EVERY = 4  # nbgrader's generate_feedback costs ~1 s a student: on every 4th class only
 RUNS: list[int] = []
-TOTALS: list[float] = []  # every student's total over all examples (checked by the last test)
 
 
 def _one_bug() -> dict:
@@ -205,6 +204,13 @@ def course(tmp_path_factory) -> Path:
     return make_course(tmp_path_factory.mktemp("fuzz") / "course")
 
 
+@pytest.fixture(scope="module")
+def totals() -> list[float]:
+    """Every student's total over all examples: filled by the property test, checked by the last
+    (a module fixture of both, so that they run in one process, in this order)."""
+    return []
+
+
 def reset(course: Path) -> None:
     for folder in ("submitted", "autograded", "feedback"):
         shutil.rmtree(course / folder, ignore_errors=True)
@@ -226,7 +232,7 @@ def reset(course: Path) -> None:
     ],
 )
 @given(specs=classes, odd_student=st.booleans())
-def test_the_batch_always_finishes_and_records_every_student_once(course, specs, odd_student):
+def test_the_batch_always_finishes_and_records_every_student_once(course, totals, specs, odd_student):
     reset(course)
     students = [f"s{i:02d}" + ("-山田" if i % 3 == 0 else "") for i in range(len(specs))]
     for student, spec in zip(students, specs):
@@ -249,13 +255,13 @@ def test_the_batch_always_finishes_and_records_every_student_once(course, specs,
             assert notes[student].strip(), student
         if feedback:
             assert (course / "feedback" / student / A / NB.replace(".ipynb", ".html")).is_file(), student
-    TOTALS.extend(got[s]["_total"] for s in students)
+    totals.extend(got[s]["_total"] for s in students)
     assert "フィードバックを作れなかった" not in done.stdout, done.stdout
     assert ("bad" in done.stderr) == odd_student
 
 
-def test_the_fuzzed_classes_held_graded_and_refused_submissions():
+def test_the_fuzzed_classes_held_graded_and_refused_submissions(totals):
     """The property above is not vacuous: the classes held full, partial and zero scores."""
-    assert len(TOTALS) == EXAMPLES * STUDENTS_PER_EXAMPLE
-    assert RUBRIC.max_score in TOTALS and 0.0 in TOTALS
-    assert any(0.0 < t < RUBRIC.max_score for t in TOTALS), sorted(set(TOTALS))
+    assert len(totals) == EXAMPLES * STUDENTS_PER_EXAMPLE
+    assert RUBRIC.max_score in totals and 0.0 in totals
+    assert any(0.0 < t < RUBRIC.max_score for t in totals), sorted(set(totals))
