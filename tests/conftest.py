@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -237,15 +238,20 @@ def _is_expensive(item: pytest.Item) -> bool:
 # -- two workers (pytest-xdist, `make test`'s -n): nothing built twice ------------------------------
 #
 # The run's artefacts are shared by its processes through tests/run_folder.py. What a process makes
-# for several tests stays with one process: --dist loadgroup sends each xdist_group to one worker,
-# and the rest is handed out test by test. The groups are made here, from the fixtures a test uses:
-# - a fixture of which the run has one and which is not read only: the browser, the database server,
-#   the Gradescope image a submit() writes into (SHARED_FIXTURES);
+# for several tests stays with one process: each group below runs on one worker, and the rest is
+# handed out test by test. The groups are made from the fixtures a test uses:
+# - the database server, of which the run has one (SHARED_FIXTURES); each worker starts its own
+#   browser, and the Gradescope image takes one submit() at a time;
 # - a slow test's module (or class) scoped fixture, which each worker would build again: a course
 #   graded once for the module's tests;
-# and tests that share any of these are one group (union-find), so a module that uses the browser
-# runs with the browser.
-SHARED_FIXTURES = {"chromium": "chromium", "postgres": "postgres", "gradescope_image": "gradescope"}
+# and tests that share any of these are one group (union-find). A fixture made once per run through
+# tests/run_folder.py (marked run_wide) makes no group: any process reads what the first one made.
+# xdist's own `xdist_group` mark cannot carry the groups: it renames the test's nodeid, which
+# pytest 9 no longer lets a plugin do. So the workers write the groups into the run's
+# folder when they collect, and the controller's scheduler (pytest_xdist_make_scheduler) reads them.
+SHARED_FIXTURES = {"postgres": "postgres"}
+GROUPS_FILE = "xdist-groups.json"
+_RUN_FOLDER = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -272,14 +278,17 @@ def _labels(item: pytest.Item) -> set[str]:
             labels.add(SHARED_FIXTURES[name])
             continue
         defs = info.name2fixturedefs.get(name, ()) if info else ()
-        if defs and defs[-1].scope != "function" and item.get_closest_marker("slow"):
+        if getattr(defs[-1].func, "run_wide", False) if defs else True:
+            continue  # made once per run whichever process asks (tests/run_folder.py)
+        if defs[-1].scope != "function" and item.get_closest_marker("slow"):
             where = defs[-1].baseid  # "" or a conftest's folder for the suite's own session fixtures
             if where.endswith(".py") or "::" in where:
                 labels.add(where.split("::")[0])
     return labels
 
 
-def _xdist_groups(items: list[pytest.Item]) -> None:
+def xdist_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """nodeid -> group, for the tests that have one."""
     parent: dict[str, str] = {}
 
     def find(label: str) -> str:
@@ -291,16 +300,31 @@ def _xdist_groups(items: list[pytest.Item]) -> None:
     for _, labels in labelled:
         for label in labels[1:]:
             parent[find(label)] = find(labels[0])
-    for item, labels in labelled:
-        if labels:
-            item.add_marker(pytest.mark.xdist_group(find(labels[0])))
+    return {item.nodeid: find(labels[0]) for item, labels in labelled if labels}
 
 
-_RUN_FOLDER = pytest.StashKey[Path]()
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: none without it (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """The controller's scheduler: xdist's by scope, the scope of a test its group (else itself)."""
+    import json
+
+    from xdist.scheduler import LoadScopeScheduling
+
+    from tests import run_folder
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # read once the workers have collected (schedule() is called then)
+                self.groups = json.loads((run_folder.root() / GROUPS_FILE).read_text(encoding="utf-8"))
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark expensive tests `slow` and run the fast ones first (stable: the file order otherwise);
     then the xdist groups."""
     slow: list[pytest.Item] = []
@@ -320,7 +344,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             fast.append(item)
     items[:] = fast + slow
-    _xdist_groups(items)
+    if hasattr(config, "workerinput"):  # an xdist worker: the groups, for the controller's scheduler
+        from autograder.course.files import write_atomic
+        from tests import run_folder
+
+        groups = json.dumps(xdist_groups(items), sort_keys=True)
+        write_atomic(run_folder.root() / GROUPS_FILE, groups.encode())
 
 
 # -- what the slow tests will need, built in the background from the start (tests/background.py) --

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 ENV = "NB74_TEST_RUN_DIR"
 
@@ -39,6 +40,16 @@ def root() -> Path:
     if ENV not in os.environ:
         atexit.register(end, start())
     return Path(os.environ[ENV])
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run_wide(fixture: F) -> F:
+    """Mark a fixture whose value is made once per run through built() (so the suite's xdist groups
+    need not keep its tests in one process: tests/conftest.py)."""
+    fixture.run_wide = True  # type: ignore[attr-defined]
+    return fixture
 
 
 def built(name: str, make: Callable[[Path], None]) -> Path:

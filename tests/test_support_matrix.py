@@ -19,13 +19,14 @@ other than the total and the isolation level.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ import pytest
 from autograder.course.assignment import ROOT, load_rubric
 from autograder.intake.messages import MEMO_TITLE
 from tests import course as c
-from tests import editors
+from tests import editors, run_folder
 from tests.browser import LOAD_TIMEOUT
 
 pytestmark = pytest.mark.slow
@@ -72,13 +73,35 @@ def browser(chromium: Any) -> Iterator[Any]:
         chromium.set_page_load_timeout(LOAD_TIMEOUT)
 
 
+# Each fixture and route below is made once per run, by whichever of the suite's workers asks first,
+# in the run's folder (tests/run_folder.py), and read back by the others: its value is kept as JSON.
+
+
+def _run_wide(name: str, make: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """make(folder) once per run; its value (a dict of dataclasses) as written then."""
+
+    def made(folder: Path) -> None:
+        value = {k: dataclasses.asdict(v) for k, v in make(folder).items()}
+        (folder / "value.json").write_text(json.dumps(value, default=str), encoding="utf-8")
+
+    return json.loads((run_folder.built(f"support-matrix-{name}", made) / "value.json").read_text(encoding="utf-8"))
+
+
+def _cells(value: dict[str, Any]) -> dict[str, Cell]:
+    return {k: Cell(v["score"], tuple(v["notes"]), v["seconds"]) for k, v in value.items()}
+
+
 @pytest.fixture(scope="session")
-def fixtures(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> dict[str, editors.Fixture]:
-    folder = tmp_path_factory.mktemp("editors")
-    start = time.monotonic()
-    made = {**editors.build_jupyter(folder, browser), **editors.build_cheap(folder)}
-    print(f"\nsupport matrix: {len(made)} fixtures built in {time.monotonic() - start:.1f} s (two Jupyter saves)")
-    return made
+@run_folder.run_wide
+def fixtures(request: pytest.FixtureRequest) -> dict[str, editors.Fixture]:
+    def make(folder: Path) -> dict[str, editors.Fixture]:
+        start = time.monotonic()
+        made = {**editors.build_jupyter(folder, request.getfixturevalue("browser")), **editors.build_cheap(folder)}
+        print(f"\nsupport matrix: {len(made)} fixtures built in {time.monotonic() - start:.1f} s (two Jupyter saves)")
+        return made
+
+    value = _run_wide("fixtures", make)
+    return {k: editors.Fixture(v["name"], Path(v["path"]), v["noted"], v["what"]) for k, v in value.items()}
 
 
 def test_jupyter_saves_are_the_editors(fixtures: dict[str, editors.Fixture]) -> None:
@@ -100,10 +123,13 @@ def _messages(results: dict[str, Any]) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def cli(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+@run_folder.run_wide
+def cli(fixtures: dict[str, editors.Fixture]) -> dict[str, Cell]:
     """`python -m autograder grade <file> --json`, one process per fixture (two at a time)."""
-    out_dir = tmp_path_factory.mktemp("cli")
+    return _cells(_run_wide("cli", lambda folder: _cli_route(fixtures, folder)))
 
+
+def _cli_route(fixtures: dict[str, editors.Fixture], out_dir: Path) -> dict[str, Cell]:
     def grade(name: str, fx: editors.Fixture) -> Cell:
         out = out_dir / f"{name}.json"
         start = time.monotonic()
@@ -120,32 +146,48 @@ def cli(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="session")
-def course(fixtures: dict[str, editors.Fixture], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A released course with every fixture submitted by the student of the same name."""
-    root = c.make_course(tmp_path_factory.mktemp("matrix") / "course")
-    c.add_students(root, list(fixtures))
-    for name, fx in fixtures.items():
-        c.place(root, name, fx.path, name=fx.path.name)
-    return root
+@run_folder.run_wide
+def course(fixtures: dict[str, editors.Fixture]) -> Path:
+    """A released course with every fixture submitted by the student of the same name: read only."""
+
+    def make(folder: Path) -> None:
+        root = c.make_course(folder / "course")
+        c.add_students(root, list(fixtures))
+        for name, fx in fixtures.items():
+            c.place(root, name, fx.path, name=fx.path.name)
+
+    return run_folder.built("support-matrix-course", make) / "course"
 
 
 @pytest.fixture(scope="session")
-def _course_routes(course: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Cell], dict[str, Cell]]:
+@run_folder.run_wide
+def _course_routes(course: Path) -> tuple[dict[str, Cell], dict[str, Cell]]:
     """The batch and nbgrader autograde, each over its own copy of the course, at the same time."""
-    batch_root = c.copy_course(course, tmp_path_factory.mktemp("batch") / "course", fresh_db=False)
-    nbgrader_root = c.copy_course(course, tmp_path_factory.mktemp("nbgrader") / "course", fresh_db=False)
-    by_batch, by_nbgrader = c.concurrently(
-        lambda: _batch_route(course, batch_root), lambda: _nbgrader_route(course, nbgrader_root)
-    )
-    return by_batch, by_nbgrader
+
+    def make(folder: Path) -> dict[str, Cell]:
+        batch_root = c.copy_course(course, folder / "batch" / "course", fresh_db=False)
+        nbgrader_root = c.copy_course(course, folder / "nbgrader" / "course", fresh_db=False)
+        by_batch, by_nbgrader = c.concurrently(
+            lambda: _batch_route(course, batch_root), lambda: _nbgrader_route(course, nbgrader_root)
+        )
+        return {
+            **{f"batch/{k}": v for k, v in by_batch.items()},
+            **{f"nbgrader/{k}": v for k, v in by_nbgrader.items()},
+        }
+
+    both = _cells(_run_wide("batch-and-nbgrader", make))
+    by = {route: {k.split("/", 1)[1]: v for k, v in both.items() if k.startswith(route + "/")} for route in ROUTES}
+    return by["batch"], by["nbgrader"]
 
 
 @pytest.fixture(scope="session")
+@run_folder.run_wide
 def batch(_course_routes: tuple[dict[str, Cell], dict[str, Cell]]) -> dict[str, Cell]:
     return _course_routes[0]
 
 
 @pytest.fixture(scope="session")
+@run_folder.run_wide
 def nbgrader(_course_routes: tuple[dict[str, Cell], dict[str, Cell]]) -> dict[str, Cell]:
     return _course_routes[1]
 
@@ -205,28 +247,38 @@ def _nbgrader_route(course: Path, root: Path) -> dict[str, Cell]:
 
 
 @pytest.fixture(scope="session")
-def gradescope(fixtures: dict[str, editors.Fixture], gradescope_image: Any) -> dict[str, Cell]:
+@run_folder.run_wide
+def gradescope(fixtures: dict[str, editors.Fixture], request: pytest.FixtureRequest) -> dict[str, Cell]:
     """The run's one set-up Gradescope image (tests/conftest.py), run_autograder once per fixture."""
-    gs = gradescope_image
-    got = {}
-    for name, fx in fixtures.items():
-        start = time.monotonic()
-        results = gs.submit({fx.path.name: fx.path})
-        lines = str(results.get("output", "")).splitlines()
-        notes = tuple(ln for ln in lines if not ln.startswith(("合計 ", "隔離レベル: ")))
-        got[name] = Cell(float(results["score"]), notes, time.monotonic() - start)
-    return got
+
+    def make(folder: Path) -> dict[str, Cell]:
+        gs = request.getfixturevalue("gradescope_image")
+        got = {}
+        for name, fx in fixtures.items():
+            start = time.monotonic()
+            results = gs.submit({fx.path.name: fx.path})
+            lines = str(results.get("output", "")).splitlines()
+            notes = tuple(ln for ln in lines if not ln.startswith(("合計 ", "隔離レベル: ")))
+            got[name] = Cell(float(results["score"]), notes, time.monotonic() - start)
+        return got
+
+    return _cells(_run_wide("gradescope", make))
 
 
 @pytest.fixture(scope="session")
-def ci(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cell]:
+@run_folder.run_wide
+def ci(course: Path) -> dict[str, Cell]:
     """autograder/routes/ci/grade.sh as the workflow's Grade step runs it, in a copy of the kit (as
     tests/test_ci_instructor.py makes one) with the course's submitted/ folder."""
+    return _cells(_run_wide("ci", lambda folder: _ci_route(course, folder)))
+
+
+def _ci_route(course: Path, folder: Path) -> dict[str, Cell]:
     import shutil
 
     from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 
-    kit = tmp_path_factory.mktemp("ci") / "kit"
+    kit = folder / "kit"
     c.copy_kit(kit)
     shutil.copytree(course / "submitted", kit / "submitted")
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
