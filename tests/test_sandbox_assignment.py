@@ -10,6 +10,7 @@ refused as any other.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from autograder.graders.calls import Round
 from autograder.sandbox import messages as say
 from autograder.sandbox.errors import Missing, StudentCrashed, StudentError
 from autograder.sandbox.fork_server import ForkServer
-from autograder.sandbox.inside.protocol import MAX_REPLY
+from autograder.sandbox.inside.protocol import MAX_REPLY, ChannelClosed
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
 from autograder.sandbox.received import MAX_REPLY_ELEMENTS
@@ -67,6 +68,7 @@ def peek(paths, modules):
     return seen
 
 import os
+import shutil
 class NotAFunction:
     pass
 '''
@@ -187,3 +189,15 @@ def test_the_probe_assignment_holds_what_must_stay_hidden() -> None:
     assert (PROBE / "graders" / "secret.py").is_file() and (PROBE / "rubric.toml").is_file()
     assert SIDE.folders == (PROBE / "inside", PROBE / "public") and SIDE.handlers == "inside.ops"
     assert os.access(PROBE / "graders" / "secret.py", os.R_OK)
+
+
+def test_a_broken_handler_module_stops_the_start_never_runs_without_its_kinds(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    for name in ("inside", "public"):
+        shutil.copytree(PROBE / name, broken / name)
+    with (broken / "inside" / "ops.py").open("a", encoding="utf-8") as ops:
+        ops.write('\nHANDLERS = {"helper": 3}\n')
+    with StudentProcess(isolation="process", side=StudentSide.of(broken)) as proc:
+        with pytest.raises(ChannelClosed):
+            proc.load([("student", STUDENT, True)])
+        assert "HANDLERS must map request kinds to functions" in proc.student_output()
