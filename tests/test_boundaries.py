@@ -1,8 +1,10 @@
 """The kit's boundaries are folders: what the sandbox binds, what the Gradescope zip ships, what the
 release notebook copies. Each test fails if a file outside its folder allowlist crosses.
 
-- the sandbox: autograder/sandbox/inside/ only (bubblewrap's binds and, at the 'process' level,
-  Landlock's readable paths), and nothing in that folder imports the judge's side;
+- the sandbox: autograder/sandbox/inside/ and, of an assignment, only the folders the judge names
+  (its inside/ and public/: sandbox/side.py), never graders/, a rubric, solutions/ or the course
+  secret (bubblewrap's binds and, at the 'process' level, Landlock's readable paths); nothing in
+  those folders imports the judge's side;
 - the Gradescope zip: the folders of package.SHIPPED, never the nbgrader hooks, the batch, CI, the
   class reports or the build;
 - the release notebook's given cell: the modules of the public folder autograder/diagnosis/.
@@ -19,13 +21,17 @@ import pytest
 
 from autograder.course.assignment import ROOT
 from autograder.course.files import cache_dir
+from autograder.course.secret import secret_path
 from autograder.routes.gradescope.package import NEVER, SHIPPED, contents, shipped
 from autograder.sandbox import launch
 from autograder.sandbox.inside import confine
+from autograder.sandbox.side import ENGINE_ONLY, FOLDERS, MOUNT, StudentSide
 from autograder.tools import build
 
 PACKAGE = ROOT / "autograder"
 INSIDE = PACKAGE / "sandbox" / "inside"
+PROBE = ROOT / "tests" / "assignment_probe"  # a test-only assignment: inside/, public/, graders/, rubric.toml
+ASSIGNMENTS = [*sorted(p for p in (PACKAGE / "assignments").glob("*") if (p / "inside").is_dir()), PROBE]
 
 
 def _kit_paths(paths: list[str]) -> list[Path]:
@@ -44,17 +50,84 @@ def _kit_paths(paths: list[str]) -> list[Path]:
 # -- the sandbox -------------------------------------------------------------------------------------
 
 
-def test_bwrap_binds_one_folder_of_the_kit_the_student_side() -> None:
-    cmd = launch._bwrap_command(["{fd}"])
-    sources = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--bind-try", "--ro-bind-try")]
-    assert _kit_paths(sources) == [INSIDE]
-    assert cmd[cmd.index(str(INSIDE)) + 1] == "/runner"
+def _never_shown(shown: list[Path]) -> None:
+    """None of `shown` is or holds graders/, a rubric, solutions/, the judge's side or the course secret."""
+    for path in shown:
+        assert not path.is_relative_to(ROOT / "solutions") and not path.is_relative_to(PACKAGE / "graders")
+        assert not secret_path().resolve().is_relative_to(path)
+        assert not [p for p in [path, *path.rglob("*")] if p.name in ("graders", "solutions", "rubric.toml")], path
+        if path != INSIDE:  # an assignment's folder: inside/ or public/ of autograder/assignments/<name>/
+            assert path.name in FOLDERS and path.parent in ASSIGNMENTS
+
+
+def _bound(side: StudentSide = ENGINE_ONLY) -> tuple[list[str], list[str]]:
+    cmd = launch._bwrap_command(["{fd}"], side=side)
+    binds = [i for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--bind-try", "--ro-bind-try")]
     assert cmd[-len(["{fd}"]) - 1] == "/runner/runner.py"
+    return [cmd[i + 1] for i in binds], [cmd[i + 2] for i in binds]
+
+
+def test_bwrap_binds_one_folder_of_the_kit_the_student_side() -> None:
+    sources, targets = _bound()
+    assert _kit_paths(sources) == [INSIDE]
+    assert targets[sources.index(str(INSIDE))] == "/runner"
+    _never_shown(_kit_paths(sources))
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda p: p.name)
+def test_bwrap_binds_an_assignments_inside_and_public_beside_it_never_its_graders(assignment: Path) -> None:
+    sources, targets = _bound(StudentSide.of(assignment))
+    kit = _kit_paths(sources)
+    assert kit == [INSIDE, *(assignment / name for name in FOLDERS if (assignment / name).is_dir())]
+    assert [targets[sources.index(str(p))] for p in kit[1:]] == [f"{MOUNT}/{p.name}" for p in kit[1:]]
+    _never_shown(kit)
 
 
 def test_process_level_reads_one_folder_of_the_kit_the_student_side() -> None:
     read, _ = confine.process_paths()
     assert _kit_paths(read) == [INSIDE]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda p: p.name)
+def test_process_level_reads_an_assignments_inside_and_public_never_its_graders(assignment: Path) -> None:
+    side = StudentSide.of(assignment)
+    folders = [path for path in side.folders]
+    read, _ = confine.process_paths([side.inside_path(f, "process") for f in folders])
+    assert _kit_paths(read) == [INSIDE, *folders]
+    _never_shown(_kit_paths(read))
+
+
+def test_a_student_side_binds_only_inside_and_public_of_one_assignment(tmp_path: Path) -> None:
+    copy = tmp_path / "probe"
+    shutil.copytree(PROBE, copy)
+    other = tmp_path / "other"
+    shutil.copytree(PROBE, other)
+    for folders in (
+        (copy / "graders",),
+        (copy,),
+        (copy / "inside", other / "public"),
+        (copy / "inside", copy / "inside"),
+        (Path("tests/assignment_probe/inside"),),  # relative: which folder depends on the cwd
+    ):
+        with pytest.raises(ValueError):
+            StudentSide(folders)
+    with pytest.raises(ValueError, match="handlers"):
+        StudentSide((copy / "inside",), "graders.secret")
+    (copy / "public" / "rubric.toml").write_text("", encoding="utf-8")
+    (copy / "inside" / "graders").symlink_to(copy / "graders")
+    for name in ("inside", "public"):
+        with pytest.raises(ValueError, match="holds"):
+            StudentSide((copy / name,))
+    (copy / "public" / "rubric.toml").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "public").symlink_to(copy / "public", target_is_directory=True)
+    with pytest.raises(ValueError, match="symbolic link"):
+        StudentSide((tmp_path / "elsewhere" / "public",))
+    assert (
+        StudentSide((copy / "public",)).runner_arg("process")
+        == f'{{"folders": {{"public": "{copy / "public"}"}}, "handlers": null}}'
+    )
+    assert ENGINE_ONLY.runner_arg("bwrap") == "{}"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -76,6 +149,24 @@ def test_the_student_side_imports_only_itself_and_outside_packages(path: Path) -
         else:
             top = module.split(".")[0]
             assert top in sys.stdlib_module_names or top in ("numpy", "pyseccomp"), f"{path.name} imports {module}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for a in ASSIGNMENTS for name in FOLDERS for p in sorted((a / name).rglob("*.py"))],
+    ids=lambda p: "/".join(p.parts[-3:]),
+)
+def test_an_assignments_student_side_imports_only_its_inside_and_public(path: Path) -> None:
+    """Its modules form one package in the sandbox (_assignment): from one folder, `..public` or
+    `..inside` only (`..graders` is not there), else the standard library and NumPy."""
+    for level, module in _imports(path):
+        if level:
+            assert level == 1 or (level == 2 and module.split(".")[0] in FOLDERS), (
+                f"{path} imports {'.' * level}{module}"
+            )
+        else:
+            top = module.split(".")[0]
+            assert top in sys.stdlib_module_names or top == "numpy", f"{path} imports {module}"
 
 
 def test_a_file_beside_the_student_side_is_what_the_sandbox_would_see(tmp_path: Path) -> None:

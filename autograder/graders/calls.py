@@ -7,6 +7,10 @@
     y.value()       # the forward output, a float64 array
     first.value()   # a Backward: dx, grads, what the runner saw
 
+An object of the student's process is an argument as `layer.ref` (made in this round or an
+earlier one): it stays there, only its handle crosses. `r.func("train", model.ref, ...)` calls a
+top-level function of the student's namespace.
+
 Inside the block nothing is sent: leaving it sends every call in one message, which the student
 runs in order until the first that fails. Each result is then a Future. The first failure is
 raised by its own future and by every later one (the student ran nothing after it), so a test
@@ -22,8 +26,9 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from autograder.sandbox import messages as say
 from autograder.sandbox import requests
-from autograder.sandbox.errors import StudentError
+from autograder.sandbox.errors import Missing, StudentError
 from autograder.sandbox.part_session import PartSession, RemoteObject, step_reply
 from autograder.sandbox.values import forward_output, loss_value
 
@@ -85,6 +90,17 @@ class Round:
         remote.made.ok, remote.made._value = True, obj
         return remote
 
+    def func(self, name: str, *args: Any) -> Future[Any]:
+        """name(*args), a top-level function of the student's namespace: its result as described
+        by the runner (Missing if there is no such function)."""
+
+        def convert(reply: dict[str, Any]) -> Any:
+            if reply.get("missing"):
+                raise Missing(say.function_missing(name))
+            return reply.get("result")
+
+        return self._add(requests.func(name, *args), convert)
+
     def _add(self, request: tuple[dict[str, Any], str], convert: Callable[[dict[str, Any]], Any]) -> Future[Any]:
         self._steps.append(request)
         self._convert.append(convert)
@@ -121,6 +137,11 @@ class Remote:
 
     def object(self) -> RemoteObject:
         return self.made.value()
+
+    @property
+    def ref(self) -> requests.Ref:
+        """This object as an argument of a later call of the round (or of a later round)."""
+        return requests.Ref(self.handle)
 
     def forward(self, x: np.ndarray) -> Future[np.ndarray]:
         """A layer's forward(x), as a float64 array."""

@@ -221,7 +221,8 @@ class PicturesProcess:
         """The pictures' process, asked to load the cells (once); None when a statement hung or ended
         the process at load (loading again would cost as much again: no pictures then)."""
         if self.fresh is None and not self.proc.skips:
-            self.fresh = StudentProcess(isolation=self.proc.isolation, server=self.proc.server, spin=self.proc.spin)
+            proc = self.proc
+            self.fresh = StudentProcess(isolation=proc.isolation, server=proc.server, spin=proc.spin, side=proc.side)
             self.fresh.spawn()
             self.fresh.preload(list(self.proc.cells))
         return self.fresh

@@ -17,6 +17,7 @@ from typing import IO, Any
 from .inside import protocol
 from .launch import hello, isolation_level, kill_group, launch_runner
 from .levels import IsolationRequest
+from .side import ENGINE_ONLY, StudentSide
 
 MASTER_TIMEOUT = 10.0  # the fork server's kill + clean-up before a new zygote
 
@@ -31,8 +32,9 @@ class ForkServer:
     Student output goes to each StudentProcess's own size-capped file, whose descriptor travels
     with the zygote's control socket (SCM_RIGHTS), as it is the runner's stdout in one-shot mode."""
 
-    def __init__(self, isolation: IsolationRequest = "auto") -> None:
-        self.level = isolation_level(isolation)
+    def __init__(self, isolation: IsolationRequest = "auto", side: StudentSide = ENGINE_ONLY) -> None:
+        """side: the assignment's student side (side.py) every zygote of this server has."""
+        self.level, self.side = isolation_level(isolation), side
         self.popen: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
         self.workdir: str | None = None
@@ -43,7 +45,7 @@ class ForkServer:
     def start(self) -> None:
         self.workdir = tempfile.mkdtemp(prefix="nb74-server-")  # 'process' mode's scratch folder
         self.popen, self.control = launch_runner(
-            self.level, ["--master", "{fd}", self.level], self.log, self.workdir, master=True
+            self.level, ["--master", "{fd}", self.level], self.log, self.workdir, master=True, side=self.side
         )
         self.starts += 1
         hello(self.control)  # each zygote reports its layers to its StudentProcess

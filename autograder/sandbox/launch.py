@@ -1,8 +1,9 @@
 """Starting the student's process: the isolation level, the bubblewrap command and the runner.
 
 The sandbox sees the interpreter, its packages and one folder of the kit, inside/ (the student
-side, bound at /runner), nothing of the judge: not the graders, the rubric, the reference, nor
-the judge-side modules of this folder.
+side, bound at /runner), and of an assignment only the student-side folders the judge names
+(side.py: its inside/ and public/, at /assignment), nothing of the judge: not the graders, the
+rubric, the reference, nor the judge-side modules of this folder.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO
 from ..course.files import cache_dir, make_cache_dir, write_atomic
 from .inside import protocol, seccomp
 from .levels import IsolationLevel, IsolationRequest
+from .side import ENGINE_ONLY, StudentSide
 
 SANDBOX_DIR = Path(__file__).resolve().parent
 INSIDE = SANDBOX_DIR / "inside"  # the student side: what the sandbox sees
@@ -86,12 +88,12 @@ def _runner_env() -> dict[str, str]:
     }
 
 
-def _sandbox_env(level: str) -> dict[str, str]:
+def _sandbox_env(level: str, side: StudentSide = ENGINE_ONLY) -> dict[str, str]:
     """The runner's environment at `level`."""
     env = _runner_env()
     if level == "bwrap" and _relocated():
         env["LD_LIBRARY_PATH"] = f"{SANDBOX_PYTHON}/lib"  # libpython's RUNPATH names the host prefix
-    if level != "bwrap" and _nobody_can_run_python():
+    if level != "bwrap" and _nobody_can_run_python(side):
         env["RUNNER_UID"] = str(NOBODY)  # runner.drop_privileges
     return env
 
@@ -102,13 +104,13 @@ def _relocated() -> bool:
     return not (sys.base_prefix == "/usr" or sys.base_prefix.startswith("/usr/"))
 
 
-def _nobody_can_run_python() -> bool:
-    """As root: can uid 65534 reach the interpreter, its packages and the runner (every folder on
-    the way searchable by others)? If not ('process' level), the runner keeps uid 0 without
-    capabilities."""
+def _nobody_can_run_python(side: StudentSide = ENGINE_ONLY) -> bool:
+    """As root: can uid 65534 reach the interpreter, its packages, the runner and the assignment's
+    student side (every folder on the way searchable by others)? If not ('process' level), the
+    runner keeps uid 0 without capabilities."""
     if os.getuid() != 0:
         return False
-    for target in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(INSIDE)}:
+    for target in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(INSIDE), *map(str, side.folders)}:
         path = Path(target)
         for folder in [path, *path.parents] if path.is_dir() else path.parents:
             if not os.stat(folder).st_mode & 0o001:
@@ -116,9 +118,9 @@ def _nobody_can_run_python() -> bool:
     return True
 
 
-def _give_to_runner(folder: str) -> None:
+def _give_to_runner(folder: str, side: StudentSide = ENGINE_ONLY) -> None:
     """A 'process'-level working folder, writable by the uid the runner drops to."""
-    if _nobody_can_run_python():
+    if _nobody_can_run_python(side):
         os.chown(folder, NOBODY, NOBODY)
 
 
@@ -175,8 +177,9 @@ def _python_binds() -> tuple[list[str], str]:
     return binds + _sanitized_sysconfig(), f"{SANDBOX_PYTHON}/bin/{version}"
 
 
-def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
-    """A filesystem view with the interpreter, its packages and the runner folder, nothing else.
+def _bwrap_command(runner_args: list[str], as_pid_1: bool = False, side: StudentSide = ENGINE_ONLY) -> list[str]:
+    """A filesystem view with the interpreter, its packages, the runner folder and the assignment's
+    student-side folders (side.binds(): its inside/ and public/), nothing else.
 
     No /proc (bwrap's environment and arguments, the mount table with host paths), / and /dev
     read-only, /tmp and /dev/shm size-capped tmpfs (their files are memory RLIMIT_AS does not
@@ -217,7 +220,8 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
         elif p.is_dir():
             cmd += ["--ro-bind", str(p), str(p)]
     cmd += python_binds
-    cmd += ["--ro-bind", str(INSIDE), "/runner"]  # the student side: the only folder of the kit bound
+    cmd += ["--ro-bind", str(INSIDE), "/runner"]  # the engine's student side
+    cmd += side.binds()  # and the assignment's: no other folder of the kit is bound
     cmd += ["--chdir", "/tmp"] if as_pid_1 else ["--dir", "/tmp/work", "--chdir", "/tmp/work"]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for k, v in _sandbox_env("bwrap").items():
@@ -226,9 +230,15 @@ def _bwrap_command(runner_args: list[str], as_pid_1: bool = False) -> list[str]:
 
 
 def launch_runner(
-    level: str, args: list[str], output: IO[bytes], workdir: str, master: bool = False
+    level: str,
+    args: list[str],
+    output: IO[bytes],
+    workdir: str,
+    master: bool = False,
+    side: StudentSide = ENGINE_ONLY,
 ) -> tuple[subprocess.Popen[bytes], socket.socket]:
-    """Start `runner.py ARGS FILTER...` sandboxed at `level`; "{fd}" in ARGS becomes the control
+    """Start `runner.py ARGS SIDE FILTER...` sandboxed at `level`, SIDE the assignment's student side
+    (side.runner_arg: the folders as the runner sees them, its handler module); "{fd}" in ARGS becomes the control
     socket's fd, each FILTER a pipe the seccomp programs (seccomp.programs(), built here, outside
     the sandbox) are written to once the runner is started, so that it imports NumPy meanwhile:
     the main filter, and at 'process' level the setsid/setpgid one it stacks (runner.main).
@@ -237,13 +247,13 @@ def launch_runner(
     judge_end, runner_end = socket.socketpair()
     fd = runner_end.fileno()
     pipes = [os.pipe() for _ in range(1 if level == "bwrap" else 2)]
-    runner_args = [a.format(fd=fd) for a in args] + [str(r) for r, _ in pipes]
+    runner_args = [a.format(fd=fd) for a in args] + [side.runner_arg(level)] + [str(r) for r, _ in pipes]
     if level == "bwrap":
-        cmd, env = _bwrap_command(runner_args, as_pid_1=master), _runner_env()
+        cmd, env = _bwrap_command(runner_args, as_pid_1=master, side=side), _runner_env()
     else:
-        _give_to_runner(workdir)
+        _give_to_runner(workdir, side)
         cmd = [sys.executable, "-I", "-B", str(INSIDE / "runner.py"), *runner_args]
-        env = _sandbox_env(level)
+        env = _sandbox_env(level, side)
     try:
         popen = subprocess.Popen(
             cmd,

@@ -23,6 +23,10 @@ def variable(name: str) -> str:
     return f"変数 {name}"
 
 
+def function(name: str) -> str:
+    return f"関数 {name}"
+
+
 def returned_by(class_name: str, method: str) -> str:
     """'Linear.backward の戻り値'."""
     return f"{class_name}.{method} の戻り値"
@@ -71,6 +75,10 @@ def reply_refused(what: str, why: str) -> str:
 
 def class_missing(class_name: str) -> str:
     return f"クラス {class_name} が定義されていません"
+
+
+def function_missing(name: str) -> str:
+    return f"関数 {name} が定義されていません"
 
 
 def variable_missing(name: str) -> str:

@@ -68,6 +68,11 @@ class RemoteObject:
         self.last_fetched = fetched if isinstance(fetched, dict) else {}
         return reply.get("result")
 
+    @property
+    def ref(self) -> requests.Ref:
+        """This object as an argument of another call (it stays in the student's process)."""
+        return requests.Ref(self.handle)
+
     def forward(self, *args: Any) -> np.ndarray:
         return forward_output(self.call("forward", *args), self.class_name)
 
@@ -154,6 +159,14 @@ class PartSession:
         if reply.get("missing"):
             raise Missing(say.class_missing(class_name))
         return RemoteObject(self, int(reply["h"]), class_name)
+
+    def func(self, name: str, *args: Any, timeout: float = CALL_TIMEOUT) -> Any:
+        """The student's top-level function name(*args) (Ref arguments are objects of this child):
+        its described result; Missing if there is no such function."""
+        reply = self.request(*requests.func(name, *args), timeout=timeout)
+        if reply.get("missing"):
+            raise Missing(say.function_missing(name))
+        return reply.get("result")
 
     def var(self, name: str) -> Any:
         reply = self.request({"op": "var", "name": name}, what=say.variable(name))

@@ -27,6 +27,7 @@ from .launch import STARTUP_TIMEOUT
 from .levels import IsolationRequest
 from .part_session import CELL_TIMEOUT, PartSession
 from .received import error_message
+from .side import StudentSide
 from .zygote import Cell, Zygote
 
 MAX_SKIPS = 3  # statements of one cell that may hang or exit before the whole cell is given up
@@ -45,9 +46,13 @@ class StudentProcess(Zygote):
     forks one child per part."""
 
     def __init__(
-        self, isolation: IsolationRequest = "auto", server: ForkServer | None = None, spin: float = 0.0
+        self,
+        isolation: IsolationRequest = "auto",
+        server: ForkServer | None = None,
+        spin: float = 0.0,
+        side: StudentSide | None = None,
     ) -> None:
-        super().__init__(isolation, server, spin)
+        super().__init__(isolation, server, spin, side)
         self.outcomes: list[CellOutcome] = []
         self.cells: list[Cell] = []
         self.skips: dict[str, set[int]] = {}  # per cell: top-level statements that hung or exited

@@ -1,13 +1,16 @@
 """The judge's requests to a part child, each with what it is called in the student's messages.
 
 A request names an object by its handle, or, inside one batch of steps, by the step that made it
-({"$step": i}). Built on the judge's side only (NumPy conversion of arguments); the wire format
-itself is protocol.py's.
+({"$step": i}). An argument may be an object of the student's process too: Ref(handle), sent as
+{"$ref": handle} (in a batch {"$ref": {"$step": i}}), anywhere in the arguments (lists, dicts);
+the part child passes that object itself. Built on the judge's side only (NumPy conversion of
+arguments); the wire format itself is protocol.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import messages as say
@@ -16,17 +19,44 @@ Handle = int | dict[str, int]
 Request = tuple[dict[str, Any], str]
 
 
+@dataclass(frozen=True)
+class Ref:
+    """An argument naming an object of the student's process (RemoteObject.ref, calls.Remote.ref)."""
+
+    handle: Handle
+
+    def __repr__(self) -> str:
+        return f"<object {self.handle}>"
+
+
+def refs(value: Any) -> Any:
+    """A value with each Ref in it (in lists, tuples and dicts too) as the wire's {"$ref": handle}."""
+    if isinstance(value, Ref):
+        return {"$ref": value.handle}
+    if isinstance(value, (list, tuple)):
+        return [refs(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): refs(v) for k, v in value.items()}
+    return value
+
+
 def argument(a: Any) -> Any:
-    """Arrays sent to the student: integer arrays (class labels) stay int64, the rest float64."""
+    """Arrays sent to the student: integer arrays (class labels) stay int64, the rest float64;
+    references to the student's objects as refs() sends them."""
     import numpy as np
 
     if isinstance(a, np.ndarray):
         return np.asarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64)
-    return a
+    return refs(a)
 
 
 def new(class_name: str, *args: Any) -> Request:
-    return {"op": "new", "cls": class_name, "args": list(args)}, f"{class_name}({', '.join(map(repr, args))})"
+    return {"op": "new", "cls": class_name, "args": refs(list(args))}, f"{class_name}({', '.join(map(repr, args))})"
+
+
+def func(name: str, *args: Any) -> Request:
+    """name(*args): a top-level function of the student's namespace, with the budget of a method call."""
+    return {"op": "func", "name": name, "args": [argument(a) for a in args]}, say.function(name)
 
 
 def call(

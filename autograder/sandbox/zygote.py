@@ -19,6 +19,7 @@ from .fork_server import ForkServer
 from .inside import protocol
 from .launch import STARTUP_TIMEOUT, hello, isolation_level, kill_group, launch_runner
 from .levels import IsolationLevel, IsolationRequest
+from .side import ENGINE_ONLY, StudentSide
 
 Cell = tuple[str, str, bool]  # (grade_id, source, run)
 _Z = TypeVar("_Z", bound="Zygote")
@@ -27,12 +28,20 @@ _Z = TypeVar("_Z", bound="Zygote")
 class Zygote:
     """The student's zygote for one submission, as a process; `budget` holds the wall-clock budgets
     of the whole submission and of its parts: every wait for the student ends when the submission's
-    runs out."""
+    runs out. `side`: the assignment's student-side folders and request kinds (side.py); a server
+    serves one side, which must be this one."""
 
     def __init__(
-        self, isolation: IsolationRequest = "auto", server: ForkServer | None = None, spin: float = 0.0
+        self,
+        isolation: IsolationRequest = "auto",
+        server: ForkServer | None = None,
+        spin: float = 0.0,
+        side: StudentSide | None = None,
     ) -> None:
+        if server is not None and side is not None and side != server.side:
+            raise ValueError("a fork server serves the student side it was started with, not this one")
         self.isolation, self.server = isolation, server  # what was asked (a server's level prevails)
+        self.side = server.side if server is not None else side or ENGINE_ONLY
         # Seconds each side polls for the other's next message before blocking (protocol.recv): for a
         # one-shot grade, where the judge and the student each have a core; 0 in batches.
         self.spin = spin
@@ -76,7 +85,7 @@ class Zygote:
         else:
             if self.workdir is None:
                 self.workdir = tempfile.mkdtemp(prefix="nb74-student-")
-            self.popen, self.control = launch_runner(level, ["{fd}", level], output, self.workdir)
+            self.popen, self.control = launch_runner(level, ["{fd}", level], output, self.workdir, side=self.side)
 
     def _output(self) -> IO[bytes]:
         if self.output is None:

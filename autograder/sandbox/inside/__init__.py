@@ -1,1 +1,1 @@
-"""The student side of the sandbox: the only folder bound into it (runner, part server, cells, confinement, protocol)."""
+"""The engine's student side of the sandbox, bound at /runner (beside it only an assignment's inside/ and public/, sandbox/side.py): runner, part server, cells, confinement, protocol."""

@@ -53,9 +53,10 @@ def drop_privileges() -> str | None:
     return "no-caps"
 
 
-def process_paths() -> tuple[list[str], list[str]]:
+def process_paths(assignment: list[str] | None = None) -> tuple[list[str], list[str]]:
     """What the student may read ('process' level): the interpreter, its packages, this folder (the
-    student side only: the judge's modules live in the folder above), a few system files; and
+    student side only: the judge's modules live in the folder above), the assignment's student-side
+    folders the judge named (its inside/ and public/, never its graders), a few system files; and
     write: the working folder."""
     here = os.path.dirname(os.path.abspath(__file__))
     read = sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
@@ -70,20 +71,21 @@ def process_paths() -> tuple[list[str], list[str]]:
         "/dev/zero",
         "/dev/urandom",
         here,
+        *(assignment or []),
     ]
     return read, [os.getcwd()]
 
 
-def confine(level: str, seccomp_filter: bytes) -> list[str]:
+def confine(level: str, seccomp_filter: bytes, assignment: list[str] | None = None) -> list[str]:
     """Put in place what the level adds inside this process (inherited by every fork) and name
-    each layer that took effect. Under bwrap, which gives the namespaces and the filesystem view:
+    each layer that took effect; `assignment`: its student-side folders (process_paths). Under bwrap, which gives the namespaces and the filesystem view:
     seccomp (the judge's program). In 'process' mode: no privileges, Landlock, seccomp."""
     layers = []
     if level != "bwrap":
         layer = drop_privileges()
         if layer:
             layers.append(layer)
-        read, write = process_paths()
+        read, write = process_paths(assignment)
         kit = Path(__file__).resolve().parents[3]  # the repository: graders, rubric, source, solutions
         exposes_kit = any(kit.is_relative_to(p) for p in read + write)  # then Landlock would not help
         if not exposes_kit and landlock.restrict(read, write):

@@ -1,15 +1,16 @@
 """The student process: runs untrusted submission code and answers the judge's requests.
 
-Started by the judge as `python -I -B runner.py FD LEVEL FILTER...` (inside bubblewrap where
+Started by the judge as `python -I -B runner.py FD LEVEL SIDE FILTER...` (inside bubblewrap where
 available), FD being the control socket's descriptor number, LEVEL 'bwrap' or 'process' (see
-confine.py) and each FILTER a pipe's descriptor carrying a seccomp program the judge built (see
+confine.py), SIDE the assignment's own student-side folders and handler module as JSON ("{}":
+none; assignment.py) and each FILTER a pipe's descriptor carrying a seccomp program the judge built (see
 seccomp.py; empty if it could not): the main one and, at 'process' level, the setsid/setpgid
 one. It imports NumPy once, confines itself, executes the given and answer cells it is sent,
 then forks one child per graded part; each child serves requests on its own socket
 (part_server.py). It knows nothing of the graders, the rubric or the expected values, and sends
 back plain data only.
 
-`runner.py --master FD LEVEL FILTER...` is a fork server instead (fork_master.py): it never runs
+`runner.py --master FD LEVEL SIDE FILTER...` is a fork server instead (fork_master.py): it never runs
 student code and forks a fresh zygote (the loop below) per submission.
 """
 
@@ -51,14 +52,17 @@ def _student_side(name: str) -> types.ModuleType:
 
 
 if TYPE_CHECKING:
-    from . import cells, confine, part_server, protocol
+    from . import assignment, cells, confine, part_server, protocol
 else:
-    cells, confine, part_server, protocol = map(_student_side, ("cells", "confine", "part_server", "protocol"))
+    assignment, cells, confine, part_server, protocol = map(
+        _student_side, ("assignment", "cells", "confine", "part_server", "protocol")
+    )
 
 # re-exported for benchmarks/false_failures.py, which serves parts in its own process (they live in
 # part_server.py and cells.py)
 PartServer, run_cell = part_server.PartServer, cells.run_cell
 LAYERS: list[str] = []  # isolation layers this process put in place (confine.confine()), told to the judge
+ADDED_KINDS: dict[str, Any] = {}  # the assignment's request kinds (assignment.load), for each part child
 MAX_SPIN = 0.01  # seconds a part server may poll for the next request before blocking
 
 
@@ -99,7 +103,8 @@ def serve(control: socket.socket) -> None:
                 cpu = int(os.environ.get("RUNNER_PART_CPU_SECONDS", 30))
                 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
                 spin = min(max(float(req.get("spin", 0.0)), 0.0), MAX_SPIN)
-                part_server.PartServer(socket.socket(fileno=fds[0]), ns, cell_sources, spin).serve()
+                sock = socket.socket(fileno=fds[0])
+                part_server.PartServer(sock, ns, cell_sources, spin, ADDED_KINDS).serve()
                 os._exit(0)
             os.close(fds[0])
             protocol.send(control, {"pid": pid})
@@ -122,9 +127,11 @@ def serve_forked_zygote(control: socket.socket) -> None:
 def main() -> None:
     confine.set_limits()
     master = sys.argv[1] == "--master"
-    fd, level, *filter_fds = sys.argv[2:] if master else sys.argv[1:]
+    fd, level, side, *filter_fds = sys.argv[2:] if master else sys.argv[1:]
     seccomp_filter, session_filter = ([confine.read_filter(int(f)) for f in filter_fds] + [b"", b""])[:2]
-    LAYERS.extend(confine.confine(level, seccomp_filter))
+    folders, handlers = assignment.parse(side)
+    LAYERS.extend(confine.confine(level, seccomp_filter, list(folders.values())))
+    ADDED_KINDS.update(assignment.load(folders, handlers))  # before any student code (the master's: once)
     if level != "bwrap" and not master:  # a session leader already (the judge's start_new_session)
         confine.stay_in_session(LAYERS, session_filter)
     if master:

@@ -1,0 +1,1 @@
+"""The probe assignment's graders: never seen by the student's process."""

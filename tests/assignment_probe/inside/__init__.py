@@ -1,0 +1,1 @@
+"""The probe assignment's student side: its request kinds (ops.py)."""

@@ -1,0 +1,1 @@
+"""The probe assignment's trusted helpers (helpers.py)."""
