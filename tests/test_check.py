@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.exit_codes import EXIT_GRADER_ERROR, EXIT_USAGE
 from autograder.results import FAILED, GRADER_ERROR, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools import check
@@ -25,9 +25,10 @@ from autograder.tools import messages as say
 from tests.broken_graders import break_graders
 from tests.bugs.catalog import BUGS, forms_by_round
 from tests.course import copy_kit, env
+from tests.nb74 import NB74
 from tests.submissions import SOLUTION
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 SECONDS = re.compile(r"所要時間 ([0-9.]+) 秒")
 
 
@@ -48,22 +49,22 @@ def results(scores: dict[str, float], diagnoses: tuple[Diagnosis, ...] = (), bro
 
 
 def test_the_expectations_on_made_up_results():
-    assert check.full_marks(results({})) == []
-    assert "linear" in check.full_marks(results({"linear": 10}))[0]
+    assert check.full_marks(NB74.rubric)(results({})) == []
+    assert "linear" in check.full_marks(NB74.rubric)(results({"linear": 10}))[0]
     assert check.zero(results({p: 0 for p in RUBRIC.parts})) == []
     assert check.zero(results({p: 0 for p in RUBRIC.parts if p != "mse"}))
     transposed = Diagnosis("linear", "dW", "transposed", "m")
-    bug = check.loses_its_part("linear", "dW transposed", "transposed")
+    bug = check.loses_its_part(NB74.rubric, "linear", "dW transposed", "transposed")
     assert bug(results({"linear": 10}, (transposed,))) == []
     assert say.unnoticed("linear", "dW transposed") in bug(results({}))
     assert say.costs_other_parts("linear", ["mse"]) in bug(results({"linear": 10, "mse": 0}, (transposed,)))
     assert [w for w in bug(results({"linear": 10})) if "transposed" in w]  # no diagnosis at all
-    scale = check.loses_its_part("mse", "seed", ("scale", "D"))
+    scale = check.loses_its_part(NB74.rubric, "mse", "seed", ("scale", "D"))
     assert scale(results({"mse": 0}, (Diagnosis("mse", "dL/dy", "scale", "m", 3.0, "D"),))) == []
     assert scale(results({"mse": 0}, (Diagnosis("mse", "dL/dy", "scale", "m", 2.0, "1/2"),)))
     # a part a grader broke is reported once, for the whole run; the other parts are still checked
-    assert check.full_marks(check.graded_parts(results({"relu": 0}, broken="relu"))) == []
-    assert check.full_marks(check.graded_parts(results({"relu": 0, "mse": 0}, broken="relu")))
+    assert check.full_marks(NB74.rubric)(check.graded_parts(results({"relu": 0}, broken="relu"))) == []
+    assert check.full_marks(NB74.rubric)(check.graded_parts(results({"relu": 0, "mse": 0}, broken="relu")))
     failures = check.grader_errors({"a": results({}, broken="relu"), "b": results({}, broken="relu")}, RUBRIC)
     assert [f.why for f in failures] == [say.grader_raised("ReLU.backward", "relu", ["test_x"], 2)]
 

@@ -22,11 +22,12 @@ from autograder.routes.gradescope.package import build_zip, shipped
 from tests.bugs.catalog import BUGS
 from tests.gradescope_setup import Gradescope
 from tests.leaks import find_leaks
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, make_submission
 
 pytestmark = pytest.mark.slow
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 EXPECTED = f"{RUBRIC.notebook}.ipynb"
 TWO_BUGS = ("linear_dW_transposed", "mse_seed_2_over_N")
 
@@ -71,12 +72,14 @@ def test_zip_has_the_scripts_at_its_root_and_nothing_of_the_instructor_side(zip_
     assert "autograder/requirements-judge.txt" in names and "autograder/course/rubric.toml" in names
     assert f"solutions/{RUBRIC.assignment}/reference.py" in names
     assert not [n for n in names if "__pycache__" in n or "/.cache/" in n]
-    assert not [n for n in names if n.startswith("autograder/") and not shipped(Path(n).relative_to("autograder"))]
+    assert not [
+        n for n in names if n.startswith("autograder/") and not shipped(Path(n).relative_to("autograder"), NB74)
+    ]
     assert modes["course-secret"] & 0o077 == 0
 
 
 def test_the_same_kit_gives_the_same_zip(zip_path: Path, tmp_path: Path) -> None:
-    assert build_zip(tmp_path).read_bytes() == zip_path.read_bytes()
+    assert build_zip(tmp_path, NB74).read_bytes() == zip_path.read_bytes()
 
 
 # -- grading ---------------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ import shutil
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.tools.build import run_nbgrader
 from tests.course import make_course
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 SUBMISSIONS = {
     "solution": ROOT / "solutions" / A / NB,  # solution code in, hidden tests out (restored by nbgrader)

@@ -19,6 +19,7 @@ import pytest
 
 from autograder.tools.build import DIAGNOSIS_CELL, diagnosis_cell_source
 from tests.bugs.catalog import BUGS, DIAGNOSES, VISIBLE_SAYS
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 # the families the visible tests' inputs can show, by what their message says
@@ -78,7 +79,7 @@ def test_the_release_has_the_judges_diagnosis_code():
         for c in json.loads(RELEASE.read_text(encoding="utf-8"))["cells"]
         if c["metadata"].get("nbgrader", {}).get("grade_id") == DIAGNOSIS_CELL
     )
-    assert "".join(cell["source"]) == diagnosis_cell_source()
+    assert "".join(cell["source"]) == diagnosis_cell_source(NB74)
     assert cell["metadata"]["nbgrader"]["locked"]
 
 

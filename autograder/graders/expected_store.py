@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.course.assignment import GRADERS_DIR, reference_module_path
+from autograder.course.assignment import Assignment
 from autograder.course.files import atomic_file, cache_dir, make_cache_dir
 from autograder.sandbox.inside import protocol
 
@@ -46,9 +46,13 @@ def store_path() -> Path | None:
     return Path(value) if value else None
 
 
-def digested_files() -> list[Path]:
-    """The files expected values are computed from: every grader module and the reference."""
-    return sorted(GRADERS_DIR.glob("*.py")) + [reference_module_path()]
+ENGINE = Path(__file__).resolve().parent  # the engine's grader modules (autograder/graders/)
+
+
+def digested_files(assignment: Assignment) -> list[Path]:
+    """The files an assignment's expected values are computed from: the engine's grader modules,
+    the assignment's grader modules and its reference."""
+    return sorted(ENGINE.glob("*.py")) + sorted(assignment.graders_dir.glob("*.py")) + [assignment.reference()]
 
 
 def files_digest(paths: list[Path]) -> bytes:
@@ -59,13 +63,9 @@ def files_digest(paths: list[Path]) -> bytes:
 
 
 @cache
-def code_digest() -> bytes:
-    """What every expected value depends on besides its key (read once per process)."""
-    return files_digest(digested_files())
-
-
-def _code_prefix() -> str:
-    return code_digest().hex()[:32] + ":"
+def code_digest(assignment: Assignment) -> bytes:
+    """What every expected value of an assignment depends on besides its key (read once per process)."""
+    return files_digest(digested_files(assignment))
 
 
 def array_digest(*arrays: Any) -> str:
@@ -80,18 +80,20 @@ def array_digest(*arrays: Any) -> str:
 class ExpectedStore:
     """A dict of expected values loaded from one file; save() merges and replaces it atomically."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None, assignment: Assignment):
         self.path = default_path() if path is None else Path(path)
+        self.assignment = assignment  # entries of other assignments (other code) are dropped
+        self.code = code_digest(assignment)
+        self.prefix = self.code.hex()[:32] + ":"
         self.added: dict[str, Any] = {}
         self.entries: dict[str, Any] = self._read()
 
     def digest(self, key: Any) -> str:
         """The entry's name: the code's digest, then the key's (entries of other code are dropped)."""
-        return _code_prefix() + hashlib.sha256(code_digest() + repr(key).encode()).hexdigest()
+        return self.prefix + hashlib.sha256(self.code + repr(key).encode()).hexdigest()
 
-    @staticmethod
-    def current(name: str) -> bool:
-        return name.startswith(_code_prefix())
+    def current(self, name: str) -> bool:
+        return name.startswith(self.prefix)
 
     def get(self, key: Any) -> Any | None:
         return self.entries.get(self.digest(key))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course.assignment import ROOT, Rubric, load_rubric
+from ..course.assignment import ROOT, Assignment, Rubric, only_assignment
 from ..intake.read import grade_id
 from ..routes.nbgrader_hooks.glue import run_nbgrader
 from .build import MARKER
@@ -163,10 +163,14 @@ def format_table(rows: list[dict[str, float | str]], rubric: Rubric) -> str:
     return "\n".join([line({c: c for c in cols}), rule, line(top), rule, *map(line, rows)])
 
 
-def main(grade: Grader = grade_with_nbgrader, course: Path = DEMO) -> list[dict[str, float | str]]:
-    rubric = load_rubric()
-    a = rubric.assignment
-    examples = example_submissions(ROOT / "source" / a / f"{rubric.notebook}.ipynb", rubric)
+def main(
+    grade: Grader = grade_with_nbgrader, course: Path = DEMO, assignment: Assignment | None = None
+) -> list[dict[str, float | str]]:
+    """The demo of `assignment` (by default the kit's only one)."""
+    kit = assignment or only_assignment()
+    rubric = kit.rubric
+    a = kit.name
+    examples = example_submissions(kit.source(), rubric)
     steps: list[tuple[str, Callable[[], object]]] = [
         (f"nbgrader generate_assignment {a}", lambda: prepare_course(course, rubric)),
         (f"{len(examples)} example submissions + nbgrader db student import", lambda: submit(course, rubric, examples)),
