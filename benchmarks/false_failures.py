@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/false_failures.py [--seeds 1000] [--no-bugs] [--no-exercises]
 
-Runs the graders themselves (autograder/graders/test_*.py, through pytest.main as the judge does,
+Runs the graders themselves (autograder/assignments/nb74_matrix_backprop/graders/test_*.py, through pytest.main as the judge does,
 with `--grader-seed K` for each benchmark seed: the same input generators, the same expected
 values, the same checks) with a LocalSession — the student runner's request handler called in
 this process, no sandbox — in place of the student process, over N seeds, one pytest run per

@@ -93,7 +93,7 @@ def test_check_passes_on_this_tree():
 def broken_kit(tmp_path_factory) -> Path:
     kit = copy_kit(tmp_path_factory.mktemp("broken") / "kit")
     break_graders(kit)
-    diagnoses = kit / "autograder" / "graders" / "catalog" / "diagnoses.py"
+    diagnoses = kit / "autograder" / "assignments" / "nb74_matrix_backprop" / "graders" / "catalog" / "diagnoses.py"
     text = diagnoses.read_text(encoding="utf-8")
     assert '"mse_sign": "sign",' in text
     diagnoses.write_text(text.replace('"mse_sign": "sign",', '"mse_sign": "transposed",'), encoding="utf-8")
@@ -121,7 +121,7 @@ def test_check_and_grade_fail_loudly_on_a_broken_kit(broken_kit, tmp_path):
 
 def test_check_refuses_a_test_with_no_points(tmp_path):
     kit = copy_kit(tmp_path / "kit")
-    rubric = kit / "autograder" / "course" / "rubric.toml"
+    rubric = kit / "autograder" / "assignments" / "nb74_matrix_backprop" / "rubric.toml"
     text = rubric.read_text(encoding="utf-8")
     assert "test_analytic = 1 }" in text
     rubric.write_text(text.replace("test_analytic = 1 }", "test_analytic = 0 }", 1), encoding="utf-8")

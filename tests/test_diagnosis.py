@@ -1,4 +1,4 @@
-"""autograder/diagnosis/diagnosis.py names the mistake from the numbers, and says "not sure" (code unknown)
+"""autograder/assignments/nb74_matrix_backprop/public/diagnosis.py names the mistake from the numbers, and says "not sure" (code unknown)
 when the numbers do not identify one: on one number, when two families fit, for an unnamed factor,
 and across a part's cases when they disagree (agree_findings)."""
 

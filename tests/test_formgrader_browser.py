@@ -161,7 +161,11 @@ def test_the_manage_submissions_page_shows_each_students_judge_score(browser, se
 
 def hidden_test_text() -> list[str]:
     """Every line of the hidden tests (the graders, autograder/graders/) that students never see, normalized."""
-    found = [f for f, (_, origin) in collect_secrets().fragments.items() if origin.startswith("autograder/graders/")]
+    found = [
+        f
+        for f, (_, origin) in collect_secrets().fragments.items()
+        if origin.startswith(("autograder/graders/", "autograder/assignments/"))
+    ]
     assert found, "the graders have no secret lines: this check would pass vacuously"
     return found
 

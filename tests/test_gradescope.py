@@ -69,7 +69,10 @@ def test_zip_has_the_scripts_at_its_root_and_nothing_of_the_instructor_side(zip_
         modes = {i.filename: (i.external_attr >> 16) for i in z.infolist()}
     assert {"setup.sh", "run_autograder"} <= set(names)
     assert all(modes[n] & stat.S_IXUSR for n in ("setup.sh", "run_autograder"))
-    assert "autograder/requirements-judge.txt" in names and "autograder/course/rubric.toml" in names
+    assert (
+        "autograder/requirements-judge.txt" in names
+        and "autograder/assignments/nb74_matrix_backprop/rubric.toml" in names
+    )
     assert f"solutions/{RUBRIC.assignment}/reference.py" in names
     assert not [n for n in names if "__pycache__" in n or "/.cache/" in n]
     assert not [
@@ -217,7 +220,7 @@ def test_a_symbolic_link_is_never_followed(gradescope: Gradescope) -> None:
 
 
 def test_visibility_is_a_setting_of_the_rubric(tmp_path: Path) -> None:
-    text = (ROOT / "autograder" / "course" / "rubric.toml").read_text(encoding="utf-8")
+    text = (NB74.rubric_path).read_text(encoding="utf-8")
     assert '[gradescope]\nvisibility = "visible"' in text
     changed = text.replace('[gradescope]\nvisibility = "visible"', '[gradescope]\nvisibility = "after_published"')
     changed = changed.replace("[parts.mlp]\n", '[parts.mlp]\nvisibility = "hidden"\n')

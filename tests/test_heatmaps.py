@@ -1,4 +1,4 @@
-"""autograder/diagnosis/heatmaps.py: the feedback's gradient figure is a small PNG with readable Japanese,
+"""autograder/assignments/nb74_matrix_backprop/public/heatmaps.py: the feedback's gradient figure is a small PNG with readable Japanese,
 shows a transpose as two shapes and the shapes in words, and never raises on what a student's
 code can produce (NaN, inf, 0-d, 3-d, empty, 1e300, non-numeric)."""
 

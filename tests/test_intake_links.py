@@ -50,7 +50,7 @@ except ImportError:  # a commit before issue 24: in the package
     CACHE = ROOT / "autograder" / ".cache" / "expected.frames"
 EXTRAS = {  # name in the submission -> what it points to
     "checks.py": NB74.graders_dir / "test_linear.py",
-    "rubric.toml": ROOT / "autograder" / "course" / "rubric.toml",
+    "rubric.toml": NB74.rubric_path,
     "expected.frames": CACHE,
     "reference.py": ROOT / "solutions" / A / "reference.py",
     "passwd.txt": Path("/etc/passwd"),

@@ -215,7 +215,7 @@ def test_visible_test_cells_fail_fast(by_id):
 
 GRADERS = NB74.graders_dir
 ENGINE_GRADERS = ROOT / "autograder" / "graders"
-# The graders' wording of the backward rules (autograder/graders/backward.py), which the visible checks repeat.
+# The graders' wording of the backward rules (the assignment's graders/backward.py), which the visible checks repeat.
 DOUT_MODIFIED = "backward が引数 dout をその場で書き換えています"
 SUMMED = "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"
 STALE = "1 回目の forward（または 1 回目の backward）のときの値を使っています"

@@ -1,7 +1,7 @@
 """The release notebook's visible tests name the same mistake as the judge (issue 11).
 
 The visible tests diagnose with the given cell `given_diagnosis`, generated from the judge's own
-autograder/diagnosis/diagnosis.py and autograder/diagnosis/known_mistakes.py (tests/test_build_in_sync.py keeps it
+autograder/assignments/nb74_matrix_backprop/public/diagnosis.py and autograder/assignments/nb74_matrix_backprop/public/known_mistakes.py (tests/test_build_in_sync.py keeps it
 so). Here every catalog bug that the numbers give away is run through the release's given code
 and its own part's visible test, in this process (the release notebook is executed in a real
 kernel by tests/test_release_notebook.py), and the visible test's message must name the bug's
