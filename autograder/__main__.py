@@ -218,7 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         from pathlib import Path
 
+        from .course.assignment import judged
         from .reports.page import write_report
+        from .routes.batch import messages as batch_say
+
+        if not judged(args.assignment):
+            print(batch_say.not_judged(args.assignment), file=sys.stderr)
+            return EXIT_USAGE
 
         root = Path(args.root).resolve()
         out = Path(args.out) if args.out else root / "reports" / args.assignment

@@ -79,6 +79,8 @@ def test_zip_has_the_scripts_at_its_root_and_nothing_of_the_instructor_side(zip_
         n for n in names if n.startswith("autograder/") and not shipped(Path(n).relative_to("autograder"), NB74)
     ]
     assert modes["course-secret"] & 0o077 == 0
+    with zipfile.ZipFile(zip_path) as z:  # the zip grades one assignment, and says which
+        assert z.read("assignment").decode() == f"{NB74.name}\n"
 
 
 def test_the_same_kit_gives_the_same_zip(zip_path: Path, tmp_path: Path) -> None:
