@@ -84,7 +84,7 @@ def test_demo_examples_still_apply_to_the_source():
     sol = solution_cells(source, RUBRIC)
     assert set(sol) == set(RUBRIC.answer_cells)
     assert not any("SOLUTION" in code for code in sol.values())
-    examples = {ex.student: ex for ex in example_submissions(source, RUBRIC)}
+    examples = {ex.student: ex for ex in example_submissions(NB74)}
     assert examples["full"].answers == sol and examples["untouched"].answers == {}
     for student, cell in [("mse_2_over_n", "mse"), ("linear_dW_T", "linear")]:
         changed = {k for k, v in examples[student].answers.items() if v != sol[k]}
