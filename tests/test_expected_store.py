@@ -62,6 +62,25 @@ def test_an_entry_of_other_grader_code_is_not_found(tmp_path, monkeypatch):
     assert len(path.read_bytes()) < 2 * len(protocol.encode({"k": "x" * 97, "v": value()}))
 
 
+def test_the_file_keeps_every_assignments_entries(tmp_path):
+    """One file for all the assignments: saving drops this one's stale entries, not another's."""
+    from dataclasses import replace
+
+    path = tmp_path / "e.frames"
+    other = replace(NB74, name="nb75_training_loop")  # its entries: another name, the same code
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(expected_store, "names", lambda: [NB74.name, other.name])
+        mp.setattr(expected_store, "code_digest", lambda a: b"the same code")
+        theirs = ExpectedStore(path, other)
+        theirs.put("k", value())
+        theirs.save()
+        mine = ExpectedStore(path, NB74)
+        assert mine.get("k") is None  # another assignment's entry is not this one's
+        mine.put("k", value())
+        mine.save()
+        assert ExpectedStore(path, other).get("k") is not None and ExpectedStore(path, NB74).get("k") is not None
+
+
 def test_editing_a_grader_or_the_reference_changes_the_digest(tmp_path):
 
     files = expected_store.digested_files(NB74)
