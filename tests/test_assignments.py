@@ -75,6 +75,20 @@ def test_a_notebook_is_told_by_its_name_then_its_cells(tmp_path: Path) -> None:
     assert best_matches({"cells": []}, (NB74,)) == []
 
 
+def test_of_several_assignments_a_tie_is_no_answer(tmp_path: Path) -> None:
+    """Two assignments alike (a copy of Notebook 74 under another name): the file's name decides;
+    a file named otherwise matches both equally, and `grade` asks for --assignment."""
+    from dataclasses import replace
+
+    twin = replace(NB74, name="nb74_twin")
+    named = tmp_path / "matrix_backprop.ipynb"  # both notebooks are named so: no decision by name
+    shutil.copyfile(NB74.release(), named)
+    assert assignment_of(named, (NB74, twin)) == [NB74, twin]
+    other = tmp_path / "hw.ipynb"
+    other.write_text("{}", encoding="utf-8")
+    assert assignment_of(other, (NB74, twin)) == []
+
+
 def test_grade_refuses_an_unknown_assignment_in_japanese(tmp_path: Path) -> None:
     nb = tmp_path / "x.ipynb"
     shutil.copyfile(NB74.release(), nb)
