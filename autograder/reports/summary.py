@@ -1,7 +1,7 @@
 """The judge's results as Markdown, for `$GITHUB_STEP_SUMMARY` or a merge-request comment.
 
-    grade_summary("matrix_backprop.ipynb", results)   # one table, a row per rubric part
-    batch_summary({"s001": results, ...}, skipped=3)  # a class line, then a table per part, a row per student
+    grade_summary("matrix_backprop.ipynb", results, rubric)   # one table, a row per rubric part
+    batch_summary({"s001": results, ...}, rubric, skipped=3)  # a class line, then a table per part, a row per student
     append_summary(text, Path(os.environ["GITHUB_STEP_SUMMARY"]))
 
 Every student-controlled string (student id, messages quoting the student's exceptions) goes

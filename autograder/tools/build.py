@@ -117,6 +117,13 @@ class Public:
         )
 
 
+def has_namespace(assignment: Assignment) -> bool:
+    """Whether the assignment's public/__init__.py declares a namespace cell (NAMESPACE) for the build."""
+    if not (assignment.public_dir / "__init__.py").is_file():
+        return False
+    return hasattr(importlib.import_module(f"{assignment.package}.public"), "NAMESPACE")
+
+
 def public_of(assignment: Assignment, folder: Path | None = None) -> Public:
     """The assignment's public folder (or a copy of it at `folder`) with its declarations."""
     declared = importlib.import_module(f"{assignment.package}.public")
@@ -247,7 +254,7 @@ def build_all(assignment: Assignment, out_root: Path = ROOT) -> None:
     src_path = ROOT / "source" / a / name
     nb = nbformat.read(src_path, as_version=4)  # type: ignore[no-untyped-call]
     apply_rubric(nb, rubric)
-    if assignment.public_dir.is_dir():  # an assignment without public code has no namespace cell
+    if has_namespace(assignment):  # else the assignment writes its given cells itself
         apply_diagnosis(nb, assignment)
     with tempfile.TemporaryDirectory(prefix="nb74-build-") as tmp:
         course = Path(tmp)
