@@ -1,4 +1,5 @@
-"""Grading kit for Notebook 74 (matrix backpropagation): judge, hidden graders, nbgrader glue."""
+"""Grading kit of the course's notebooks (autograder/assignments/: today Notebook 74, matrix
+backpropagation): judge, hidden graders, nbgrader glue."""
 
 import sys
 

@@ -11,6 +11,9 @@ from .course.exit_codes import EXIT_GRADED, EXIT_GRADER_ERROR, EXIT_INTERRUPTED,
 from .sandbox.levels import REQUESTS, as_request
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .course.assignment import Assignment
     from .results import Results
 
 ONE_SHOT_SPIN = 0.002  # seconds; see autograder.sandbox.inside.protocol.spin_until_readable
@@ -81,20 +84,26 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m autograder", description=__doc__, epilog=EXIT_CODES, formatter_class=fmt
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="regenerate release/ and solutions/ from source/ and the rubric")
+    build = sub.add_parser("build", help="regenerate release/ and solutions/ from source/ and the rubric")
+    build.add_argument("assignment", nargs="?", help="default: every assignment of the kit (autograder/assignments/)")
     check = sub.add_parser(
         "check",
         help="before grading: the solution full marks, the release 0, each catalog bug caught and diagnosed",
         epilog=EXIT_CODES,
         formatter_class=fmt,
     )
-    check.add_argument("assignment", nargs="?", help="default: the assignment the kit grades")
+    check.add_argument("assignment", nargs="?", help="default: the kit's assignment, if it has only one")
     check.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     check.add_argument("--isolation", choices=REQUESTS, default="auto")
     grade = sub.add_parser(
         "grade", help="score one submitted notebook with the hidden graders", epilog=EXIT_CODES, formatter_class=fmt
     )
     grade.add_argument("notebook", help="the submitted .ipynb")
+    grade.add_argument(
+        "--assignment",
+        help="the assignment it is (autograder/assignments/<A>); default: the one whose notebook name the file "
+        "has, else the kit's only assignment, else the one whose graded cells (or answers) it holds",
+    )
     grade.add_argument("--json", dest="json_path", help="write Gradescope-shaped results here")
     grade.add_argument("--junit", metavar="FILE", help="write JUnit XML here (one testcase per test)")
     grade.add_argument("--summary", metavar="FILE", help="append a Markdown summary here ($GITHUB_STEP_SUMMARY)")
@@ -127,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--isolation", choices=REQUESTS, default="auto")
     batch.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
     batch.add_argument("--no-progress", action="store_true")
-    gradescope = sub.add_parser("gradescope", help="write Gradescope's autograder.zip (the same judge and rubric)")
+    gradescope = sub.add_parser("gradescope", help="write Gradescope's autograder.zip for one assignment")
+    gradescope.add_argument("assignment", nargs="?", help="default: the kit's assignment, if it has only one")
     gradescope.add_argument("--out", default="build/gradescope", help="folder for autograder.zip")
     report = sub.add_parser(
         "report", help="the class report: score distributions, shared mistakes, failing tests, problems (HTML + CSV)"
@@ -137,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--db-url", help="gradebook URL (default: as batch)")
     report.add_argument("--out", help="folder for index.html and the CSV files (default: <root>/reports/<assignment>)")
     report.add_argument("--no-progress", action="store_true")
-    sub.add_parser("demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook")
+    demo = sub.add_parser(
+        "demo", help="scratch course in build/demo: release, example submissions, autograde, gradebook"
+    )
+    demo.add_argument("assignment", nargs="?", help="default: the kit's assignment, if it has only one")
     args = parser.parse_args(argv)
     if args.command == "check":
         from .tools.check import main as check_main
@@ -161,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         from .judge.messages import INTERRUPTED
         from .sandbox.process import StudentProcess
 
+        chosen = graded_assignment(Path(args.notebook), args.assignment)
+        if chosen is None:
+            return EXIT_USAGE
         latch = InterruptLatch()
         try:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
@@ -170,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                 from .judge.grade import grade as judge
                 from .judge.grade import write_results
 
-                results = judge(Path(args.notebook), proc=proc, diagnosing=not args.no_diagnosis)
+                results = judge(Path(args.notebook), chosen, proc=proc, diagnosing=not args.no_diagnosis)
             if latch.hit:  # the KeyboardInterrupt fell in a finalizer, which Python only prints
                 raise KeyboardInterrupt
         except KeyboardInterrupt:  # judge.GradeInterrupted too: a partial grade is no grade
@@ -179,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         if results.grader_errors:  # the kit's failure: no score is written anywhere
             from .judge.messages import NOTHING_WRITTEN, grader_error_report
 
-            print(format_report(results))
+            print(format_report(results, chosen.rubric))
             print(grader_error_report(results) + "\n" + NOTHING_WRITTEN, file=sys.stderr)
             return EXIT_GRADER_ERROR
         if args.json_path:
@@ -187,20 +203,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.junit or args.summary:
             from .reports.summary import grade_summary
 
-            write_reports(args, {Path(args.notebook).name: results}, grade_summary(Path(args.notebook).name, results))
-        print(format_report(results))
+            name = Path(args.notebook).name
+            write_reports(args, {name: results}, grade_summary(name, results, chosen.rubric))
+        print(format_report(results, chosen.rubric))
         if results.refused:
             return EXIT_PROBLEM
     if args.command == "gradescope":
         from pathlib import Path
 
+        from .course.assignment import assignment, only_assignment
         from .routes.gradescope.package import build_zip
 
-        print(build_zip(Path(args.out)))
+        print(build_zip(Path(args.out), assignment(args.assignment) if args.assignment else only_assignment()))
     if args.command == "report":
         from pathlib import Path
 
+        from .course.assignment import judged
         from .reports.page import write_report
+        from .routes.batch import messages as batch_say
+
+        if not judged(args.assignment):
+            print(batch_say.not_judged(args.assignment), file=sys.stderr)
+            return EXIT_USAGE
 
         root = Path(args.root).resolve()
         out = Path(args.out) if args.out else root / "reports" / args.assignment
@@ -209,14 +233,37 @@ def main(argv: list[str] | None = None) -> int:
         db_url = args.db_url or configured_db_url(root)
         print(write_report(db_url, args.assignment, out, progress=not args.no_progress))
     if args.command == "demo":
+        from .course.assignment import assignment
         from .tools.demo import main as demo_main
 
-        demo_main()
+        demo_main(assignment=assignment(args.assignment) if args.assignment else None)
     if args.command == "build":
+        from .course.assignment import assignment
         from .tools.build import main as build_main
 
-        build_main()
+        build_main(assignment(args.assignment) if args.assignment else None)
     return 0
+
+
+def graded_assignment(notebook: Path, name: str | None) -> Assignment | None:
+    """The assignment `grade` grades: --assignment, else the one the file is (intake/which.py);
+    None (a Japanese line on stderr naming --assignment) if that cannot be told."""
+    from .course.assignment import UnknownAssignment, assignment, assignments, names
+    from .judge import messages as say
+
+    if name:
+        try:
+            return assignment(name)
+        except UnknownAssignment:
+            print(say.unknown_assignment(name, names()), file=sys.stderr)
+            return None
+    from .intake.which import assignment_of
+
+    found = assignment_of(notebook, assignments())
+    if len(found) == 1:
+        return found[0]
+    print(say.which_assignment(notebook.name, [a.name for a in found], names()), file=sys.stderr)
+    return None
 
 
 def batch_command(args: argparse.Namespace) -> int:
@@ -246,7 +293,7 @@ def batch_command(args: argparse.Namespace) -> int:
     graded: dict[str, Results] = summary["results"]
     lost = [s for s in summary["failures"] if s not in graded and s not in summary["grader_errors"]]  # not recorded
     if args.junit or args.summary:
-        from .course.assignment import load_rubric
+        from .course.assignment import assignment
         from .reports.summary import batch_summary
         from .results import Confinement, Results
         from .routes.nbgrader_hooks.gradebook import JudgeGradebook
@@ -258,11 +305,12 @@ def batch_command(args: argparse.Namespace) -> int:
         broken: dict[str, Results] = summary["grader_errors"]  # graded, not recorded: the graders' fault
         junit = {
             **everyone,
-            **{s: Results.empty(load_rubric(), why, Confinement.unconfirmed("?")) for s in lost},
+            **{s: Results.empty(assignment(args.assignment).rubric, why, Confinement.unconfirmed("?")) for s in lost},
             **broken,
         }
         kept = sum(1 for s in everyone if s not in graded)
-        text = batch_summary(dict(sorted(everyone.items())), kept, lost, grader_errors=broken)
+        rubric = assignment(args.assignment).rubric
+        text = batch_summary(dict(sorted(everyone.items())), rubric, kept, lost, grader_errors=broken)
         write_reports(args, dict(sorted(junit.items())), text)
     if summary["grader_errors"]:
         from .judge.messages import grader_error_report

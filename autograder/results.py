@@ -8,7 +8,7 @@ Inside a process a grade is always a Results; JSON only where it leaves one (fro
 from_dict/to_dict where a container holds the dict: nbgrader's metadata, the gradebook). On disk (and
 between the batch's processes) it is the Gradescope-shaped dict: score, max_score,
 tests (name, part, score, max_score, status, output), isolation (the Confinement), and, when present, problems,
-notes, output and diagnoses (autograder.diagnosis.diagnosis: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
+notes, output and diagnoses (the assignment's public diagnosis, e.g. nb74's public/diagnosis.py: which mistake a failing gradient shows). Values keep the types they were built with (an int stays an int), so a results
 file read and written again is byte-identical.
 """
 
@@ -118,7 +118,7 @@ class TestResult:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Which mistake a part's failing gradient shows (autograder.diagnosis.findings.Finding, with its part)."""
+    """Which mistake a part's failing gradient shows (an assignment's public Finding, e.g. nb74's public/findings.py, with its part)."""
 
     part: str  # the rubric part key
     quantity: str  # "dW", "db", "dx", "dL/dy", ...
@@ -145,7 +145,7 @@ class Diagnosis:
 @dataclass(frozen=True)
 class Picture:
     """A failing part's gradient on the visible test's public inputs, beside the right one
-    (autograder/judge/pictures.py); the feedback draws them (autograder/diagnosis/heatmaps.py)."""
+    (autograder/judge/pictures.py); the feedback draws them (the assignment's public/heatmaps.py)."""
 
     part: str
     quantity: str

@@ -39,12 +39,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.course.assignment import load_rubric  # noqa: E402
 from autograder.tools.build import nbgrader_env, run_nbgrader  # noqa: E402
 from tests.course import batch_cmd  # noqa: E402
+from tests.nb74 import NB74  # noqa: E402
 from tests.submissions import answer_source, make_submission  # noqa: E402
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.course.assignment import load_rubric  # noqa: E402
 from autograder.judge.grade import grade  # noqa: E402
 from autograder.sandbox.fork_server import ForkServer  # noqa: E402
 from autograder.sandbox.process import StudentProcess  # noqa: E402
+from tests.nb74 import NB74  # noqa: E402
 
 
 def medians(fns: list[Callable[[], object]], runs: int) -> list[float]:
@@ -48,14 +48,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--isolation", default="auto", choices=["auto", "bwrap", "process"])
     args = parser.parse_args()
-    r = load_rubric()
+    r = NB74.rubric
     solution = ROOT / "solutions" / r.assignment / f"{r.notebook}.ipynb"
     iso, n = args.isolation, args.runs
 
-    expected = grade(solution, isolation=iso)  # warm-up: imports, file cache
+    expected = grade(solution, NB74, isolation=iso)  # warm-up: imports, file cache
     with ForkServer(iso) as server:
-        assert grade(solution, server=server) == expected  # also starts the master
-        one_shot, served = medians([lambda: grade(solution, isolation=iso), lambda: grade(solution, server=server)], n)
+        assert grade(solution, NB74, server=server) == expected  # also starts the master
+        one_shot, served = medians(
+            [lambda: grade(solution, NB74, isolation=iso), lambda: grade(solution, NB74, server=server)], n
+        )
         one_shot_start, served_start, numpy = medians(
             [
                 lambda: start_student(iso, None),

@@ -40,9 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.course.assignment import load_rubric  # noqa: E402
 from autograder.graders.expected_store import ENV_PATH  # noqa: E402
 from tests.bugs.catalog import BUGS  # noqa: E402
+from tests.nb74 import NB74  # noqa: E402
 from tests.submissions import make_submission  # noqa: E402
 
 # one bug per backward part: a transpose, two wrong derivatives, a wrong mask, two scale factors
@@ -85,7 +85,7 @@ def main() -> None:
     if args.diagnosis:
         diagnosis_cost(args.runs)
         return
-    r = load_rubric()
+    r = NB74.rubric
     trees = {"this": ROOT} | ({"compare": args.compare.resolve()} if args.compare else {})
     no_store = {**os.environ, ENV_PATH: ""}
     kinds = ("grade one correct submission", "  the same, no stored values", "  a new submission each run")
@@ -119,7 +119,7 @@ def main() -> None:
 
 
 def diagnosis_cost(runs: int) -> None:
-    r = load_rubric()
+    r = NB74.rubric
     solution = ROOT / "solutions" / r.assignment / f"{r.notebook}.ipynb"
     entries = [e for e in BUGS if e.name in BUGGY]
     with tempfile.TemporaryDirectory() as tmp:

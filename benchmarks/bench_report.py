@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from autograder.course.assignment import load_rubric  # noqa: E402
 from autograder.reports.graded import load_class  # noqa: E402
 from autograder.reports.page import render  # noqa: E402
 from autograder.reports.plots import parts_figure, totals_figure  # noqa: E402
 from autograder.reports.tables import diagnosis_groups, failure_shares, grading_problems  # noqa: E402
 from tests.course import A, db_url  # noqa: E402
 from tests.generated_class import generate_class, grade_kinds  # noqa: E402
+from tests.nb74 import NB74  # noqa: E402
 
 
 def timed(fn, runs: int) -> float:
@@ -62,17 +62,17 @@ def main() -> None:
     generate_class(kinds, base / "class", base / "kinds", n=args.n)
     t2 = time.perf_counter()
     course, out = base / "class", base / "report"
-    url, rubric = db_url(course), load_rubric()
+    url, rubric = db_url(course), NB74.rubric
     cmd = [sys.executable, "-m", "autograder", "report", A, "--root", str(course), "--out", str(out), "--no-progress"]
 
     def cli() -> None:
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
 
-    cls = load_class(url, A, rubric)  # warm-up (imports nbgrader, matplotlib)
+    cls = load_class(url, A)  # warm-up (imports nbgrader, matplotlib)
     render(cls, rubric, A, url, out)
     rows = [
         ("python -m autograder report (new process)", timed(cli, args.runs)),
-        ("  load the class from the gradebook", timed(lambda: load_class(url, A, rubric), args.runs)),
+        ("  load the class from the gradebook", timed(lambda: load_class(url, A), args.runs)),
         (
             "  tables (failures, diagnoses, problems)",
             timed(

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/false_failures.py [--seeds 1000] [--no-bugs] [--no-exercises]
 
-Runs the graders themselves (autograder/graders/test_*.py, through pytest.main as the judge does,
+Runs the graders themselves (autograder/assignments/nb74_matrix_backprop/graders/test_*.py, through pytest.main as the judge does,
 with `--grader-seed K` for each benchmark seed: the same input generators, the same expected
 values, the same checks) with a LocalSession — the student runner's request handler called in
 this process, no sandbox — in place of the student process, over N seeds, one pytest run per
@@ -45,9 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder.course.assignment import load_rubric  # noqa: E402
-from autograder.diagnosis.agreement import agree_findings  # noqa: E402
-from autograder.diagnosis.findings import UNKNOWN  # noqa: E402
+from autograder.assignments.nb74_matrix_backprop.public.agreement import agree_findings  # noqa: E402
+from autograder.assignments.nb74_matrix_backprop.public.findings import UNKNOWN  # noqa: E402
 from autograder.graders import numerics  # noqa: E402
 from autograder.graders.cache import ExpectedCache  # noqa: E402
 from autograder.graders.seeds import BENCHMARK_BASE as SEED_BASE  # noqa: E402
@@ -57,6 +56,7 @@ from autograder.sandbox.errors import StudentError  # noqa: E402
 from autograder.sandbox.inside import runner  # noqa: E402
 from autograder.sandbox.part_session import PartSession  # noqa: E402
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, Entry  # noqa: E402
+from tests.nb74 import NB74  # noqa: E402
 from tests.submissions import SOLUTION  # noqa: E402
 
 BACKWARD_PARTS = ["linear", "sigmoid", "relu", "tanh", "mse", "softmax_ce", "mlp"]
@@ -114,7 +114,7 @@ class LocalStudent:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if replace and gid in replace:
                 cell["source"] = replace[gid]
-        cells, problems = collect_cells(nb, load_rubric())
+        cells, problems = collect_cells(nb, NB74)
         assert not problems, problems
         self.ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
         self.cells: dict[str, str] = {}
@@ -133,7 +133,8 @@ class LocalStudent:
 
 
 # --- running the graders through pytest ----------------------------------------------------------
-GRADERS = ROOT / "autograder" / "graders"
+GRADERS = NB74.graders_dir  # the assignment's graders; the pytest settings are the engine's
+PYTEST_INI = ROOT / "autograder" / "graders" / "pytest.ini"
 # every expected value of every seed kept: implementations are graded one after the other
 CACHE = ExpectedCache(size=10**7, cases=10**7)
 SEED_ID = re.compile(r"-?seed\d+-?")
@@ -156,6 +157,7 @@ class LocalPlugin:
     LocalStudent; collects each test's outcome and the comparisons it measured."""
 
     is_nb74_judge = True
+    assignment = NB74
 
     def __init__(self, student: LocalStudent, passed: set[str]):
         self.proc, self.passed = LocalProc(student), passed
@@ -199,7 +201,7 @@ class LocalPlugin:
 def run_graders(student: LocalStudent, parts: list[str], seeds: list[int] | None, passed: set[str]) -> LocalPlugin:
     """pytest over the parts' grader modules, the judge's way, with --grader-seed for each seed."""
     plugin = LocalPlugin(student, passed)
-    args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain"]
+    args = ["-c", str(PYTEST_INI), "--rootdir", str(GRADERS), "--assert=plain"]
     args += [a for name in UNUSED_PYTEST_PLUGINS for a in ("-p", f"no:{name}")]  # as the judge runs them
     args += [a for k in seeds or () for a in ("--grader-seed", str(k))]
     with contextlib.redirect_stdout(io.StringIO()) as out:
@@ -229,7 +231,7 @@ class Correct:
         self.diagnosed: list[str] = []  # a diagnosis of correct code: must never happen
 
     def run(self, seeds: list[int], stats: dict) -> None:
-        everything = set(load_rubric().parts)
+        everything = set(NB74.rubric.parts)
         for part, case_id, k, ok, msg, rec, findings in run_graders(
             self.student, self.parts, seeds, everything
         ).results:
@@ -252,12 +254,12 @@ class Bug:
         self.smallest: dict[str, float] = {}
         self.caught_by: set[str] = set()
         self.want = DIAGNOSES.get(entry.name)  # the diagnosis the catalog names (code, factor name)
-        # per seed: the families the part's agreed diagnosis names (autograder.diagnosis.agreement.agree_findings,
+        # per seed: the families the part's agreed diagnosis names (autograder.assignments.nb74_matrix_backprop.public.agreement.agree_findings,
         # as the judge), and whether a scale error's factor name is the catalog's
         self.named: dict[int, tuple[list[str], bool]] = {}
 
     def run(self, seeds: list[int]) -> None:
-        passed = set(load_rubric().parts) - {self.entry.part}
+        passed = set(NB74.rubric.parts) - {self.entry.part}
         per_seed: dict[int | None, list] = defaultdict(list)
         found: dict[int | None, list] = defaultdict(list)
         for _, _, k, ok, _, rec, findings in run_graders(self.student, [self.entry.part], seeds, passed).results:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import load_rubric
 from autograder.tools.build import nbgrader_env
 from tests.course import batch_cmd as course_batch_cmd
+from tests.nb74 import NB74
 from tests.submissions import answer_source
 
 WORKERS = 2
@@ -33,7 +33,7 @@ HANG = LINEAR.replace(
     "        x = self.cache['x']\n", "        x = self.cache['x']\n        while True:\n            pass\n"
 )
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 
 

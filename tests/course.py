@@ -27,10 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from tests import run_folder
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A = RUBRIC.assignment
 NB = f"{RUBRIC.notebook}.ipynb"
 FRESH_DB = "gradebook.fresh.db"

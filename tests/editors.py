@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.course.assignment import load_rubric
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, answer_source
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 NB = f"{RUBRIC.notebook}.ipynb"
 ANSWERS = tuple(RUBRIC.answer_cells)  # grade_ids of the answer cells, notebook order
 Notebook = dict[str, Any]

@@ -12,11 +12,12 @@ from typing import Any
 
 from autograder.judge.grade import grade
 from autograder.results import Results
+from tests.nb74 import NB74
 
 
 def grade_notebook(path: Path, isolation: str = "auto", server: Any = None, proc: Any = None) -> dict[str, Any]:
     """Grade one submitted notebook file: its results as the results file's dict."""
-    return grade(Path(path), isolation=isolation, server=server, proc=proc).to_dict()
+    return grade(Path(path), NB74, isolation=isolation, server=server, proc=proc).to_dict()
 
 
 def part_scores(results: dict[str, Any]) -> dict[str, float]:

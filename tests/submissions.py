@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
+from tests.nb74 import NB74
 
-SOLUTION = ROOT / "solutions" / load_rubric().assignment / f"{load_rubric().notebook}.ipynb"
-RELEASE = ROOT / "release" / load_rubric().assignment / f"{load_rubric().notebook}.ipynb"
+SOLUTION = ROOT / "solutions" / NB74.rubric.assignment / f"{NB74.rubric.notebook}.ipynb"
+RELEASE = ROOT / "release" / NB74.rubric.assignment / f"{NB74.rubric.notebook}.ipynb"
 
 
 def answer_source(grade_id: str, notebook: Path = SOLUTION) -> str:

@@ -2,8 +2,11 @@
 included): no cycle between folders, no arrow from a lower layer up to a higher one, no module over
 MAX_LINES lines.
 
-A folder is the first level under autograder/ (routes/ one level deeper: each route is its own);
-the top-level modules results.py and __main__.py are folders of one file.
+A folder is the first level under autograder/ (routes/ one level deeper: each route is its own;
+an assignment's graders/ and public/ are the folders assignments/graders and assignments/public,
+whichever the assignment); the top-level modules results.py and __main__.py are folders of one file.
+The engine (every folder but assignments/) imports no assignment: it reaches one through the
+Assignment it is given (course/assignment.py). An assignment's public/ imports only itself.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ MAX_LINES = 350
 # Low to high: a folder may import its own layer's and lower layers' modules, never a higher one's.
 LAYERS: list[set[str]] = [
     {"results", "course"},  # the typed grade, the rubric, where things are, the course secret
-    {"diagnosis"},  # public: copied into the release notebook
+    {"assignments", "assignments/public"},  # an assignment's public code: copied into the release notebook
     {"intake", "sandbox"},  # how a submission is read; where student code runs
-    {"graders", "judge"},  # one grade
+    {"graders", "judge", "assignments/graders"},  # one grade: the engine's and an assignment's graders
     {"feedback"},  # what a student sees
     {"routes", "routes/batch", "routes/nbgrader_hooks", "routes/gradescope", "routes/ci"},
     {"reports"},  # what the instructor or CI reads: the class as the routes left it in the gradebook
@@ -52,6 +55,8 @@ def folder_of(module: str) -> str | None:
         return None
     if parts[0] == "routes" and len(parts) > 1:
         return f"routes/{parts[1]}"
+    if parts[0] == "assignments" and len(parts) > 2:
+        return f"assignments/{parts[2]}"  # autograder.assignments.<a>.graders / .public
     return parts[0]
 
 
@@ -131,6 +136,29 @@ def test_no_module_over_the_line_limit() -> None:
     over = {name for name, n in lengths.items() if n > MAX_LINES}
     assert over <= TOO_LONG_TODAY, {name: lengths[name] for name in over - TOO_LONG_TODAY}
     assert TOO_LONG_TODAY <= over, f"now within {MAX_LINES} lines, remove from TOO_LONG_TODAY: {TOO_LONG_TODAY - over}"
+
+
+def test_the_engine_imports_no_assignment() -> None:
+    """The engine holds nothing of one assignment: no import of autograder.assignments.* outside it."""
+    found = [
+        f"{m} -> {t}"
+        for m, targets in graph().items()
+        for t in targets
+        if not m.startswith("autograder.assignments") and t.startswith("autograder.assignments")
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_an_assignments_public_code_imports_only_itself() -> None:
+    """public/ is concatenated into the release notebook: a kit module it imported would be missing there."""
+    found = [
+        f"{m} -> {t}"
+        for m, targets in graph().items()
+        if folder_of(m) == "assignments/public"
+        for t in targets
+        if not t.startswith(m.rsplit(".", 1)[0] if not m.endswith(".public") else m)
+    ]
+    assert not found, "\n".join(found)
 
 
 def test_the_graph_is_read_from_the_code() -> None:

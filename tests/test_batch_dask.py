@@ -27,15 +27,16 @@ from typing import Any
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.tools.build import nbgrader_env
 from tests.batch_run import kill_leftovers, refused_exit, wait_no_processes
 from tests.course import batch_cmd, install_journal_log, journal_count, journal_log, make_course
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 BIN = Path(sys.executable).parent
 LINEAR = answer_source("linear")

@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from autograder.course.assignment import ROOT
 from tests.course import FRESH_DB, NB, RUBRIC, A, batch, comments, journal_students, make_course, scores
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION
 
 pytestmark = pytest.mark.slow
@@ -150,7 +150,7 @@ STAMPS = (
 LINK_TARGETS = {
     "source": lambda course: course / "source" / A / NB,
     "solution": lambda course: SOLUTION,
-    "rubric": lambda course: ROOT / "autograder" / "course" / "rubric.toml",
+    "rubric": lambda course: NB74.rubric_path,
     "passwd": lambda course: Path("/etc/passwd"),
     "dangling": lambda course: course / "nothing-here",
 }

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from tests.batch_run import (
     HANG,
     LINEAR,
@@ -54,11 +54,12 @@ from tests.batch_run import (
     wait_no_processes,
 )
 from tests.course import install_journal_log, journal_count, journal_log, make_course
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, answer_source, make_submission
 
 pytestmark = pytest.mark.slow
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 SEED = 74
 ROUNDS = 5

@@ -7,7 +7,9 @@ release notebook copies. Each test fails if a file outside its folder allowlist 
   those folders imports the judge's side;
 - the Gradescope zip: the folders of package.SHIPPED, never the nbgrader hooks, the batch, CI, the
   class reports or the build;
-- the release notebook's given cell: the modules of the public folder autograder/diagnosis/.
+- the Gradescope zip: one assignment's folder, never another's;
+- the release notebook's given cell: the modules of the assignment's public folder
+  (autograder/assignments/<a>/public/).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from autograder.sandbox import launch
 from autograder.sandbox.inside import confine
 from autograder.sandbox.side import ENGINE_ONLY, FOLDERS, MOUNT, StudentSide
 from autograder.tools import build
+from tests.nb74 import NB74
 
 PACKAGE = ROOT / "autograder"
 INSIDE = PACKAGE / "sandbox" / "inside"
@@ -188,8 +191,8 @@ def test_a_file_beside_the_student_side_is_what_the_sandbox_would_see(tmp_path: 
 
 
 def test_the_zip_ships_only_the_allowlisted_folders_of_the_package() -> None:
-    names = [name for _, name in contents() if name.startswith("autograder/")]
-    outside = [n for n in names if not shipped(Path(n).relative_to("autograder"))]
+    names = [name for _, name in contents(NB74) if name.startswith("autograder/")]
+    outside = [n for n in names if not shipped(Path(n).relative_to("autograder"), NB74)]
     assert not outside
     tops = {Path(n).relative_to("autograder").parts[0] for n in names}
     assert not tops & {"tools", "reports"}, tops
@@ -200,42 +203,61 @@ def test_the_zip_ships_only_the_allowlisted_folders_of_the_package() -> None:
         on_disk = [p for p in (PACKAGE / entry).rglob("*") if p.is_file()] if (PACKAGE / entry).is_dir() else []
         on_disk = [p for p in on_disk if not NEVER & set(p.parts)]
         assert {f"autograder/{p.relative_to(PACKAGE).as_posix()}" for p in on_disk} <= set(names), entry
+    # the zip's assignment, whole, and no other
+    graded = [n for n in names if n.startswith("autograder/assignments/") and n != "autograder/assignments/__init__.py"]
+    assert graded and all(n.startswith(f"autograder/assignments/{NB74.name}/") for n in graded)
+    on_disk = {p for p in NB74.folder.rglob("*") if p.is_file() and not NEVER & set(p.parts)}
+    assert {f"autograder/{p.relative_to(PACKAGE).as_posix()}" for p in on_disk} <= set(names)
+
+
+def test_the_zip_takes_no_other_assignments_folder() -> None:
+    other = Path("assignments/nb75_training_loop/graders/test_sgd.py")
+    assert not shipped(other, NB74) and shipped(Path(f"assignments/{NB74.name}/graders/test_linear.py"), NB74)
 
 
 def test_a_new_folder_of_the_package_is_left_out_until_named() -> None:
-    assert not shipped(Path("some_new_route/secret.py"))
-    assert not shipped(Path("routes/nbgrader_hooks/preprocessors/judge_scores.py"))
-    assert shipped(Path("diagnosis/heatmaps.py")) and shipped(Path("sandbox/inside/runner.py"))
+    assert not shipped(Path("some_new_route/secret.py"), NB74)
+    assert not shipped(Path("routes/nbgrader_hooks/preprocessors/judge_scores.py"), NB74)
+    assert shipped(Path(f"assignments/{NB74.name}/public/heatmaps.py"), NB74)
+    assert shipped(Path("sandbox/inside/runner.py"), NB74)
 
 
 # -- the release notebook's public code ---------------------------------------------------------------
 
 
-def test_the_release_cell_takes_exactly_the_public_folder() -> None:
-    on_disk = {p.name for p in build.PUBLIC.glob("*.py")} - {"__init__.py"}
-    assert build.PUBLIC == PACKAGE / "diagnosis" and on_disk == set(build.NB74_MODULES)
+def test_the_release_cell_takes_exactly_the_assignments_public_folder() -> None:
+    public = build.public_of(NB74)
+    on_disk = {p.name for p in public.folder.glob("*.py")} - {"__init__.py"}
+    assert public.folder == NB74.folder / "public" and on_disk == set(public.modules)
+
+
+def copied_public(tmp_path: Path) -> build.Public:
+    folder = tmp_path / "public"
+    shutil.copytree(NB74.public_dir, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return build.public_of(NB74, folder)
 
 
 def test_a_module_added_to_the_public_folder_must_be_named(tmp_path: Path) -> None:
-    public = tmp_path / "diagnosis"
-    shutil.copytree(build.PUBLIC, public, ignore=shutil.ignore_patterns("__pycache__"))
-    assert build.nb74_source(public) == build.nb74_source()
-    (public / "extra.py").write_text("X = 1\n", encoding="utf-8")
+    public = copied_public(tmp_path)
+    assert build.public_source(public) == build.public_source(build.public_of(NB74))
+    (public.folder / "extra.py").write_text("X = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="holds"):
-        build.nb74_source(public)
+        build.public_source(public)
 
 
-def test_a_public_module_importing_the_kit_outside_its_folder_is_refused(tmp_path: Path) -> None:
-    public = tmp_path / "diagnosis"
-    shutil.copytree(build.PUBLIC, public, ignore=shutil.ignore_patterns("__pycache__"))
-    visible = public / "visible.py"
+@pytest.mark.parametrize(
+    "line", ["from autograder.judge.grade import grade", "from ..graders import checks", "import autograder.results"]
+)
+def test_a_public_module_importing_the_kit_outside_its_folder_is_refused(tmp_path: Path, line: str) -> None:
+    public = copied_public(tmp_path)
+    visible = public.folder / "visible.py"
     visible.write_text(
         visible.read_text(encoding="utf-8").replace(
             "from __future__ import annotations\n",
-            "from __future__ import annotations\n\nfrom autograder.judge.grade import grade\n",
+            f"from __future__ import annotations\n\n{line}\n",
             1,
         ),
         encoding="utf-8",
     )
-    with pytest.raises(ValueError, match="outside autograder/diagnosis/"):
-        build.nb74_source(public)
+    with pytest.raises(ValueError, match="outside its public folder"):
+        build.public_source(public)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder.diagnosis.heatmaps import gradient_figure, img_tag
+from autograder.assignments.nb74_matrix_backprop.public.heatmaps import gradient_figure, img_tag
 from tests.browser import font_files, fonts_for_text, images_loaded, open_file, screenshot, uncovered
 
 PARAGRAPH = "勾配の図: あなたの dW は転置されています。db は 2 倍ずれています（行列の形と係数を確かめてください）。"

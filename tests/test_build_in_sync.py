@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.tools.build import build_all
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 HINT = "regenerate with `python -m autograder build` and commit the result"
 IGNORED = {".ipynb_checkpoints", "__pycache__"}  # nbgrader's CourseDirectory.ignore (besides *.pyc)
@@ -28,7 +29,7 @@ IGNORED = {".ipynb_checkpoints", "__pycache__"}  # nbgrader's CourseDirectory.ig
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("build")
-    build_all(out_root=out)
+    build_all(NB74, out_root=out)
     return out
 
 
@@ -93,7 +94,7 @@ def test_solution_notebook_is_in_sync(built):
 def test_solution_notebook_is_the_same_on_another_blas_kernel(built, tmp_path, monkeypatch):
     # measured before stable_text: 12 of the 14 printed relative errors changed with the kernel
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Nehalem")  # SSE only: runs on any x86-64 CPU
-    build_all(out_root=tmp_path)
+    build_all(NB74, out_root=tmp_path)
     here, there = (built / "solutions" / A / NB).read_bytes(), (tmp_path / "solutions" / A / NB).read_bytes()
     assert here == there, first_difference(NB, here, there)
 

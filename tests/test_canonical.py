@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from autograder.course.assignment import load_rubric
 from autograder.intake.canonical import MAX_CELLS, MAX_MARKDOWN_CELLS, CanonicalError, canonical
 from autograder.intake.definitions import definitions
 from autograder.intake.read import release_skeleton
 from autograder.intake.skeleton import grade_id, text
 from autograder.judge.grade import collect_cells
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION
 
-SK = release_skeleton()
-RUBRIC = load_rubric()
+SK = release_skeleton(NB74)
+RUBRIC = NB74.rubric
 PARTS = ["linear", "sigmoid", "relu", "tanh", "mse", "softmax_ce"]
 
 
@@ -36,7 +36,7 @@ def answers(nb: dict[str, Any]) -> dict[str, str]:
 
 
 def loaded(nb: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    return collect_cells(nb, RUBRIC)[0]
+    return collect_cells(nb, NB74)[0]
 
 
 GOLD, GOLD_NOTES = canonical(sol(), SK)
@@ -218,7 +218,7 @@ def test_wide_json_is_refused_before_it_is_parsed(tmp_path):
     probe = (
         "import sys\n"
         "from autograder.intake.read import SubmissionError, release_skeleton, take_in\n"
-        "try:\n    take_in(__import__('pathlib').Path(sys.argv[1]), release_skeleton())\n"
+        "try:\n    take_in(__import__('pathlib').Path(sys.argv[1]), release_skeleton(__import__('tests.nb74').nb74.NB74))\n"
         "except SubmissionError as exc:\n    print(exc)\n"
         "print(next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')).split()[1])\n"
     )
@@ -297,4 +297,4 @@ def test_fuzz_the_canonical_notebook_is_always_a_valid_release_shaped_notebook(n
     assert all(isinstance(n, str) and n for n in notes)
     again, _ = canonical(copy.deepcopy(got), SK)
     assert again == got  # laying it on the release twice changes nothing
-    collect_cells(got, RUBRIC)  # the judge can load it
+    collect_cells(got, NB74)  # the judge can load it

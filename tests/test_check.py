@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.exit_codes import EXIT_GRADER_ERROR, EXIT_USAGE
 from autograder.results import FAILED, GRADER_ERROR, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools import check
@@ -25,9 +25,10 @@ from autograder.tools import messages as say
 from tests.broken_graders import break_graders
 from tests.bugs.catalog import BUGS, forms_by_round
 from tests.course import copy_kit, env
+from tests.nb74 import NB74
 from tests.submissions import SOLUTION
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 SECONDS = re.compile(r"所要時間 ([0-9.]+) 秒")
 
 
@@ -48,22 +49,22 @@ def results(scores: dict[str, float], diagnoses: tuple[Diagnosis, ...] = (), bro
 
 
 def test_the_expectations_on_made_up_results():
-    assert check.full_marks(results({})) == []
-    assert "linear" in check.full_marks(results({"linear": 10}))[0]
+    assert check.full_marks(NB74.rubric)(results({})) == []
+    assert "linear" in check.full_marks(NB74.rubric)(results({"linear": 10}))[0]
     assert check.zero(results({p: 0 for p in RUBRIC.parts})) == []
     assert check.zero(results({p: 0 for p in RUBRIC.parts if p != "mse"}))
     transposed = Diagnosis("linear", "dW", "transposed", "m")
-    bug = check.loses_its_part("linear", "dW transposed", "transposed")
+    bug = check.loses_its_part(NB74.rubric, "linear", "dW transposed", "transposed")
     assert bug(results({"linear": 10}, (transposed,))) == []
     assert say.unnoticed("linear", "dW transposed") in bug(results({}))
     assert say.costs_other_parts("linear", ["mse"]) in bug(results({"linear": 10, "mse": 0}, (transposed,)))
     assert [w for w in bug(results({"linear": 10})) if "transposed" in w]  # no diagnosis at all
-    scale = check.loses_its_part("mse", "seed", ("scale", "D"))
+    scale = check.loses_its_part(NB74.rubric, "mse", "seed", ("scale", "D"))
     assert scale(results({"mse": 0}, (Diagnosis("mse", "dL/dy", "scale", "m", 3.0, "D"),))) == []
     assert scale(results({"mse": 0}, (Diagnosis("mse", "dL/dy", "scale", "m", 2.0, "1/2"),)))
     # a part a grader broke is reported once, for the whole run; the other parts are still checked
-    assert check.full_marks(check.graded_parts(results({"relu": 0}, broken="relu"))) == []
-    assert check.full_marks(check.graded_parts(results({"relu": 0, "mse": 0}, broken="relu")))
+    assert check.full_marks(NB74.rubric)(check.graded_parts(results({"relu": 0}, broken="relu"))) == []
+    assert check.full_marks(NB74.rubric)(check.graded_parts(results({"relu": 0, "mse": 0}, broken="relu")))
     failures = check.grader_errors({"a": results({}, broken="relu"), "b": results({}, broken="relu")}, RUBRIC)
     assert [f.why for f in failures] == [say.grader_raised("ReLU.backward", "relu", ["test_x"], 2)]
 
@@ -92,7 +93,7 @@ def test_check_passes_on_this_tree():
 def broken_kit(tmp_path_factory) -> Path:
     kit = copy_kit(tmp_path_factory.mktemp("broken") / "kit")
     break_graders(kit)
-    diagnoses = kit / "autograder" / "graders" / "catalog" / "diagnoses.py"
+    diagnoses = kit / "autograder" / "assignments" / "nb74_matrix_backprop" / "graders" / "catalog" / "diagnoses.py"
     text = diagnoses.read_text(encoding="utf-8")
     assert '"mse_sign": "sign",' in text
     diagnoses.write_text(text.replace('"mse_sign": "sign",', '"mse_sign": "transposed",'), encoding="utf-8")
@@ -120,7 +121,7 @@ def test_check_and_grade_fail_loudly_on_a_broken_kit(broken_kit, tmp_path):
 
 def test_check_refuses_a_test_with_no_points(tmp_path):
     kit = copy_kit(tmp_path / "kit")
-    rubric = kit / "autograder" / "course" / "rubric.toml"
+    rubric = kit / "autograder" / "assignments" / "nb74_matrix_backprop" / "rubric.toml"
     text = rubric.read_text(encoding="utf-8")
     assert "test_analytic = 1 }" in text
     rubric.write_text(text.replace("test_analytic = 1 }", "test_analytic = 0 }", 1), encoding="utf-8")

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
+from tests.nb74 import NB74
 
 WORKFLOWS = [
     ROOT / ".github/workflows/grade-class.yml",
-    ROOT / "release" / load_rubric().assignment / ".github/workflows/visible-tests.yml",
+    ROOT / "release" / NB74.rubric.assignment / ".github/workflows/visible-tests.yml",
 ]
 NODE_RUNNER = """
 const { createLinter } = require(process.argv[1]);

@@ -19,10 +19,11 @@ import yaml
 from course import copy_kit
 from submissions import RELEASE, SOLUTION, answer_source, make_submission
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.routes.ci.collect import parse_roster
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 TOKEN = "ghs_TESTTOKEN0123456789abcdefSECRET"
 COURSE_SECRET = "5e" * 32  # hex, as the repository's NB74_COURSE_SECRET holds it

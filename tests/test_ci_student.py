@@ -16,10 +16,11 @@ import pytest
 import yaml
 from submissions import RELEASE, SOLUTION, answer_source, make_submission
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from tests.leaks import find_leaks
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 REL = ROOT / "release" / RUBRIC.assignment
 SRC = ROOT / "source" / RUBRIC.assignment
 STUDENT_FILES = [

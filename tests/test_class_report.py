@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.spreadsheet import cell
 from autograder.reports.graded import Graded, load_class
 from autograder.reports.page import render
@@ -28,8 +28,9 @@ from tests import background, generated_class
 from tests.browser import fonts_for_text, images_loaded, open_file, screenshot
 from tests.course import A, db_url
 from tests.generated_class import KINDS
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 JAPANESE_FONTS = ("IPAPGothic", "IPAexGothic", "IPAGothic", "IPAPMincho", "IPAMincho")
 
 
@@ -188,7 +189,7 @@ def test_student_text_is_shown_as_text(chromium, tmp_path: Path) -> None:
     evil = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
     results = Results.empty(RUBRIC, evil, Confinement("process"))
     cls = [Graded("s1", {p: 0.0 for p in RUBRIC.parts}, results.with_notes([evil]))]
-    page = render(cls, RUBRIC, A, "sqlite:///x", tmp_path / "r")
+    page = render(cls, NB74, "sqlite:///x", tmp_path / "r")
     open_file(chromium, page)
     assert chromium.title != "pwned"
     assert len(chromium.find_elements("css selector", "img")) == 2  # the two histograms only
@@ -211,7 +212,7 @@ def test_the_histograms_draw_every_glyph(demo_course: Path) -> None:
 
 
 def test_a_class_with_no_submission_yet_still_gets_a_page(tmp_path: Path) -> None:
-    page = render([], RUBRIC, A, "sqlite:///x", tmp_path / "r")
+    page = render([], NB74, "sqlite:///x", tmp_path / "r")
     text = page.read_text(encoding="utf-8")
     assert 'data-nb74="submissions">0<' in text and "見立てのついた間違いはありません" in text
     assert [r for r in rows(page.parent / "scores.csv")] == []

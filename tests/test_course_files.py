@@ -13,6 +13,7 @@ import pytest
 from autograder.course import files
 from autograder.course.assignment import ROOT
 from autograder.graders.expected_store import ExpectedStore, default_path, store_path
+from tests.nb74 import NB74
 
 
 def mode(path: Path) -> int:
@@ -52,12 +53,12 @@ def test_the_cache_folder_is_closed_to_others(monkeypatch, tmp_path):
 
 def test_the_expected_store_is_written_closed_in_the_closed_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    store = ExpectedStore()
+    store = ExpectedStore(None, NB74)
     store.put("k", {"x": 1.0})
     store.save()
     assert store.path == tmp_path / "nb74-kit" / "expected.frames"
     assert mode(store.path) == 0o600 and mode(store.path.parent) == 0o700
-    assert ExpectedStore().get("k") == {"x": 1.0}
+    assert ExpectedStore(None, NB74).get("k") == {"x": 1.0}
     assert sorted(p.name for p in store.path.parent.iterdir()) == ["expected.frames"]  # no temporary file left
 
 

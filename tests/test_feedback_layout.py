@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder.course.assignment import load_rubric
 from autograder.feedback.messages import DIAGNOSIS, is_gated, part_feedback, part_messages
 from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from tests.course import NB, A, add_students, make_course, nbgrader, place
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, answer_source, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 GATE = "この項目は backward が正しい勾配を返すようになってから採点されます（dW の形状が違います）"
 
 
@@ -48,7 +48,7 @@ def linear_results(diagnoses: tuple[Diagnosis, ...] = ()) -> Results:
 
 
 def test_the_cause_leads_and_the_gating_line_comes_after_once():
-    messages = part_messages(linear_results(), "linear")
+    messages = part_messages(linear_results(), "linear", NB74.rubric)
     assert messages[0].startswith("dW の形状が違います")  # the shape failure (the rubric's first test)
     assert messages[1].startswith("dW の値が違います（ケース 0）")
     assert [m for m in messages if is_gated(m)] == [GATE]
@@ -58,31 +58,34 @@ def test_the_cause_leads_and_the_gating_line_comes_after_once():
 def test_a_diagnosis_comes_first():
     d = Diagnosis("linear", "dW", "transposed", "dW が正しい値の転置になっています。（正しくは dW = x.T @ dout）")
     other = Diagnosis("mse", "dL/dy", "scale", "ほかの項目の見立て")
-    messages = part_messages(linear_results((d, other)), "linear")
+    messages = part_messages(linear_results((d, other)), "linear", NB74.rubric)
     assert messages[0] == DIAGNOSIS + d.message
     assert not any("ほかの項目" in m for m in messages)
-    text = part_feedback(linear_results((d,)), "linear")
+    text = part_feedback(linear_results((d,)), "linear", NB74.rubric)
     assert text.split("\n")[1] == "- " + DIAGNOSIS + d.message
 
 
 def test_every_message_of_a_part_is_shown():
-    text = part_feedback(linear_results(), "linear")
+    text = part_feedback(linear_results(), "linear", NB74.rubric)
     items = [ln[2:] for ln in text.split("\n") if ln.startswith("- ")]
-    assert items == part_messages(linear_results(), "linear") and len(items) == 4  # 5 cases: one line
+    assert items == part_messages(linear_results(), "linear", NB74.rubric) and len(items) == 4  # 5 cases: one line
     assert "ほか" not in text
     assert text.startswith("採点（ジャッジ）: 0 / 10 点\n")
 
 
 def test_messages_past_the_limit_are_counted():
-    text = part_feedback(linear_results(), "linear", limit=200)
+    text = part_feedback(linear_results(), "linear", NB74.rubric, limit=200)
     assert len(text) <= 200
     assert re.search(r"…ほか (\d+) 件", text)
     shown = len([ln for ln in text.split("\n") if ln.startswith("- ")])
-    assert int(re.search(r"…ほか (\d+) 件", text).group(1)) == len(part_messages(linear_results(), "linear")) - shown
+    assert (
+        int(re.search(r"…ほか (\d+) 件", text).group(1))
+        == len(part_messages(linear_results(), "linear", NB74.rubric)) - shown
+    )
 
 
 def test_the_cases_of_one_check_are_one_line():
-    messages = part_messages(linear_results(), "linear")
+    messages = part_messages(linear_results(), "linear", NB74.rubric)
     cases = [m for m in messages if m.startswith("dW の値が違います")]
     assert cases == ["dW の値が違います（ケース 0）（試した 5 通りの入力のすべてで同じです。上はその 1 つ目）"]
     some = Results(
@@ -91,7 +94,7 @@ def test_the_cases_of_one_check_are_one_line():
         (result("test_gradients[a]", "dx の値が違います（a）"), result("test_gradients[b]", "", passed=True)),
         Confinement("t"),
     )
-    assert part_messages(some, "linear") == ["dx の値が違います（a）"]  # one case: said as it is
+    assert part_messages(some, "linear", NB74.rubric) == ["dx の値が違います（a）"]  # one case: said as it is
 
 
 def test_a_diagnosis_is_told_once_per_quantity():
@@ -105,7 +108,7 @@ def test_a_diagnosis_is_told_once_per_quantity():
         result("test_gradients[c]", "dW（N=4） の値が違います: 誤差 1.4。dW が正しい値の転置になっています。"),
         result("test_analytic", "db（N=4） の値が違います: 誤差 2.0。全体が約 4 倍ずれています"),
     )
-    messages = part_messages(Results(0.0, 4.0, tests, Confinement("t"), diagnoses=(d, d)), "linear")
+    messages = part_messages(Results(0.0, 4.0, tests, Confinement("t"), diagnoses=(d, d)), "linear", NB74.rubric)
     assert messages == [
         DIAGNOSIS + d.message,
         "dW（N=1） の形状が違います: 期待 (3, 2), 実際 (2, 3)（2 通りの入力で同じです。上はその 1 つ目）",
@@ -117,7 +120,7 @@ def test_a_diagnosis_is_told_once_per_quantity():
 
 def test_a_message_of_several_lines_stays_one_item():
     r = Results(0.0, 1.0, (result("test_gradient_shapes", "一行目\n二行目"),), Confinement("test"))
-    assert part_feedback(r, "linear").split("\n")[1:3] == ["- 一行目", "  二行目"]
+    assert part_feedback(r, "linear", NB74.rubric).split("\n")[1:3] == ["- 一行目", "  二行目"]
 
 
 # -- the page, through real nbgrader ----------------------------------------------------------------
@@ -197,7 +200,7 @@ def test_each_part_shows_its_cause_first_and_every_message(course, student):
     for part in RUBRIC.parts.values():
         text = graded_cell(soup, part.test_cell).select_one("div.output_area pre").get_text()
         items = [ln[2:] for ln in text.split("\n") if ln.startswith("- ")]
-        assert items == part_messages(results, part.name), part.name
+        assert items == part_messages(results, part.name, NB74.rubric), part.name
         assert "ほか" not in text
         causes = [m for m in items if not is_gated(m)]  # a part waiting only for others has none
         assert items[: len(causes)] == causes, part.name

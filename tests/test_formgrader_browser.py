@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT
 from tests import formgrader
 from tests.browser import screenshot
 from tests.bugs.catalog import BUGS
 from tests.course import add_students, db_url, make_course, nbgrader, place, submission_dir
 from tests.formgrader import course_config, save_shot, wait_for
 from tests.leaks import REGION, collect_secrets, norm
+from tests.nb74 import NB74
 from tests.submissions import make_submission
 
 A, NB = "nb74_matrix_backprop", "matrix_backprop"
@@ -161,7 +161,11 @@ def test_the_manage_submissions_page_shows_each_students_judge_score(browser, se
 
 def hidden_test_text() -> list[str]:
     """Every line of the hidden tests (the graders, autograder/graders/) that students never see, normalized."""
-    found = [f for f, (_, origin) in collect_secrets().fragments.items() if origin.startswith("autograder/graders/")]
+    found = [
+        f
+        for f, (_, origin) in collect_secrets().fragments.items()
+        if origin.startswith(("autograder/graders/", "autograder/assignments/"))
+    ]
     assert found, "the graders have no secret lines: this check would pass vacuously"
     return found
 
@@ -198,7 +202,7 @@ def test_the_submission_page_shows_the_judges_message_and_no_hidden_test(browser
     # the check can fail: Linear's hidden tests (its grader), put into the page, are found
     browser.execute_script(
         "const pre = document.createElement('pre'); pre.textContent = arguments[0]; document.body.append(pre)",
-        (ROOT / "autograder" / "graders" / "test_linear.py").read_text(encoding="utf-8"),
+        (NB74.graders_dir / "test_linear.py").read_text(encoding="utf-8"),
     )
     assert len(hidden_tests_in(browser)) >= 2, "the hidden tests of test_linear were not found"
     browser.refresh()

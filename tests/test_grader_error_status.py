@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder.course.assignment import RUBRIC_PATH, load_rubric
+from autograder.course.assignment import load_rubric
 from autograder.feedback.terminal import format_report
 from autograder.judge.grade import build_results
 from autograder.judge.messages import grader_error_report
@@ -19,13 +19,14 @@ from autograder.judge.plugin import TestOutcome as Outcome
 from autograder.reports.junit import junit_xml
 from autograder.reports.summary import batch_summary
 from autograder.results import GRADER_ERROR, Confinement, Results
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 FIRST = next(iter(RUBRIC.parts.values()))
 
 
 def test_a_test_with_no_points_is_refused_when_the_rubric_is_loaded(tmp_path):
-    text = RUBRIC_PATH.read_text(encoding="utf-8")
+    text = NB74.rubric_path.read_text(encoding="utf-8")
     test, points = next(iter(FIRST.tests.items()))
     changed = text.replace(f"{test} = {points:g}", f"{test} = 0", 1)
     assert changed != text
@@ -84,7 +85,7 @@ def fake_plugin(error_in: str) -> SimpleNamespace:
 
 
 def test_a_grader_that_raised_is_a_grading_error_not_a_score():
-    results = build_results(fake_plugin(FIRST.name), RUBRIC, Confinement("process"))
+    results = build_results(fake_plugin(FIRST.name), NB74, Confinement("process"))
     assert results.grader_errors == [FIRST.name]
     assert [t.status for t in results.tests if t.part == FIRST.name].count(GRADER_ERROR) == 1
     assert FIRST.name in grader_error_report(results) and FIRST.title in grader_error_report(results)
@@ -94,16 +95,16 @@ def test_a_grader_that_raised_is_a_grading_error_not_a_score():
 def test_a_part_whose_graders_did_not_run_is_a_grading_error():
     plugin = fake_plugin("")
     plugin.outcomes = {k: o for k, o in plugin.outcomes.items() if o.part != FIRST.name}
-    assert build_results(plugin, RUBRIC, Confinement("process")).grader_errors == [FIRST.name]
+    assert build_results(plugin, NB74, Confinement("process")).grader_errors == [FIRST.name]
 
 
 def test_the_reports_say_grading_error():
-    results = build_results(fake_plugin(FIRST.name), RUBRIC, Confinement("process"))
-    report = format_report(results)
+    results = build_results(fake_plugin(FIRST.name), NB74, Confinement("process"))
+    report = format_report(results, RUBRIC)
     assert f"! {FIRST.title}" in report and "採点エラー" in report and "合計 未確定" in report
     xml = junit_xml({"s1": results}).tostring().decode()
     assert f'type="{GRADER_ERROR}"' in xml
-    text = batch_summary({}, grader_errors={"s1": results})
+    text = batch_summary({}, RUBRIC, grader_errors={"s1": results})
     assert "点数を記録しなかった提出 1 件" in text and FIRST.name in text
 
 
@@ -123,7 +124,7 @@ def test_gradescope_records_no_score_for_a_grading_error(monkeypatch, tmp_path):
     notebook = tmp_path / "matrix_backprop.ipynb"
     notebook.write_text("{}", encoding="utf-8")
     monkeypatch.setattr(gradescope, "subprocess", SimpleNamespace(run=judge, DEVNULL=None, TimeoutExpired=TimeoutError))
-    monkeypatch.setattr(gradescope, "choose", lambda _: SimpleNamespace(notebook=notebook, notes=(), reason=""))
+    monkeypatch.setattr(gradescope, "choose", lambda _, _a: SimpleNamespace(notebook=notebook, notes=(), reason=""))
     target = tmp_path / "results" / "results.json"
     monkeypatch.setattr(gradescope.paths, "results_file", lambda: target)
     monkeypatch.setattr(gradescope.paths, "submission", lambda: Path(tmp_path))

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import load_rubric
 from tests.bugs.catalog import BUGS, DIAGNOSES, FORMS, forms_by_round
 from tests.digits import NUMBER, significant_digits
 from tests.judged import grade_notebook, part_scores
+from tests.nb74 import NB74
 from tests.submissions import make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 BACKWARD_PARTS = [p.name for p in RUBRIC.parts.values() if p.kind == "backward"]
 
 

@@ -13,15 +13,15 @@ import importlib
 import numpy as np
 import pytest
 
-from autograder.course.assignment import load_rubric
 from autograder.graders import numerics, session
 from benchmarks.false_failures import BENCHMARK_KEY, LocalStudent, run_part
 from benchmarks.false_failures import main as benchmark_main
 from tests.bugs.catalog import BUGS
 from tests.digits import NUMBER, significant_digits
+from tests.nb74 import NB74
 from tests.submissions import RELEASE
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 BY_NAME = {e.name: e for e in BUGS}
 
 
@@ -38,7 +38,7 @@ def solution():
 
 
 def module(part: str):
-    return importlib.import_module(f"autograder.graders.test_{part}")
+    return importlib.import_module(f"{NB74.package}.graders.test_{part}")
 
 
 def suite(part: str):

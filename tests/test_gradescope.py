@@ -22,11 +22,12 @@ from autograder.routes.gradescope.package import build_zip, shipped
 from tests.bugs.catalog import BUGS
 from tests.gradescope_setup import Gradescope
 from tests.leaks import find_leaks
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, make_submission
 
 pytestmark = pytest.mark.slow
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 EXPECTED = f"{RUBRIC.notebook}.ipynb"
 TWO_BUGS = ("linear_dW_transposed", "mse_seed_2_over_N")
 
@@ -68,15 +69,22 @@ def test_zip_has_the_scripts_at_its_root_and_nothing_of_the_instructor_side(zip_
         modes = {i.filename: (i.external_attr >> 16) for i in z.infolist()}
     assert {"setup.sh", "run_autograder"} <= set(names)
     assert all(modes[n] & stat.S_IXUSR for n in ("setup.sh", "run_autograder"))
-    assert "autograder/requirements-judge.txt" in names and "autograder/course/rubric.toml" in names
+    assert (
+        "autograder/requirements-judge.txt" in names
+        and "autograder/assignments/nb74_matrix_backprop/rubric.toml" in names
+    )
     assert f"solutions/{RUBRIC.assignment}/reference.py" in names
     assert not [n for n in names if "__pycache__" in n or "/.cache/" in n]
-    assert not [n for n in names if n.startswith("autograder/") and not shipped(Path(n).relative_to("autograder"))]
+    assert not [
+        n for n in names if n.startswith("autograder/") and not shipped(Path(n).relative_to("autograder"), NB74)
+    ]
     assert modes["course-secret"] & 0o077 == 0
+    with zipfile.ZipFile(zip_path) as z:  # the zip grades one assignment, and says which
+        assert z.read("assignment").decode() == f"{NB74.name}\n"
 
 
 def test_the_same_kit_gives_the_same_zip(zip_path: Path, tmp_path: Path) -> None:
-    assert build_zip(tmp_path).read_bytes() == zip_path.read_bytes()
+    assert build_zip(tmp_path, NB74).read_bytes() == zip_path.read_bytes()
 
 
 # -- grading ---------------------------------------------------------------------------------------
@@ -214,7 +222,7 @@ def test_a_symbolic_link_is_never_followed(gradescope: Gradescope) -> None:
 
 
 def test_visibility_is_a_setting_of_the_rubric(tmp_path: Path) -> None:
-    text = (ROOT / "autograder" / "course" / "rubric.toml").read_text(encoding="utf-8")
+    text = (NB74.rubric_path).read_text(encoding="utf-8")
     assert '[gradescope]\nvisibility = "visible"' in text
     changed = text.replace('[gradescope]\nvisibility = "visible"', '[gradescope]\nvisibility = "after_published"')
     changed = changed.replace("[parts.mlp]\n", '[parts.mlp]\nvisibility = "hidden"\n')

@@ -1,4 +1,4 @@
-"""autograder/diagnosis/heatmaps.py: the feedback's gradient figure is a small PNG with readable Japanese,
+"""autograder/assignments/nb74_matrix_backprop/public/heatmaps.py: the feedback's gradient figure is a small PNG with readable Japanese,
 shows a transpose as two shapes and the shapes in words, and never raises on what a student's
 code can produce (NaN, inf, 0-d, 3-d, empty, 1e300, non-numeric)."""
 
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder.diagnosis import heatmaps
-from autograder.diagnosis.heatmaps import data_uri, gradient_figure, img_tag, plan, render
+from autograder.assignments.nb74_matrix_backprop.public import heatmaps
+from autograder.assignments.nb74_matrix_backprop.public.heatmaps import data_uri, gradient_figure, img_tag, plan, render
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 60_000
@@ -180,7 +180,7 @@ def test_data_uri_and_img_tag():
 def test_import_is_light_and_no_pyplot():
     code = (
         "import sys, numpy as np\n"
-        "import autograder.diagnosis.heatmaps as h\n"
+        "import autograder.assignments.nb74_matrix_backprop.public.heatmaps as h\n"
         "print('matplotlib' in sys.modules)\n"
         "h.gradient_figure('dW', np.ones((2, 3)), np.ones((3, 2)), 't')\n"
         "print('matplotlib.pyplot' in sys.modules)\n"

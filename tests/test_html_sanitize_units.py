@@ -22,7 +22,8 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from autograder.course.plain_text import bounded, markdown_escape
 from autograder.feedback.safe_html import ALLOWED_TAGS, clean_comment, safe_markdown
-from autograder.feedback.sanitize import sanitize_notebook
+from autograder.feedback.sanitize import sanitize_notebook, trusted_texts
+from tests.nb74 import NB74
 
 FRAGMENTS = [
     "<script>alert(1)</script>",
@@ -200,7 +201,7 @@ def test_notebook_keeps_the_assignment_and_drops_student_markup():
     nb["cells"].append({"cell_type": "raw", "metadata": {"raw_mimetype": "text/html"}, "source": "<script>x</script>"})
     nb["cells"][3]["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {"text/html": "<b>"}}]
     nb["metadata"]["widgets"] = {"x": "</script>"}
-    sanitize_notebook(nb)
+    sanitize_notebook(nb, trusted=trusted_texts(NB74))
     assert [c["source"] for c in nb["cells"] if c["cell_type"] == "markdown"][: len(own)] == own
     assert nb["cells"][2].get("attachments") == {"a.svg": {}}
     assert nb["cells"][-2]["source"] == "<div><h1>自分のメモ </h1></div>" and nb["cells"][-2]["metadata"] == {}
@@ -211,7 +212,7 @@ def test_notebook_keeps_the_assignment_and_drops_student_markup():
     }
     assert nb["cells"][3]["outputs"] == [] and set(nb["metadata"]) == {"kernelspec", "language_info"}
     once = json.dumps(nb, sort_keys=True)  # autograde, then generate_feedback: the same notebook
-    assert json.dumps(sanitize_notebook(nb), sort_keys=True) == once
+    assert json.dumps(sanitize_notebook(nb, trusted=trusted_texts(NB74)), sort_keys=True) == once
 
 
 # Every kind of link a student's markdown cell can make (inline, reference-style, autolink, raw

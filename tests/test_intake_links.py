@@ -36,6 +36,7 @@ from tests.course import (  # noqa: E402
     place,
     scores,
 )
+from tests.nb74 import NB74  # noqa: E402
 from tests.submissions import SOLUTION, answer_source  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -48,8 +49,8 @@ try:  # the judge's store of expected values, in its cache folder
 except ImportError:  # a commit before issue 24: in the package
     CACHE = ROOT / "autograder" / ".cache" / "expected.frames"
 EXTRAS = {  # name in the submission -> what it points to
-    "checks.py": ROOT / "autograder" / "graders" / "test_linear.py",
-    "rubric.toml": ROOT / "autograder" / "course" / "rubric.toml",
+    "checks.py": NB74.graders_dir / "test_linear.py",
+    "rubric.toml": NB74.rubric_path,
     "expected.frames": CACHE,
     "reference.py": ROOT / "solutions" / A / "reference.py",
     "passwd.txt": Path("/etc/passwd"),

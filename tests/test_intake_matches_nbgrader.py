@@ -24,6 +24,7 @@ from autograder.intake.canonical import canonical
 from autograder.intake.read import release_skeleton
 from autograder.intake.skeleton import text
 from autograder.routes.nbgrader_hooks.glue import use_nbgrader_env
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION
 
 Notebook = dict[str, Any]
@@ -127,7 +128,7 @@ def test_nbgrader_finds_nothing_to_restore_after_the_intake(gradebook: dict[str,
     TAMPERINGS[tamper](nb)
     if tamper in {"forge_points", "replace_test", "unlock_given"}:  # a tampering nbgrader itself restores
         assert overwrite(copy.deepcopy(nb), gradebook)[1], "nbgrader must report it, or nothing is compared"
-    nb = canonical(nb, release_skeleton())[0]
+    nb = canonical(nb, release_skeleton(NB74))[0]
     after, changes = overwrite(nb, gradebook)
     assert changes == [], changes
     assert after == as_read(nb)
@@ -141,7 +142,7 @@ def test_the_intake_restores_what_nbgrader_cannot(gradebook: dict[str, Any]) -> 
     reflag_as_answer(nb)
     with pytest.raises(RuntimeError, match="Inconsistent checksums for cell test_relu"):
         overwrite(copy.deepcopy(nb), gradebook)
-    nb = canonical(nb, release_skeleton())[0]
+    nb = canonical(nb, release_skeleton(NB74))[0]
     flags = cell(nb, "test_relu")["metadata"]["nbgrader"]
     assert (flags["grade"], flags["solution"], flags["points"]) == (True, False, 10.0)
     assert cell(nb, "test_relu")["source"] == text(

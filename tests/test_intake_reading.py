@@ -12,6 +12,7 @@ import pytest
 
 from autograder.intake import read as intake
 from autograder.intake.read import SubmissionError, read_notebook
+from tests.nb74 import NB74
 from tests.submissions import SOLUTION
 
 
@@ -76,16 +77,16 @@ def test_lone_surrogates_are_replaced_with_a_note(tmp_path):
 def test_batch_discovery_skips_folder_names_that_are_not_student_ids(tmp_path, capsys):
     """A student id reaches formgrader's pages unescaped: a folder name with quotes or markup is
     not taken as one (reported on stderr), while ids in any script are."""
-    from autograder.course.assignment import load_rubric
+
     from autograder.intake.submissions import discover
 
-    rubric = load_rubric()
+    rubric = NB74.rubric
     names = ["s001", "yamada-山田", 'x";alert(1);"', "<img src=x onerror=alert(1)>"]
     for name in names:
         folder = tmp_path / "submitted" / name / rubric.assignment
         folder.mkdir(parents=True)
         (folder / f"{rubric.notebook}.ipynb").write_text("{}", encoding="utf-8")
-    found = sorted(s.student for s in discover(tmp_path, rubric.assignment))
+    found = sorted(s.student for s in discover(tmp_path, NB74))
     assert found == ["s001", "yamada-山田"]
     err = capsys.readouterr().err
     assert err.count("not a student id") == 2

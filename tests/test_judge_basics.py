@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import load_rubric
 from autograder.judge.grade import grade, write_results
 from tests.bugs.catalog import BUGS
 from tests.judged import grade_notebook, part_scores
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 BY_NAME = {e.name: e for e in BUGS}
 
 
@@ -65,8 +65,8 @@ def test_grading_twice_writes_identical_json(tmp_path):
     bugs = [BY_NAME["linear_dW_transposed"], BY_NAME["softmax_no_1_over_N"], BY_NAME["ex82_labels_1d"]]
     submission = make_submission(tmp_path / "buggy.ipynb", {b.cell: b.source for b in bugs})
     first, second = tmp_path / "first.json", tmp_path / "second.json"
-    write_results(grade(submission), first)
-    write_results(grade(submission), second)
+    write_results(grade(submission, NB74), first)
+    write_results(grade(submission, NB74), second)
     assert first.read_bytes() == second.read_bytes()
     results = json.loads(first.read_text(encoding="utf-8"))
     check_gradescope_shape(results)

@@ -24,16 +24,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.secret import ENV_SECRET
 from autograder.judge.grade import MAX_OUTPUT_CHARS
 from tests.bugs.catalog import CACHE_X, with_backward
 from tests.judge_inputs import linear_inputs
 from tests.judged import grade_notebook, part_scores
+from tests.nb74 import NB74
 from tests.signals import sigint_default
 from tests.submissions import answer_source, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 SECRET = "5eed" * 16  # this module's course secret (the judge's default file is left alone)
 
 

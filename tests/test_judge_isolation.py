@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.course.assignment import ROOT, RUBRIC_PATH, reference_module_path, source_notebook
+from autograder.course.assignment import ROOT
 from autograder.sandbox.errors import StudentError, StudentTimeout
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.part_session import CALL_TIMEOUT
 from autograder.sandbox.process import StudentProcess
 from tests.judged import grade_notebook, part_scores
+from tests.nb74 import NB74
 from tests.student_process_cases import (  # noqa: F401
     load,
     test_a_hanging_call_is_cut_and_the_next_part_still_runs,
@@ -43,14 +44,14 @@ def test_student_sees_no_graders_no_source_and_no_network(proc):
 
     store_file = default_path()  # the judge's store of expected values (in its cache folder)
     if not store_file.exists():  # as after a grade
-        store = ExpectedStore(store_file)
+        store = ExpectedStore(store_file, NB74)
         store.put(("isolation test",), {"x": 1.0})
         store.save()
     secrets = [
-        ROOT / "autograder" / "graders" / "conftest.py",
-        RUBRIC_PATH,
-        source_notebook(),
-        reference_module_path(),
+        NB74.graders_dir / "conftest.py",
+        NB74.rubric_path,
+        NB74.source(),
+        NB74.reference(),
         ROOT / "autograder" / "judge" / "grade.py",
         store_file,
     ]

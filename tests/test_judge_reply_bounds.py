@@ -27,15 +27,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.secret import ENV_SECRET
 from autograder.sandbox.inside.protocol import MAX_REPLY
 from autograder.sandbox.received import MAX_REPLY_ELEMENTS
 from tests.bugs.catalog import with_backward
 from tests.judged import part_scores
+from tests.nb74 import NB74
 from tests.submissions import answer_source, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 # The judge's own peak for a correct submission is about 52 MiB here; each attack below took it
 # to 0.8-7.8 GiB before these bounds.
 JUDGE_PEAK = 160 << 20

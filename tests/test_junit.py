@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from autograder.course.assignment import ROOT, load_rubric, source_notebook
+from autograder.course.assignment import ROOT
 from autograder.reports.junit import write_junit
 from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools.demo import solution_cells, with_bug
+from tests.nb74 import NB74
 from tests.signals import sigint_default
 from tests.submissions import make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 
 
 def grade_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -32,7 +33,7 @@ def grade_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[s
 
 @pytest.fixture(scope="module")
 def transposed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sol = solution_cells(source_notebook(), RUBRIC)
+    sol = solution_cells(NB74.source(), RUBRIC)
     path = tmp_path_factory.mktemp("junit") / "matrix_backprop.ipynb"
     return make_submission(path, {"linear": with_bug(sol["linear"], "x.T @ dout", "dout.T @ x")})
 

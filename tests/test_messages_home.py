@@ -1,11 +1,12 @@
 """Issue 24, one home for each rule: the Japanese a student or an instructor reads lives in its
-layer's messages.py (sandbox/messages.py, judge/messages.py, graders/messages.py,
-feedback/messages.py, ...), not in string literals spread over the code.
+layer's messages.py (sandbox/messages.py, judge/messages.py, feedback/messages.py, ...; an
+assignment's in its own: assignments/<a>/graders/messages.py), not in string literals spread over the code.
 
 A literal counts when it (or, for an f-string, one of its literal parts) holds hiragana, katakana
 or a CJK ideograph; docstrings and comments are not literals, templates are not Python. Outside
-the rule: autograder/diagnosis/ (public code that `python -m autograder build` concatenates into
-the release notebook's given cell: it must stay self-contained, its messages in its own modules).
+the rule: an assignment's public/ (autograder/assignments/<a>/public/: code that `python -m
+autograder build` concatenates into the release notebook's given cell: it must stay self-contained,
+its messages in its own modules).
 NOT_YET_MOVED lists the modules still holding such literals, with how many (none since issue 24's
 moves): the test fails when a module gains one, and when a listed module has fewer than listed.
 """
@@ -15,11 +16,12 @@ from __future__ import annotations
 import ast
 import re
 
+from autograder.course.assignment import assignments
 from tests.test_architecture import PACKAGE, modules
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 HOMES = {"messages.py"}  # a layer's home for its text
-SELF_CONTAINED = ("diagnosis/",)  # copied into the release notebook as it is (tools/build.py)
+SELF_CONTAINED = re.compile(r"assignments/\w+/public/")  # copied into the release notebook as it is (tools/build.py)
 NOT_YET_MOVED: dict[str, int] = {}  # all moved (issue 24); a module listed here again must say why
 
 
@@ -53,7 +55,7 @@ def literals_outside_homes() -> dict[str, list[tuple[int, str]]]:
     found = {}
     for path in modules().values():
         name = path.relative_to(PACKAGE).as_posix()
-        if path.name in HOMES or name.startswith(SELF_CONTAINED):
+        if path.name in HOMES or SELF_CONTAINED.match(name):
             continue
         if literals := japanese_literals(path.read_text(encoding="utf-8")):
             found[name] = literals
@@ -88,7 +90,6 @@ def test_every_layer_with_moved_text_has_its_home() -> None:
         "intake",
         "sandbox",
         "judge",
-        "graders",
         "feedback",
         "routes/batch",
         "routes/nbgrader_hooks",
@@ -97,3 +98,10 @@ def test_every_layer_with_moved_text_has_its_home() -> None:
         "tools",
     ):
         assert (PACKAGE / folder / "messages.py").is_file(), folder
+
+
+def test_every_assignments_graders_have_their_home() -> None:
+    """An assignment's graders speak to the student in their own messages module."""
+    for each in assignments():
+        assert (each.graders_dir / "messages.py").is_file(), each.name
+        assert each.graders_dir.relative_to(PACKAGE).as_posix() + "/" not in literals_outside_homes()

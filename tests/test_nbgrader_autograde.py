@@ -12,11 +12,12 @@ import shutil
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.tools.build import run_nbgrader
 from tests.course import make_course
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 A, NB = RUBRIC.assignment, f"{RUBRIC.notebook}.ipynb"
 SUBMISSIONS = {
     "solution": ROOT / "solutions" / A / NB,  # solution code in, hidden tests out (restored by nbgrader)
@@ -83,7 +84,7 @@ def test_demo_examples_still_apply_to_the_source():
     sol = solution_cells(source, RUBRIC)
     assert set(sol) == set(RUBRIC.answer_cells)
     assert not any("SOLUTION" in code for code in sol.values())
-    examples = {ex.student: ex for ex in example_submissions(source, RUBRIC)}
+    examples = {ex.student: ex for ex in example_submissions(NB74)}
     assert examples["full"].answers == sol and examples["untouched"].answers == {}
     for student, cell in [("mse_2_over_n", "mse"), ("linear_dW_T", "linear")]:
         changed = {k for k, v in examples[student].answers.items() if v != sol[k]}

@@ -16,15 +16,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.course.assignment import load_rubric, source_notebook
 from autograder.intake.read import NOTES_FILE
 from autograder.results import Results
 from autograder.routes.nbgrader_hooks.pre_convert import prepare_submission
 from autograder.routes.nbgrader_hooks.preprocessors.judge_scores import JudgeScores
 from autograder.routes.nbgrader_hooks.preprocessors.sanitize_feedback import SanitizeFeedback, without_pass_prints
 from autograder.routes.nbgrader_hooks.preprocessors.strip_solution_markers import StripSolutionMarkers
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 
 
 def grade_cell(source: str, grade_id: str, points: float = 1.0, **outputs: object) -> nbformat.NotebookNode:
@@ -77,12 +77,13 @@ def judged(solution_results, monkeypatch):
 
     seen = []
 
-    def grade(nb, isolation="auto"):
+    def grade(nb, assignment, isolation="auto"):
+        assert assignment == NB74  # the assignment nbgrader's resources name (none: the kit's only one)
         seen.append((nbformat.writes(nb), isolation))
         return Results.from_dict(solution_results)
 
     monkeypatch.setattr(autograder.judge.grade, "grade", grade)
-    nb = nbformat.read(source_notebook(), as_version=4)
+    nb = nbformat.read(NB74.source(), as_version=4)
     sent = nbformat.writes(nb)
     nb, resources = JudgeScores(isolation="process").preprocess(nb, {})
     return nb, resources, seen, sent
@@ -107,7 +108,7 @@ def test_judge_scores_writes_each_test_cells_score_as_a_plain_float(judged):
 
 def test_judge_scores_removes_hidden_tests_and_keeps_the_results_for_the_journal(judged, solution_results):
     nb, resources, _, _ = judged  # the source holds none (tools/build.py refuses them): plant one
-    planted = nbformat.read(source_notebook(), as_version=4)
+    planted = nbformat.read(NB74.source(), as_version=4)
     cell = next(c for c in planted.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_linear")
     cell.source += "\n### BEGIN HIDDEN TESTS\nassert False\n### END HIDDEN TESTS"
     cleared, _ = JudgeScores(isolation="process").preprocess(planted, {})

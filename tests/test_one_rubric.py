@@ -1,7 +1,7 @@
 """One rubric, every route: five submissions graded through nbgrader autograde, the batch, the
 Gradescope runner and the CI command (`grade --json --junit`) earn the same points on every part.
 
-The expected per-part scores are not written here: the rubric (autograder/course/rubric.toml) names the
+The expected per-part scores are not written here: the rubric (autograder/assignments/nb74_matrix_backprop/rubric.toml) names the
 parts, and each route must agree with the others part by part, with the solution at the maximum
 and the release at 0 as the only fixed numbers.
 """

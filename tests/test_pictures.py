@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.course.assignment import load_rubric
-from autograder.feedback.sanitize import judge_picture, sanitize_notebook
+from autograder.feedback.sanitize import judge_picture, sanitize_notebook, trusted_texts
 from autograder.judge.grade import grade, source_cells
 from autograder.judge.pictures import graded_cell_sources, public_case
 from autograder.routes.nbgrader_hooks.preprocessors.judge_scores import apply_results
 from tests.bugs.catalog import BUGS
+from tests.nb74 import NB74
 from tests.submissions import make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 BY_NAME = {e.name: e for e in BUGS}
 BUGGY = ("linear_dW_transposed", "mse_seed_2_over_N")
 
@@ -28,12 +28,12 @@ def buggy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     path = make_submission(
         tmp_path_factory.mktemp("pictures") / "s.ipynb", {BY_NAME[b].cell: BY_NAME[b].source for b in BUGGY}
     )
-    return path, grade(path)
+    return path, grade(path, NB74)
 
 
 def test_the_public_case_is_the_visible_tests_first_check():
     """The visible Linear test is check_linear(Linear, shapes=[(4, 3, 2)], seed=0): its first draws."""
-    case = public_case("Linear", graded_cell_sources(source_cells())["test_linear"])
+    case = public_case(NB74, "Linear", graded_cell_sources(source_cells(NB74))["test_linear"])
     assert case is not None and case.args == (3, 2)
     rng = np.random.default_rng(0)  # check_linear's order: W, b, x, dout
     W, b, x, dout = (
@@ -56,20 +56,22 @@ def test_a_diagnosed_part_gets_its_gradients_on_the_public_inputs(buggy):
 
 
 def test_a_correct_submission_has_no_pictures(tmp_path):
-    assert grade(make_submission(tmp_path / "s.ipynb", {})).pictures == ()
+    assert grade(make_submission(tmp_path / "s.ipynb", {}), NB74).pictures == ()
 
 
 def test_the_pictures_reach_the_feedback_notebook_as_pngs(buggy):
     path, results = buggy
     nb = json.loads(path.read_text(encoding="utf-8"))
-    apply_results(nb, results)
+    apply_results(nb, results, NB74)
     pngs = {
         c["metadata"]["nbgrader"]["grade_id"]: [o for o in c["outputs"] if o["output_type"] == "display_data"]
         for c in nb["cells"]
         if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("grade", False)
     }
     assert [len(pngs[p.test_cell]) for p in RUBRIC.parts.values()] == [1, 0, 0, 0, 1, 0, 0, 0, 0]
-    sanitize_notebook(nb, keep_text_outputs=True)  # the feedback's second sanitizing keeps them
+    sanitize_notebook(
+        nb, keep_text_outputs=True, trusted=trusted_texts(NB74)
+    )  # the feedback's second sanitizing keeps them
     kept = [
         o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "display_data"
     ]
@@ -100,5 +102,5 @@ def test_any_other_picture_output_is_dropped(data):
         ],
         "metadata": {},
     }
-    sanitize_notebook(nb, keep_text_outputs=True)
+    sanitize_notebook(nb, keep_text_outputs=True, trusted=trusted_texts(NB74))
     assert nb["cells"][0]["outputs"] == []

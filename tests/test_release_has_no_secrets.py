@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric, release_notebook
+from autograder.course.assignment import ROOT
 from tests.leaks import collect_secrets, files_under, find_leaks
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 SECRETS = collect_secrets()
 SOURCE_NB = f"source/{RUBRIC.assignment}/{RUBRIC.notebook}.ipynb"
 AUTOGRADER_FILES = [p.relative_to(ROOT).as_posix() for p in files_under(ROOT / "autograder")]
@@ -61,7 +62,7 @@ def append_line(cell: dict, line: str) -> None:
 
 
 def test_release_has_no_leaks():
-    assert release_notebook().is_file(), "release notebook missing: run `python -m autograder build`"
+    assert NB74.release().is_file(), "release notebook missing: run `python -m autograder build`"
     leaks = find_leaks(ROOT / "release")
     assert not leaks, "release/ leaks secrets:\n" + "\n".join(map(str, leaks))
 
@@ -72,7 +73,7 @@ def test_the_checker_knows_every_secret_region():
     for part in RUBRIC.parts.values():
         if part.answer_cell:
             assert fragments_from(cell_origin(part.answer_cell), "solution"), part.answer_cell
-        assert fragments_from(f"autograder/graders/test_{part.name}.py"), part.name
+        assert fragments_from((NB74.graders_dir / f"test_{part.name}.py").relative_to(ROOT).as_posix()), part.name
     assert "rubric.toml" in SECRETS.autograder_names
     assert any(o.startswith("autograder/") for _, o in SECRETS.fragments.values())
 

@@ -17,9 +17,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.course.assignment import GIVEN_PREFIX, ROOT, load_rubric, release_notebook, source_notebook
+from autograder.course.assignment import GIVEN_PREFIX, ROOT
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 BACKWARD_PARTS = [p for p in RUBRIC.parts.values() if p.kind == "backward"]
 EXERCISES = [p for p in RUBRIC.parts.values() if p.kind == "exercise"]
 ANSWER_IDS = {p.answer_cell for p in RUBRIC.parts.values() if p.answer_cell}
@@ -95,7 +96,7 @@ def shown(err) -> str:
 @pytest.fixture(scope="module")
 def executed(execute_notebook, repo_root):
     # allow_errors=False: Run All must go on past every failing cell by its raises-exception tag
-    nb = execute_notebook(release_notebook(repo_root), allow_errors=False, extra_cells=[PROBE])
+    nb = execute_notebook(NB74.release(repo_root), allow_errors=False, extra_cells=[PROBE])
     probe = nb.cells.pop()
     return nb, probe
 
@@ -212,8 +213,9 @@ def test_visible_test_cells_fail_fast(by_id):
 # --- what the student reads is right (issue 11, item 4): text of the release, and its given checks run
 # in-process (the release's given cells with the source's solved classes) on known-wrong classes ---
 
-GRADERS = ROOT / "autograder" / "graders"
-# The graders' wording of the backward rules (autograder/graders/backward.py), which the visible checks repeat.
+GRADERS = NB74.graders_dir
+ENGINE_GRADERS = ROOT / "autograder" / "graders"
+# The graders' wording of the backward rules (the assignment's graders/backward.py), which the visible checks repeat.
 DOUT_MODIFIED = "backward が引数 dout をその場で書き換えています"
 SUMMED = "1 回目と 2 回目の勾配の和になっています。grads には += で足し込まず、代入してください"
 STALE = "1 回目の forward（または 1 回目の backward）のときの値を使っています"
@@ -223,7 +225,7 @@ REPEATED = "同じ forward の後に backward を 2 回呼んだときの 2 回�
 
 @pytest.fixture(scope="module")
 def release_nb():
-    return nbformat.read(release_notebook(), as_version=4)
+    return nbformat.read(NB74.release(), as_version=4)
 
 
 def markdown(nb) -> str:
@@ -236,7 +238,7 @@ def cell_of(nb, gid: str):
 
 def release_namespace() -> dict:
     """The release's given cells and the source's solved classes, executed in order in one namespace."""
-    release, source = (nbformat.read(p, as_version=4) for p in (release_notebook(), source_notebook()))
+    release, source = (nbformat.read(p, as_version=4) for p in (NB74.release(), NB74.source()))
     given = {grade_id(c): c.source for c in release.cells if grade_id(c).startswith(GIVEN_PREFIX)}
     ns: dict = {}
     for cell in source.cells:
@@ -279,7 +281,7 @@ def test_one_tolerance_is_stated(release_nb):
     code = "\n".join(c.source for c in release_nb.cells if grade_id(c).startswith(GIVEN_PREFIX))
     assert "GRAD_TOL = 1e-5" in code and "tol=1e-6" not in code and "< 1e-4" not in code
     # the judge's rule and value
-    numerics = (GRADERS / "numerics.py").read_text(encoding="utf-8")
+    numerics = (ENGINE_GRADERS / "numerics.py").read_text(encoding="utf-8")
     assert "\nFD_TOL = 1e-5\n" in numerics and "if err <= tol:" in (GRADERS / "checks.py").read_text("utf-8")
 
 

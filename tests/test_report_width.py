@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from wcwidth import wcswidth
 
-from autograder.course.assignment import load_rubric
 from autograder.feedback.terminal import format_report, pad
 from autograder.results import FAILED, Confinement, Results, TestName, TestResult
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 
 
 def test_japanese_titles_do_not_push_the_scores_out_of_line():
     assert any(wcswidth(p.title) > len(p.title) for p in RUBRIC.parts.values())  # wide characters exist
-    report = format_report(Results.empty(RUBRIC, "採点できませんでした", Confinement("test")))
+    report = format_report(Results.empty(RUBRIC, "採点できませんでした", Confinement("test")), RUBRIC)
     part_lines = [ln for ln in report.split("\n") if ln[:1] in "✓✗"]
     assert len(part_lines) == len(RUBRIC.parts)
     columns = {wcswidth(ln[: ln.index(" / ")]) for ln in part_lines}
@@ -29,9 +29,9 @@ def test_every_message_of_a_part_is_shown():
         TestResult(TestName("Linear.backward", f"test_gradients[c{i}]"), "linear", 0.0, 1.0, FAILED, f"理由 {i}")
         for i in range(6)
     )
-    report = format_report(Results(0.0, 6.0, tests, Confinement("test")))
+    report = format_report(Results(0.0, 6.0, tests, Confinement("test")), RUBRIC)
     assert all(f"    - 理由 {i}" in report for i in range(6)) and "ほか" not in report
-    assert "…ほか 4 件" in format_report(Results(0.0, 6.0, tests, Confinement("test")), max_reasons=2)
+    assert "…ほか 4 件" in format_report(Results(0.0, 6.0, tests, Confinement("test")), RUBRIC, max_reasons=2)
 
 
 def test_the_batch_summary_values_start_at_one_terminal_column():

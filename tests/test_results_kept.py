@@ -19,6 +19,7 @@ from autograder.results import Results
 from autograder.routes.nbgrader_hooks.gradebook import JudgeGradebook
 from tests.bugs.catalog import BUGS
 from tests.course import NB, A, add_students, batch, copy_course, db_url, make_course, nbgrader, place
+from tests.nb74 import NB74
 from tests.submissions import make_submission
 
 TRANSPOSED = next(e for e in BUGS if e.name == "linear_dW_transposed")
@@ -56,7 +57,6 @@ def agree(results: Results, scores: dict[str, float], rubric: Any) -> None:
 
 @pytest.mark.parametrize("route", ["batch", "nbgrader"])
 def test_every_route_keeps_the_results_with_the_scores(course: Path, tmp_path: Path, route: str) -> None:
-    from autograder.course.assignment import load_rubric
 
     c = copy_course(course, tmp_path / "c")
     if route == "batch":
@@ -66,7 +66,7 @@ def test_every_route_keeps_the_results_with_the_scores(course: Path, tmp_path: P
     results, scores, routes = kept(c)
     assert sorted(results) == STUDENTS and set(routes.values()) == {route}
     for student in STUDENTS:
-        agree(results[student], scores[student], load_rubric())
+        agree(results[student], scores[student], NB74.rubric)
     assert any(d.code == "transposed" for d in results["dw_transposed"].diagnoses)
     refused = results["not_json"]  # nbgrader grades the release in its place: refused too
     assert any("JSON" in m for m in refused.messages()), refused.messages()

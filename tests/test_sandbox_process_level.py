@@ -17,15 +17,16 @@ import time
 
 import pytest
 
-from autograder.course.assignment import ROOT, RUBRIC_PATH, reference_module_path
+from autograder.course.assignment import ROOT
 from autograder.course.files import cache_dir, make_cache_dir
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.process import StudentProcess
+from tests.nb74 import NB74
 from tests.submissions import SOLUTION
 
-GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py"))
+GRADERS = sorted((ROOT / "autograder" / "graders").glob("*.py")) + sorted(NB74.graders_dir.glob("*.py"))
 SOURCE = sorted(p for p in (ROOT / "source").rglob("*") if p.is_file())
-SECRETS = [RUBRIC_PATH, reference_module_path(), ROOT / "autograder" / "judge" / "grade.py", *GRADERS, *SOURCE]
+SECRETS = [NB74.rubric_path, NB74.reference(), ROOT / "autograder" / "judge" / "grade.py", *GRADERS, *SOURCE]
 CACHE = cache_dir()  # the judge's (expected values, sysconfig copies): outside the kit
 WRITES = [
     ROOT / "nb74-pwned",
@@ -55,7 +56,7 @@ for p in {[str(p) for p in WRITES]!r}:
     except OSError:
         pass
 try:
-    open({str(RUBRIC_PATH)!r}, 'a').close(); WROTE.append('rubric (append)')
+    open({str(NB74.rubric_path)!r}, 'a').close(); WROTE.append('rubric (append)')
 except OSError:
     pass
 try:

@@ -18,20 +18,21 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.course.files import cache_dir
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.launch import isolation_level
 from autograder.sandbox.process import StudentProcess
 from tests import course
 from tests.judged import part_scores
+from tests.nb74 import NB74
 from tests.sandbox_probe import (
     PROBE,
     probe_seen,
 )
 from tests.submissions import answer_source, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 BWRAP = isolation_level("auto") == "bwrap"
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason="needs bubblewrap (required in CI)")
 SECRET_NAME, SECRET = "NB74_TEST_SECRET", "hub-token-5f1c0e9d2b7a"
@@ -85,6 +86,7 @@ import json, sys
 from autograder.sandbox.fork_server import ForkServer
 from autograder.sandbox.process import StudentProcess
 from tests.sandbox_probe import probe_seen
+from tests.nb74 import NB74
 level, server = sys.argv[1], sys.argv[2] == "server"
 look_for = json.loads(sys.stdin.read())  # not in argv: /proc/PID/cmdline
 if server:

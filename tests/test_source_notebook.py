@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.course.assignment import load_rubric, source_notebook
+from tests.nb74 import NB74
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 TEST_CELLS = [p.test_cell for p in RUBRIC.parts.values()]
 PASS_MESSAGE = "全パラメータで勾配チェックに合格しました"
 
@@ -26,7 +26,7 @@ def stream_text(cell, name: str) -> str:
 @pytest.fixture(scope="module")
 def executed(execute_notebook, repo_root):
     # allow_errors=True so that every failing cell is reported, not only the first one
-    return execute_notebook(source_notebook(repo_root), allow_errors=True)
+    return execute_notebook(NB74.source(repo_root), allow_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.assignment import load_rubric
 from autograder.sandbox import budget, process
 from tests.judged import grade_notebook, part_scores
+from tests.nb74 import NB74
 from tests.submissions import answer_source, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 CELL_TIMEOUT, CELLS_BUDGET, SUBMISSION_BUDGET = 4.0, 6.0, 20.0
 SLEEP = 3.0  # a top-level statement just under the cell limit
 # after the submission's budget ends: the call in flight is cut at once, its child killed (up to 2 s),

@@ -14,16 +14,17 @@ import mistune
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from autograder.course.assignment import ROOT, load_rubric, source_notebook
+from autograder.course.assignment import ROOT
 from autograder.course.plain_text import bounded
 from autograder.reports.summary import append_summary, batch_summary, cell, grade_summary
 from autograder.results import FAILED, PASSED, Confinement, Diagnosis, Results, TestName, TestResult
 from autograder.tools.demo import solution_cells, with_bug
 from tests.course import add_students, batch, batch_cmd, env, make_course, place, scores
+from tests.nb74 import NB74
 from tests.signals import sigint_default
 from tests.submissions import SOLUTION, make_submission
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 PARTS = list(RUBRIC.parts.values())
 HOSTILE = [
     "a|b",
@@ -85,7 +86,9 @@ def results_with(message: str) -> Results:
 
 @pytest.mark.parametrize("evil", HOSTILE)
 def test_hostile_text_stays_text_in_its_cell(evil: str) -> None:
-    text = grade_summary(evil, results_with(evil)) + batch_summary({evil: results_with(evil), "s2": results_with("ok")})
+    text = grade_summary(evil, results_with(evil), NB74.rubric) + batch_summary(
+        {evil: results_with(evil), "s2": results_with("ok")}, NB74.rubric
+    )
     tables = render(text)
     assert tables.other_tags == []  # no script, img, a, code, em, del... from the student's strings
     assert tables.rows and all(len(row) == 6 for row in tables.rows)  # no column added or lost
@@ -98,7 +101,7 @@ def test_hostile_text_stays_text_in_its_cell(evil: str) -> None:
 
 def test_grade_summary_shows_points_counts_message_and_diagnosis() -> None:
     msg = "dW の値が違います: 最大相対誤差 1.43e+00（許容 1e-05）"
-    rows = render(grade_summary("nb.ipynb", results_with(msg))).rows
+    rows = render(grade_summary("nb.ipynb", results_with(msg), NB74.rubric)).rows
     assert rows[0] == ["項目", "得点", "合格", "不合格", "最初の不合格メッセージ", "見立て"]
     assert rows[1] == [PARTS[0].title, f"0 / {PARTS[0].points:g}", "0", "1", msg, "見立て " + msg]
     assert rows[2] == [PARTS[1].title, f"{PARTS[1].points:g} / {PARTS[1].points:g}", "1", "0", "", ""]
@@ -118,7 +121,7 @@ def test_batch_junit_and_summary_on_a_small_course(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course")
     students = ["s-full", "s-bug", "s-broken"]
     add_students(course, students)
-    sol = solution_cells(source_notebook(), RUBRIC)
+    sol = solution_cells(NB74.source(), RUBRIC)
     place(course, "s-full", SOLUTION)
     bug = make_submission(tmp_path / "bug.ipynb", {"linear": with_bug(sol["linear"], "x.T @ dout", "dout.T @ x")})
     place(course, "s-bug", bug)

@@ -34,15 +34,16 @@ from typing import Any
 
 import pytest
 
-from autograder.course.assignment import ROOT, load_rubric
+from autograder.course.assignment import ROOT
 from autograder.intake.messages import MEMO_TITLE
 from tests import course as c
 from tests import editors, run_folder
 from tests.browser import LOAD_TIMEOUT
+from tests.nb74 import NB74
 
 pytestmark = pytest.mark.slow
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 FULL = RUBRIC.max_score  # 100
 ROUTES = ("cli", "batch", "nbgrader", "gradescope", "ci")
 

@@ -1,7 +1,7 @@
 """The release notebook's visible tests name the same mistake as the judge (issue 11).
 
 The visible tests diagnose with the given cell `given_diagnosis`, generated from the judge's own
-autograder/diagnosis/diagnosis.py and autograder/diagnosis/known_mistakes.py (tests/test_build_in_sync.py keeps it
+autograder/assignments/nb74_matrix_backprop/public/diagnosis.py and autograder/assignments/nb74_matrix_backprop/public/known_mistakes.py (tests/test_build_in_sync.py keeps it
 so). Here every catalog bug that the numbers give away is run through the release's given code
 and its own part's visible test, in this process (the release notebook is executed in a real
 kernel by tests/test_release_notebook.py), and the visible test's message must name the bug's
@@ -19,6 +19,7 @@ import pytest
 
 from autograder.tools.build import DIAGNOSIS_CELL, diagnosis_cell_source
 from tests.bugs.catalog import BUGS, DIAGNOSES, VISIBLE_SAYS
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 # the families the visible tests' inputs can show, by what their message says
@@ -78,7 +79,7 @@ def test_the_release_has_the_judges_diagnosis_code():
         for c in json.loads(RELEASE.read_text(encoding="utf-8"))["cells"]
         if c["metadata"].get("nbgrader", {}).get("grade_id") == DIAGNOSIS_CELL
     )
-    assert "".join(cell["source"]) == diagnosis_cell_source()
+    assert "".join(cell["source"]) == diagnosis_cell_source(NB74)
     assert cell["metadata"]["nbgrader"]["locked"]
 
 

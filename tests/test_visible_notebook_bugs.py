@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from autograder.course.assignment import load_rubric
 from tests.bugs.catalog import BUGS, DIAGNOSES, Entry
 from tests.bugs.catalog import VISIBLE_SAYS as SAYS
+from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-RUBRIC = load_rubric()
+RUBRIC = NB74.rubric
 PARTS = RUBRIC.parts
 ANSWER_CELLS = [p.answer_cell for p in PARTS.values() if p.answer_cell]
 TEST_OF = {p.test_cell: name for name, p in PARTS.items()}

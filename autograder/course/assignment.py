@@ -1,11 +1,17 @@
-"""Where things are, and the rubric: the facts every grading route shares."""
+"""The course's assignments and their rubrics: the facts every grading route shares.
+
+An assignment is a folder of autograder/assignments/ holding a rubric.toml (its graders/ and
+public/ beside it, see README, Assignments); `assignments()` lists them, `assignment(name)` finds
+one. The engine holds nothing of one assignment: every route is given the Assignment it grades."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -13,7 +19,8 @@ else:  # the judge's runtime on Python 3.10 (Gradescope's Ubuntu 22.04): the sam
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-RUBRIC_PATH = Path(__file__).resolve().parent / "rubric.toml"
+ASSIGNMENTS_DIR = ROOT / "autograder" / "assignments"
+RUBRIC_FILE = "rubric.toml"  # in an assignment's folder: what makes the folder an assignment
 
 # Code cells whose grade_id starts with this prefix are trusted given code: the judge takes them
 # from source/, never from the student's copy.
@@ -66,7 +73,7 @@ class Rubric:
 
 
 @cache
-def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
+def load_rubric(path: Path) -> Rubric:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     parts = {
         name: Part(
@@ -100,30 +107,107 @@ def _visibility(value: str, where: str, allow_default: bool = False) -> str:
     raise ValueError(f"rubric.toml [{where}] visibility = {value!r}: one of {', '.join(VISIBILITIES)}")
 
 
-GRADERS_DIR = ROOT / "autograder" / "graders"
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment: autograder/assignments/<name>/ (rubric.toml, graders/, public/) and its
+    notebooks under a course root (source/, release/, solutions/<name>/; by default the kit's)."""
+
+    name: str
+    folder: Path
+
+    @property
+    def rubric_path(self) -> Path:
+        return self.folder / RUBRIC_FILE
+
+    @property
+    def rubric(self) -> Rubric:
+        return load_rubric(self.rubric_path)
+
+    @property
+    def notebook(self) -> str:
+        """The notebook's file name without .ipynb (the rubric's `notebook`)."""
+        return self.rubric.notebook
+
+    @property
+    def graders_dir(self) -> Path:
+        """The hidden graders: pytest's root when the judge grades this assignment."""
+        return self.folder / "graders"
+
+    @property
+    def public_dir(self) -> Path:
+        """The public code of the visible checks, concatenated into the release by the build."""
+        return self.folder / "public"
+
+    @property
+    def package(self) -> str:
+        """The folder as a Python package: autograder.assignments.<name>."""
+        return f"autograder.assignments.{self.name}"
+
+    def public(self, module: str) -> ModuleType:
+        """A module of public/ (e.g. "findings"): how the engine reaches an assignment's own code."""
+        return importlib.import_module(f"{self.package}.public.{module}")
+
+    def has_graders(self) -> bool:
+        return any(self.graders_dir.glob("test_*.py"))
+
+    def source(self, root: Path = ROOT) -> Path:
+        return root / "source" / self.name / f"{self.notebook}.ipynb"
+
+    def release(self, root: Path = ROOT) -> Path:
+        return root / "release" / self.name / f"{self.notebook}.ipynb"
+
+    def solutions(self, root: Path = ROOT) -> Path:
+        return root / "solutions" / self.name
+
+    def solution(self, root: Path = ROOT) -> Path:
+        """The solution notebook (solutions/<name>/<notebook>.ipynb)."""
+        return self.solutions(root) / f"{self.notebook}.ipynb"
+
+    def reference(self, root: Path = ROOT) -> Path:
+        """The reference implementation the graders compare with (solutions/<name>/reference.py)."""
+        return self.solutions(root) / "reference.py"
 
 
-def judged(assignment: str) -> bool:
-    """Whether the judge grades this assignment: iff the kit has graders for it (today the rubric's
-    assignment, graded by autograder/graders/). Every other assignment of the course is graded by
-    nbgrader's own preprocessors (its Execute, its SaveAutoGrades), as without the kit. The one
-    place that question is answered: every route and nbgrader hook asks here."""
-    return assignment == load_rubric().assignment and any(GRADERS_DIR.glob("test_*.py"))
+class UnknownAssignment(ValueError):
+    """A name that is no folder of autograder/assignments/ with a rubric.toml."""
 
 
-def source_notebook(root: Path = ROOT) -> Path:
-    r = load_rubric()
-    return root / "source" / r.assignment / f"{r.notebook}.ipynb"
+@cache
+def assignments(folder: Path = ASSIGNMENTS_DIR) -> tuple[Assignment, ...]:
+    """Every assignment of the kit, by name: each folder of autograder/assignments/ with a rubric.toml."""
+    found = sorted(p.parent for p in folder.glob(f"*/{RUBRIC_FILE}"))
+    return tuple(Assignment(p.name, p) for p in found)
 
 
-def release_notebook(root: Path = ROOT) -> Path:
-    r = load_rubric()
-    return root / "release" / r.assignment / f"{r.notebook}.ipynb"
+def names() -> list[str]:
+    return [a.name for a in assignments()]
 
 
-def solutions_dir(root: Path = ROOT) -> Path:
-    return root / "solutions" / load_rubric().assignment
+def assignment(name: str) -> Assignment:
+    """The assignment called `name`; an unknown name is refused, naming the known ones."""
+    for a in assignments():
+        if a.name == name:
+            if a.rubric.assignment != name:
+                raise UnknownAssignment(
+                    f"{a.rubric_path}: assignment = {a.rubric.assignment!r}, not its folder's name {name!r}"
+                )
+            return a
+    raise UnknownAssignment(
+        f"unknown assignment {name!r}: the kit has {', '.join(names()) or 'none'} (autograder/assignments/)"
+    )
 
 
-def reference_module_path(root: Path = ROOT) -> Path:
-    return solutions_dir(root) / "reference.py"
+def only_assignment() -> Assignment:
+    """The one assignment of the kit, for commands that default to it; refused when there are several."""
+    every = assignments()
+    if len(every) != 1:
+        raise UnknownAssignment(f"name the assignment: the kit has {', '.join(names()) or 'none'}")
+    return every[0]
+
+
+def judged(name: str) -> bool:
+    """Whether the judge grades this assignment: iff the kit has its folder and graders in it.
+    Every other assignment of the course is graded by nbgrader's own preprocessors (its Execute,
+    its SaveAutoGrades), as without the kit. The one place that question is answered: every route
+    and nbgrader hook asks here."""
+    return any(a.name == name and a.has_graders() for a in assignments())

@@ -8,7 +8,7 @@ No nbgrader import here: the terminal report and the batch's workers use it too.
 
 from __future__ import annotations
 
-from ..course.assignment import Part, load_rubric
+from ..course.assignment import Part, Rubric
 from ..course.plain_text import MAX_PART_FEEDBACK, bounded
 from ..results import Results, TestResult
 
@@ -46,8 +46,7 @@ def is_gated(message: str) -> bool:
     return GATED in message
 
 
-def _rubric_rank(part: str) -> dict[str, int]:
-    rubric = load_rubric()
+def _rubric_rank(part: str, rubric: Rubric) -> dict[str, int]:
     tests = rubric.parts[part].tests if part in rubric.parts else {}
     return {name: i for i, name in enumerate(tests)}
 
@@ -57,10 +56,10 @@ def _test_function(t: TestResult) -> str:
     return t.name.test or t.name.title
 
 
-def _failures(results: Results, part: str) -> list[TestResult]:
+def _failures(results: Results, part: str, rubric: Rubric) -> list[TestResult]:
     """The part's failed tests in the rubric's order (shapes, values, then the properties);
     a test the rubric does not name keeps its place after them."""
-    rank = _rubric_rank(part)
+    rank = _rubric_rank(part, rubric)
     failed = [t for t in results.part_tests(part) if not t.passed]
 
     def key(t: TestResult) -> int:
@@ -71,7 +70,7 @@ def _failures(results: Results, part: str) -> list[TestResult]:
 
 def _split(message: str) -> tuple[str, str]:
     """(the check's own sentence, what follows it): the first "。" outside parentheses ends the
-    sentence; the rest is the grader's hint or diagnosis (autograder/graders/messages.py)."""
+    sentence; the rest is the grader's hint or diagnosis (each assignment's graders/messages.py)."""
     depth = 0
     for i, ch in enumerate(message):
         if ch in "（(":
@@ -118,7 +117,7 @@ def _summarised(group: list[str], quantities: set[str], all_cases: bool) -> str:
     return line
 
 
-def part_messages(results: Results, part: str) -> list[str]:
+def part_messages(results: Results, part: str, rubric: Rubric) -> list[str]:
     """Every distinct message of a part, bounded, the cause first: the diagnoses (one per
     quantity), then the failures (the first shape or value failure leads), then the lines of
     tests waiting for those, once. A check that failed on several inputs (a parametrized test's
@@ -126,7 +125,7 @@ def part_messages(results: Results, part: str) -> list[str]:
     only in its 見立て line."""
     diagnoses = list({d.quantity: d for d in reversed(results.part_diagnoses(part))}.values())[::-1]
     quantities = {d.quantity for d in diagnoses}
-    failures = _failures(results, part)
+    failures = _failures(results, part, rubric)
     groups: dict[str, list[TestResult]] = {}
     for t in failures:
         if not is_gated(t.output):
@@ -147,7 +146,7 @@ def bullet(message: str) -> str:
     return "- " + message.replace("\n", "\n  ")
 
 
-def part_feedback(results: Results, part: str, limit: int = MAX_PART_FEEDBACK) -> str:
+def part_feedback(results: Results, part: str, rubric: Rubric, limit: int = MAX_PART_FEEDBACK) -> str:
     """The judge's Japanese messages for one part, as shown in the autograded/feedback notebook:
     the points, then every message as a list item. Plain text of at most `limit` characters; if
     the messages do not fit, the last line says how many were left out."""
@@ -155,7 +154,7 @@ def part_feedback(results: Results, part: str, limit: int = MAX_PART_FEEDBACK) -
     got = sum(t.score for t in tests)
     total = sum(t.max_score for t in tests)
     lines = [f"採点（ジャッジ）: {got:g} / {total:g} 点"]
-    messages = part_messages(results, part)
+    messages = part_messages(results, part, rubric)
     size = len(lines[0]) + 1
     for i, m in enumerate(messages):
         item = bullet(m)

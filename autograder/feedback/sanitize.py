@@ -27,7 +27,7 @@ import re
 from functools import cache
 from typing import Any
 
-from ..course.assignment import ROOT, load_rubric, source_notebook
+from ..course.assignment import Assignment
 from ..course.plain_text import MAX_PART_FEEDBACK, bounded
 from .messages import PICTURE
 from .safe_html import RASTER_TYPES, is_cleaned, preformatted, safe_markdown
@@ -47,11 +47,10 @@ NBGRADER_KEYS = {
 
 
 @cache
-def trusted_texts() -> frozenset[str]:
-    """Markdown and raw cells of the kit's own notebooks: shown as they are."""
-    rubric = load_rubric()
+def trusted_texts(assignment: Assignment) -> frozenset[str]:
+    """Markdown and raw cells of the kit's own notebooks of the assignment: shown as they are."""
     texts = set()
-    for path in (source_notebook(), ROOT / "release" / rubric.assignment / f"{rubric.notebook}.ipynb"):
+    for path in (assignment.source(), assignment.release()):
         if path.is_file():
             for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
                 if cell.get("cell_type") in ("markdown", "raw"):
@@ -153,13 +152,13 @@ def text_outputs(outputs: Any) -> list[dict[str, Any]]:
     return kept
 
 
-def sanitize_notebook(nb: Any, keep_text_outputs: bool = False, trusted: frozenset[str] | None = None) -> Any:
+def sanitize_notebook(nb: Any, keep_text_outputs: bool = False, *, trusted: frozenset[str]) -> Any:
     """Make a notebook safe to render, in place (see the module's docstring); returns it.
 
     keep_text_outputs: keep the outputs the judge writes (stdout, a plain-text score) and drop the
     rest; by default every code cell's outputs are dropped (the judge writes its own afterwards).
-    trusted: the markdown and raw texts shown as they are (default: the kit's own notebooks')."""
-    trusted = trusted_texts() if trusted is None else trusted
+    trusted: the markdown and raw texts shown as they are (trusted_texts(assignment): the kit's own
+    notebooks' of the assignment)."""
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     nb["metadata"] = {
         k: {kk: bounded(vv, 100) for kk, vv in v.items() if isinstance(vv, str)}

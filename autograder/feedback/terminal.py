@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wcwidth import wcswidth
 
-from ..course.assignment import load_rubric
+from ..course.assignment import Rubric
 from ..results import Results
 from .messages import GRADER_ERROR_SCORE, bullet, more, part_messages, report_total, report_total_unsettled
 
@@ -28,10 +28,9 @@ def capped(lines: list[str], limit: int) -> list[str]:
     return lines[:limit] + ([more(len(lines) - limit)] if len(lines) > limit else [])
 
 
-def format_report(results: Results, max_reasons: int | None = None) -> str:
+def format_report(results: Results, rubric: Rubric, max_reasons: int | None = None) -> str:
     """Every part's points, each followed by all its messages (cause first, see
     autograder.feedback.messages), or the first `max_reasons` and how many more there are."""
-    rubric = load_rubric()
     scores = results.part_scores()
     lines = []
     broken = results.grader_errors
@@ -42,7 +41,7 @@ def format_report(results: Results, max_reasons: int | None = None) -> str:
             lines.append(f"! {pad(part.title, TITLE_WIDTH)} {GRADER_ERROR_SCORE} / {part.points:g}")
         else:
             lines.append(f"{mark} {pad(part.title, TITLE_WIDTH)} {got:6.2f} / {part.points:g}")
-        messages = part_messages(results, name)
+        messages = part_messages(results, name, rubric)
         shown = messages if max_reasons is None else capped(messages, max_reasons)
         lines += ["    " + bullet(m).replace("\n", "\n    ") for m in shown]
     if broken:

@@ -7,7 +7,7 @@
   entries live as long as their student session.
 - expected values (cached): they depend only on the (hidden) case and the reference, so they are
   kept across tests and grades in one process and, while the judge has opened a store (see
-  conftest.py), on disk between grades (expected_store.py is the file format). A regrade of the same
+  fixtures.py), on disk between grades (expected_store.py is the file format). A regrade of the same
   code finds its values again while another submission (other inputs) computes its own.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from autograder.course.assignment import reference_module_path
+from autograder.course.assignment import Assignment
 from autograder.sandbox.errors import StudentError
 
 from .expected_store import ExpectedStore, store_path
@@ -43,7 +43,9 @@ class ExpectedCache:
         self.results: dict[Any, tuple[Any, bool, Any]] = {}
         self.expected: OrderedDict[Any, Any] = OrderedDict()
         self.store: ExpectedStore | None = None
-        self.opened: dict[Path, ExpectedStore] = {}  # read once per process (a batch worker grades many)
+        self.opened: dict[
+            tuple[Path, Assignment], ExpectedStore
+        ] = {}  # read once per process (a batch worker grades many)
 
     def case(self, make: Callable[..., Case], inputs: tuple[int, ...], args: tuple[Any, ...], kwargs: Any) -> Case:
         key = (make, inputs, args, tuple(sorted(kwargs.items())))
@@ -82,7 +84,7 @@ class ExpectedCache:
             self.expected.move_to_end(memory_key)
             return self.expected[memory_key]  # type: ignore[no-any-return]
         value: Any
-        if self.store is not None and reference_file and _is_the_reference(reference_file):
+        if self.store is not None and reference_file and _is_the_reference(reference_file, self.store.assignment):
             value = self.store.get(key)
             if value is None:
                 value = fn()
@@ -95,7 +97,7 @@ class ExpectedCache:
         return value  # type: ignore[no-any-return]
 
     @contextmanager
-    def on_disk(self, path: Path | None = None) -> Iterator[ExpectedStore | None]:
+    def on_disk(self, assignment: Assignment, path: Path | None = None) -> Iterator[ExpectedStore | None]:
         """Within the block, cached() also reads and writes expected values on disk (saved at the end).
         path: by default expected_store.store_path(), which may say to keep nothing (then None)."""
         path = path or store_path()
@@ -103,9 +105,9 @@ class ExpectedCache:
             yield None
             return
         saved = self.store
-        if path not in self.opened:
-            self.opened[path] = ExpectedStore(path)
-        store = self.store = self.opened[path]
+        if (path, assignment) not in self.opened:
+            self.opened[path, assignment] = ExpectedStore(path, assignment)
+        store = self.store = self.opened[path, assignment]
         try:
             yield store
         finally:
@@ -125,9 +127,9 @@ def _freeze(value: Any) -> None:
 
 
 @functools.cache
-def _is_the_reference(path: str) -> bool:
+def _is_the_reference(path: str, assignment: Assignment) -> bool:
     """Only the reference solution's values go to disk (the store's digest covers its bytes)."""
-    return os.path.samefile(path, reference_module_path())
+    return os.path.samefile(path, assignment.reference())
 
 
 # --- the graders' entry points: the cache of the active grading session ---------------------------
@@ -159,6 +161,7 @@ def cached(key: Any, reference: Any, fn: Callable[[], T]) -> T:
     return _current().cache.cached(key, reference, fn)  # type: ignore[no-any-return]
 
 
-def expected_store(path: Path | None = None) -> Any:
-    """The active session's cache, on disk within the block (see ExpectedCache.on_disk)."""
-    return _current().cache.on_disk(path)
+def expected_store(assignment: Assignment, path: Path | None = None) -> Any:
+    """The active session's cache, on disk within the block for this assignment's expected values
+    (see ExpectedCache.on_disk)."""
+    return _current().cache.on_disk(assignment, path)

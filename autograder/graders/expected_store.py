@@ -1,6 +1,6 @@
 """Expected values kept on disk between grades, so that a grade does not redo the central differences.
 
-An entry is found by a digest of everything it is computed from: the grader code and the reference
+An entry is found by its assignment's name and a digest of everything it is computed from: the grader code and the reference
 solution (their files' bytes), NumPy's version, and the entry's own key (a case's seed and shape,
 or a digest of the arrays a student's exercise recorded). Change any of them and the entry is
 simply not found. The file is a sequence of frames of the judge's wire format (JSON and raw
@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autograder.course.assignment import GRADERS_DIR, reference_module_path
+from autograder.course.assignment import Assignment, names
 from autograder.course.files import atomic_file, cache_dir, make_cache_dir
 from autograder.sandbox.inside import protocol
 
@@ -46,9 +47,13 @@ def store_path() -> Path | None:
     return Path(value) if value else None
 
 
-def digested_files() -> list[Path]:
-    """The files expected values are computed from: every grader module and the reference."""
-    return sorted(GRADERS_DIR.glob("*.py")) + [reference_module_path()]
+ENGINE = Path(__file__).resolve().parent  # the engine's grader modules (autograder/graders/)
+
+
+def digested_files(assignment: Assignment) -> list[Path]:
+    """The files an assignment's expected values are computed from: the engine's grader modules,
+    the assignment's grader modules and its reference."""
+    return sorted(ENGINE.glob("*.py")) + sorted(assignment.graders_dir.glob("*.py")) + [assignment.reference()]
 
 
 def files_digest(paths: list[Path]) -> bytes:
@@ -59,13 +64,9 @@ def files_digest(paths: list[Path]) -> bytes:
 
 
 @cache
-def code_digest() -> bytes:
-    """What every expected value depends on besides its key (read once per process)."""
-    return files_digest(digested_files())
-
-
-def _code_prefix() -> str:
-    return code_digest().hex()[:32] + ":"
+def code_digest(assignment: Assignment) -> bytes:
+    """What every expected value of an assignment depends on besides its key (read once per process)."""
+    return files_digest(digested_files(assignment))
 
 
 def array_digest(*arrays: Any) -> str:
@@ -80,18 +81,22 @@ def array_digest(*arrays: Any) -> str:
 class ExpectedStore:
     """A dict of expected values loaded from one file; save() merges and replaces it atomically."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None, assignment: Assignment):
         self.path = default_path() if path is None else Path(path)
+        self.assignment = assignment
+        self.code = code_digest(assignment)
+        # an entry's name: the assignment's, the code's digest, the key's; the file holds every
+        # assignment's entries (saving keeps the others' as they are, drops this one's of other code)
+        self.prefix = f"{assignment.name}:{self.code.hex()[:32]}:"
         self.added: dict[str, Any] = {}
         self.entries: dict[str, Any] = self._read()
 
     def digest(self, key: Any) -> str:
         """The entry's name: the code's digest, then the key's (entries of other code are dropped)."""
-        return _code_prefix() + hashlib.sha256(code_digest() + repr(key).encode()).hexdigest()
+        return self.prefix + hashlib.sha256(self.code + repr(key).encode()).hexdigest()
 
-    @staticmethod
-    def current(name: str) -> bool:
-        return name.startswith(_code_prefix())
+    def current(self, name: str) -> bool:
+        return name.startswith(self.prefix)
 
     def get(self, key: Any) -> Any | None:
         return self.entries.get(self.digest(key))
@@ -100,7 +105,9 @@ class ExpectedStore:
         d = self.digest(key)
         self.entries[d] = self.added[d] = value
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, keep: Callable[[str], bool] | None = None) -> dict[str, Any]:
+        """The file's entries this store finds (or those `keep` accepts)."""
+        keep = keep or self.current
         try:
             data = self.path.read_bytes()
         except OSError:
@@ -110,7 +117,7 @@ class ExpectedStore:
             while at < len(data):
                 (size,) = struct.unpack_from(">I", data, at)
                 entry = protocol.decode(data[at + 4 : at + 4 + size])
-                if self.current(str(entry["k"])):
+                if keep(str(entry["k"])):
                     out[str(entry["k"])] = entry["v"]
                 at += 4 + size
         except (struct.error, protocol.ChannelClosed, KeyError):
@@ -119,11 +126,13 @@ class ExpectedStore:
 
     def save(self) -> None:
         """Write the file again with this process's new entries (nothing to do without any).
-        Entries written meanwhile by another grader process are kept, those of other grader code or
-        another reference are dropped, and the oldest go beyond MAX_ENTRIES."""
+        Entries written meanwhile by another grader process are kept, and those of the other
+        assignments; this assignment's of other grader code or another reference are dropped, and
+        the oldest go beyond MAX_ENTRIES."""
         if not self.added:
             return
-        merged = self._read()
+        others = set(names()) - {self.assignment.name}
+        merged = self._read(lambda name: self.current(name) or name.split(":", 1)[0] in others)
         for d in self.added:
             merged.pop(d, None)
         merged.update(self.added)
@@ -138,5 +147,5 @@ class ExpectedStore:
                     f.write(protocol.encode({"k": d, "v": v}))
         except (OSError, TypeError, ValueError):  # read-only cache, full disk: stay in memory
             return
-        self.entries.update(merged)
+        self.entries.update((k, v) for k, v in merged.items() if self.current(k))
         self.added.clear()

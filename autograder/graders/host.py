@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from autograder.course.assignment import Assignment
 from autograder.sandbox.part_session import PartSession
 
 from .session import GradingSession
@@ -24,6 +25,7 @@ class StudentSource(Protocol):
 class GraderHost(Protocol):
     is_nb74_judge: bool
     grading_session: GradingSession
+    assignment: Assignment  # the assignment being graded (its reference, its graders)
 
     @property
     def proc(self) -> StudentSource: ...

@@ -24,7 +24,7 @@ class GradingSession:
     """Everything the graders keep while grading one submission (or one benchmark run)."""
 
     def __init__(self, key: bytes | None = None, cache: ExpectedCache | None = None, diagnosing: bool = True):
-        self.diagnosing = diagnosing  # name the mistake a failing gradient shows (autograder.diagnosis.diagnosis)
+        self.diagnosing = diagnosing  # name the mistake a failing gradient shows (the assignment's public diagnosis)
         self.inputs_key: tuple[int, ...] | None = None if key is None else words(key)
         self.recorder: list[Measurement] | None = None
         # the expected values outlive a session: a batch worker grades many submissions

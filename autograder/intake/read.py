@@ -22,13 +22,16 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from . import messages as say
 from .canonical import MEMO_ID, CanonicalError, canonical
 from .messages import MEMO_TITLE
 from .skeleton import Skeleton, skeleton_of
 from .skeleton import grade_id as grade_id
+
+if TYPE_CHECKING:
+    from ..course.assignment import Assignment
 
 MAX_NOTEBOOK_BYTES = 256 << 20  # above the largest real submission seen (a 200 MB output)
 MAX_SMALL_BYTES = 4096  # timestamp.txt, the collect notes
@@ -237,11 +240,9 @@ def take_in(path: Path, sk: Skeleton, under: Path | None = None) -> Intake:
     return Intake(nb, got.notes + notes)
 
 
-def release_skeleton() -> Skeleton:
-    """The skeleton of this kit's own release (release/<assignment>/<notebook>.ipynb)."""
-    from ..course.assignment import release_notebook
-
-    return skeleton_of(release_notebook())
+def release_skeleton(assignment: Assignment) -> Skeleton:
+    """The skeleton of the assignment's release in this kit (release/<assignment>/<notebook>.ipynb)."""
+    return skeleton_of(assignment.release(), assignment)
 
 
 MAX_MEMO_LINES = 20

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..course.assignment import GIVEN_PREFIX, load_rubric, source_notebook
+from ..course.assignment import GIVEN_PREFIX, Assignment
 from .definitions import bound_names, definitions
 
 CELL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # nbformat 4.5's cell id
@@ -43,12 +43,12 @@ class Skeleton:
     defined: frozenset[str] = field(default=frozenset())  # what the release's own code cells define
 
 
-def skeleton(release: dict[str, Any], source: dict[str, Any] | None = None) -> Skeleton:
-    """The skeleton of a parsed release; `source` (the instructor's master, default source/) gives
-    each answer's reference definitions and the given code's names."""
-    rubric = load_rubric()
+def skeleton(release: dict[str, Any], assignment: Assignment, source: dict[str, Any] | None = None) -> Skeleton:
+    """The skeleton of a parsed release of `assignment`; `source` (the instructor's master, default
+    the assignment's in source/) gives each answer's reference definitions and the given code's names."""
+    rubric = assignment.rubric
     if source is None:
-        source = _source()
+        source = _source(assignment)
     src_cells = {grade_id(c): text(c.get("source", "")) for c in source["cells"] if grade_id(c)}
     anchors = {grade_id(c): c for c in release["cells"] if grade_id(c)}
     answers, split = {}, set()
@@ -80,15 +80,15 @@ def bound_of(source: str) -> set[str]:
 
 
 @cache
-def _source() -> dict[str, Any]:
-    return json.loads(source_notebook().read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def _source(assignment: Assignment) -> dict[str, Any]:
+    return json.loads(assignment.source().read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 @cache
-def _skeleton_of(path: str, mtime_ns: int) -> Skeleton:
-    return skeleton(json.loads(Path(path).read_text(encoding="utf-8")))
+def _skeleton_of(path: str, mtime_ns: int, assignment: Assignment) -> Skeleton:
+    return skeleton(json.loads(Path(path).read_text(encoding="utf-8")), assignment)
 
 
-def skeleton_of(release_path: Path) -> Skeleton:
-    """The skeleton of a release file, parsed once per process and version of the file."""
-    return _skeleton_of(str(release_path), release_path.stat().st_mtime_ns)
+def skeleton_of(release_path: Path, assignment: Assignment) -> Skeleton:
+    """The skeleton of a release file of `assignment`, parsed once per process and version of the file."""
+    return _skeleton_of(str(release_path), release_path.stat().st_mtime_ns, assignment)

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..course.assignment import load_rubric
+from ..course.assignment import Assignment
 from . import messages as say
 from .read import (
     SubmissionError,
@@ -103,10 +103,10 @@ def read_timestamp(folder: Path, under: Path) -> tuple[str | None, str]:
 STUDENT_ID = re.compile(r"[\w.@-]{1,128}")
 
 
-def discover(root: Path, assignment: str) -> list[Submission]:
+def discover(root: Path, assignment: Assignment) -> list[Submission]:
     """Every student folder of submitted/, once each; a folder that cannot be read is still a
     submission (graded 0 with the reason), so no student is left out or stops the others."""
-    expected = f"{load_rubric().notebook}.ipynb"
+    expected = f"{assignment.notebook}.ipynb"
     subs = []
     top = root / "submitted"
     for student_dir in sorted(top.iterdir()) if top.is_dir() else []:
@@ -118,7 +118,7 @@ def discover(root: Path, assignment: str) -> list[Submission]:
                 file=sys.stderr,
             )
             continue
-        folder = student_dir / assignment
+        folder = student_dir / assignment.name
         if not (os.path.lexists(folder) or student_dir.is_symlink()):
             continue
         try:

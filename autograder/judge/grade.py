@@ -1,11 +1,11 @@
 """The judge: score one submission with the hidden pytest graders, outside the student's process.
 
-    results = grade(Path("submission.ipynb"))     # Results (autograder/results.py)
+    results = grade(Path("submission.ipynb"), assignment("nb74_matrix_backprop"))  # Results (autograder/results.py)
     write_results(results, Path("results.json"))  # the Gradescope-shaped file
 
 It reads the notebook with nbformat, takes the student's answer cells by nbgrader grade_id and
-the trusted given cells from source/, loads them into a StudentProcess, and runs pytest on
-autograder/graders in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
+the trusted given cells from source/, loads them into a StudentProcess, and runs pytest on the
+assignment's graders/ in this process with judge_plugin.JudgePlugin, which turns test outcomes into points
 from the rubric. Whatever the submission does, complete Results come back.
 """
 
@@ -19,10 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..course.assignment import GIVEN_PREFIX, GRADERS_DIR, Rubric, load_rubric, source_notebook
+from ..course.assignment import GIVEN_PREFIX, Assignment, Rubric
 from ..course.messages import GRADER_ERROR_MESSAGE
-from ..diagnosis.agreement import agree_findings
-from ..diagnosis.findings import Finding
 from ..intake.definitions import definitions
 from ..intake.read import SubmissionError, release_skeleton, take_in
 from ..intake.skeleton import grade_id, text
@@ -43,7 +41,7 @@ from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
 from . import messages as say
 
-GRADERS = GRADERS_DIR  # the graders pytest collects (one definition: course/assignment.py)
+PYTEST_INI = Path(__file__).resolve().parents[1] / "graders" / "pytest.ini"  # the engine's, for every assignment
 # Built-in pytest plugins the graders do not use: skipping them saves start-up time per grade.
 UNUSED_PYTEST_PLUGINS = (
     "terminal",
@@ -78,20 +76,21 @@ class GradeInterrupted(KeyboardInterrupt):
     and nbgrader's autograde records no grade."""
 
 
-def read_submission(path: Path) -> dict[str, Any]:
+def read_submission(path: Path, assignment: Assignment) -> dict[str, Any]:
     """The canonical notebook of a submitted file (autograder.intake.read.take_in)."""
-    return take_in(Path(path), release_skeleton()).notebook
+    return take_in(Path(path), release_skeleton(assignment)).notebook
 
 
-def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:
+def collect_cells(submission: Any, assignment: Assignment) -> tuple[list[tuple[str, str, bool]], dict[str, str]]:
     """Cells to load, in the canonical notebook's order (the release's): the given code from
     source/, the answers, and the definitions of the student's own code cells (named 自作セル1, ...).
 
     Returns (cells, problems); problems maps a cell to why it cannot be graded (none today: the
     canonical notebook has every answer cell, the release's stub where the student had none)."""
-    given = {grade_id(c): c["source"] for c in source_cells() if grade_id(c).startswith(GIVEN_PREFIX)}
+    rubric = assignment.rubric
+    given = {grade_id(c): c["source"] for c in source_cells(assignment) if grade_id(c).startswith(GIVEN_PREFIX)}
     exercises = {p.answer_cell for p in rubric.parts.values() if p.kind == "exercise"}
-    names = given_names()
+    names = given_names(assignment)
     cells: list[tuple[str, str, bool]] = []
     own = 0
     for cell in submission["cells"]:
@@ -109,14 +108,14 @@ def collect_cells(submission: Any, rubric: Rubric) -> tuple[list[tuple[str, str,
 
 
 @cache
-def given_names() -> frozenset[str]:
-    return release_skeleton().given
+def given_names(assignment: Assignment) -> frozenset[str]:
+    return release_skeleton(assignment).given
 
 
 @cache
-def source_cells() -> list[dict[str, Any]]:
+def source_cells(assignment: Assignment) -> list[dict[str, Any]]:
     """The trusted given code comes from here, never from the submission."""
-    cells: list[dict[str, Any]] = json.loads(source_notebook().read_text(encoding="utf-8"))["cells"]
+    cells: list[dict[str, Any]] = json.loads(assignment.source().read_text(encoding="utf-8"))["cells"]
     for cell in cells:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
@@ -125,17 +124,19 @@ def source_cells() -> list[dict[str, Any]]:
 
 def grade(
     submission: Path | dict[str, Any],
+    assignment: Assignment,
     isolation: IsolationRequest = "auto",
     server: ForkServer | None = None,
     proc: StudentProcess | None = None,
     diagnosing: bool = True,
 ) -> Results:
-    """Grade a notebook file, or a canonical notebook (autograder.intake.read.take_in); always complete.
+    """Grade a notebook file, or a canonical notebook (autograder.intake.read.take_in), of the
+    assignment (its rubric, its graders, its source and release); always complete.
 
     proc: a fresh StudentProcess the caller has already spawned (and will close), as the CLI does
     before importing NumPy and pytest; by default one is made here. diagnosing: name the mistake
     a failing gradient shows (False only to measure what that costs)."""
-    rubric = load_rubric()
+    rubric = assignment.rubric
     with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
         proc.budget.start_submission()  # every wait for the student from here on ends with it
         if proc.control is None:
@@ -143,11 +144,11 @@ def grade(
         notes: list[str] = []
         if isinstance(submission, Path):
             try:
-                taken = take_in(submission, release_skeleton())
+                taken = take_in(submission, release_skeleton(assignment))
             except SubmissionError as exc:
                 return Results.empty(rubric, str(exc), Confinement(proc.level))  # no layer confirmed yet
             submission, notes = taken.notebook, taken.notes
-        cells, problems = collect_cells(submission, rubric)
+        cells, problems = collect_cells(submission, assignment)
         # they run, and a child per part is forked, while pytest is imported and collects the graders
         proc.preload(cells, forks=len(rubric.parts))
         import pytest
@@ -156,9 +157,10 @@ def grade(
         from .plugin import JudgePlugin
 
         # the plugin loads the cells when a test needs them; the key draws this submission's hidden inputs
-        plugin = JudgePlugin(proc, rubric, problems, cells, inputs_key=submission_key(cells), diagnosing=diagnosing)
+        plugin = JudgePlugin(proc, assignment, problems, cells, inputs_key=submission_key(cells), diagnosing=diagnosing)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        args = ["-c", str(GRADERS / "pytest.ini"), "--rootdir", str(GRADERS), "--assert=plain", str(GRADERS)]
+        graders = assignment.graders_dir
+        args = ["-c", str(PYTEST_INI), "--rootdir", str(graders), "--assert=plain", str(graders)]
         for name in UNUSED_PYTEST_PLUGINS:
             args += ["-p", f"no:{name}"]
         ahead = PicturesProcess(proc, rubric)  # started at the first failing backward test (one-shot)
@@ -168,9 +170,9 @@ def grade(
                 raise GradeInterrupted()
             plugin.ensure_loaded()  # cell problems are reported even if no grader ran
             # what the sandbox achieved: the level, with the layers the student process confirmed
-            results = build_results(plugin, rubric, proc.confinement)
+            results = build_results(plugin, assignment, proc.confinement)
             if diagnosing and results.diagnoses:
-                results = replace(results, pictures=picture_data(proc, rubric, results, ahead))
+                results = replace(results, pictures=picture_data(proc, assignment, results, ahead))
         finally:
             ahead.close()
     found = sorted({clean_text(p, MAX_OUTPUT_CHARS) for p in set(problems.values()) | plugin.incidents})
@@ -233,13 +235,16 @@ class PicturesProcess:
             self.fresh = None
 
 
-def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: PicturesProcess) -> tuple[Picture, ...]:
+def picture_data(
+    proc: StudentProcess, assignment: Assignment, results: Results, ahead: PicturesProcess
+) -> tuple[Picture, ...]:
     """The numbers of the feedback's pictures for each diagnosed backward part (autograder/judge/pictures.py),
     in ahead's process, within a short budget of their own; a failure costs only the pictures."""
     import time
 
     from .pictures import graded_cell_sources, pictures
 
+    rubric = assignment.rubric
     parts = [p for p in rubric.parts if rubric.parts[p].kind == "backward" and results.part_diagnoses(p)]
     if not parts:
         return ()
@@ -249,17 +254,18 @@ def picture_data(proc: StudentProcess, rubric: Rubric, results: Results, ahead: 
             return ()
         with fresh.budget.until(time.monotonic() + PICTURES_BUDGET):
             fresh.load(list(proc.cells))
-            return tuple(pictures(fresh.part_session, rubric, parts, graded_cell_sources(source_cells())))
+            return tuple(pictures(fresh.part_session, assignment, parts, graded_cell_sources(source_cells(assignment))))
     except Exception:
         return ()
 
 
-def build_results(plugin: Any, rubric: Rubric, confinement: Confinement) -> Results:
+def build_results(plugin: Any, assignment: Assignment, confinement: Confinement) -> Results:
     """The plugin's outcomes in the rubric's part order, then by test label (a grader's class, if
     any, is not part of the label). A test whose grader raised is a grading error (GRADER_ERROR,
     no points: the kit's failure, see plugin.explain); so is every test of a part the kit cannot
     grade at all (plugin.broken_parts: a grader module that does not import, graders and rubric
     points that disagree) and a part whose graders did not run."""
+    rubric = assignment.rubric
     tests: list[TestResult] = []
     seen_parts = set()
     broken: dict[str, str] = plugin.broken_parts
@@ -280,7 +286,7 @@ def build_results(plugin: Any, rubric: Rubric, confinement: Confinement) -> Resu
             tests.append(TestResult(name, part.name, 0.0, part.points, GRADER_ERROR, GRADER_ERROR_MESSAGE))
     score = round(sum(t.score for t in tests), 6)
     return Results(
-        score, rubric.max_score, tests_in_order(tests, rubric), confinement, diagnoses=diagnoses(plugin, rubric)
+        score, rubric.max_score, tests_in_order(tests, rubric), confinement, diagnoses=diagnoses(plugin, assignment)
     )
 
 
@@ -289,17 +295,20 @@ def tests_in_order(tests: list[TestResult], rubric: Rubric) -> tuple[TestResult,
     return tuple(sorted(tests, key=lambda t: order.get(t.part, len(order))))  # stable: labels stay sorted
 
 
-def diagnoses(plugin: Any, rubric: Rubric) -> tuple[Diagnosis, ...]:
+def diagnoses(plugin: Any, assignment: Assignment) -> tuple[Diagnosis, ...]:
     """The failed tests' findings, one per (part, quantity), in the rubric's part order: a family
-    only where every case of the part agrees with it, else "not sure" (diagnosis.agree_findings)."""
-    by_part: dict[str, list[Finding]] = {}
+    only where every case of the part agrees with it, else "not sure" (the assignment's
+    public/agreement.py: agree_findings, asked only when a test found something)."""
+    rubric = assignment.rubric
+    by_part: dict[str, list[Any]] = {}
     for o in sorted(plugin.outcomes.values(), key=lambda o: plugin.order.get(o.part, 99)):
         if not o.passed and o.part in rubric.parts:
             by_part.setdefault(o.part, []).extend(o.findings)
     return tuple(
         Diagnosis(part, f.quantity, f.code, clean_text(f.message, MAX_OUTPUT_CHARS), f.factor, f.factor_name)
         for part, found in by_part.items()
-        for f in agree_findings(found)
+        if found
+        for f in assignment.public("agreement").agree_findings(found)
     )
 
 

@@ -1,5 +1,5 @@
 """The judge's own Japanese messages: the problems of a whole submission (its time budgets) and what
-a test says when the grader could not tell more. The graders' messages are autograder/graders/messages.py."""
+a test says when the grader could not tell more. The graders' messages are in each assignment's graders/messages.py."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def grader_error_report(results: Results) -> str:
     """For the instructor: which parts and tests the kit could not grade (results.GRADER_ERROR)."""
     titles = {t.part: t.name.title for t in results.tests}
     lines = [
-        "採点プログラム（autograder/graders/ または rubric.toml）の誤りのため、次の部分を採点できませんでした。"
+        "採点プログラム（autograder/assignments/<課題>/ の graders/ または rubric.toml）の誤りのため、次の部分を採点できませんでした。"
         "点数は記録していません（学生の誤りではありません）。採点プログラムを直してから採点し直してください:"
     ]
     for part in results.grader_errors:
@@ -73,3 +73,16 @@ def grader_error_report(results: Results) -> str:
 
 NOTHING_WRITTEN = "結果は書き出していません。"
 INTERRUPTED = "採点が中断されました。結果は書き出していません（もう一度採点してください）"
+
+
+def which_assignment(file: str, tied: list[str], known: list[str]) -> str:
+    """`grade` without --assignment, when the file does not tell which assignment it is."""
+    if tied:
+        why = f"{file} は複数の課題（{'、'.join(tied)}）に同じくらい当てはまり、どの課題か決められません。"
+    else:
+        why = f"{file} がどの課題（{'、'.join(known) or 'なし'}）のノートブックか分かりません。"
+    return why + "--assignment 課題名 で課題を指定してください"
+
+
+def unknown_assignment(name: str, known: list[str]) -> str:
+    return f"課題 {name} はこのキットにありません（あるのは {'、'.join(known) or 'なし'}）。--assignment で指定してください"

@@ -5,7 +5,7 @@ run in the judge's process with the reference classes wrapped so that they recor
 forward and backward of the check — the exact arrays the student's visible test uses. The
 student's class then gets the same calls in its sandboxed process (one round trip), and the
 reference's gradients are the expected ones. Nothing hidden goes in, so the pictures may show
-every value. The feedback draws them (autograder/diagnosis/heatmaps.py); the results carry the numbers.
+every value. The feedback draws them (the assignment's public/heatmaps.py); the results carry the numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..course.assignment import GIVEN_PREFIX, Rubric, reference_module_path
+from ..course.assignment import GIVEN_PREFIX, Assignment
 from ..graders.calls import Round
 from ..results import Picture
 from ..sandbox.part_session import PartSession
@@ -41,8 +41,8 @@ class PublicCase:
 
 
 @cache
-def reference() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nb74_reference_pictures", reference_module_path())
+def reference(assignment: Assignment) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"{assignment.name}_reference_pictures", assignment.reference())
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -74,10 +74,10 @@ def recording(cls: type, seen: list[PublicCase]) -> type:
 
 
 @cache
-def public_case(class_name: str, test_source: str) -> PublicCase | None:
+def public_case(assignment: Assignment, class_name: str, test_source: str) -> PublicCase | None:
     """The first check of the visible test (the test cell's source: the source notebook holds no
-    hidden tests, tools/build.py refuses them; the hidden tests are autograder/graders/)."""
-    ref = reference()
+    hidden tests, tools/build.py refuses them; the hidden tests are the assignment's graders/)."""
+    ref = reference(assignment)
     seen: list[PublicCase] = []
     ns = dict(vars(ref))
     ns[class_name] = recording(getattr(ref, class_name), seen)
@@ -89,8 +89,8 @@ def public_case(class_name: str, test_source: str) -> PublicCase | None:
     return seen[0] if seen else None
 
 
-def reference_gradients(case: PublicCase, grads: tuple[str, ...]) -> dict[str, np.ndarray]:
-    obj = getattr(reference(), case.class_name)(*case.args)
+def reference_gradients(assignment: Assignment, case: PublicCase, grads: tuple[str, ...]) -> dict[str, np.ndarray]:
+    obj = getattr(reference(assignment), case.class_name)(*case.args)
     for k, v in case.params.items():
         obj.params[k] = v.copy()
     obj.forward(*(v.copy() for v in case.inputs))
@@ -117,12 +117,12 @@ def student_gradients(session: PartSession, case: PublicCase, grads: tuple[str, 
     return out
 
 
-def pictures(session_of: Any, rubric: Rubric, parts: list[str], test_sources: dict[str, str]) -> list[Picture]:
+def pictures(session_of: Any, assignment: Assignment, parts: list[str], test_sources: dict[str, str]) -> list[Picture]:
     """The pictures of the given failing backward parts (session_of(): a fresh PartSession)."""
     out: list[Picture] = []
     for name in parts:
-        part = rubric.parts[name]
-        case = public_case(part.class_name, test_sources.get(part.test_cell, ""))
+        part = assignment.rubric.parts[name]
+        case = public_case(assignment, part.class_name, test_sources.get(part.test_cell, ""))
         if case is None:
             continue
         grads = tuple(case.params)
@@ -134,7 +134,7 @@ def pictures(session_of: Any, rubric: Rubric, parts: list[str], test_sources: di
             continue
         finally:
             session.close()
-        expected = reference_gradients(case, grads)
+        expected = reference_gradients(assignment, case, grads)
         for key, exp in expected.items():
             quantity = result if key == "result" else f"d{key}"
             if key in got and (got[key].shape != exp.shape or not np.allclose(got[key], exp, rtol=1e-5, atol=1e-8)):

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from ..course.assignment import Rubric
+from ..course.assignment import Assignment
 from ..course.messages import GRADER_ERROR_MESSAGE
-from ..diagnosis.findings import Finding
 from ..graders.session import GradingSession
 from ..sandbox.errors import StudentCrashed, StudentError, StudentTimeout, SubmissionOverBudget
 from ..sandbox.process import StudentProcess
@@ -21,7 +20,7 @@ from . import messages as say
 
 
 def part_of_file(path: str | Path) -> str:
-    """The rubric part a grader file grades: autograder/graders/test_<part>.py."""
+    """The rubric part a grader file grades: <the assignment's graders>/test_<part>.py."""
     return Path(path).stem.removeprefix("test_")
 
 
@@ -33,7 +32,7 @@ class TestOutcome:
     nodeid: str
     passed: bool
     message: str
-    findings: tuple[Finding, ...] = ()  # which mistake the failure shows (graders/checks.Mismatch)
+    findings: tuple[Any, ...] = ()  # which mistake the failure shows: the assignment's findings (a Mismatch's)
     grader_error: bool = False  # the grader itself raised: the kit's failure, not a failed check
 
 
@@ -45,13 +44,14 @@ class JudgePlugin:
     def __init__(
         self,
         proc: StudentProcess,
-        rubric: Rubric,
+        assignment: Assignment,
         cell_problems: dict[str, str],
         cells: Sequence[tuple[str, str, bool]] = (),
         inputs_key: bytes | None = None,
         diagnosing: bool = True,
     ):
-        self.proc, self.rubric, self.cell_problems = proc, rubric, cell_problems
+        self.proc, self.assignment, self.cell_problems = proc, assignment, cell_problems
+        self.rubric = rubric = assignment.rubric
         # the graders' state for this submission
         self.grading_session = GradingSession(inputs_key, diagnosing=diagnosing)
         self.cells, self.loaded = list(cells), False

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..course.assignment import Rubric, load_rubric
+from ..course import assignment as registry
+from ..course.assignment import Rubric
 from ..results import Results
 from . import messages as say
 
@@ -46,16 +47,16 @@ def check_in_step(rubric: Rubric, auto: dict[str, float | None], results: Result
     return ""
 
 
-def load_class(db_url: str, assignment: str, rubric: Rubric | None = None, progress: bool = False) -> list[Graded]:
+def load_class(db_url: str, assignment: str, progress: bool = False) -> list[Graded]:
     """Every submission of the assignment in the gradebook, with its judge results."""
     from nbgrader.api import Assignment, BaseCell, Grade, SubmittedAssignment, SubmittedNotebook
     from tqdm import tqdm
 
     from ..routes.nbgrader_hooks.gradebook import JudgeGradebook
 
-    rubric = rubric or load_rubric()
+    rubric = registry.assignment(assignment).rubric
     part_of = {p.test_cell: p.name for p in rubric.parts.values()}
-    with JudgeGradebook(db_url, rubric=rubric) as book:
+    with JudgeGradebook(db_url) as book:
         book.check_assignment(assignment)
         rows = (
             book.gb.db.query(SubmittedAssignment.student_id, BaseCell.name, Grade.auto_score, Grade.score)

@@ -20,7 +20,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..course.assignment import Rubric, load_rubric
+from ..course import assignment as registry
+from ..course.assignment import Rubric
 from ..course.files import write_atomic
 from ..course.spreadsheet import write_csv as write_guarded
 from . import messages as say
@@ -125,14 +126,15 @@ def shown_database(db_url: str) -> str:
         return say.URL_NOT_SHOWN
 
 
-def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out: Path) -> Path:
+def render(cls: list[Graded], kit: registry.Assignment, db_url: str, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    shares, groups, problems = failure_shares(cls, rubric), diagnosis_groups(cls, rubric), grading_problems(cls)
+    rubric = kit.rubric
+    shares, groups, problems = failure_shares(cls, rubric), diagnosis_groups(cls, kit), grading_problems(cls)
     csv_files = write_tables(out, cls, rubric, shares, groups, problems)
     totals = [g.total for g in cls]
     by_part = [(p, [g for g in groups if g.part == name]) for name, p in rubric.parts.items()]
     context: dict[str, Any] = {
-        "assignment": assignment,
+        "assignment": kit.name,
         "generated": datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "database": shown_database(db_url),
         "cls": cls,
@@ -156,8 +158,8 @@ def render(cls: list[Graded], rubric: Rubric, assignment: str, db_url: str, out:
     return page
 
 
-def write_report(db_url: str, assignment: str, out: Path, rubric: Rubric | None = None, progress: bool = True) -> Path:
+def write_report(db_url: str, assignment: str, out: Path, progress: bool = True) -> Path:
     """Load the class from the gradebook and write the page and its CSV files; returns the page."""
-    rubric = rubric or load_rubric()
-    cls = load_class(db_url, assignment, rubric, progress=progress)
-    return render(cls, rubric, assignment, db_url, Path(out))
+    kit = registry.assignment(assignment)
+    cls = load_class(db_url, assignment, progress=progress)
+    return render(cls, kit, db_url, Path(out))

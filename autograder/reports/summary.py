@@ -1,7 +1,7 @@
 """The judge's results as Markdown, for `$GITHUB_STEP_SUMMARY` or a merge-request comment.
 
-    grade_summary("matrix_backprop.ipynb", results)   # one table, a row per rubric part
-    batch_summary({"s001": results, ...}, skipped=3)  # a class line, then a table per part, a row per student
+    grade_summary("matrix_backprop.ipynb", results, rubric)   # one table, a row per rubric part
+    batch_summary({"s001": results, ...}, rubric, skipped=3)  # a class line, then a table per part, a row per student
     append_summary(text, Path(os.environ["GITHUB_STEP_SUMMARY"]))
 
 Every student-controlled string (student id, messages quoting the student's exceptions) goes
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..course.assignment import Part, load_rubric
+from ..course.assignment import Part, Rubric
 from ..course.plain_text import bounded, markdown_escape
 from ..feedback.messages import DIAGNOSIS, part_messages
 from ..results import Results
@@ -32,12 +32,12 @@ def cell(text: object, limit: int = CELL_CHARS) -> str:
     return markdown_escape(bounded(text, limit)) or " "
 
 
-def part_row(results: Results, part: Part) -> list[str]:
+def part_row(results: Results, part: Part, rubric: Rubric) -> list[str]:
     """Points earned / max, passed and failed tests, the first failure's message, the diagnosis."""
     tests = results.part_tests(part.name)
     passed = sum(t.passed for t in tests)
     diagnoses = results.part_diagnoses(part.name)
-    failures = [m for m in part_messages(results, part.name) if not m.startswith(DIAGNOSIS)]
+    failures = [m for m in part_messages(results, part.name, rubric) if not m.startswith(DIAGNOSIS)]
     got = results.part_scores().get(part.name, 0.0)
     return [
         f"{got:g} / {part.points:g}",
@@ -52,8 +52,7 @@ def problems_lines(results: Results) -> list[str]:
     return [f"- ⚠ {cell(m, 300)}" for m in results.messages()]
 
 
-def grade_summary(name: str, results: Results) -> str:
-    rubric = load_rubric()
+def grade_summary(name: str, results: Results, rubric: Rubric) -> str:
     lines = [
         say.grade_title(cell(name, 200), results.score, results.max_score),
         "",
@@ -62,12 +61,13 @@ def grade_summary(name: str, results: Results) -> str:
         "",
         say.HEADER.format(who=say.ITEM),
     ]
-    lines += ["| " + " | ".join([cell(p.title), *part_row(results, p)]) + " |" for p in rubric.parts.values()]
+    lines += ["| " + " | ".join([cell(p.title), *part_row(results, p, rubric)]) + " |" for p in rubric.parts.values()]
     return "\n".join(lines) + "\n"
 
 
 def batch_summary(
     submissions: Mapping[str, Results],
+    rubric: Rubric,
     skipped: int = 0,
     not_recorded: list[str] | None = None,
     grader_errors: Mapping[str, Results] | None = None,
@@ -76,7 +76,6 @@ def batch_summary(
     student and the class's line (mean points, all passes and failures). `skipped`: how many of the
     submissions were not graded again (unchanged: their recorded results are shown). `grader_errors`:
     the submissions graded with a grading error (the kit's failure), recorded for nobody."""
-    rubric = load_rubric()
     n = len(submissions)
     mean = sum(r.score for r in submissions.values()) / n if n else 0.0
     problem = sorted(s for s, r in submissions.items() if r.refused) + sorted(not_recorded or [])
@@ -96,7 +95,7 @@ def batch_summary(
     for part in rubric.parts.values():
         block = [say.part_heading(part.title, part.points), "", say.HEADER.format(who=say.STUDENT)]
         for student, results in submissions.items():
-            block.append("| " + " | ".join([cell(student, 80), *part_row(results, part)]) + " |")
+            block.append("| " + " | ".join([cell(student, 80), *part_row(results, part, rubric)]) + " |")
         scores = [r.part_scores().get(part.name, 0.0) for r in submissions.values()]
         tests = [t for r in submissions.values() for t in r.part_tests(part.name)]
         passed = sum(t.passed for t in tests)

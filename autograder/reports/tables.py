@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..course.assignment import Rubric
-from ..diagnosis.findings import diagnosis_label
+from ..course.assignment import Assignment, Rubric
 from ..results import TestName
 from . import messages as say
 from .graded import Graded
@@ -43,15 +42,11 @@ class DiagnosisGroup:
     code: str
     factor_name: str | None
     messages: dict[str, tuple[str, ...]]  # the judge's message -> the students it was given to
+    label: str = ""  # what the report calls this diagnosis, in Japanese (the assignment's diagnosis_label)
 
     @property
     def students(self) -> tuple[str, ...]:
         return tuple(sorted({s for group in self.messages.values() for s in group}))
-
-    @property
-    def label(self) -> str:
-        """What the report calls this diagnosis, in Japanese (autograder.diagnosis.findings.LABELS)."""
-        return diagnosis_label(self.code, self.quantity, self.factor_name)
 
 
 @dataclass(frozen=True)
@@ -81,9 +76,11 @@ def failure_shares(cls: list[Graded], rubric: Rubric) -> list[TestShare]:
     return sorted(rows, key=lambda r: (order.get(r.part, len(order)), -len(r.students), str(r.name)))
 
 
-def diagnosis_groups(cls: list[Graded], rubric: Rubric) -> list[DiagnosisGroup]:
+def diagnosis_groups(cls: list[Graded], assignment: Assignment) -> list[DiagnosisGroup]:
     """Per part (rubric order), each (quantity, code) with its students, largest first. A student
-    counts once per group, however many of their tests showed it."""
+    counts once per group, however many of their tests showed it. Labelled by the assignment's own
+    words (its public/findings.py: diagnosis_label(code, quantity, factor_name))."""
+    rubric = assignment.rubric
     found: dict[tuple[str, str, str, str | None], dict[str, set[str]]] = {}
     for g in cls:
         for d in g.results.diagnoses if g.results is not None else ():
@@ -92,7 +89,8 @@ def diagnosis_groups(cls: list[Graded], rubric: Rubric) -> list[DiagnosisGroup]:
     groups = []
     for (part, quantity, code, factor_name), by_message in found.items():
         messages = {m: tuple(sorted(s)) for m, s in sorted(by_message.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
-        groups.append(DiagnosisGroup(part, quantity, code, factor_name, messages))
+        label = assignment.public("findings").diagnosis_label(code, quantity, factor_name)
+        groups.append(DiagnosisGroup(part, quantity, code, factor_name, messages, str(label)))
     order = {name: i for i, name in enumerate(rubric.parts)}
     return sorted(groups, key=lambda x: (order.get(x.part, len(order)), -len(x.students), x.quantity, x.code))
 

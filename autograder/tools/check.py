@@ -4,7 +4,7 @@ class is graded with it?
 The rubric and the notebooks first (every part has tests, every test points > 0, each test cell of
 the source and release notebooks carries its part's points, they add up to the maximum), then the
 real judge, sandbox included, on: the solution (full marks, no diagnosis), the release (0), every
-bug of the assignment's catalog (autograder/graders/catalog/: it loses points on its own part only
+bug of the assignment's catalog (autograder/assignments/<a>/graders/catalog/: it loses points on its own part only
 and gets the diagnosis the catalog names) and its equivalent correct forms (full marks). No grader
 may raise. The notebooks are graded by the batch's pool (autograder/routes/batch/pool.py), whose
 workers keep one fork server each; the workers' stderr (grader tracebacks) goes to a log, whose first
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..course.assignment import Rubric, load_rubric, release_notebook, solutions_dir, source_notebook
+from ..course.assignment import Assignment, Rubric, assignment, judged
 from ..feedback.terminal import columns, pad
 from ..intake.submissions import Submission
 from ..results import GRADER_ERROR, Results
@@ -56,9 +56,10 @@ class Report:
 # -- the rubric and the notebooks ---------------------------------------------------------------
 
 
-def rubric_failures(rubric: Rubric) -> list[Failure]:
+def rubric_failures(kit: Assignment) -> list[Failure]:
+    rubric = kit.rubric
     found = [Failure(say.RUBRIC, say.part_without_tests(p.name)) for p in rubric.parts.values() if not p.tests]
-    for notebook in (source_notebook(), release_notebook()):
+    for notebook in (kit.source(), kit.release()):
         name = notebook.relative_to(notebook.parents[2]).as_posix()
         points = test_cell_points(notebook)
         for part in rubric.parts.values():
@@ -87,10 +88,13 @@ def test_cell_points(notebook: Path) -> dict[str, float | None]:
     return found
 
 
-def load_catalog(rubric: Rubric) -> tuple[Any, list[Failure]]:
-    """The assignment's catalog (None if it does not import), and what is wrong with it."""
+def load_catalog(kit: Assignment) -> tuple[Any, list[Failure]]:
+    """The assignment's catalog (its graders/catalog/; None if it does not import), and what is wrong with it."""
+    import importlib
+
+    rubric = kit.rubric
     try:
-        from ..graders import catalog
+        catalog = importlib.import_module(f"{kit.package}.graders.catalog")
     except Exception as exc:  # a catalog entry whose edit no longer applies to the solution
         return None, [Failure(say.CATALOG, say.catalog_unreadable(f"{type(exc).__name__}: {exc}"))]
     found = []
@@ -113,13 +117,16 @@ def load_catalog(rubric: Rubric) -> tuple[Any, list[Failure]]:
 Expectation = Callable[[Results], list[str]]
 
 
-def full_marks(results: Results) -> list[str]:
-    if abs(results.score - results.max_score) > TOL:
-        lost = [p for p, s in results.part_scores().items() if s < load_rubric().parts[p].points - TOL]
-        return [say.not_full_marks(results.score, results.max_score, lost)]
-    if results.diagnoses:
-        return [say.diagnosed_correct(sorted({d.part for d in results.diagnoses}))]
-    return []
+def full_marks(rubric: Rubric) -> Expectation:
+    def expect(results: Results) -> list[str]:
+        if abs(results.score - results.max_score) > TOL:
+            lost = [p for p, s in results.part_scores().items() if s < rubric.parts[p].points - TOL]
+            return [say.not_full_marks(results.score, results.max_score, lost)]
+        if results.diagnoses:
+            return [say.diagnosed_correct(sorted({d.part for d in results.diagnoses}))]
+        return []
+
+    return expect
 
 
 def zero(results: Results) -> list[str]:
@@ -128,11 +135,11 @@ def zero(results: Results) -> list[str]:
     return []
 
 
-def loses_its_part(part: str, note: str, want: Any) -> Expectation:
+def loses_its_part(rubric: Rubric, part: str, note: str, want: Any) -> Expectation:
     """A bug: points lost on `part` only, and the catalog's diagnosis (code, or (code, factor name))."""
 
     def expect(results: Results) -> list[str]:
-        parts = load_rubric().parts
+        parts = rubric.parts
         scores = results.part_scores()
         found = []
         if scores.get(part, 0.0) >= parts[part].points - TOL:
@@ -162,19 +169,21 @@ class Case:
     part: str = ""  # a bug's part
 
 
-def cases(catalog: Any) -> list[Case]:
-    found = [Case(say.SOLUTION, {}, full_marks), Case(say.RELEASE, None, zero)]
+def cases(catalog: Any, rubric: Rubric) -> list[Case]:
+    found = [Case(say.SOLUTION, {}, full_marks(rubric)), Case(say.RELEASE, None, zero)]
     if catalog is not None:
         for e in catalog.BUGS:
-            expect = loses_its_part(e.part, e.note, catalog.DIAGNOSES.get(e.name))
+            expect = loses_its_part(rubric, e.part, e.note, catalog.DIAGNOSES.get(e.name))
             found.append(Case(say.bug(e.name), {e.cell: e.source}, expect, e.part))
         for group in catalog.forms_by_round():
-            found.append(Case(say.forms([e.name for e in group]), {e.cell: e.source for e in group}, full_marks))
+            found.append(
+                Case(say.forms([e.name for e in group]), {e.cell: e.source for e in group}, full_marks(rubric))
+            )
     return found
 
 
-def write_notebook(path: Path, case: Case, rubric: Rubric) -> Path:
-    base = release_notebook() if case.replace is None else solutions_dir() / f"{rubric.notebook}.ipynb"
+def write_notebook(path: Path, case: Case, kit: Assignment) -> Path:
+    base = kit.release() if case.replace is None else kit.solution()
     nb = json.loads(base.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -250,41 +259,38 @@ def grader_errors(graded: dict[str, Results], rubric: Rubric) -> list[Failure]:
     ]
 
 
-def check(assignment: str, workers: int = 2, isolation: IsolationRequest = "auto") -> Report:
-    report = Report(assignment)
+def check(name: str, workers: int = 2, isolation: IsolationRequest = "auto") -> Report:
+    report = Report(name)
     start = time.monotonic()
     try:
-        rubric = load_rubric()
+        kit = assignment(name)
+        rubric = kit.rubric
     except (ValueError, KeyError) as exc:
         report.failures.append(Failure(say.RUBRIC, say.rubric_unreadable(str(exc))))
         return report
-    missing = [
-        n
-        for n in (source_notebook(), release_notebook(), solutions_dir() / f"{rubric.notebook}.ipynb")
-        if not n.is_file()
-    ]
+    missing = [n for n in (kit.source(), kit.release(), kit.solution()) if not n.is_file()]
     if missing:  # nothing to compare or grade: build first
         report.failures += [
             Failure(n.name, say.notebook_missing(n.relative_to(n.parents[2]).as_posix())) for n in missing
         ]
         return report
-    report.failures += rubric_failures(rubric)
-    catalog, wrong = load_catalog(rubric)
+    report.failures += rubric_failures(kit)
+    catalog, wrong = load_catalog(kit)
     report.failures += wrong
-    todo = cases(catalog)
+    todo = cases(catalog, rubric)
     with tempfile.TemporaryDirectory(prefix="nb74-check-") as tmp:
         root, logs = Path(tmp) / "course", Path(tmp) / "logs"
         logs.mkdir()
         subs, by_label = [], {}
         for i, case in enumerate(todo):
             label = f"c{i:04d}"
-            path = write_notebook(root / "submitted" / label / assignment / f"{rubric.notebook}.ipynb", case, rubric)
+            path = write_notebook(root / "submitted" / label / name / f"{rubric.notebook}.ipynb", case, kit)
             subs.append(Submission(label, path, "", "", None))
             by_label[label] = case
         pool = QuietPool(workers, logs)
         graded: dict[str, Results] = {}
         try:
-            for sub, text in pool.map(subs, isolation):
+            for sub, text in pool.map(subs, name, isolation):
                 graded[sub.student] = Results.from_json(text)
         finally:
             pool.close()
@@ -322,11 +328,11 @@ def main(assignment: str | None, workers: int, isolation: IsolationRequest) -> i
     any fails (the kit's authoring is broken), EXIT_USAGE for an assignment the kit does not grade."""
     import sys
 
-    from ..course.assignment import judged
+    from ..course.assignment import only_assignment
     from ..course.exit_codes import EXIT_GRADED, EXIT_GRADER_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
     try:
-        name = assignment or load_rubric().assignment
+        name = assignment or only_assignment().name
         refused = not judged(name)
     except (ValueError, KeyError) as exc:  # a rubric that does not load: nothing can be graded
         print(format_report(Report(assignment or "?", failures=[Failure(say.RUBRIC, say.rubric_unreadable(str(exc)))])))

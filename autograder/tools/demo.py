@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course.assignment import ROOT, Rubric, load_rubric
+from ..course.assignment import ROOT, Assignment, Rubric, only_assignment
 from ..intake.read import grade_id
 from ..routes.nbgrader_hooks.glue import run_nbgrader
 from .build import MARKER
@@ -59,27 +59,35 @@ def solution_cells(source_nb: Path, rubric: Rubric) -> dict[str, str]:
 def with_bug(code: str, correct: str, wrong: str) -> str:
     """Replace one correct expression by a typical mistake; loud if the source has changed."""
     if code.count(correct) != 1:
-        raise ValueError(f"demo bug: expected {correct!r} once in the solution; update autograder/tools/demo.py")
+        raise ValueError(
+            f"demo bug: expected {correct!r} once in the solution; update the assignment's graders/catalog/demo.py"
+        )
     return code.replace(correct, wrong)
 
 
-def example_submissions(source_nb: Path, rubric: Rubric) -> list[Example]:
-    sol = solution_cells(source_nb, rubric)
-    layers = {k: v for k, v in sol.items() if k in ("linear", "sigmoid", "relu", "tanh")}
+def example_submissions(assignment: Assignment) -> list[Example]:
+    """The solution, the untouched release, the assignment's own examples (its
+    graders/catalog/demo.py: BUGS, PARTIAL; none if it has no such module), a file that is no notebook."""
+    import importlib
+
+    sol = solution_cells(assignment.source(), assignment.rubric)
+    try:
+        own = importlib.import_module(f"{assignment.package}.graders.catalog.demo")
+    except ModuleNotFoundError:
+        own = None
+    bugs = [
+        Example(student, description, sol | {cell: with_bug(sol[cell], correct, wrong)})
+        for student, description, cell, correct, wrong in getattr(own, "BUGS", ())
+    ]
+    partial = [
+        Example(student, description, {k: v for k, v in sol.items() if k in cells})
+        for student, description, cells in getattr(own, "PARTIAL", ())
+    ]
     return [
         Example("full", "every answer cell completed (the solution)", sol),
         Example("untouched", "the release as downloaded, no code written"),
-        Example(
-            "mse_2_over_n",
-            "MSELoss.backward as in the seed: (2/N)(y - t), off by D",
-            sol | {"mse": with_bug(sol["mse"], "/ y.size", "/ self.cache['N']")},
-        ),
-        Example(
-            "linear_dW_T",
-            "Linear.backward with a transposed dW: dout.T @ x",
-            sol | {"linear": with_bug(sol["linear"], "x.T @ dout", "dout.T @ x")},
-        ),
-        Example("layers_only", "only the four layers done, losses and exercises left", layers),
+        *bugs,
+        *partial,
         Example("not_a_notebook", "a file that is not a notebook (graded 0 with the reason)", raw=b"{ not json"),
     ]
 
@@ -163,10 +171,14 @@ def format_table(rows: list[dict[str, float | str]], rubric: Rubric) -> str:
     return "\n".join([line({c: c for c in cols}), rule, line(top), rule, *map(line, rows)])
 
 
-def main(grade: Grader = grade_with_nbgrader, course: Path = DEMO) -> list[dict[str, float | str]]:
-    rubric = load_rubric()
-    a = rubric.assignment
-    examples = example_submissions(ROOT / "source" / a / f"{rubric.notebook}.ipynb", rubric)
+def main(
+    grade: Grader = grade_with_nbgrader, course: Path = DEMO, assignment: Assignment | None = None
+) -> list[dict[str, float | str]]:
+    """The demo of `assignment` (by default the kit's only one)."""
+    kit = assignment or only_assignment()
+    rubric = kit.rubric
+    a = kit.name
+    examples = example_submissions(kit)
     steps: list[tuple[str, Callable[[], object]]] = [
         (f"nbgrader generate_assignment {a}", lambda: prepare_course(course, rubric)),
         (f"{len(examples)} example submissions + nbgrader db student import", lambda: submit(course, rubric, examples)),

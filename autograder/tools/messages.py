@@ -1,7 +1,7 @@
 """The Japanese of the authoring tools: what `python -m autograder build` writes into the source and
 release notebooks (the points table of the instructions and the comments of the given cell that
-defines the visible tests' namespace nb74: generated content a student reads; the checks' own
-messages are autograder/diagnosis/'s), and what `python -m autograder check` tells the instructor
+defines the visible tests' namespace (nb74, ...): generated content a student reads; the checks' own
+messages are in each assignment's public/), and what `python -m autograder check` tells the instructor
 (autograder/tools/check.py)."""
 
 from __future__ import annotations
@@ -14,14 +14,20 @@ def table_total(max_score: float) -> str:
     return f"| **合計** | | **{max_score:g}** |"
 
 
-# -- the given cell of the nb74 namespace: its comments and the module's docstring --
-NB74_COMMENT = [
-    "# 可視テストのチェック関数（編集不要・自動生成）: 採点と同じ見立て（どの間違いか）と、フィードバックと同じ図のコード",
-    "# （講座のキットの autograder/diagnosis/ のモジュール）を、",
-    "# ノートブックの変数と名前がぶつからないよう nb74 という名前空間にまとめます。可視テストのセルが",
-    "# nb74.check_linear(Linear) のように呼びます。隠しテストの入力は含みません。",
-]
-NB74_DOC = "可視テストのチェック関数（自動生成）"
+# -- the given cell of an assignment's namespace (nb74, ...): its comments and the module's docstring --
+
+
+def namespace_comment(folder: str, namespace: str, example: str) -> list[str]:
+    """folder: the assignment's public folder (autograder/assignments/<a>/public/); example: a call."""
+    return [
+        "# 可視テストのチェック関数（編集不要・自動生成）: 採点と同じ見立て（どの間違いか）と、フィードバックと同じ図のコード",
+        f"# （講座のキットの {folder} のモジュール）を、",
+        f"# ノートブックの変数と名前がぶつからないよう {namespace} という名前空間にまとめます。可視テストのセルが",
+        f"# {example} のように呼びます。隠しテストの入力は含みません。",
+    ]
+
+
+NAMESPACE_DOC = "可視テストのチェック関数（自動生成）"
 FOR_TRACEBACKS = "# エラー表示用"
 INSTALL = "# 未実装（NotImplementedError）などを 1 行の日本語で表示する"
 

@@ -6,7 +6,7 @@ re-exports it, with what the tests alone need (VISIBLE_SAYS).
 
 from __future__ import annotations
 
-from autograder.graders.catalog import (
+from autograder.assignments.nb74_matrix_backprop.graders.catalog import (
     BUGS,
     CACHE_X,
     DIAGNOSES,

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ...course.assignment import load_rubric
+from ...course import assignment as registry
 from ...course.files import write_atomic
 from ...feedback.terminal import columns, pad
 from ...intake.read import (
@@ -41,12 +41,13 @@ from .pool import DaskPool, LocalPool, read_canonical
 def write_autograded(root: Path, assignment: str, sub: Submission, results: Results) -> None:
     """autograded/<student>/<assignment>/<notebook>.ipynb: the submission (or, if refused, the
     release) with the judge's verdict in its test cells. Written atomically."""
-    rubric = load_rubric()
+    kit = registry.assignment(assignment)
+    rubric = kit.rubric
     release = json.loads((root / "release" / assignment / f"{rubric.notebook}.ipynb").read_text(encoding="utf-8"))
     nb = release
     if sub.path is not None and not results.refused:
         try:
-            nb = read_canonical(sub.path)[0]
+            nb = read_canonical(sub.path, kit)[0]
         except SubmissionError:  # refused (changed since it was graded): the release carries the verdict
             nb = json.loads(json.dumps(release))
     for cell in nb["cells"]:  # the student's outputs are not the judge's: drop them (and their size)
@@ -56,7 +57,7 @@ def write_autograded(root: Path, assignment: str, sub: Submission, results: Resu
         apply_results,  # imports nbgrader: coordinator only, not workers
     )
 
-    apply_results(nb, results)
+    apply_results(nb, results, kit)
     add_memo(nb, results.messages())
     out = root / "autograded" / sub.student / assignment / f"{rubric.notebook}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ def save(root: Path, assignment: str, book: Any, sub: Submission, results: Resul
             results = results.with_notes([say.NO_TIMESTAMP])
         elif attempt == 2:
             why = say.not_recorded(errors[0])
-            results = Results.empty(load_rubric(), why, results.confinement)
+            results = Results.empty(registry.assignment(assignment).rubric, why, results.confinement)
         try:
             write_autograded(root, assignment, sub, results)
             book.record(assignment, sub.student, sub.sha256, results, sub.timestamp)
@@ -113,7 +114,7 @@ def run_batch(
 
     start = time.monotonic()
     root = Path(root).resolve()
-    subs = discover(root, assignment)
+    subs = discover(root, registry.assignment(assignment))
     with JudgeGradebook(db_url, course_id) as book:
         book.check_assignment(assignment)
         done_before = book.graded(assignment)
@@ -125,7 +126,7 @@ def run_batch(
         broken: dict[str, Results] = {}  # graded with a grading error (the kit's failure): not recorded
         bar = tqdm(total=len(todo), desc=say.PROGRESS, unit=say.UNIT, disable=not progress, dynamic_ncols=True)
         try:
-            for sub, text in pool.map(todo, isolation):
+            for sub, text in pool.map(todo, assignment, isolation):
                 graded = Results.from_json(text)
                 if graded.grader_errors:  # no score for it: graded again on the next run, once fixed
                     broken[sub.student] = graded

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-from ...course.assignment import ROOT, load_rubric
+from ...course import assignment as registry
 from ...intake.read import SubmissionError, take_in
 from ...intake.skeleton import Skeleton, skeleton_of
 from ...intake.submissions import Submission
@@ -43,26 +43,27 @@ def _die_with_parent() -> None:
 _SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation asked for
 
 
-def course_files(path: Path) -> tuple[Path, Skeleton]:
-    """The course root of a notebook in nbgrader's layout (root/submitted/<student>/<assignment>/),
-    and the skeleton of its released notebook, which the canonical notebook is laid on."""
+def course_files(path: Path, assignment: registry.Assignment) -> tuple[Path, Skeleton]:
+    """The course root of a notebook of `assignment` in nbgrader's layout
+    (root/submitted/<student>/<assignment>/), and the skeleton of its released notebook, which the
+    canonical notebook is laid on (the course's release, else the kit's)."""
     root = path.parents[3]
-    rubric = load_rubric()
-    release = root / "release" / path.parent.name / f"{rubric.notebook}.ipynb"
+    release = root / "release" / path.parent.name / f"{assignment.notebook}.ipynb"
     if not release.is_file():
-        release = ROOT / "release" / rubric.assignment / f"{rubric.notebook}.ipynb"
-    return root, skeleton_of(release)
+        release = assignment.release()
+    return root, skeleton_of(release, assignment)
 
 
-def read_canonical(path: Path) -> tuple[dict[str, Any], list[str]]:
+def read_canonical(path: Path, assignment: registry.Assignment) -> tuple[dict[str, Any], list[str]]:
     """The submission as every route grades it: the canonical notebook, and the notes."""
-    root, sk = course_files(path)
+    root, sk = course_files(path, assignment)
     got = take_in(path, sk, under=root)
     return got.notebook, got.notes
 
 
-def grade_path(path: str | None, note: str, isolation: IsolationRequest = "auto") -> str:
-    """Grade one notebook and return the results as JSON text (plain data between processes).
+def grade_path(path: str | None, note: str, name: str, isolation: IsolationRequest = "auto") -> str:
+    """Grade one notebook of the assignment called `name` and return the results as JSON text
+    (plain data between processes).
 
     Runs in a worker (local or Dask), which keeps one ForkServer: each submission then gets a
     fresh student process forked instead of a new sandbox and interpreter."""
@@ -70,22 +71,24 @@ def grade_path(path: str | None, note: str, isolation: IsolationRequest = "auto"
     from ...sandbox.fork_server import ForkServer
 
     notes = [note] if note else []
+    assignment = registry.assignment(name)
+    rubric = assignment.rubric
     if path is None:
-        results = Results.empty(load_rubric(), note, Confinement.unconfirmed(isolation))
+        results = Results.empty(rubric, note, Confinement.unconfirmed(isolation))
     else:
         try:
-            nb, more = read_canonical(Path(path))
+            nb, more = read_canonical(Path(path), assignment)
             notes += more
             if isolation not in _SERVERS:
                 _SERVERS[isolation] = ForkServer(isolation)
-            results = grade(nb, isolation=isolation, server=_SERVERS[isolation])
+            results = grade(nb, assignment, isolation=isolation, server=_SERVERS[isolation])
         except SubmissionError as exc:  # refused by the intake: 0, with the reason
-            results = Results.empty(load_rubric(), str(exc), Confinement.unconfirmed(isolation))
+            results = Results.empty(rubric, str(exc), Confinement.unconfirmed(isolation))
         except Exception:  # the judge itself failed: the kit's failure, recorded for nobody; the batch goes on
             import traceback
 
             print(f"grader error: the judge failed on {path}:\n{traceback.format_exc()}", file=sys.stderr)
-            results = Results.grader_failure(load_rubric(), Confinement.unconfirmed(isolation))
+            results = Results.grader_failure(rubric, Confinement.unconfirmed(isolation))
         results = results.with_notes(notes)
     return results.to_json()
 
@@ -100,14 +103,16 @@ class LocalPool:
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, initializer=_die_with_parent, max_tasks_per_child=200)
 
-    def map(self, subs: list[Submission], isolation: IsolationRequest) -> Iterator[tuple[Submission, str]]:
+    def map(self, subs: list[Submission], name: str, isolation: IsolationRequest) -> Iterator[tuple[Submission, str]]:
+        """Grade the submissions of the assignment called `name`."""
+        rubric = registry.assignment(name).rubric
         pending: dict[Future[str], tuple[Submission, int]] = {}
         queue = [(s, 0) for s in subs]
 
         def fill() -> None:
             while queue and len(pending) < self.workers * 2:
                 s, tries = queue.pop(0)
-                fut = self.pool.submit(grade_path, str(s.path) if s.path else None, s.note, isolation)
+                fut = self.pool.submit(grade_path, str(s.path) if s.path else None, s.note, name, isolation)
                 pending[fut] = (s, tries)
 
         fill()
@@ -129,7 +134,7 @@ class LocalPool:
                         queue.append((s, tries + 1))
                     else:
                         why = say.process_crashed(type(exc).__name__)
-                        yield s, Results.empty(load_rubric(), why, Confinement.unconfirmed(isolation)).to_json()
+                        yield s, Results.empty(rubric, why, Confinement.unconfirmed(isolation)).to_json()
             fill()
 
     def close(self) -> None:
@@ -144,7 +149,8 @@ class DaskPool:
 
         self.client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
 
-    def map(self, subs: list[Submission], isolation: IsolationRequest) -> Iterator[tuple[Submission, str]]:
+    def map(self, subs: list[Submission], name: str, isolation: IsolationRequest) -> Iterator[tuple[Submission, str]]:
+        """Grade the submissions of the assignment called `name`."""
         from distributed import as_completed
 
         futures = {
@@ -152,19 +158,21 @@ class DaskPool:
                 grade_path,
                 str(s.path) if s.path else None,
                 s.note,
+                name,
                 isolation,
                 key=f"grade-{s.student}-{s.sha256[:16]}",
                 pure=False,
             ): s
             for s in subs
         }
+        rubric = registry.assignment(name).rubric
         for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             s = futures[fut]
             try:
                 yield s, fut.result()
             except Exception as exc:
                 why = say.worker_crashed(type(exc).__name__)
-                yield s, Results.empty(load_rubric(), why, Confinement.unconfirmed(isolation)).to_json()
+                yield s, Results.empty(rubric, why, Confinement.unconfirmed(isolation)).to_json()
 
     def close(self) -> None:
         self.client.close()  # type: ignore[no-untyped-call]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ...course.assignment import load_rubric
+from ...course.assignment import assignment, only_assignment
 from ...course.plain_text import markdown_escape
 from ...course.spreadsheet import write_csv
 from ...intake.submissions import STUDENT_ID
@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=os.environ.get("ROSTER_BASE_URL", "https://github.com"))
     parser.add_argument("--summary", type=Path, help="append a Markdown table of what was collected")
     parser.add_argument(
+        "--assignment", help="the assignment collected (submitted/<s>/<A>/); default: the kit's, if it has only one"
+    )
+    parser.add_argument(
         "--max-bytes",
         type=int,
         default=int(os.environ.get("COLLECT_MAX_BYTES", MAX_BYTES)),
@@ -238,11 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         entries, problems = parse_roster(args.roster.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         parser.error(f"cannot read the roster {args.roster}: {e} (one `owner/repository [student-id]` per line)")
-    assignment = load_rubric().assignment
+    name = (assignment(args.assignment) if args.assignment else only_assignment()).name
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="collect-") as work:
         for entry in entries:
-            dest = args.root / "submitted" / entry.student / assignment
+            dest = args.root / "submitted" / entry.student / name
             if dest.exists():  # a run starts from nothing: a stale notebook must not be graded
                 shutil.rmtree(dest)
             outcomes.append(collect_one(entry, args.base_url, dest, Path(work), token, args.max_bytes))

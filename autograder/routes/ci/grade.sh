@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Grade what collect.py laid out in submitted/, with the hidden graders, into reports/.
+# Usage: grade.sh [OUT [ASSIGNMENT]]; the assignment defaults to the kit's, if it has only one.
 # The batch's exit code 1 (a submission could not be graded) must not hide the others' grades:
 # the export and the artifacts still happen, and the job fails at the end.
 set -uo pipefail
 OUT="${1:-reports}"
-ASSIGNMENT="$(python -c 'from autograder.course.assignment import load_rubric; print(load_rubric().assignment)')"
+ASSIGNMENT="${2:-$(python -c 'from autograder.course.assignment import only_assignment; print(only_assignment().name)')}"
 mkdir -p "$OUT"
 # A fresh gradebook needs the assignment's cells and points: nbgrader generate_assignment records
 # them (into a scratch release folder, so the committed release/ stays as it is).

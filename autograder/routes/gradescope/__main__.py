@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...course.assignment import Assignment, assignment, only_assignment
 from ...course.exit_codes import EXIT_GRADED, EXIT_GRADER_ERROR, EXIT_PROBLEM
 from ...course.files import write_atomic
 from ...results import Results
@@ -34,7 +35,7 @@ class GraderError(Exception):
     autograder failed (to contact the course staff), never a 0 charged to them."""
 
 
-def grade(notebook: Path, work: Path) -> Results | None:
+def grade(notebook: Path, work: Path, graded: Assignment) -> Results | None:
     """`python -I -m autograder grade` on a private copy of the notebook; None if it failed."""
     copy = work / notebook.name  # the judge's messages name the file as the student did
     shutil.copyfile(notebook, copy, follow_symlinks=False)  # the judge reads the copy, not the upload
@@ -42,6 +43,7 @@ def grade(notebook: Path, work: Path) -> Results | None:
     # AUTOGRADER_ISOLATION (the instructor's, never the student's): auto takes the strongest level
     isolation = os.environ.get("AUTOGRADER_ISOLATION", "auto")
     cmd = [sys.executable, "-I", "-m", "autograder", "grade", str(copy), "--json", str(out), "--isolation", isolation]
+    cmd += ["--assignment", graded.name]
     try:
         done = subprocess.run(cmd, cwd=work, stdin=subprocess.DEVNULL, capture_output=True, timeout=GRADE_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -55,16 +57,24 @@ def grade(notebook: Path, work: Path) -> Results | None:
     return Results.from_json(out.read_text(encoding="utf-8"))
 
 
+def zip_assignment() -> Assignment:
+    """The assignment the zip was built for (paths.assignment_name)."""
+    name = paths.assignment_name()
+    return assignment(name) if name else only_assignment()
+
+
 def run() -> dict[str, Any]:
     start = time.monotonic()
-    choice = choose(paths.submission())
+    graded = zip_assignment()
+    rubric = graded.rubric
+    choice = choose(paths.submission(), graded)
     if choice.notebook is None:
-        return refused(choice.reason, time.monotonic() - start, choice.notes)
+        return refused(choice.reason, rubric, time.monotonic() - start, choice.notes)
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
-        results = grade(choice.notebook, Path(tmp))
+        results = grade(choice.notebook, Path(tmp), graded)
     if results is None:
-        return refused(CRASHED, time.monotonic() - start, choice.notes)
-    return to_gradescope(results, time.monotonic() - start, choice.notes)
+        return refused(CRASHED, rubric, time.monotonic() - start, choice.notes)
+    return to_gradescope(results, rubric, time.monotonic() - start, choice.notes)
 
 
 def main() -> int:
@@ -77,7 +87,7 @@ def main() -> int:
         return EXIT_GRADER_ERROR
     except Exception as exc:  # a results.json whatever happened: the student sees a reason, not nothing
         print(f"run_autograder: {type(exc).__name__}: {exc}", file=sys.stderr)
-        results = refused(CRASHED, 0.0)
+        results = refused(CRASHED, zip_assignment().rubric, 0.0)
     write_atomic(target, json.dumps(results, ensure_ascii=False, indent=1))
     print(f"results: {target} score {results['score']}")
     return 0

@@ -16,6 +16,15 @@ def source() -> Path:
     return root() / "source"
 
 
+def assignment_name() -> str | None:
+    """The assignment the zip grades, as the zip records it (package.ASSIGNMENT_FILE); None
+    without that file (the route run from a kit checkout: then the kit's only assignment)."""
+    try:
+        return (source() / "assignment").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
 def submission() -> Path:
     return root() / "submission"
 

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...course.assignment import load_rubric
+from ...course.assignment import Rubric
 from ...feedback.messages import bullet, part_label, part_messages
 from ...results import PASSED, Confinement, Results
 from . import messages as say
 
 
-def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
-    rubric = load_rubric()
+def to_gradescope(results: Results, rubric: Rubric, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
     scores = results.part_scores()
     tests = []
     for part in rubric.parts.values():
         score = round(scores.get(part.name, 0.0), 6)
-        messages = part_messages(results, part.name)
+        messages = part_messages(results, part.name, rubric)
         passed = score >= part.points and not any(not t.passed for t in results.part_tests(part.name))
         tests.append(
             {
@@ -55,7 +54,7 @@ def to_gradescope(results: Results, seconds: float, notes: tuple[str, ...] = ())
     }
 
 
-def refused(reason: str, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+def refused(reason: str, rubric: Rubric, seconds: float, notes: tuple[str, ...] = ()) -> dict[str, Any]:
     """Nothing could be graded: 0 on every part, the reason on each (Results.empty); no student
     process ran, so no isolation was achieved ("none")."""
-    return to_gradescope(Results.empty(load_rubric(), reason, Confinement.unconfirmed("none")), seconds, notes)
+    return to_gradescope(Results.empty(rubric, reason, Confinement.unconfirmed("none")), rubric, seconds, notes)

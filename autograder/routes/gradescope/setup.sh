@@ -35,6 +35,6 @@ echo "$SRC" >"$("$VENV_PY" -c 'import sysconfig; print(sysconfig.get_path("purel
 chmod -R go+rX "$SRC/.venv"
 # The judge's cache (expected values, the sandbox's sysconfig copies): XDG_CACHE_HOME of run_autograder.
 mkdir -p "$ROOT/cache"
-chmod -R go-rwx "$SRC/autograder/graders" "$ROOT/cache" "$SRC/autograder/course/rubric.toml" \
+chmod -R go-rwx "$SRC/autograder/graders" "$ROOT/cache" "$SRC/autograder/assignments" \
   "$SRC/solutions" "$SRC/source" "$SRC/course-secret"
 echo "setup.sh: judge runtime ready: $("$VENV_PY" --version)"

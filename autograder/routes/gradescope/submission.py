@@ -3,7 +3,7 @@
 Gradescope keeps whatever the student uploaded (any names, folders, several files). Only regular
 files count: a symbolic link could name a file of the autograder itself (the source notebook holds
 the solution). Of the .ipynb files:
-1. one named as the release names it (matrix_backprop.ipynb) is graded; the others are noted;
+1. one named as the release names it (e.g. matrix_backprop.ipynb) is graded; the others are noted;
 2. else, the files that are this assignment's notebook (they hold its graded cells' ids): the
    only one, or, of several, the one modified last (then the name of the one chosen, and why);
 3. else, if there is exactly one .ipynb, it is graded anyway (the judge then says what is wrong
@@ -18,11 +18,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...course.assignment import load_rubric
+from ...course.assignment import Assignment
 from . import messages as say
 
 MAX_FILES = 1000  # a submission folder with more is not walked further
-PEEK_BYTES = 50 << 20  # the intake's own limit applies to the graded file; this only bounds the peek
 
 
 @dataclass(frozen=True)
@@ -50,31 +49,16 @@ def regular_files(folder: Path) -> tuple[list[Path], list[str]]:
     return files, skipped
 
 
-def is_assignment_notebook(path: Path) -> bool:
+def is_assignment_notebook(path: Path, assignment: Assignment) -> bool:
     """Holds this assignment's graded cells (their ids), or, its metadata lost, defines one of its
-    answers (autograder.intake.canonical): read by the intake with its bounds, never executed."""
-    from ...intake.canonical import canonical
-    from ...intake.read import SubmissionError, read_notebook, release_skeleton
-    from ...intake.skeleton import grade_id, text
+    answers (autograder.intake.which): read by the intake with its bounds, never executed."""
+    from ...intake.which import is_notebook_of
 
-    try:
-        if path.stat().st_size > PEEK_BYTES:
-            return False
-        nb = read_notebook(path).notebook
-        ids = {grade_id(c) for c in nb["cells"]}
-        if any(p.test_cell in ids for p in load_rubric().parts.values()):
-            return True
-        sk = release_skeleton()
-        laid, _ = canonical(nb, sk)
-    except (OSError, ValueError, SubmissionError):  # CanonicalError is a ValueError
-        return False
-    stub = {grade_id(c): text(c["source"]) for c in sk.release["cells"]}
-    return any(grade_id(c) in sk.answers and text(c["source"]) != stub[grade_id(c)] for c in laid["cells"])
+    return is_notebook_of(path, assignment)
 
 
-def choose(folder: Path) -> Choice:
-    rubric = load_rubric()
-    expected = f"{rubric.notebook}.ipynb"
+def choose(folder: Path, assignment: Assignment) -> Choice:
+    expected = f"{assignment.notebook}.ipynb"
     files, notes = regular_files(folder)
     notebooks = [f for f in files if f.suffix.lower() == ".ipynb"]
     if not notebooks:
@@ -82,7 +66,7 @@ def choose(folder: Path) -> Choice:
         return Choice(None, tuple(notes), say.no_notebook(expected, seen))
     named = [f for f in notebooks if f.name == expected]
     # parsed only when no file has the released name (the judge reads the chosen file anyway)
-    ours = [] if named else [f for f in notebooks if is_assignment_notebook(f)]
+    ours = [] if named else [f for f in notebooks if is_assignment_notebook(f, assignment)]
     if named:
         chosen = min(named, key=lambda f: len(f.relative_to(folder).parts))  # the top-most
         why = say.named_as_expected(expected)

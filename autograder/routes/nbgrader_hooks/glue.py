@@ -18,7 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ...course.assignment import ROOT, load_rubric
+from ...course.assignment import ROOT
+from ...course.assignment import assignment as find_assignment
 from . import messages as say
 
 CONFIG = ROOT / "nbgrader_config.py"
@@ -100,7 +101,7 @@ def generate_feedback(course: Path, assignment: str, db_url: str) -> list[str]:
     result = api.generate_feedback(assignment, force=True)
     if result.get("success"):
         return []
-    notebook = f"{load_rubric().notebook}.html"
+    notebook = f"{find_assignment(assignment).notebook}.html"
     graded = sorted(p.parent.name for p in Path(course, "autograded").glob(f"*/{assignment}"))
     failed = [s for s in graded if not (Path(course, "feedback", s, assignment, notebook)).is_file()]
     error = str(result.get("error") or result.get("log") or "").strip()

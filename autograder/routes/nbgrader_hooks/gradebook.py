@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 
-from ...course.assignment import Rubric, load_rubric
+from ...course.assignment import assignment as find_assignment
 from ...feedback.messages import part_feedback
 from ...results import Results
 from .glue import use_nbgrader_env
@@ -67,12 +67,11 @@ def journal_row(assignment: str, student: str, sha256: str, results: Results, ro
 class JudgeGradebook:
     """nbgrader's Gradebook plus the journal of graded contents."""
 
-    def __init__(self, db_url: str, course_id: str = "", rubric: Rubric | None = None):
+    def __init__(self, db_url: str, course_id: str = ""):
         use_nbgrader_env()
         from nbgrader.api import Gradebook
 
         self.gb = Gradebook(db_url, course_id)
-        self.rubric = rubric or load_rubric()
         create_journal(self.gb.engine)
 
     def close(self) -> None:
@@ -135,7 +134,8 @@ class JudgeGradebook:
     def _record(self, assignment: str, student: str, sha256: str, results: Results, timestamp: str | None) -> None:
         from nbgrader.api import MissingEntry
 
-        gb, notebook = self.gb, self.rubric.notebook
+        rubric = find_assignment(assignment).rubric  # the judge's assignments only are recorded here
+        gb, notebook = self.gb, rubric.notebook
         try:
             gb.find_student(student)
         except MissingEntry:
@@ -147,13 +147,13 @@ class JudgeGradebook:
         scores = results.part_scores()
         messages = results.messages()
         first = True
-        for part in self.rubric.parts.values():
+        for part in rubric.parts.values():
             grade = gb.find_grade(part.test_cell, notebook, assignment, student)
             grade.auto_score = min(round(scores.get(part.name, 0.0), 6), part.points)
             grade.needs_manual_grade = False
             if part.answer_cell:
                 comment = gb.find_comment(part.answer_cell, notebook, assignment, student)
-                comment.auto_comment = part_feedback(results, part.name)
+                comment.auto_comment = part_feedback(results, part.name, rubric)
                 if first and messages:  # submission-level messages go with the first answer
                     comment.auto_comment = "".join(f"{m}\n" for m in messages) + comment.auto_comment
                 first = False

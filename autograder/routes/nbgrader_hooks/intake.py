@@ -43,6 +43,7 @@ from nbformat.notebooknode import NotebookNode
 from nbformat.v4.rwbase import rejoin_lines
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ...course.assignment import assignment
 from ...intake.read import NOTES_FILE, SubmissionError, collect_notes
 from ...intake.read import take_in as read_canonical
 from ...intake.skeleton import skeleton_of
@@ -82,14 +83,15 @@ class Intake:
     refused: str | None  # why the submission was not read (the release was graded), or None
 
 
-def take_in(path: Path, root: Path, release: Path, log: Any = None) -> Intake:
+def take_in(path: Path, root: Path, release: Path, name: str, log: Any = None) -> Intake:
     """The notebook nbgrader grades, the canonical one (the release if the submission is refused),
     and the notes for the student, exactly as the batch makes them (autograder.routes.batch.pool.read_canonical).
+    name: the assignment's (nbgrader's resources say which it is).
 
     Read once per submission: IntakeExporter's call reads it, JudgeScores' and IntakeNotes' calls
     (nbgrader's second pass hands them nothing from the first) get the same Intake, while the
     submitted file and its notes are unchanged. Callers do not mutate it."""
-    taken = _taken(str(path), str(root), str(release), _identity(path))
+    taken = _taken(str(path), str(root), str(release), name, _identity(path))
     if taken.refused and log is not None:
         log.warning("%s: refused: %s", path, taken.refused)
     return taken
@@ -108,9 +110,9 @@ def _identity(path: Path) -> tuple[tuple[int, int, int] | None, ...]:
 
 
 @lru_cache(maxsize=4)
-def _taken(path: str, root: str, release: str, identity: tuple[tuple[int, int, int] | None, ...]) -> Intake:
+def _taken(path: str, root: str, release: str, name: str, identity: tuple[tuple[int, int, int] | None, ...]) -> Intake:
     notes = collect_notes(Path(path).parent, Path(root))
-    sk = skeleton_of(Path(release))
+    sk = skeleton_of(Path(release), assignment(name))
     try:
         got = read_canonical(Path(path), sk, under=Path(root))
         return Intake(got.notebook, notes + got.notes, None)
@@ -128,4 +130,4 @@ def intake_notes(preprocessor: NbGraderPreprocessor, info: dict[str, Any]) -> In
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
     release = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
     path = submitted / f"{info['notebook']}.ipynb"
-    return take_in(path, root, release / path.name)
+    return take_in(path, root, release / path.name, str(info["assignment"]))

@@ -6,7 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-from ...course.assignment import judged, load_rubric
+from ...course import assignment as registry
+from ...course.assignment import judged
 from ...intake.read import NOTES_FILE, shown
 from . import messages as say
 
@@ -45,7 +46,7 @@ def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> N
     if stamp_note:  # nbgrader would fail this student: graded without a time, as in the batch
         os.unlink(folder / "timestamp.txt")
         notes.append(stamp_note)
-    expected = folder / f"{load_rubric().notebook}.ipynb"
+    expected = folder / f"{registry.assignment(folder.name).notebook}.ipynb"
     if not os.path.lexists(expected):
         chosen, note = choose_notebook(folder, expected.name)
         if chosen is not None:

@@ -11,10 +11,10 @@ from nbconvert.exporters import HTMLExporter
 from nbformat.notebooknode import NotebookNode
 from traitlets import default
 
-from ....course.assignment import load_rubric
+from ....course.assignment import Rubric
 from ....feedback.messages import part_label
 from .. import messages as say
-from ..preprocessors.plain import judged_notebook
+from ..preprocessors.plain import judged_assignment
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "feedback" / "templates"
 # MathJax 3 from PyPI's django-static-mathjax (its files only; Django is not needed): the combined
@@ -62,7 +62,8 @@ class FeedbackExporter(HTMLExporter):
     def _init_resources(self, resources: Any) -> Any:
         resources = super()._init_resources(resources)  # type: ignore[no-untyped-call]  # nbconvert: untyped
         # the rubric's titles for the judge's assignment (or a page made outside nbgrader), not another's
-        resources["nb74_titles"] = part_titles() if judged_notebook(resources) else {}
+        judged = judged_assignment(resources)
+        resources["nb74_titles"] = part_titles(judged.rubric) if judged is not None else {}
         resources["nb74_mathjax_place"] = MATHJAX_PLACE
         resources["nb74_fold_lines"] = FOLD_GIVEN_LINES
         return resources
@@ -99,10 +100,10 @@ def fold_summary(cell: Any) -> str:
     return first if len(first) <= 60 else first[:59] + "…"
 
 
-def part_titles() -> dict[str, str]:
+def part_titles(rubric: Rubric) -> dict[str, str]:
     """grade_id -> what the feedback calls that cell: the part's title and its section."""
     titles = {}
-    for part in load_rubric().parts.values():
+    for part in rubric.parts.values():
         label = part_label(part)
         titles[part.test_cell] = label
         if part.answer_cell:

@@ -46,7 +46,9 @@ class IntakeExporter(NotebookExporter):
             if path.is_symlink():  # nbgrader would follow it to any file of ours: this student fails
                 raise ValueError(f"{path.name} is a symbolic link: not read")
             return super().from_filename(filename, resources, **kw)
-        nb = take_in(path, root, release_path, self.log).notebook  # its notes: JudgeScores, IntakeNotes
+        nb = take_in(
+            path, root, release_path, str(assignment), self.log
+        ).notebook  # its notes: JudgeScores, IntakeNotes
         node = as_read(nb)
         out = self.from_notebook_node(node, resources, **kw)  # type: ignore[no-untyped-call]
         return cast(tuple[NotebookNode, dict[str, Any]], out)

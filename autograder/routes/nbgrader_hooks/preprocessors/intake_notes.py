@@ -8,7 +8,6 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ....course.assignment import load_rubric
 from ..intake import intake_notes
 
 
@@ -19,14 +18,15 @@ class IntakeNotes(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
     grades (the intake reads only theirs)."""
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
-        from .plain import judged_notebook
+        from .plain import judged_assignment
 
-        if not judged_notebook(resources):
+        assignment = judged_assignment(resources)
+        if assignment is None:
             return nb, resources
 
         info = resources["nbgrader"]
         notes = intake_notes(self, info).notes
-        first = next((p.answer_cell for p in load_rubric().parts.values() if p.answer_cell), None)
+        first = next((p.answer_cell for p in assignment.rubric.parts.values() if p.answer_cell), None)
         if notes and first:
             with Gradebook(info["db_url"]) as gb:
                 comment = gb.find_comment(first, info["notebook"], info["assignment"], info["student"])

@@ -13,9 +13,9 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from ....course.assignment import load_rubric
+from ....course.assignment import Assignment
 from ....feedback.messages import part_feedback
-from ....feedback.sanitize import sanitize_notebook
+from ....feedback.sanitize import sanitize_notebook, trusted_texts
 from ....intake.read import add_memo
 from ....results import Results
 from ....sandbox.levels import as_request
@@ -25,8 +25,8 @@ from ..glue import clear_hidden_tests
 new_output = cast(Callable[..., NotebookNode], nbformat.v4.new_output)  # nbformat's is untyped
 
 
-def picture_outputs(results: Results, part: str, title: str) -> list[NotebookNode]:
-    """The part's heatmaps (autograder/diagnosis/heatmaps.py) as PNG outputs, embedded in the notebook and so
+def picture_outputs(results: Results, assignment: Assignment, part: str, title: str) -> list[NotebookNode]:
+    """The part's heatmaps (the assignment's public/heatmaps.py) as PNG outputs, embedded in the notebook and so
     in its HTML: the student's gradient, the right one and their difference on the visible test's inputs."""
     pictures = results.part_pictures(part)
     if not pictures:
@@ -35,8 +35,8 @@ def picture_outputs(results: Results, part: str, title: str) -> list[NotebookNod
 
     import numpy as np
 
-    from ....diagnosis.heatmaps import alt_text, gradient_figure
-
+    heatmaps = assignment.public("heatmaps")  # only an assignment whose judge draws pictures has it
+    alt_text, gradient_figure = heatmaps.alt_text, heatmaps.gradient_figure
     out = []
     for p in pictures:
         caption = say.picture_caption(title, p.quantity)
@@ -47,14 +47,14 @@ def picture_outputs(results: Results, part: str, title: str) -> list[NotebookNod
     return out
 
 
-def apply_results(nb: Any, results: Results) -> None:
+def apply_results(nb: Any, results: Results, assignment: Assignment) -> None:
     """Put the judge's verdict into a notebook, in place: each test cell's outputs become the
     part's messages and its score (a plain float, which nbgrader's determine_grade reads), and
     hidden tests are removed from the cell sources so that nothing downstream can show them.
     First the notebook is sanitized (autograder.feedback.sanitize): every code cell's outputs are dropped
     (only the judge's are written back), student markdown/raw cells and metadata are made inert."""
-    sanitize_notebook(nb)
-    rubric = load_rubric()
+    sanitize_notebook(nb, trusted=trusted_texts(assignment))
+    rubric = assignment.rubric
     by_part = results.part_scores()
     for cell in nb["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -63,8 +63,8 @@ def apply_results(nb: Any, results: Results) -> None:
             continue
         score = min(round(by_part.get(part.name, 0.0), 6), float(meta.get("points", part.points)))
         cell["outputs"] = [
-            new_output("stream", name="stdout", text=part_feedback(results, part.name)),
-            *picture_outputs(results, part.name, part.title),
+            new_output("stream", name="stdout", text=part_feedback(results, part.name, rubric)),
+            *picture_outputs(results, assignment, part.name, part.title),
             new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=None),
         ]
         src = cell.get("source", "")
@@ -94,18 +94,19 @@ class JudgeScores(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader ships
         from ....judge.grade import grade
         from ....judge.messages import grader_error_report
         from ..intake import intake_notes
-        from .plain import judged_notebook
+        from .plain import judged_assignment
 
-        if not judged_notebook(resources):
+        assignment = judged_assignment(resources)
+        if assignment is None:
             return nb, resources
         graded = hashlib.sha256(nbformat.writes(nb).encode("utf-8", "replace")).hexdigest()  # type: ignore[no-untyped-call]
-        results = grade(nb, isolation=as_request(self.isolation))
+        results = grade(nb, assignment, isolation=as_request(self.isolation))
         if results.grader_errors:  # the kit's failure: nothing of this grade reaches the gradebook
             info = resources.get("nbgrader", {})
             report = grader_error_report(results)
             self.log.error("judge: %s / %s: %s", info.get("assignment"), info.get("student"), report)
             raise GradingError(report)
-        apply_results(nb, results)
+        apply_results(nb, results, assignment)
         info = resources.setdefault("nbgrader", {})
         # the intake's notes (a refused notebook graded as the release, renamed cells...) go to the
         # gradebook's comments (IntakeNotes) and, with the results, to the journal (SaveJudgeGrades)

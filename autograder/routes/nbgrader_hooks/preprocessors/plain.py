@@ -18,14 +18,23 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import preprocessors as nbgrader_preprocessors
 
-from ....course.assignment import judged
+from ....course.assignment import Assignment, assignment, judged, only_assignment
 
 
 def judged_notebook(resources: ResourcesDict | dict[str, Any]) -> bool:
     """Whether the notebook nbgrader is working on belongs to an assignment the judge grades; one
     that names no assignment (not from nbgrader's converters: the kit's own calls) is the judge's."""
-    assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
-    return assignment is None or judged(str(assignment))
+    name = ((resources or {}).get("nbgrader") or {}).get("assignment")
+    return name is None or judged(str(name))
+
+
+def judged_assignment(resources: ResourcesDict | dict[str, Any]) -> Assignment | None:
+    """The assignment nbgrader is working on (its resources name it), if the judge grades it; None
+    for any other. A notebook that names none (the kit's own calls) is the kit's only assignment's."""
+    name = ((resources or {}).get("nbgrader") or {}).get("assignment")
+    if name is None:
+        return only_assignment()
+    return assignment(str(name)) if judged(str(name)) else None
 
 
 class Execute(nbgrader_preprocessors.Execute):  # type: ignore[misc]  # nbgrader ships no types

@@ -34,10 +34,11 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
     student's markdown, metadata, comments) is cleaned as above."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
-        from .plain import judged_notebook
+        from ....feedback.sanitize import trusted_texts
+        from .plain import judged_assignment
 
         self._remove_active_documents(resources)
-        judged = judged_notebook(resources)
+        judged = judged_assignment(resources)
         graded = [
             {k: c.metadata.nbgrader[k] for k in ("score", "comment") if k in c.metadata.nbgrader}
             if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
@@ -45,8 +46,8 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
             for c in nb.cells
         ]
         manual = self._manual_comments(resources) if any("comment" in g for g in graded) else set()
-        if judged:
-            sanitize_notebook(nb, keep_text_outputs=True)
+        if judged is not None:
+            sanitize_notebook(nb, keep_text_outputs=True, trusted=trusted_texts(judged))
         else:
             outputs = [c.get("outputs") for c in nb.cells]
             sanitize_notebook(nb, keep_text_outputs=True, trusted=self._own_texts(resources))
@@ -56,7 +57,7 @@ class SanitizeFeedback(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader 
         for cell, got in zip(nb.cells, graded):
             if "nbgrader" not in cell.metadata:
                 continue
-            if judged and cell.cell_type == "code" and not cell.metadata.nbgrader.get("solution"):
+            if judged is not None and cell.cell_type == "code" and not cell.metadata.nbgrader.get("solution"):
                 # the score nbgrader read at autograde time, a bare `Out[ ]: 3.2` on the page; the
                 # heading and the judge's first line say it in words
                 cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
