@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.disable()
         from .judge.messages import INTERRUPTED
         from .sandbox.process import StudentProcess
+        from .sandbox.side import StudentSide
 
         chosen = graded_assignment(Path(args.notebook), args.assignment)
         if chosen is None:
@@ -180,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         latch = InterruptLatch()
         try:
             # spin: both sides poll briefly for each other's messages (a core each; see protocol.recv)
-            with latch, StudentProcess(isolation=as_request(args.isolation), spin=ONE_SHOT_SPIN) as proc:
+            side = StudentSide.for_grading(chosen.folder)
+            with latch, StudentProcess(isolation=as_request(args.isolation), spin=ONE_SHOT_SPIN, side=side) as proc:
                 proc.spawn()  # the student's Python starts while this one imports NumPy and pytest
                 from .feedback.terminal import format_report
                 from .judge.grade import grade as judge

@@ -39,6 +39,7 @@ from ..sandbox.fork_server import ForkServer
 from ..sandbox.levels import IsolationRequest
 from ..sandbox.process import StudentProcess
 from ..sandbox.received import clean_text
+from ..sandbox.side import StudentSide
 from . import messages as say
 
 PYTEST_INI = Path(__file__).resolve().parents[1] / "graders" / "pytest.ini"  # the engine's, for every assignment
@@ -137,7 +138,11 @@ def grade(
     before importing NumPy and pytest; by default one is made here. diagnosing: name the mistake
     a failing gradient shows (False only to measure what that costs)."""
     rubric = assignment.rubric
-    with nullcontext(proc) if proc is not None else StudentProcess(isolation=isolation, server=server) as proc:
+    with (
+        nullcontext(proc)
+        if proc is not None
+        else StudentProcess(isolation=isolation, server=server, side=StudentSide.for_grading(assignment.folder)) as proc
+    ):
         proc.budget.start_submission()  # every wait for the student from here on ends with it
         if proc.control is None:
             proc.spawn()  # the student process imports NumPy while we read the notebook

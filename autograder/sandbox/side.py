@@ -58,6 +58,13 @@ class StudentSide:
         handlers = HANDLERS if (folder / (HANDLERS.replace(".", "/") + ".py")).is_file() else None
         return cls(folders, handlers)
 
+    @classmethod
+    def for_grading(cls, assignment: Path) -> StudentSide:
+        """What grading the assignment in this folder binds: of() when it has request kinds of its
+        own (an inside/ folder), else the engine's student side alone (Notebook 74: its public/ is
+        the release's visible checks, which the judge's graders never ask the student's side for)."""
+        return cls.of(assignment) if (assignment / "inside").is_dir() else cls()
+
     def inside_path(self, folder: Path, level: str) -> str:
         """Where the student's process finds `folder`: under MOUNT (bwrap), else where it is."""
         return f"{MOUNT}/{folder.name}" if level == "bwrap" else str(folder)

@@ -40,7 +40,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-_SERVERS: dict[str, Any] = {}  # per worker process: one ForkServer (sandbox) per isolation asked for
+_SERVERS: dict[tuple[str, str], Any] = {}  # per worker process: one ForkServer per isolation and assignment
 
 
 def course_files(path: Path, assignment: registry.Assignment) -> tuple[Path, Skeleton]:
@@ -69,6 +69,7 @@ def grade_path(path: str | None, note: str, name: str, isolation: IsolationReque
     fresh student process forked instead of a new sandbox and interpreter."""
     from ...judge.grade import grade
     from ...sandbox.fork_server import ForkServer
+    from ...sandbox.side import StudentSide
 
     notes = [note] if note else []
     assignment = registry.assignment(name)
@@ -79,9 +80,10 @@ def grade_path(path: str | None, note: str, name: str, isolation: IsolationReque
         try:
             nb, more = read_canonical(Path(path), assignment)
             notes += more
-            if isolation not in _SERVERS:
-                _SERVERS[isolation] = ForkServer(isolation)
-            results = grade(nb, assignment, isolation=isolation, server=_SERVERS[isolation])
+            key = (isolation, assignment.name)  # a fork server serves one assignment's student side
+            if key not in _SERVERS:
+                _SERVERS[key] = ForkServer(isolation, side=StudentSide.for_grading(assignment.folder))
+            results = grade(nb, assignment, isolation=isolation, server=_SERVERS[key])
         except SubmissionError as exc:  # refused by the intake: 0, with the reason
             results = Results.empty(rubric, str(exc), Confinement.unconfirmed(isolation))
         except Exception:  # the judge itself failed: the kit's failure, recorded for nobody; the batch goes on
