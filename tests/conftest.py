@@ -36,6 +36,7 @@ def execute_notebook(
     from nbclient import NotebookClient
 
     import autograder  # noqa: F401  (first: it makes importing nbformat fast)
+    from tests.kernels import ipc_kernel_manager
 
     nb = nbformat.read(path, as_version=4)
     for code in extra_cells:
@@ -43,12 +44,12 @@ def execute_notebook(
     with tempfile.TemporaryDirectory(prefix="nb74-exec-") as cwd:
         NotebookClient(
             nb,
-            kernel_name="python3",
+            km=ipc_kernel_manager(cwd),
             timeout=timeout,
             allow_errors=allow_errors,
             record_timing=True,
             resources={"metadata": {"path": cwd}},
-        ).execute()
+        ).execute(cleanup_kc=True)  # our kernel manager: shut its kernel down and close the channels
     return nb
 
 

@@ -17,8 +17,10 @@ Then:
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import pytest
 
 from tests.bugs.catalog import BUGS, DIAGNOSES, Entry
 from tests.bugs.catalog import VISIBLE_SAYS as SAYS
+from tests.kernels import ipc_kernel_manager
 from tests.nb74 import NB74
 from tests.submissions import RELEASE, SOLUTION, answer_source
 
@@ -134,13 +137,13 @@ class Kernels:
     instead of adding to it: one kernel runs a notebook at any time, the other is only starting."""
 
     def __init__(self) -> None:
+        self.sockets = tempfile.TemporaryDirectory(prefix="nb74-kernels-")  # their channels' Unix sockets
+        self.started = 0
         self.spare = self._start()
 
-    @staticmethod
-    def _start() -> KernelManager:
-        from jupyter_client.manager import KernelManager
-
-        km = KernelManager(kernel_name="python3")
+    def _start(self) -> KernelManager:
+        self.started += 1
+        km = ipc_kernel_manager(os.path.join(self.sockets.name, str(self.started)))
         km.start_kernel()  # returns once the process is launched
         return km
 
@@ -150,6 +153,7 @@ class Kernels:
 
     def close(self) -> None:
         self.spare.shutdown_kernel(now=True)
+        self.sockets.cleanup()
 
 
 @pytest.fixture
