@@ -279,8 +279,8 @@ def _labels(item: pytest.Item) -> set[str]:
             labels.add(SHARED_FIXTURES[name])
             continue
         defs = info.name2fixturedefs.get(name, ()) if info else ()
-        if getattr(defs[-1].func, "run_wide", False) if defs else True:
-            continue  # made once per run whichever process asks (tests/run_folder.py)
+        if not defs or getattr(defs[-1].func, "run_wide", False):
+            continue  # none, or made once per run whichever process asks (tests/run_folder.py)
         if defs[-1].scope != "function" and item.get_closest_marker("slow"):
             where = defs[-1].baseid  # "" or a conftest's folder for the suite's own session fixtures
             if where.endswith(".py") or "::" in where:
@@ -306,9 +306,10 @@ def xdist_groups(items: list[pytest.Item]) -> dict[str, str]:
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: none without it (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """The controller's scheduler: xdist's by scope, the scope of a test its group (else itself)."""
-    import json
-
+    """The controller's scheduler for --dist loadgroup: xdist's by scope, the scope of a test its
+    group (else itself). Any other --dist: xdist's own."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     from tests import run_folder
