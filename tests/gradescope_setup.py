@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -66,8 +65,7 @@ class Gradescope:
         """files: name -> a file to copy, bytes to write, or "->target" for a symbolic link. One
         submit at a time in the image, whichever of the run's processes asks (as Gradescope runs one
         submission per container)."""
-        with open(self.root / "submit.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with run_folder.locked(self.root / "submit.lock"):
             return self._submit(files, mtimes, **env)
 
     def _submit(self, files: dict[str, Path | bytes | str], mtimes: dict[str, float] | None, **env: str) -> dict:

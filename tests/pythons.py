@@ -6,7 +6,6 @@ Used by tests/test_judge_pythons.py and benchmarks/judge_pythons.py.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 
 from autograder.course.assignment import ROOT
+from tests import run_folder
 
 REQUIREMENTS = ROOT / "autograder" / "requirements-judge.txt"
 VENVS = ROOT / "build" / "judge-pythons"
@@ -43,8 +43,7 @@ def judge_venv(python: Path) -> Path:
     ).stdout.strip()
     venv = VENVS / f"{version}-{digest}"
     VENVS.mkdir(parents=True, exist_ok=True)
-    with open(VENVS / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the run's other processes (pytest-xdist's workers) wait
+    with run_folder.locked(VENVS / f"{venv.name}.lock"):  # the run's other processes wait
         if not (venv / ".installed").is_file():
             shutil.rmtree(venv, ignore_errors=True)
             subprocess.run([str(python), "-m", "venv", str(venv)], check=True)

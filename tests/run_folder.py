@@ -17,7 +17,8 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,12 +53,20 @@ def run_wide(fixture: F) -> F:
     return fixture
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on the file `path` (made if missing): the run's other processes, and
+    this process's other threads (flock locks each open of the file), wait until it is let go."""
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def built(name: str, make: Callable[[Path], None]) -> Path:
     """The run's folder `name`: make(folder) once per run, whichever process or thread asks first."""
     base = root()
     folder = base / name
-    with open(base / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # flock: exclusive between processes and between threads' opens
+    with locked(base / f"{name}.lock"):
         if not (base / f"{name}.built").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
